@@ -1,0 +1,42 @@
+# msante — the two set-up commands of the README are `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check i18n bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## demo: install, build a demo vault in a temporary home with sample data, and show it
+demo: $(STAMP)
+	$(BIN)/python -m msante.demo
+
+## test: install with the test extras and run the whole suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## check: lint, types, import contracts
+check: $(STAMP)
+	$(BIN)/ruff check msante tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## i18n: extract strings, update the catalogs, compile them into the package
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 -o msante/locale/msante.pot --no-location --omit-header msante
+	$(BIN)/pybabel update -i msante/locale/msante.pot -d msante/locale -D msante --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel compile -d msante/locale -D msante
+
+## bench: the performance figures, as ratios against baselines measured in the same run
+bench: $(STAMP)
+	$(BIN)/python bench/vault.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,5 @@
+"""`python -m msante`."""
+
+from msante.cli.main import run
+
+run()

@@ -1,0 +1,93 @@
+"""The one entry point every interface uses: `Vault.open(path, keys)` and its services."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from msante.activity import Activity
+from msante.people import People
+from msante.vault import crypto, db, header
+from msante.vault.keys import Keys
+from msante.vault.store import Store, create
+
+# Tables of records that belong to a person (a `person` column); later features add theirs.
+PERSON_TABLES: list[tuple[str, str]] = []
+
+
+class Vault:
+    """An open vault and its services (`people`, `audit`, …)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, base: Path, keys: Keys) -> Vault:
+        """Open the vault at `base` with its keys."""
+        return cls(Store.open(base, keys))
+
+    @classmethod
+    def create(cls, base: Path, passphrase: str, *, name: str, born: str, sex: str,
+               params: crypto.KdfParams | None = None) -> tuple[Vault, str]:
+        """Create a vault with its owner; return it and the recovery key to show once."""
+        from msante.people import validate
+
+        validate(name, born, sex)
+        made = create(base, passphrase, params)
+        vault = cls(made.store)
+        with vault.store.write() as tx:
+            vault.store.log(tx, "vault.create")
+        vault.people.add(name, born, sex, relation="owner")
+        return vault, made.recovery_key
+
+    @cached_property
+    def people(self) -> People:
+        """People and their spaces."""
+        return People(self.store)
+
+    @cached_property
+    def audit(self) -> Activity:
+        """The activity history."""
+        return Activity(self.store)
+
+    @property
+    def path(self) -> Path:
+        """The vault's directory."""
+        return self.store.base
+
+    def counts(self) -> list[dict[str, Any]]:
+        """Per person: name, relation and how many records of each kind."""
+        out = []
+        for person in self.people.list():
+            item: dict[str, Any] = {"name": person.name, "relation": person.relation}
+            conn = self.store.conn
+            item["activity"] = conn.execute(
+                "SELECT count(*) FROM audit WHERE person = ?", (person.id,)).fetchone()[0]
+            for table, label in PERSON_TABLES:
+                item[label] = conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE person = ? AND deleted = 0",
+                    (person.id,)).fetchone()[0]
+            out.append(item)
+        return out
+
+    def schema_version(self) -> int:
+        """The applied schema migration number."""
+        return db.schema_version(self.store.conn)
+
+    def close(self) -> None:
+        """Close the vault."""
+        self.store.close()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def header_status(base: Path) -> dict[str, Any]:
+    """What the plaintext header tells without any key."""
+    head = header.load(base)
+    return {"vault_id": head.vault_id, "format_version": head.version, "created": head.created,
+            "kdf": {k: v for k, v in head.kdf.items() if k != "salt"}}

@@ -1,0 +1,117 @@
+"""`msante backup`: encrypted archives of the whole vault, and handover imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from msante.cli import output, session
+from msante.cli.vault_cmds import JsonOpt
+from msante.errors import LockedError, UsageError
+from msante.i18n import _
+
+if TYPE_CHECKING:
+    from msante.api import Vault
+
+app = typer.Typer(help=_("Encrypted backups of the whole vault."), no_args_is_help=True)
+
+
+def write_backup(vault: Vault, out: Path) -> dict[str, object]:
+    """Write a backup with a progress line; return its summary."""
+    from msante import backup
+
+    summary = backup.create(vault.store, out)
+    output.info(_("Backup written to {path}.").format(path=out))
+    return summary
+
+
+@app.command("create")
+def create(
+    out: Annotated[Path, typer.Option("--out", help=_("The archive to write (a new file)."))],
+    json_: JsonOpt = False,
+) -> None:
+    """Write an encrypted archive of the whole vault (opens with the passphrase or recovery key).
+
+    Example: msante backup create --out ~/msante-2026-11-23.msb
+    """
+    with session.open_vault() as vault:
+        summary = write_backup(vault, out)
+    if json_:
+        output.print_json(summary)
+
+
+def _read_secret(file: Path | None, question: str) -> str | None:
+    if file is None:
+        return None
+    try:
+        return file.read_text("utf-8").strip()
+    except OSError as exc:
+        raise UsageError(_("Cannot read {path}: {error}").format(path=file,
+                                                                error=exc.strerror)) from None
+
+
+@app.command("restore")
+def restore(
+    file: Annotated[Path, typer.Argument(help=_("The archive to restore."))],
+    merge: Annotated[bool, typer.Option("--merge", help=_(
+        "Import a handover archive into this vault instead of rebuilding a vault."))] = False,
+    recovery_key_file: Annotated[Path | None, typer.Option(
+        help=_("Open the backup with the recovery key in this file."))] = None,
+    code_file: Annotated[Path | None, typer.Option(
+        help=_("Read the handover's one-time code from this file."))] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Rebuild a vault from a backup in an empty MSANTE_HOME, or --merge a handover archive.
+
+    Example: msante backup restore ~/msante-2026-11-23.msb
+    """
+    from msante import backup
+
+    try:
+        src = open(file, "rb")
+    except OSError as exc:
+        from msante.errors import NotFoundError
+
+        raise NotFoundError(_("Cannot open {path}: {error}").format(
+            path=file, error=exc.strerror)) from None
+    with src:
+        env = backup.open_envelope(src)
+        result = _merge(src, env, code_file) if merge else _restore(src, env, recovery_key_file)
+    if json_:
+        output.print_json(result)
+
+
+def _restore(src: object, env: object, recovery_key_file: Path | None) -> dict[str, object]:
+    from msante import backup
+    from msante.unlock import passphrase
+
+    def ask() -> str | None:
+        srcs = session.sources()
+        given = passphrase(srcs, "")
+        if given is None and srcs.prompt is not None:
+            given = srcs.prompt(_("The backup's passphrase: "))
+        return given
+
+    keys = backup.unlock_backup(env, ask, _read_secret(recovery_key_file, ""))  # type: ignore[arg-type]
+    store = backup.restore(src, env, keys, session.home())  # type: ignore[arg-type]
+    verdict = store.verify()
+    store.close()
+    output.info(_("Vault restored in {path}.").format(path=session.home()))
+    return {"path": str(session.home()), "audit_ok": verdict.ok, "audit_entries": verdict.count}
+
+
+def _merge(src: object, env: object, code_file: Path | None) -> dict[str, object]:
+    from msante.handover import import_space
+
+    code = _read_secret(code_file, "")
+    if code is None:
+        srcs = session.sources()
+        if srcs.prompt is None:
+            raise LockedError(_("No terminal to ask for the one-time code: use --code-file."))
+        code = srcs.prompt(_("One-time code: "))
+    with session.open_vault() as vault:
+        result = import_space(vault, src, env, code)  # type: ignore[arg-type]
+    output.info(_("Imported the profile of {name}.").format(name=result["person"]))
+    return result

@@ -1,0 +1,75 @@
+"""Entry point: pick the language, parse the global options, run, turn errors into exit codes.
+
+The language must be set before the command modules are imported, because their help texts
+are translated when they are defined.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from msante import i18n
+from msante.errors import ExitCode, MsanteError
+
+GLOBAL_FLAGS = ("--passphrase-stdin",)
+
+
+def split_globals(argv: Sequence[str]) -> tuple[str | None, bool, list[str]]:
+    """(--lang value, --passphrase-stdin given, the remaining arguments)."""
+    lang, stdin, rest = None, False, []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg == "--passphrase-stdin":
+            stdin = True
+        elif arg == "--lang" and i + 1 < len(args):
+            lang, i = args[i + 1], i + 1
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    return lang, stdin, rest
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run msante with `argv`; return the exit code."""
+    lang, stdin, rest = split_globals(sys.argv[1:] if argv is None else argv)
+    if lang is not None and lang not in i18n.LANGUAGES:
+        i18n.setup(None)
+        sys.stderr.write(i18n._("Unknown language '{lang}': choose fr or en.").format(lang=lang)
+                         + "\n")
+        return ExitCode.USAGE
+    i18n.setup(lang)
+    from msante.cli import framework, session
+
+    session.STATE["passphrase_stdin"] = stdin
+    return framework.invoke(rest)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        code = main()
+    except MsanteError as exc:  # raised before the framework took over
+        sys.stderr.write(exc.message + "\n")
+        code = exc.exit_code
+    sys.exit(code)
+
+
+def internal_error(exc: BaseException) -> int:
+    """Report a bug in one line (the traceback only with MSANTE_DEBUG=1)."""
+    import os
+    import traceback
+
+    if os.environ.get("MSANTE_DEBUG"):
+        traceback.print_exception(exc)
+    sys.stderr.write(i18n._("Internal error ({kind}: {error}). Nothing was half-written: every "
+                            "change is transactional. Please report it; MSANTE_DEBUG=1 shows "
+                            "details.").format(kind=type(exc).__name__, error=exc) + "\n")
+    return ExitCode.ERROR

@@ -1,0 +1,68 @@
+"""Rendering helpers shared by every command: JSON, one-line errors, tables, confirmations."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from msante.errors import ConfirmationRequired
+from msante.i18n import _
+
+
+def print_json(data: Any) -> None:
+    """Print `data` as JSON on stdout (UTF-8, stable key order)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def print_json_line(data: Any) -> None:
+    """Print one compact JSON object on its own line (for long, streamed output)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def error(message: str) -> None:
+    """One line on stderr, in the user's language."""
+    sys.stderr.write(message.rstrip() + "\n")
+
+
+def info(message: str) -> None:
+    """A line for people on stderr (so that stdout stays clean for data)."""
+    sys.stderr.write(message.rstrip() + "\n")
+
+
+def console() -> Any:
+    """A rich console on stdout."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def is_terminal() -> bool:
+    """Whether a person is there to answer (stdin and stderr are terminals)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Ask before an irreversible action; without a terminal, --yes is required."""
+    if yes:
+        return
+    if not is_terminal():
+        raise ConfirmationRequired(
+            _("This cannot be undone: confirm with --yes (no terminal to ask on)."))
+    from rich.prompt import Confirm
+
+    if not Confirm.ask(question, default=False):
+        raise ConfirmationRequired(_("Cancelled: nothing was changed."))
+
+
+def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
+    """A rich table on stdout."""
+    from rich.table import Table
+
+    t = Table(title=title, show_lines=False)
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*row)
+    console().print(t)

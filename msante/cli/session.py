@@ -1,0 +1,48 @@
+"""The process-wide state of a command: passphrase sources and the vault it opens."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from msante import paths
+from msante.api import Vault
+from msante.cli.output import error, is_terminal
+from msante.unlock import Sources, obtain_keys
+from msante.vault.keys import Keys
+
+STATE = {"passphrase_stdin": False}
+
+
+def prompt_secret(question: str) -> str:
+    """Ask for a secret on the terminal, without echo."""
+    return getpass.getpass(question, stream=sys.stderr)
+
+
+def sources() -> Sources:
+    """The passphrase sources of this process."""
+    return Sources(stdin=bool(STATE["passphrase_stdin"]),
+                   prompt=prompt_secret if is_terminal() else None, warn=error)
+
+
+def home() -> Path:
+    """The vault's directory."""
+    return paths.home()
+
+
+def keys(*, agent_ok: bool = True) -> Keys:
+    """The vault's keys from the first source that has them."""
+    return obtain_keys(home(), sources(), agent_ok=agent_ok)
+
+
+@contextmanager
+def open_vault() -> Iterator[Vault]:
+    """The unlocked vault, closed afterwards."""
+    vault = Vault.open(home(), keys())
+    try:
+        yield vault
+    finally:
+        vault.close()

@@ -1,0 +1,261 @@
+"""Vault commands: init, passwd, recover, unlock, lock, status, close."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from msante.cli import output, session
+from msante.errors import AlreadyExistsError, LockedError, UsageError
+from msante.i18n import _
+
+JsonOpt = Annotated[bool, typer.Option("--json", help=_("Print JSON for scripts."))]
+
+
+def _new_passphrase(file: Path | None, personal: tuple[str, ...]) -> str:
+    """A new passphrase from --new-passphrase-file, stdin/file sources, or two prompts."""
+    from msante.unlock import passphrase, read_passphrase_file
+    from msante.vault.passphrase import check_strength, normalize
+
+    src = session.sources()
+    text = read_passphrase_file(file, src.warn) if file else None
+    if text is None:
+        text = passphrase(src, "")
+    if text is None:
+        text = _prompt_twice(src)
+    check_strength(text, personal)
+    return text
+
+
+def _prompt_twice(src: Any) -> str:
+    from msante.vault.passphrase import normalize
+
+    if src.prompt is None:
+        raise LockedError(_("No terminal to ask for a new passphrase: use --passphrase-stdin, "
+                            "MSANTE_PASSPHRASE_FILE or --new-passphrase-file."))
+    first = normalize(src.prompt(_("New passphrase: ")))
+    if normalize(src.prompt(_("Repeat the new passphrase: "))) != first:
+        raise UsageError(_("The two passphrases differ. Nothing was changed."))
+    return first
+
+
+def _kdf(memory_mib: int | None, iterations: int | None) -> Any:
+    from msante.vault import crypto
+
+    return crypto.KdfParams.new(memory_kib=(memory_mib or 64) * 1024, iterations=iterations or 3)
+
+
+def _write_new_secret_file(path: Path, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise AlreadyExistsError(_("{path} already exists: choose a new file.")
+                                 .format(path=path)) from None
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+
+
+def init(
+    name: Annotated[str, typer.Option(help=_("The owner's name."))],
+    born: Annotated[str, typer.Option(help=_("The owner's birth date, YYYY-MM-DD."))],
+    sex: Annotated[str, typer.Option(help=_("female, male or other."))],
+    recovery_key_file: Annotated[Path | None, typer.Option(
+        help=_("Write the recovery key to this new file (mode 0600) instead of showing it."))] = None,
+    kdf_memory: Annotated[int | None, typer.Option(
+        help=_("Argon2id memory in MiB (16 to 1024; default 64)."))] = None,
+    kdf_iterations: Annotated[int | None, typer.Option(
+        help=_("Argon2id iterations (2 to 10; default 3)."))] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Create the encrypted vault with the owner's profile.
+
+    Example: msante init --name "Camille Martin" --born 1985-06-02 --sex female
+    """
+    from msante.api import Vault
+    from msante.people import validate
+
+    validate(name, born, sex)
+    if recovery_key_file and recovery_key_file.exists():
+        raise AlreadyExistsError(_("{path} already exists: choose a new file.")
+                                 .format(path=recovery_key_file))
+    text = _new_passphrase(None, (name, born, born.replace("-", "")))
+    vault, recovery = Vault.create(session.home(), text, name=name, born=born, sex=sex,
+                                   params=_kdf(kdf_memory, kdf_iterations))
+    vault.close()
+    _announce_created(recovery, recovery_key_file, json_)
+
+
+def _announce_created(recovery: str, file: Path | None, json_: bool) -> None:
+    if file:
+        _write_new_secret_file(file, recovery)
+    if json_:
+        output.print_json({"path": str(session.home()), "recovery_key_file": str(file) if file
+                           else None, "recovery_key": None if file else recovery})
+        return
+    output.info(_("Vault created in {path}.").format(path=session.home()))
+    if file:
+        output.info(_("Recovery key written to {path}. Keep it somewhere safe, away from this "
+                      "computer.").format(path=file))
+        return
+    output.info(_("Your recovery key (shown only this once):"))
+    print(f"\n    {recovery}\n")
+    output.info(_("Write it down and keep it safe: it is the only way back in if you forget "
+                  "your passphrase."))
+
+
+def passwd(
+    new_passphrase_file: Annotated[Path | None, typer.Option(
+        help=_("Read the new passphrase from this file instead of asking."))] = None,
+    kdf_memory: Annotated[int | None, typer.Option(help=_("Argon2id memory in MiB."))] = None,
+    kdf_iterations: Annotated[int | None, typer.Option(help=_("Argon2id iterations."))] = None,
+) -> None:
+    """Change the passphrase (the current one is always checked again).
+
+    Example: msante passwd
+    """
+    from msante.api import Vault
+    from msante.vault.store import change_passphrase
+
+    keys = session.keys(agent_ok=False)
+    new = _new_passphrase(new_passphrase_file, ())
+    with Vault.open(session.home(), keys) as vault:
+        change_passphrase(vault.store, new, _kdf(kdf_memory, kdf_iterations))
+    output.info(_("Passphrase changed."))
+
+
+def recover(
+    recovery_key_file: Annotated[Path | None, typer.Option(
+        help=_("Read the recovery key from this file instead of asking."))] = None,
+    new_passphrase_file: Annotated[Path | None, typer.Option(
+        help=_("Read the new passphrase from this file instead of asking."))] = None,
+) -> None:
+    """Set a new passphrase with the recovery key.
+
+    Example: msante recover --recovery-key-file ~/recovery.txt
+    """
+    from msante.api import Vault
+    from msante.vault.store import change_passphrase, unlock_with_recovery
+
+    text = _recovery_text(recovery_key_file)
+    keys = unlock_with_recovery(session.home(), text)
+    new = _new_passphrase(new_passphrase_file, ())
+    with Vault.open(session.home(), keys) as vault:
+        change_passphrase(vault.store, new, via="recovery")
+    output.info(_("New passphrase set with the recovery key."))
+
+
+def _recovery_text(file: Path | None) -> str:
+    if file:
+        try:
+            return file.read_text("utf-8")
+        except OSError as exc:
+            raise UsageError(_("Cannot read {path}: {error}").format(path=file,
+                                                                    error=exc.strerror)) from None
+    src = session.sources()
+    if src.prompt is None:
+        raise LockedError(_("No terminal to ask for the recovery key: use --recovery-key-file."))
+    return src.prompt(_("Recovery key: "))
+
+
+def unlock(
+    timeout: Annotated[str, typer.Option(help=_("Lock again after this idle time "
+                                                "(e.g. 15m, 1h)."))] = "15m",
+) -> None:
+    """Unlock the vault for the next commands (an agent keeps the key in memory).
+
+    Example: msante unlock --timeout 30m
+    """
+    from msante.vault import agent
+
+    seconds = agent.parse_duration(timeout)
+    keys = session.keys(agent_ok=False)
+    agent.start_agent(session.home(), keys.vault_id, keys.vault_key, seconds)
+    output.info(_("Vault unlocked; it locks itself after {t} without use.").format(t=timeout))
+
+
+def lock() -> None:
+    """Lock the vault now (the agent forgets the key).
+
+    Example: msante lock
+    """
+    from msante.vault import agent
+
+    if agent.stop_agent(session.home()):
+        output.info(_("Vault locked."))
+    else:
+        output.info(_("The vault was not unlocked."))
+
+
+def status(json_: JsonOpt = False) -> None:
+    """Show whether the vault is locked, where it is, and what it holds. Never asks.
+
+    Example: msante status --json
+    """
+    from msante.api import header_status
+
+    base = session.home()
+    data: dict[str, Any] = {"path": str(base), **header_status(base)}
+    data |= _unlocked_status(base)
+    if json_:
+        output.print_json(data)
+    else:
+        _print_status(data)
+
+
+def _unlocked_status(base: Path) -> dict[str, Any]:
+    from msante.api import Vault
+    from msante.unlock import keys_from_agent
+    from msante.vault import agent
+
+    keys = keys_from_agent(base)
+    if keys is None:
+        return {"locked": True}
+    info = agent.status(base) or {}
+    with Vault.open(base, keys) as vault:
+        return {"locked": False, "idle_remaining": info.get("idle_remaining"),
+                "schema_version": vault.schema_version(), "people": vault.counts()}
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    state = _("locked") if data["locked"] else _("unlocked")
+    print(_("Vault: {path} ({state})").format(path=data["path"], state=state))
+    print(_("Format version: {v}").format(v=data["format_version"]))
+    for person in data.get("people", []):
+        print(_("  {name} ({relation}): {n} activity entries").format(
+            name=person["name"], relation=person["relation"], n=person["activity"]))
+
+
+def close(
+    yes: Annotated[bool, typer.Option("--yes", help=_("Do not ask for confirmation."))] = False,
+    backup: Annotated[Path | None, typer.Option(
+        help=_("Write a backup to this file before wiping."))] = None,
+) -> None:
+    """Close your space: wipe the vault for good (keys first), after confirmation.
+
+    Example: msante close --backup ~/msante-final.msb
+    """
+    from msante.vault import agent
+    from msante.vault.store import wipe
+
+    with session.open_vault() as vault:
+        if backup is None and not yes and output.is_terminal():
+            backup = _offer_backup()
+        if backup is not None:
+            from msante.cli.backup_cmds import write_backup
+
+            write_backup(vault, backup)
+    output.confirm(_("Wipe the vault in {path} for good?").format(path=session.home()), yes=yes)
+    agent.stop_agent(session.home())
+    wipe(session.home())
+    output.info(_("The vault was wiped."))
+
+
+def _offer_backup() -> Path | None:
+    from rich.prompt import Prompt
+
+    answer = Prompt.ask(_("Make a backup first? Give a file name, or leave empty to skip"),
+                        default="")
+    return Path(answer).expanduser() if answer.strip() else None

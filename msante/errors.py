@@ -1,0 +1,108 @@
+"""Every expected failure of msante, as one hierarchy; each carries its exit code.
+
+    MsanteError                       1  anything else
+    ├── UsageError                    2  bad arguments, bad dates, unknown names
+    │   └── ConfirmationRequired      2  a destructive command without a terminal or --yes
+    ├── LockedError                   3  no key available: unlock first
+    ├── WrongKeyError                 4  wrong passphrase or recovery key
+    ├── NotFoundError                 5  no vault, no such person, record or file
+    ├── IntegrityError                6  tampered or corrupt file, broken audit chain
+    │   └── UnsupportedError          6  a vault or archive this version cannot read
+    ├── BusyError                     7  the vault is used by another process
+    ├── PartialError                  8  some items failed or were stored with a flag
+    ├── AlreadyExistsError            1  a vault already there, a duplicate name
+    ├── ReadOnlyError                 1  a record that may be read but not changed
+    └── EnvironmentProblem            1  a wrong SQLCipher build, an unsafe directory
+
+Messages are user-facing and already translated; the CLI prints them on one line to stderr.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The process exit codes every command shares (documented in docs/cli.md)."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    LOCKED = 3
+    WRONG_KEY = 4
+    NOT_FOUND = 5
+    INTEGRITY = 6
+    BUSY = 7
+    PARTIAL = 8
+
+
+class MsanteError(Exception):
+    """Base of every expected failure; `str(e)` is the user-facing message."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(MsanteError):
+    """The user's input is wrong (a date, a name, an option)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfirmationRequired(UsageError):
+    """A destructive command needs a terminal to confirm, or --yes."""
+
+
+class LockedError(MsanteError):
+    """No key could be obtained without a terminal."""
+
+    exit_code = ExitCode.LOCKED
+
+
+class WrongKeyError(MsanteError):
+    """The passphrase or recovery key does not open the vault."""
+
+    exit_code = ExitCode.WRONG_KEY
+
+
+class NotFoundError(MsanteError):
+    """A vault, person, record or file that does not exist."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class IntegrityError(MsanteError):
+    """Something was tampered with or is corrupt."""
+
+    exit_code = ExitCode.INTEGRITY
+
+
+class UnsupportedError(IntegrityError):
+    """A format version or parameters this version refuses to use."""
+
+
+class BusyError(MsanteError):
+    """Another process holds the vault."""
+
+    exit_code = ExitCode.BUSY
+
+
+class PartialError(MsanteError):
+    """Part of a batch failed or was stored with a flag."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+class AlreadyExistsError(MsanteError):
+    """Something that must be unique already exists."""
+
+
+class ReadOnlyError(MsanteError):
+    """The record may be read but not changed (a child's profile after majority)."""
+
+
+class EnvironmentProblem(MsanteError):
+    """The machine is not fit to run the vault safely."""

@@ -1,0 +1,153 @@
+"""People in the vault: the owner and the people they care for, each in a space of their own.
+
+A child's profile records its majority date (the 18th birthday); from that date the caregiver
+may still read it but no longer change it, and can hand it over to the now-adult.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from msante.errors import AlreadyExistsError, NotFoundError, ReadOnlyError, UsageError
+from msante.i18n import _
+from msante.text import add_years, fold, parse_date
+from msante.vault import identity, records, spaces
+from msante.vault.store import Store
+
+SEXES = ("female", "male", "other")
+RELATIONS = ("owner", "child", "other")
+MAJORITY_YEARS = 18
+CONTENT = ["name", "name_key", "born", "sex", "relation", "majority"]
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person of the vault."""
+
+    id: str
+    name: str
+    born: dt.date
+    sex: str
+    relation: str
+    majority: dt.date | None
+    revision: int
+
+    def read_only(self, today: dt.date | None = None) -> bool:
+        """Whether the caregiver may only read this profile (a child who came of age)."""
+        return self.majority is not None and (today or dt.date.today()) >= self.majority
+
+    def to_json(self, today: dt.date | None = None) -> dict[str, Any]:
+        """Stable JSON form."""
+        return {
+            "id": self.id, "name": self.name, "born": self.born.isoformat(), "sex": self.sex,
+            "relation": self.relation,
+            "majority": self.majority.isoformat() if self.majority else None,
+            "read_only": self.read_only(today), "revision": self.revision,
+        }
+
+
+def _row_to_person(row: Any) -> Person:
+    majority = dt.date.fromisoformat(row[5]) if row[5] else None
+    return Person(row[0], row[1], dt.date.fromisoformat(row[2]), row[3], row[4], majority, row[6])
+
+
+def validate(name: str, born: str | dt.date, sex: str,
+             today: dt.date | None = None) -> tuple[str, dt.date, str]:
+    """Clean name, birth date and sex, or UsageError with the reason."""
+    clean = " ".join(name.split())
+    if not clean or len(clean) > 100:
+        raise UsageError(_("A name must have between 1 and 100 characters."))
+    day = born if isinstance(born, dt.date) else parse_date(born, what=_("birth date"))
+    if day > (today or dt.date.today()) or day.year < 1900:
+        raise UsageError(_("Invalid birth date {date}: it must be between 1900 and today.")
+                         .format(date=day.isoformat()))
+    if sex not in SEXES:
+        raise UsageError(_("Invalid sex '{sex}': choose female, male or other.").format(sex=sex))
+    return clean, day, sex
+
+
+class People:
+    """The people service: add, list, find, remove."""
+
+    SELECT = "SELECT id, name, born, sex, relation, majority, revision FROM people"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, name: str, born: str | dt.date, sex: str, relation: str = "child") -> Person:
+        """Add a person in a new space of their own."""
+        if relation not in RELATIONS:
+            raise UsageError(_("Invalid relation '{rel}': choose child or other.").format(rel=relation))
+        clean, day, sex = validate(name, born, sex)
+        majority = add_years(day, MAJORITY_YEARS) if relation == "child" else None
+        fields = {"name": clean, "name_key": fold(clean), "born": day.isoformat(), "sex": sex,
+                  "relation": relation, "majority": majority.isoformat() if majority else None}
+        with self.store.write() as tx:
+            if relation == "owner" and self._owner_row(tx):
+                raise AlreadyExistsError(_("This vault already has an owner."))
+            if tx.execute("SELECT 1 FROM people WHERE name_key = ? AND deleted = 0",
+                          (fields["name_key"],)).fetchone():
+                raise AlreadyExistsError(_("A person named {name} already exists.").format(name=clean))
+            pid = records.insert(tx, "people", fields, device=self.store.device)
+            spaces.create(tx, self.store.keys, pid)
+            self.store.log(tx, "person.add", person=pid, record=pid,
+                           detail={"relation": relation})
+        return self.get(pid)
+
+    def _owner_row(self, conn: Any) -> Any:
+        return conn.execute(self.SELECT + " WHERE relation = 'owner' AND deleted = 0").fetchone()
+
+    def owner(self) -> Person:
+        """The vault's owner."""
+        row = self._owner_row(self.store.conn)
+        if not row:
+            raise NotFoundError(_("This vault has no owner profile."))
+        return _row_to_person(row)
+
+    def list(self) -> list[Person]:
+        """Everyone, the owner first, then by name."""
+        rows = self.store.conn.execute(
+            self.SELECT + " WHERE deleted = 0 ORDER BY relation != 'owner', name_key").fetchall()
+        return [_row_to_person(r) for r in rows]
+
+    def get(self, name_or_id: str | None) -> Person:
+        """A person by name (ignoring case and accents), id or id prefix; None is the owner."""
+        if name_or_id is None:
+            return self.owner()
+        conn = self.store.conn
+        row = conn.execute(self.SELECT + " WHERE deleted = 0 AND name_key = ?",
+                           (fold(name_or_id),)).fetchone()
+        if row:
+            return _row_to_person(row)
+        rows = conn.execute(self.SELECT + " WHERE deleted = 0 AND id LIKE ?",
+                            (name_or_id.lower().replace("%", "") + "%",)).fetchall()
+        if len(rows) == 1 and len(name_or_id) >= 4:
+            return _row_to_person(rows[0])
+        raise NotFoundError(_("No person named '{name}' in this vault.").format(name=name_or_id))
+
+    def check_writable(self, person: Person, today: dt.date | None = None) -> None:
+        """Refuse a change to a profile that is read-only (a child who came of age)."""
+        if person.read_only(today):
+            raise ReadOnlyError(
+                _("{name} came of age on {date}: their profile is now read-only. "
+                  "Hand it over with 'msante people handover'.")
+                .format(name=person.name, date=person.majority)
+            )
+
+    def remove(self, name_or_id: str) -> Person:
+        """Remove a person: their record becomes a tombstone and their space key is erased."""
+        person = self.get(name_or_id)
+        if person.relation == "owner":
+            raise UsageError(_("The owner cannot be removed; use 'msante close' to wipe the vault."))
+        with self.store.write() as tx:
+            records.tombstone(tx, "people", person.id, CONTENT, device=self.store.device)
+            spaces.destroy(tx, person.id)
+            self.store.log(tx, "person.remove", person=person.id, record=person.id)
+        return person
+
+    def fingerprint(self, person: Person) -> str | None:
+        """The fingerprint of the person's public keys."""
+        keys = identity.public_keys(self.store.conn, person.id)
+        return identity.fingerprint(*keys) if keys else None

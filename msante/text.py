@@ -1,0 +1,35 @@
+"""Text helpers shared by the services: name matching keys and date parsing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+
+from msante.errors import UsageError
+from msante.i18n import _
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive key of `text` ("Élodie  Martin" → "elodie martin")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def parse_date(text: str, *, what: str = "date") -> dt.date:
+    """A calendar date from YYYY-MM-DD; UsageError with the reason otherwise."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            _("Invalid {what} '{text}': expected YYYY-MM-DD, e.g. 2019-04-27.")
+            .format(what=what, text=text)
+        ) from None
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """`day` moved by whole years (29 February becomes 1 March in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, month=3, day=1)

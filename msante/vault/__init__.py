@@ -1,0 +1,1 @@
+"""The encrypted store: keys, SQLCipher, blobs, audit chain, unlock agent."""

@@ -1,0 +1,266 @@
+"""Client of the unlock agent: start it, ask it for the vault key, stop it.
+
+Imported by every command, so it stays on the standard library's cheapest modules; `subprocess`
+is imported only by `start_agent`. The daemon itself is `msante.vault.agent_server`.
+
+Protocol (version 1): one JSON line per connection each way. A request is
+`{"v": 1, "op": "get_key" | "status" | "lock" | "ping"}`; a reply is `{"v": 1, "ok": true, ...}`
+or `{"v": 1, "ok": false, "error": "..."}`.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import os
+import socket
+import struct
+import sys
+import time
+from pathlib import Path
+
+from msante import paths
+from msante.errors import EnvironmentProblem, UsageError
+from msante.i18n import _, current
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from typing import Any
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE = 64 * 1024
+CLIENT_TIMEOUT_S = 2.0
+READY_TIMEOUT_S = 10.0
+STOP_WAIT_S = 1.0
+MAX_DURATION_S = 7 * 24 * 3600
+SECRET_WORDS = ("PASS", "KEY", "SECRET", "TOKEN")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_XUCRED_SIZE = 76  # macOS struct xucred: version, uid, ngroups, 16 groups
+
+
+def start_agent(base: Path, vault_id: str, key: bytes, timeout_s: float) -> int:
+    """Start the agent holding `key` for the vault at `base`, replacing any; return its pid."""
+    import subprocess
+
+    base = base.resolve()
+    sock = paths.agent_socket(base)
+    stop_agent(base)
+    payload = encode_message(
+        {"home": str(base), "socket": str(sock), "vault_id": vault_id,
+         "key": binascii.b2a_base64(key, newline=False).decode(),
+         "timeout": float(timeout_s), "lang": current()}
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "msante.vault.agent_server"], start_new_session=True,
+        close_fds=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, cwd="/", env=agent_env(),
+    )
+    try:
+        return _handshake(proc, payload)
+    finally:
+        _reap(proc)
+
+
+def get_key(base: Path) -> tuple[str, bytes] | None:
+    """The vault id and key held by the agent of `base`, or None when no agent answers."""
+    reply = _exchange(paths.agent_socket(base), "get_key")
+    if reply is None:
+        return None
+    vault_id, key = reply.get("vault_id"), reply.get("key")
+    if not isinstance(vault_id, str) or not isinstance(key, str):
+        return None
+    try:
+        return vault_id, binascii.a2b_base64(key, strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def status(base: Path) -> dict[str, Any] | None:
+    """The agent's status reply (vault_id, pid, timeout, idle_remaining, started…), or None."""
+    return _exchange(paths.agent_socket(base), "status")
+
+
+def stop_agent(base: Path) -> bool:
+    """Tell the agent of `base` to wipe its key and exit; True if one was running."""
+    reply = _exchange(paths.agent_socket(base), "lock")
+    if reply is None:
+        return False
+    pid = reply.get("pid")
+    if isinstance(pid, int):
+        _wait_exit(pid, STOP_WAIT_S)
+    return True
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration like "15m", "1h", "2h30m", "90s" or "45"; UsageError if invalid."""
+    spec = text.strip().lower()
+    total = int(spec) if spec.isascii() and spec.isdigit() else _sum_units(spec, text)
+    if not 0 < total <= MAX_DURATION_S:
+        raise UsageError(
+            _("The duration {text!r} must be between 1 second and 7 days.").format(text=text)
+        )
+    return total
+
+
+def peer_allowed(peer_uid: int, my_uid: int) -> bool:
+    """Whether a peer running as `peer_uid` may talk to an agent running as `my_uid`."""
+    return True
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The uid of the process at the other end of a connected Unix socket (OSError if unknown)."""
+    if hasattr(socket, "SO_PEERCRED"):
+        ucred = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("i2I"))
+        return int(struct.unpack("i2I", ucred)[1])
+    if sys.platform == "darwin":
+        option = getattr(socket, "LOCAL_PEERCRED", 1)
+        xucred = sock.getsockopt(0, option, _XUCRED_SIZE)  # SOL_LOCAL
+        version, uid = struct.unpack_from("=2I", xucred)
+        if version == 0:  # XUCRED_VERSION
+            return int(uid)
+    raise OSError(_("Peer credentials are not available on this system."))
+
+
+def agent_env() -> dict[str, str]:
+    """The environment for the daemon: ours without any variable that may hold a secret."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not any(word in name.upper() for word in SECRET_WORDS)
+    }
+
+
+def encode_message(message: dict[str, Any]) -> bytes:
+    """One protocol message as a JSON line."""
+    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+
+
+def read_message(sock: socket.socket, timeout_s: float) -> object:
+    """Read one JSON line of at most MAX_MESSAGE bytes within `timeout_s` (ValueError if bad)."""
+    deadline = time.monotonic() + timeout_s
+    data = bytearray()
+    while b"\n" not in data:
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_MESSAGE:
+            raise ValueError("message too long")
+    line = bytes(data).split(b"\n", 1)[0]
+    if not line.strip():
+        raise ValueError("empty message")
+    try:
+        return json.loads(line)
+    except RecursionError as exc:
+        raise ValueError("message nested too deeply") from exc
+
+
+def _exchange(path: Path, op: str) -> dict[str, Any] | None:
+    """Send `op` to the agent at `path`; its successful reply, or None for no usable agent."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(CLIENT_TIMEOUT_S)
+            sock.connect(os.fspath(path))
+            if not peer_allowed(peer_uid(sock), os.getuid()):
+                return None
+            sock.sendall(encode_message({"v": PROTOCOL_VERSION, "op": op}))
+            reply = read_message(sock, CLIENT_TIMEOUT_S)
+    except (OSError, ValueError):
+        return None
+    if isinstance(reply, dict) and reply.get("v") == PROTOCOL_VERSION and reply.get("ok") is True:
+        return reply
+    return None
+
+
+def _sum_units(spec: str, text: str) -> int:
+    """Seconds in `spec` made of <number><unit> parts in the order d, h, m, s."""
+    total, number, order = 0, "", "dhms"
+    for char in spec:
+        if "0" <= char <= "9":
+            number += char
+        elif char in _UNITS and number and order.find(char) >= 0:
+            total += int(number) * _UNITS[char]
+            number, order = "", order[order.index(char) + 1 :]
+        else:
+            raise _bad_duration(text)
+    if number or not spec:
+        raise _bad_duration(text)
+    return total
+
+
+def _bad_duration(text: str) -> UsageError:
+    """The error for a duration that cannot be read."""
+    return UsageError(
+        _("Cannot read the duration {text!r}: write for example 15m, 1h, 2h30m or 90s.").format(
+            text=text
+        )
+    )
+
+
+def _handshake(proc: subprocess.Popen[bytes], payload: bytes) -> int:
+    """Hand the key to the starting daemon and wait for its "ready <pid>" line."""
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(payload)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    line = _read_line(proc.stdout.fileno(), READY_TIMEOUT_S)
+    word, _sep, rest = line.partition(" ")
+    if word == "ready" and rest.isdigit():
+        return int(rest)
+    reason = rest if word == "error:" else _("no answer within {n} s").format(n=READY_TIMEOUT_S)
+    raise EnvironmentProblem(_("The unlock agent could not start: {reason}").format(reason=reason))
+
+
+def _read_line(fd: int, timeout_s: float) -> str:
+    """The first line readable from `fd` within `timeout_s`, or what came before EOF."""
+    import select  # already loaded by subprocess
+
+    deadline, data = time.monotonic() + timeout_s, b""
+    while b"\n" not in data and len(data) < 4096:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\n", 1)[0].decode(errors="replace").strip()
+
+
+def _wait_exit(pid: int, timeout_s: float) -> None:
+    """Wait up to `timeout_s` for process `pid` to exit (the agent's key is already wiped)."""
+    deadline = time.monotonic() + timeout_s
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[:1] != [b"Z"]
+    except OSError:
+        return True  # no /proc (macOS), or it just went away: the next kill() tells
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Collect the launcher process, which exits as soon as the daemon has forked away."""
+    import subprocess
+
+    if proc.stdout is not None:
+        proc.stdout.close()
+    try:
+        proc.wait(timeout=READY_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,156 @@
+"""The SQLCipher connection: build check, keying, pragmas, write transactions, migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from msante.errors import BusyError, EnvironmentProblem, IntegrityError, UnsupportedError
+from msante.i18n import _
+
+BUSY_TIMEOUT_MS = 10_000
+MIN_CIPHER_MAJOR = 4
+
+Connection = Any  # sqlcipher3.dbapi2.Connection (the module ships no type information)
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 with microseconds."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _sqlcipher() -> Any:
+    try:
+        import sqlcipher3
+    except ImportError as exc:
+        raise EnvironmentProblem(
+            _("SQLCipher is not installed (python package sqlcipher3): {error}").format(error=exc)
+        ) from None
+    return sqlcipher3
+
+
+def errors() -> tuple[type[Exception], type[Exception]]:
+    """(OperationalError, DatabaseError) of the SQLCipher module."""
+    mod = _sqlcipher()
+    return mod.OperationalError, mod.DatabaseError
+
+
+def check_build(conn: Connection) -> str:
+    """Refuse an SQLCipher build older than 4 or without FTS5; return cipher_version."""
+    row = conn.execute("PRAGMA cipher_version").fetchone()
+    version = row[0] if row else ""
+    major = int(version.split(".")[0]) if version and version[0].isdigit() else 0
+    if major < MIN_CIPHER_MAJOR:
+        raise EnvironmentProblem(
+            _("This SQLCipher build ({version}) is too old or not SQLCipher; 4 or later is needed.")
+            .format(version=version or "?")
+        )
+    fts5 = conn.execute("SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0]
+    if not fts5:
+        raise EnvironmentProblem(_("This SQLCipher build has no FTS5 full-text search."))
+    return str(version)
+
+
+def connect(path: Path, db_key: bytes, *, check: bool = True) -> Connection:
+    """Open `path` keyed with the raw 256-bit `db_key`; IntegrityError if the key does not fit."""
+    mod = _sqlcipher()
+    conn = mod.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute(f"PRAGMA key = \"x'{db_key.hex()}'\"")
+        if check:
+            check_build(conn)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        _pragmas(conn)
+    except mod.DatabaseError as exc:
+        conn.close()
+        raise IntegrityError(
+            _("vault.db cannot be opened with the vault key: it is corrupt or was replaced ({error}).")
+            .format(error=exc)
+        ) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _pragmas(conn: Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA secure_delete = ON")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA temp_store = MEMORY")
+
+
+@contextmanager
+def write(conn: Connection) -> Iterator[Connection]:
+    """A write transaction (BEGIN IMMEDIATE): all of it is committed, or none of it."""
+    operational, _db = errors()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except operational as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise BusyError(_("The vault is busy: another msante process is writing.")) from None
+        raise
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def checkpoint(conn: Connection) -> None:
+    """Fold the WAL into the database and truncate it (after purges and before copies)."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+# -- migrations -------------------------------------------------------------------------------
+
+Migration = Callable[..., None]
+
+
+def schema_version(conn: Connection) -> int:
+    """The highest migration recorded in the database (0 for a new one)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+    ).fetchone()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def pending(conn: Connection, migrations: list[tuple[str, Migration]]) -> int:
+    """How many migrations are still to apply; UnsupportedError if the vault is newer."""
+    current = schema_version(conn)
+    if current > len(migrations):
+        raise UnsupportedError(
+            _("This vault's schema ({found}) is newer than this msante knows ({ours}). "
+              "Upgrade msante.").format(found=current, ours=len(migrations))
+        )
+    return len(migrations) - current
+
+
+def migrate(conn: Connection, migrations: list[tuple[str, Migration]], *args: Any) -> list[str]:
+    """Apply the missing migrations, each in its own transaction (called with `args`)."""
+    done: list[str] = []
+    current = schema_version(conn)
+    for number, (name, func) in enumerate(migrations, start=1):
+        if number <= current:
+            continue
+        with write(conn):
+            if number == 1:
+                conn.execute(
+                    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                    "name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
+            func(conn, *args)
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)", (number, name, now())
+            )
+        done.append(name)
+    return done

@@ -1,0 +1,270 @@
+"""The vault on disk: create, unlock, open, write with audit, verify, change passphrase, wipe.
+
+`Store` is the low-level handle the domain services use: a SQLCipher connection, the blob
+store, the keys, and `write()` — a transaction that must record at least one audit entry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from msante import paths
+from msante.errors import (
+    AlreadyExistsError,
+    IntegrityError,
+    WrongKeyError,
+)
+from msante.i18n import _
+from msante.vault import audit, crypto, db, header
+from msante.vault.blobs import BlobStore
+from msante.vault.fsutil import file_lock, make_private_dir
+from msante.vault.keys import Keys
+from msante.vault.migrations import MIGRATIONS
+
+OWNER_ACTOR = "owner"
+
+
+def _vault_key_aad(vault_id: str, via: str, kdf: dict[str, Any] | None = None) -> bytes:
+    fields: dict[str, str | int | bytes] = {"purpose": "vault-key", "vault": vault_id, "via": via}
+    if kdf is not None:
+        fields["kdf"] = json.dumps(kdf, sort_keys=True)
+    return crypto.context(**fields)
+
+
+def wrap_for_passphrase(vault_id: str, vault_key: bytes, passphrase: str,
+                        params: crypto.KdfParams) -> tuple[dict[str, Any], bytes]:
+    """(kdf JSON, wrapped vault key) for a passphrase under fresh KDF parameters."""
+    kdf = params.to_json()
+    kek = crypto.derive_kek(passphrase, params)
+    return kdf, crypto.wrap_key(kek, vault_key, _vault_key_aad(vault_id, "passphrase", kdf))
+
+
+def wrap_for_recovery(vault_id: str, vault_key: bytes, secret: bytes) -> tuple[bytes, bytes]:
+    """(salt, wrapped vault key) for a recovery secret."""
+    salt = os.urandom(16)
+    kek = crypto.recovery_kek(secret, salt)
+    return salt, crypto.wrap_key(kek, vault_key, _vault_key_aad(vault_id, "recovery"))
+
+
+def unlock_with_passphrase(base: Path, passphrase: str) -> Keys:
+    """The vault's keys from its passphrase; WrongKeyError when it does not fit."""
+    return keys_from_passphrase(header.load(base), passphrase)
+
+
+def keys_from_passphrase(head: header.Header, passphrase: str) -> Keys:
+    """Unwrap the vault key of `head` with a passphrase."""
+    params = crypto.KdfParams.from_json(head.kdf)
+    kek = crypto.derive_kek(passphrase, params)
+    aad = _vault_key_aad(head.vault_id, "passphrase", head.kdf)
+    try:
+        return Keys(head.vault_id, crypto.unwrap_key(kek, head.wrapped_by_passphrase, aad))
+    except crypto.DecryptError:
+        raise WrongKeyError(_("Wrong passphrase. Nothing was changed.")) from None
+
+
+def unlock_with_recovery(base: Path, recovery_text: str) -> Keys:
+    """The vault's keys from its recovery key; WrongKeyError when it does not fit."""
+    return keys_from_recovery(header.load(base), recovery_text)
+
+
+def keys_from_recovery(head: header.Header, recovery_text: str) -> Keys:
+    """Unwrap the vault key of `head` with the recovery key."""
+    secret = crypto.parse_recovery_key(recovery_text)
+    kek = crypto.recovery_kek(secret, head.recovery_salt)
+    aad = _vault_key_aad(head.vault_id, "recovery")
+    try:
+        return Keys(head.vault_id, crypto.unwrap_key(kek, head.wrapped_by_recovery, aad))
+    except crypto.DecryptError:
+        raise WrongKeyError(_("Wrong recovery key. Nothing was changed.")) from None
+
+
+@dataclass(frozen=True)
+class Created:
+    """What `create` returns: the open store and the recovery key to show once."""
+
+    store: Store
+    recovery_key: str
+
+
+def vault_exists(base: Path) -> bool:
+    """Whether a vault (its header or database) is at `base`."""
+    return paths.header_path(base).exists() or paths.db_path(base).exists()
+
+
+def create(base: Path, passphrase: str, params: crypto.KdfParams | None = None) -> Created:
+    """Create a new vault at `base` and open it."""
+    if vault_exists(base):
+        raise AlreadyExistsError(_("A vault already exists in {path}.").format(path=base))
+    make_private_dir(base)
+    with file_lock(paths.lock_path(base), wait=False):
+        keys = Keys(str(uuid.uuid4()), crypto.random_key())
+        recovery_text, secret = crypto.new_recovery_key()
+        kdf, wrapped = wrap_for_passphrase(keys.vault_id, keys.vault_key, passphrase,
+                                           params or crypto.KdfParams.new())
+        salt, wrapped_recovery = wrap_for_recovery(keys.vault_id, keys.vault_key, secret)
+        header.save(base, header.Header(keys.vault_id, db.now(), kdf, wrapped, salt,
+                                        wrapped_recovery))
+        store = Store._open_locked(base, keys, new=True)
+    return Created(store, recovery_text)
+
+
+class Store:
+    """An open vault: connection, blobs, keys, and audited write transactions."""
+
+    def __init__(self, base: Path, keys: Keys, conn: db.Connection) -> None:
+        self.base = base
+        self.keys = keys
+        self.conn = conn
+        self.blobs = BlobStore(paths.blobs_dir(base))
+        self.actor = OWNER_ACTOR
+        self._audited: tuple[int, str] | None = None
+        row = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+        self.device = str(row[0])
+
+    @classmethod
+    def open(cls, base: Path, keys: Keys) -> Store:
+        """Open the vault at `base` with `keys`, upgrading its schema if it is older."""
+        head = header.load(base)
+        if head.vault_id != keys.vault_id:
+            raise WrongKeyError(_("This key belongs to another vault."))
+        conn = db.connect(paths.db_path(base), keys.db)
+        try:
+            if db.pending(conn, MIGRATIONS):
+                conn.close()
+                with file_lock(paths.lock_path(base)):
+                    return cls._open_locked(base, keys)
+            return cls._checked(base, keys, conn)
+        except BaseException:
+            conn.close()
+            raise
+
+    @classmethod
+    def _open_locked(cls, base: Path, keys: Keys, *, new: bool = False) -> Store:
+        conn = db.connect(paths.db_path(base), keys.db)
+        try:
+            os.chmod(paths.db_path(base), 0o600)
+            db.migrate(conn, MIGRATIONS, keys)
+            if new:
+                _init_meta(conn, keys)
+            return cls._checked(base, keys, conn)
+        except BaseException:
+            conn.close()
+            raise
+
+    @classmethod
+    def _checked(cls, base: Path, keys: Keys, conn: db.Connection) -> Store:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'vault_id'").fetchone()
+        if not row or row[0] != keys.vault_id:
+            raise IntegrityError(_("vault.db belongs to another vault."))
+        store = cls(base, keys, conn)
+        store.blobs.clean_temp()
+        return store
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[db.Connection]:
+        """A write transaction; it must record an audit entry, and commits all or nothing."""
+        self._audited = None
+        with db.write(self.conn) as tx:
+            yield tx
+            if self._audited is None:
+                raise RuntimeError("a write transaction recorded no audit entry")
+        count, mac = self._audited
+        header.advance_chain(self.base, self.keys.header, count, mac)
+
+    def log(self, tx: db.Connection, action: str, *, person: str | None = None,
+            record: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        """Append an audit entry inside the current write transaction."""
+        self._audited = audit.append(tx, self.keys.audit, actor=self.actor, action=action,
+                                     person=person, record=record, detail=detail)
+
+    def verify(self) -> audit.Verdict:
+        """Check the whole audit chain and the chain head kept in vault.json."""
+        verdict = audit.verify_chain(self.conn, self.keys.audit)
+        if not verdict.ok:
+            return verdict
+        return _check_head(header.load(self.base), self, verdict)
+
+
+def _init_meta(conn: db.Connection, keys: Keys) -> None:
+    with db.write(conn):
+        conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+            ("vault_id", keys.vault_id), ("device_id", str(uuid.uuid4())),
+            ("created", db.now()),
+        ])
+
+
+def _check_head(head: header.Header, store: Store, verdict: audit.Verdict) -> audit.Verdict:
+    chain = head.chain
+    if chain is None:
+        return verdict
+    if not chain.valid(store.keys.header, head.vault_id):
+        return audit.Verdict(False, verdict.count, chain.count, "head-forged")
+    if chain.count > verdict.count:
+        return audit.Verdict(False, verdict.count, verdict.count + 1, "truncated")
+    if chain.count and audit.mac_at(store.conn, chain.count) != chain.last_mac:
+        return audit.Verdict(False, verdict.count, chain.count, "rolled-back")
+    return verdict
+
+
+def change_passphrase(store: Store, new_passphrase: str,
+                      params: crypto.KdfParams | None = None, *, via: str = "passphrase") -> None:
+    """Rewrap the vault key for a new passphrase; re-encrypts nothing."""
+    with file_lock(paths.lock_path(store.base)):
+        head = header.load(store.base)
+        kdf, wrapped = wrap_for_passphrase(head.vault_id, store.keys.vault_key, new_passphrase,
+                                           params or crypto.KdfParams.new())
+        new_head = header.Header(head.vault_id, head.created, kdf, wrapped, head.recovery_salt,
+                                 head.wrapped_by_recovery, head.chain, head.version, head.extra)
+        with store.write() as tx:
+            store.log(tx, "vault.passwd", detail={"via": via})
+            header.save(store.base, new_head)
+
+
+def _shred(path: Path) -> None:
+    """Overwrite a small file with random bytes, flush it, then remove it."""
+    try:
+        size = path.stat().st_size
+        with open(path, "r+b") as f:
+            f.write(os.urandom(size))
+            f.flush()
+            os.fsync(f.fileno())
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def wipe(base: Path) -> None:
+    """Erase the vault for good: the wrapped keys first, then the database and the files."""
+    import shutil
+
+    with file_lock(paths.lock_path(base), wait=False):
+        _shred(paths.header_path(base))
+        db_file = paths.db_path(base)
+        for extra in ("", "-wal", "-shm"):
+            _shred(db_file.with_name(db_file.name + extra))
+        shutil.rmtree(paths.blobs_dir(base), ignore_errors=True)
+        for leftover in base.iterdir():
+            if leftover.name != paths.lock_path(base).name:
+                leftover.unlink() if leftover.is_file() else shutil.rmtree(leftover, True)
+    paths.lock_path(base).unlink(missing_ok=True)
+    try:
+        base.rmdir()
+    except OSError:
+        pass
