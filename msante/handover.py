@@ -31,6 +31,10 @@ def _key(secret: bytes, archive_id: str) -> bytes:
 
 def export_space(vault: Vault, person: Person, out: Path) -> str:
     """Write `person`'s handover archive to `out`; return the one-time code."""
+    if person.relation != "child" or not person.read_only():
+        raise UsageError(
+            _("Only a child who has come of age can be handed over ({name}: majority on {date}).")
+            .format(name=person.name, date=person.majority or "—"))
     if out.exists():
         raise AlreadyExistsError(_("{path} already exists: choose a new file.").format(path=out))
     code, secret = crypto.new_recovery_key()

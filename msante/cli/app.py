@@ -1,25 +1,73 @@
-"""The root Typer application; imported only after the language is chosen."""
+"""The root Typer application, built for what the command line asks for.
+
+Typer builds a validator for every parameter of every registered command, which costs start-up
+time for each command that exists. So the root app is assembled from a registry, with only the
+command or group named on the line (all of them for the root help or an unknown name).
+Imported only after the language is chosen.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
+
 import typer
 
-from msante.cli import audit_cmds, backup_cmds, people_cmds, vault_cmds
 from msante.i18n import _
 
-app = typer.Typer(
-    name="msante",
-    help=_("msante — your encrypted personal health record, in the terminal.\n\n"
-           "Global options (anywhere on the line): --lang fr|en, --passphrase-stdin."),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["--help", "-h"]},
-)
+# name → "module:function" for a command, or "module" (whose `app` is a group)
+REGISTRY: dict[str, str] = {
+    "init": "msante.cli.vault_cmds:init",
+    "status": "msante.cli.vault_cmds:status",
+    "unlock": "msante.cli.vault_cmds:unlock",
+    "lock": "msante.cli.vault_cmds:lock",
+    "passwd": "msante.cli.vault_cmds:passwd",
+    "recover": "msante.cli.vault_cmds:recover",
+    "close": "msante.cli.vault_cmds:close",
+    "people": "msante.cli.people_cmds",
+    "backup": "msante.cli.backup_cmds",
+    "audit": "msante.cli.audit_cmds",
+}
 
-for func in (vault_cmds.init, vault_cmds.status, vault_cmds.unlock, vault_cmds.lock,
-             vault_cmds.passwd, vault_cmds.recover, vault_cmds.close):
-    app.command(func.__name__)(func)
-app.add_typer(people_cmds.app, name="people")
-app.add_typer(backup_cmds.app, name="backup")
-app.add_typer(audit_cmds.app, name="audit")
+
+def _root_callback() -> None:
+    """Keeps the root a group even when it holds a single command."""
+
+
+def root() -> typer.Typer:
+    """An empty root application."""
+    app = typer.Typer(
+        name="msante",
+        help=_("msante — your encrypted personal health record, in the terminal.\n\n"
+               "Global options (anywhere on the line): --lang fr|en, --passphrase-stdin."),
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["--help", "-h"]},
+    )
+    app.callback()(_root_callback)
+    return app
+
+
+def register(app: typer.Typer, name: str) -> None:
+    """Add the command or group `name` to `app`."""
+    target = REGISTRY[name]
+    if ":" in target:
+        module, func = target.split(":")
+        app.command(name)(getattr(importlib.import_module(module), func))
+    else:
+        app.add_typer(importlib.import_module(target).app, name=name)
+
+
+def first_word(args: Sequence[str]) -> str | None:
+    """The command named on the line (the first argument that is not an option)."""
+    return next((a for a in args if not a.startswith("-")), None)
+
+
+def build(args: Sequence[str]) -> typer.Typer:
+    """The root app with the command named in `args`, or with every command."""
+    app = root()
+    name = first_word(args)
+    for each in [name] if name in REGISTRY else list(REGISTRY):
+        register(app, each)  # type: ignore[arg-type]
+    return app

@@ -52,10 +52,24 @@ def translate_error(message: str) -> str:
     return message
 
 
-def patch_framework() -> None:
-    """Put our translations into the framework's help texts."""
-    from typer import rich_utils
+def wants_help(args: Sequence[str]) -> bool:
+    """Whether the line asks for help (the only case that needs the rich help renderer)."""
+    return not args or any(a in ("--help", "-h") for a in args)
+
+
+def patch_framework(help_too: bool = True) -> None:
+    """Put our translations into the framework's words (the help renderer's when `help_too`)."""
     from typer._click import decorators, formatting
+
+    usage = _("Usage: ")
+    _patch_usage(formatting, usage)
+    _patch_help_option(decorators)
+    if help_too:
+        _patch_rich_help(usage)
+
+
+def _patch_rich_help(usage: str) -> None:
+    from typer import rich_utils
 
     rich_utils.ARGUMENTS_PANEL_TITLE = _("Arguments")
     rich_utils.OPTIONS_PANEL_TITLE = _("Options")
@@ -66,11 +80,8 @@ def patch_framework() -> None:
     rich_utils.REQUIRED_LONG_STRING = _("[required]")
     rich_utils.ENVVAR_STRING = _("[env var: {}]")
     rich_utils.DEPRECATED_STRING = _("(deprecated) ")
-    usage = _("Usage: ")
     rich_utils.highlighter.highlights = [h.replace("Usage: ", usage)
                                          for h in rich_utils.highlighter.highlights]
-    _patch_usage(formatting, usage)
-    _patch_help_option(decorators)
 
 
 def _patch_usage(formatting: Any, usage: str) -> None:
@@ -105,14 +116,14 @@ def show_usage_error(exc: Any) -> None:
 
 def invoke(args: Sequence[str]) -> int:
     """Run the app on `args`; every expected failure becomes one line and an exit code."""
-    patch_framework()
     import typer
     from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc
 
-    from msante.cli.app import app
+    from msante.cli.app import build
 
-    command = typer.main.get_command(app)
+    patch_framework(wants_help(args))
+    command = typer.main.get_command(build(args))
     try:
         rv = command.main(args=list(args), prog_name="msante", standalone_mode=False)
     except click_exc.NoArgsIsHelpError as exc:

@@ -105,7 +105,7 @@ def parse_duration(text: str) -> int:
 
 def peer_allowed(peer_uid: int, my_uid: int) -> bool:
     """Whether a peer running as `peer_uid` may talk to an agent running as `my_uid`."""
-    return True
+    return peer_uid == my_uid
 
 
 def peer_uid(sock: socket.socket) -> int:

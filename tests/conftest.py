@@ -1,0 +1,87 @@
+"""Shared fixtures: every test runs in a private MSANTE_HOME and runtime dir, in English."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from msante import i18n
+
+PASSPHRASE = "velvet orbit lantern mosaic 7"
+FAST_KDF = {"memory_kib": 16384, "iterations": 2}
+CLI_ENV_DROP = ("MSANTE_PASSPHRASE_FILE", "LANGUAGE", "LC_ALL", "LC_MESSAGES")
+
+
+@pytest.fixture(autouse=True)
+def private_env(tmp_path_factory: pytest.TempPathFactory,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private home and runtime dir; English; no passphrase file from the outside."""
+    base = tmp_path_factory.mktemp("env")
+    home = base / "home"
+    runtime = base / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("MSANTE_HOME", str(home))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    for var in CLI_ENV_DROP:
+        monkeypatch.delenv(var, raising=False)
+    i18n.setup("en")
+    yield home
+    _stop_agent(home)
+    i18n.setup("en")
+
+
+def _stop_agent(home: Path) -> None:
+    try:
+        from msante.vault import agent
+
+        agent.stop_agent(home)
+    except Exception:  # the test may have removed the runtime dir or the vault
+        pass
+
+
+@pytest.fixture
+def home(private_env: Path) -> Path:
+    """The MSANTE_HOME of this test."""
+    return private_env
+
+
+@pytest.fixture
+def vault(home: Path) -> Iterator[object]:
+    """A fresh vault (owner Camille Martin) with the cheapest allowed KDF, closed afterwards."""
+    from msante.api import Vault
+    from msante.vault import crypto
+
+    v, _recovery = Vault.create(home, PASSPHRASE, name="Camille Martin", born="1985-06-02",
+                                sex="female", params=crypto.KdfParams.new(**FAST_KDF))
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def passphrase_file(tmp_path: Path) -> Path:
+    """A private file holding PASSPHRASE."""
+    path = tmp_path / "passphrase"
+    path.write_text(PASSPHRASE + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def run_cli(*args: str, input: str | None = None,
+            env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m msante ARGS` in a subprocess with the test's environment."""
+    env = dict(os.environ) | (env_extra or {})
+    return subprocess.run([sys.executable, "-m", "msante", *args], input=input, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def init_cli(passphrase_file: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`msante init` for Camille Martin with the fast KDF, through the passphrase file."""
+    return run_cli("init", "--name", "Camille Martin", "--born", "1985-06-02", "--sex", "female",
+                   "--kdf-memory", "16", "--kdf-iterations", "2", *extra,
+                   env_extra={"MSANTE_PASSPHRASE_FILE": str(passphrase_file)})
