@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from msante.errors import AlreadyExistsError, NotFoundError, ReadOnlyError, UsageError
-from msante.i18n import _
+from msante.i18n import N_, _
 from msante.text import add_years, fold, parse_date
 from msante.vault import identity, records, spaces
 from msante.vault.store import Store
 
 SEXES = ("female", "male", "other")
 RELATIONS = ("owner", "child", "other")
+RELATION_LABELS = {"owner": N_("owner"), "child": N_("child"), "other": N_("other")}
+SEX_LABELS = {"female": N_("female"), "male": N_("male"), "other": N_("other")}
 MAJORITY_YEARS = 18
 CONTENT = ["name", "name_key", "born", "sex", "relation", "majority"]
 
@@ -33,6 +35,11 @@ class Person:
     relation: str
     majority: dt.date | None
     revision: int
+
+    @property
+    def relation_label(self) -> str:
+        """The relation in the user's language."""
+        return _(RELATION_LABELS[self.relation])
 
     def read_only(self, today: dt.date | None = None) -> bool:
         """Whether the caregiver may only read this profile (a child who came of age)."""
@@ -79,7 +86,8 @@ class People:
     def add(self, name: str, born: str | dt.date, sex: str, relation: str = "child") -> Person:
         """Add a person in a new space of their own."""
         if relation not in RELATIONS:
-            raise UsageError(_("Invalid relation '{rel}': choose child or other.").format(rel=relation))
+            raise UsageError(
+                _("Invalid relation '{rel}': choose child or other.").format(rel=relation))
         clean, day, sex = validate(name, born, sex)
         majority = add_years(day, MAJORITY_YEARS) if relation == "child" else None
         fields = {"name": clean, "name_key": fold(clean), "born": day.isoformat(), "sex": sex,
@@ -89,7 +97,8 @@ class People:
                 raise AlreadyExistsError(_("This vault already has an owner."))
             if tx.execute("SELECT 1 FROM people WHERE name_key = ? AND deleted = 0",
                           (fields["name_key"],)).fetchone():
-                raise AlreadyExistsError(_("A person named {name} already exists.").format(name=clean))
+                raise AlreadyExistsError(
+                    _("A person named {name} already exists.").format(name=clean))
             pid = records.insert(tx, "people", fields, device=self.store.device)
             spaces.create(tx, self.store.keys, pid)
             self.store.log(tx, "person.add", person=pid, record=pid,
@@ -140,7 +149,8 @@ class People:
         """Remove a person: their record becomes a tombstone and their space key is erased."""
         person = self.get(name_or_id)
         if person.relation == "owner":
-            raise UsageError(_("The owner cannot be removed; use 'msante close' to wipe the vault."))
+            raise UsageError(
+                _("The owner cannot be removed; use 'msante close' to wipe the vault."))
         with self.store.write() as tx:
             records.tombstone(tx, "people", person.id, CONTENT, device=self.store.device)
             spaces.destroy(tx, person.id)

@@ -69,5 +69,5 @@ def build(args: Sequence[str]) -> typer.Typer:
     app = root()
     name = first_word(args)
     for each in [name] if name in REGISTRY else list(REGISTRY):
-        register(app, each)  # type: ignore[arg-type]
+        register(app, str(each))
     return app

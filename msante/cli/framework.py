@@ -1,74 +1,156 @@
 """Run the Typer app and speak the framework's own words (usage, help, errors) in our language.
 
 Typer ≥ 0.16 vendors Click with its English texts written inline, so they cannot come from a
-gettext domain of their own: the help panel titles are module constants we set, the usage prefix
-and the help option text are small patches, and usage errors are caught here, their English
-text matched against known patterns and rendered through our own catalog.
+gettext domain of their own. Four mechanisms bring them into our catalog:
+
+- texts: the rich help's panel titles and markers (`typer.rich_utils`) and the yes/no of
+  confirmations (`rich.prompt.Confirm`) are module or class constants, set at each run;
+- wrappers, installed once per process: the "Usage: " prefix, the text of `--help`, the type
+  labels of the help ("<int>"); they translate when they are called, so they follow the
+  language of the run;
+- the command tree, once Typer has built it: each command's help is its docstring, which
+  `extract_commands` puts in the catalog; the "[OPTIONS]" and "COMMAND [ARGS]..." placeholders;
+- usage errors, caught here: their English text is matched against `ERROR_PATTERNS` (the
+  reason after "Invalid value for X:" against `REASON_PATTERNS`, trailing hints against
+  `HINT_PATTERNS`) and rendered through our catalog; a text no pattern knows stays English.
+
+In English every message is its own translation, so Typer's output stays as it was (a few
+error texts are reworded slightly, never in meaning).
 """
 
 from __future__ import annotations
 
+import ast
+import io
 import re
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
 
 from msante.cli.output import error
 from msante.errors import ExitCode, MsanteError
-from msante.i18n import _
+from msante.i18n import N_, _
 
-# (English pattern of the framework, our translatable template with the same named groups)
-ERROR_PATTERNS: list[tuple[str, Callable[[], str]]] = [
-    (r"No such option: (?P<name>\S+)(?: Did you mean (?P<hint>.+)\?)?",
-     lambda: _("No such option: {name}")),
-    (r"No such command '(?P<name>.+)'\.", lambda: _("No such command '{name}'.")),
-    (r"Missing option '(?P<name>.+)'\.(?P<rest>.*)", lambda: _("Missing option '{name}'.")),
-    (r"Missing argument '(?P<name>.+)'\.(?P<rest>.*)", lambda: _("Missing argument '{name}'.")),
-    (r"Missing parameter: (?P<name>.+)", lambda: _("Missing parameter: {name}")),
+Template = Callable[[], str]
+Patterns = list[tuple[str, Template]]
+
+# Whole usage-error messages: (Typer's English, as a regex; our template, same group names).
+# Groups named `name`, `names` or `value` hold quoted words ('--x'), requoted for the language;
+# a group named `reason` is itself translated with REASON_PATTERNS.
+ERROR_PATTERNS: Patterns = [
+    (r"No such command (?P<name>.+)\.", lambda: _("No such command {name}.")),
+    (r"No such option: (?P<name>.+)", lambda: _("No such option: {name}")),
     (r"Missing command\.", lambda: _("Missing command.")),
-    (r"Option '(?P<name>.+)' requires an argument\.",
-     lambda: _("Option '{name}' requires an argument.")),
-    (r"Option '(?P<name>.+)' requires (?P<n>\d+) arguments\.",
-     lambda: _("Option '{name}' requires {n} arguments.")),
-    (r"Option '(?P<name>.+)' does not take a value\.",
-     lambda: _("Option '{name}' does not take a value.")),
-    (r"Got unexpected extra arguments? \((?P<args>.+)\)",
-     lambda: _("Unexpected extra arguments: {args}")),
-    (r"Invalid value for (?P<name>.+?): (?P<value>'.*?') is not a valid integer\.?",
-     lambda: _("Invalid value for {name}: {value} is not a whole number.")),
-    (r"Invalid value for (?P<name>.+?): (?P<value>'.*?') is not one of (?P<choices>.+)\.",
-     lambda: _("Invalid value for {name}: {value} is not one of {choices}.")),
-    (r"Invalid value for (?P<name>.+?): (?P<reason>.+)", lambda: _("Invalid value for {name}: "
-                                                                    "{reason}")),
+    (r"Missing option (?P<name>.+)\.", lambda: _("Missing option {name}.")),
+    (r"Missing argument (?P<name>.+)\.", lambda: _("Missing argument {name}.")),
+    (r"Missing parameter (?P<name>.+)\.", lambda: _("Missing parameter {name}.")),
+    (r"Missing parameter: (?P<name>.+)", lambda: _("Missing parameter {name}.")),
+    (r"Option (?P<name>.+) requires an argument\.",
+     lambda: _("Option {name} requires an argument.")),
+    (r"Option (?P<name>.+) requires (?P<n>\d+) arguments\.",
+     lambda: _("Option {name} requires {n} arguments.")),
+    (r"Option (?P<name>.+) does not take a value\.",
+     lambda: _("Option {name} does not take a value.")),
+    (r"Argument (?P<name>.+) takes (?P<n>\d+) values\.",
+     lambda: _("Argument {name} takes {n} values.")),
+    (r"Got unexpected extra argument(?:\(s\)|s)? \((?P<args>.*)\)",
+     lambda: _("Got unexpected extra argument(s) ({args})")),
+    (r"Invalid value for (?P<name>.+?): (?P<reason>.+)",
+     lambda: _("Invalid value for {name}: {reason}")),
+    (r"Invalid value: (?P<reason>.+)", lambda: _("Invalid value: {reason}")),
+    (r"Could not open file (?P<name>.+?): (?P<error>.+)",
+     lambda: _("Could not open file {name}: {error}")),
 ]
+
+# Why a value was refused: Typer's path checks and the words of pydantic, which Typer uses to
+# convert values. Pydantic's detail after the comma ("unable to parse string…") is dropped.
+REASON_PATTERNS: Patterns = [
+    (r"Input should be a valid integer\b.*", lambda: _("Input should be a valid integer")),
+    (r"Input should be a valid number\b.*", lambda: _("Input should be a valid number")),
+    (r"Input should be a valid boolean\b.*", lambda: _("Input should be a valid boolean")),
+    (r"Input should be a valid (?:datetime|date)\b.*",
+     lambda: _("Input should be a valid date or datetime")),
+    (r"Input should be greater than or equal to (?P<limit>.+)",
+     lambda: _("Input should be greater than or equal to {limit}")),
+    (r"Input should be greater than (?P<limit>.+)",
+     lambda: _("Input should be greater than {limit}")),
+    (r"Input should be less than or equal to (?P<limit>.+)",
+     lambda: _("Input should be less than or equal to {limit}")),
+    (r"Input should be less than (?P<limit>.+)", lambda: _("Input should be less than {limit}")),
+    (r"Value error, (?P<value>.+) is not one of (?P<names>.+)\.",
+     lambda: _("{value} is not one of {names}.")),
+    (r"Value error, (?P<value>.+) does not match the formats (?P<formats>.+)\.",
+     lambda: _("{value} does not match the formats {formats}.")),
+    (r"Value error, (?P<n>\d+) values are required, but (?P<given>\d+) given\.",
+     lambda: _("{n} values are required, but {given} given.")),
+    (r"Value must be an iterable\.", lambda: _("Value must be an iterable.")),
+    (r"(?P<kind>file|dir|path) (?P<name>.+) does not exist\.",
+     lambda: _("{kind} {name} does not exist.")),
+    (r"(?P<kind>file|dir|path) (?P<name>.+) is a file\.", lambda: _("{kind} {name} is a file.")),
+    (r"(?P<kind>file|dir|path) (?P<name>.+) is a directory\.",
+     lambda: _("{kind} {name} is a directory.")),
+    (r"(?P<kind>file|dir|path) (?P<name>.+) is not readable\.",
+     lambda: _("{kind} {name} is not readable.")),
+    (r"(?P<kind>file|dir|path) (?P<name>.+) is not writable\.",
+     lambda: _("{kind} {name} is not writable.")),
+]
+
+# Hints the framework appends to a message (a leading space or newline is part of the match).
+HINT_PATTERNS: Patterns = [
+    (r" Did you mean (?P<names>.+)\?", lambda: _("Did you mean {names}?")),
+    (r" \(Possible options: (?P<names>.+)\)", lambda: _("(Possible options: {names})")),
+    (r" Choose from:(?P<choices>\n\t.*)", lambda: _("Choose from:{choices}")),
+]
+
+# The `kind` of a path in the path checks above.
+PATH_KINDS = {"file": N_("the file"), "dir": N_("the directory"), "path": N_("the path")}
+
+# Type labels of the help ("<int>"), as Typer spells them; others (choices…) stay as they are.
+TYPE_LABELS = {N_("str"), N_("int"), N_("float"), N_("bool"), N_("path"), N_("file"),
+               N_("dir"), N_("datetime"), N_("int range"), N_("float range"), N_("UUID")}
+
+QUOTED_GROUPS = ("name", "names", "value")
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+
+
+def requote(text: str) -> str:
+    """Put the language's quotes around the framework's quoted words ('--x' → « --x »)."""
+    return _QUOTED.sub(lambda m: _("'{name}'").format(name=m.group(1) or m.group(2) or ""), text)
+
+
+def _render(patterns: Patterns, text: str) -> str | None:
+    for pattern, template in patterns:
+        match = re.fullmatch(pattern, text, flags=re.S)
+        if match:
+            groups = {k: v or "" for k, v in match.groupdict().items()}
+            for key in QUOTED_GROUPS:
+                if key in groups:
+                    groups[key] = requote(groups[key])
+            if "reason" in groups:
+                groups["reason"] = _render(REASON_PATTERNS, groups["reason"]) or groups["reason"]
+            if "kind" in groups:
+                groups["kind"] = _(PATH_KINDS[groups["kind"]])
+            return template().format(**groups)
+    return None
 
 
 def translate_error(message: str) -> str:
     """The framework's English error `message` in the current language."""
-    for pattern, template in ERROR_PATTERNS:
-        match = re.fullmatch(pattern, message.strip(), flags=re.S)
-        if match:
-            return template().format(**{k: v or "" for k, v in match.groupdict().items()})
-    return message
+    text, hints = message.strip(), []
+    found = True
+    while found:
+        found = False
+        for pattern, _template in HINT_PATTERNS:
+            match = re.search(pattern + r"\Z", text, flags=re.S)
+            if match:
+                hints.insert(0, _render(HINT_PATTERNS, match.group()) or match.group())
+                text, found = text[:match.start()], True
+    return " ".join([_render(ERROR_PATTERNS, text) or text, *hints])
 
 
-def wants_help(args: Sequence[str]) -> bool:
-    """Whether the line asks for help (the only case that needs the rich help renderer)."""
-    return not args or any(a in ("--help", "-h") for a in args)
-
-
-def patch_framework(help_too: bool = True) -> None:
-    """Put our translations into the framework's words (the help renderer's when `help_too`)."""
-    from typer._click import decorators, formatting
-
-    usage = _("Usage: ")
-    _patch_usage(formatting, usage)
-    _patch_help_option(decorators)
-    if help_too:
-        _patch_rich_help(usage)
-
-
-def _patch_rich_help(usage: str) -> None:
+def set_texts() -> None:
+    """Set the framework's constant texts to the current language (at every run)."""
+    from rich.prompt import Confirm
     from typer import rich_utils
 
     rich_utils.ARGUMENTS_PANEL_TITLE = _("Arguments")
@@ -80,28 +162,76 @@ def _patch_rich_help(usage: str) -> None:
     rich_utils.REQUIRED_LONG_STRING = _("[required]")
     rich_utils.ENVVAR_STRING = _("[env var: {}]")
     rich_utils.DEPRECATED_STRING = _("(deprecated) ")
-    rich_utils.highlighter.highlights = [h.replace("Usage: ", usage)
-                                         for h in rich_utils.highlighter.highlights]
+    rich_utils.highlighter.highlights = [
+        rf"(?P<usage>{re.escape(_('Usage: '))})" if "(?P<usage>" in h else h
+        for h in rich_utils.highlighter.highlights]
+    Confirm.choices = [_("y"), _("n")]
+    Confirm.validate_error_message = _("[prompt.invalid]Please enter Y or N")
 
 
-def _patch_usage(formatting: Any, usage: str) -> None:
-    original = formatting.HelpFormatter.write_usage
-
-    def write_usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
-        original(self, prog, args, usage if prefix is None else prefix)
-
-    formatting.HelpFormatter.write_usage = write_usage
+_installed = False
 
 
-def _patch_help_option(decorators: Any) -> None:
-    original = decorators.option
+def install_patches() -> None:
+    """Wrap the framework where its words are written inline (once per process)."""
+    global _installed
+    if _installed:
+        return
+    from typer import core
+    from typer._click import decorators, formatting
 
-    def option(*args: Any, **kwargs: Any) -> Any:
+    write_usage = formatting.HelpFormatter.write_usage
+    option = decorators.option
+    display_type = core._TyperParameter.display_type
+
+    def usage_in_our_words(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
+        write_usage(self, prog, args, _("Usage: ") if prefix is None else prefix)
+
+    def option_in_our_words(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("help") == "Show this message and exit.":
             kwargs["help"] = _("Show this message and exit.")
-        return original(*args, **kwargs)
+        return option(*args, **kwargs)
 
-    decorators.option = option
+    def type_in_our_words(self: Any, ctx: Any) -> str:
+        label: str = display_type(self, ctx)
+        inner = label[1:-1]
+        return f"<{_(inner)}>" if inner in TYPE_LABELS else label
+
+    formatting.HelpFormatter.write_usage = usage_in_our_words
+    decorators.option = option_in_our_words
+    core._TyperParameter.display_type = type_in_our_words
+    _installed = True
+
+
+def translate_tree(command: Any) -> None:
+    """Translate the help (docstring) and usage placeholders of `command` and its subcommands."""
+    if command.help:
+        command.help = _(command.help)
+    if getattr(command, "options_metavar", None) == "[OPTIONS]":
+        command.options_metavar = _("[OPTIONS]")
+    if getattr(command, "subcommand_metavar", None) == "COMMAND [ARGS]...":
+        command.subcommand_metavar = _("COMMAND [ARGS]...")
+    for sub in getattr(command, "commands", {}).values():
+        translate_tree(sub)
+
+
+def extract_commands(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
+                     options: Any) -> Iterator[tuple[int, str | None, Any, list[str]]]:
+    """Babel extractor: a command module's `_()` strings and its commands' docstrings.
+
+    A command is a public module-level function whose docstring has an "Example:" paragraph
+    (the house rule for command help); Typer shows the docstring, cleaned as by
+    `inspect.getdoc`, which is the msgid `translate_tree` looks up.
+    """
+    from babel.messages.extract import extract_python
+
+    data = fileobj.read()
+    yield from extract_python(io.BytesIO(data), keywords, comment_tags, options)
+    for node in ast.parse(data).body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            doc = ast.get_docstring(node)
+            if doc and "\nExample" in doc:
+                yield node.lineno, None, doc, []
 
 
 def show_usage_error(exc: Any) -> None:
@@ -116,18 +246,22 @@ def show_usage_error(exc: Any) -> None:
 
 def invoke(args: Sequence[str]) -> int:
     """Run the app on `args`; every expected failure becomes one line and an exit code."""
+    install_patches()
+    set_texts()
     import typer
     from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc
 
-    from msante.cli.app import build
+    from msante.cli.app import app
 
-    patch_framework(wants_help(args))
-    command = typer.main.get_command(build(args))
+    command = typer.main.get_command(app)
+    translate_tree(command)
     try:
         rv = command.main(args=list(args), prog_name="msante", standalone_mode=False)
     except click_exc.NoArgsIsHelpError as exc:
-        print(exc.ctx.get_help() if exc.ctx else "")
+        text = exc.ctx.get_help() if exc.ctx else ""
+        if text:  # the rich help prints itself and returns ""
+            print(text)
         return ExitCode.OK
     except MsanteError as exc:
         error(exc.message)

@@ -47,7 +47,8 @@ def list_(json_: JsonOpt = False) -> None:
         output.print_json([p.to_json() for p in people])
         return
     output.table([_("Name"), _("Born"), _("Relation"), _("Majority")], [
-        [p.name, p.born.isoformat(), _(p.relation), p.majority.isoformat() if p.majority else "—"]
+        [p.name, p.born.isoformat(), p.relation_label,
+         p.majority.isoformat() if p.majority else "—"]
         for p in people])
 
 

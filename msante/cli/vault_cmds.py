@@ -18,7 +18,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help=_("Print JSON for scripts.
 def _new_passphrase(file: Path | None, personal: tuple[str, ...]) -> str:
     """A new passphrase from --new-passphrase-file, stdin/file sources, or two prompts."""
     from msante.unlock import passphrase, read_passphrase_file
-    from msante.vault.passphrase import check_strength, normalize
+    from msante.vault.passphrase import check_strength
 
     src = session.sources()
     text = read_passphrase_file(file, src.warn) if file else None
@@ -63,7 +63,8 @@ def init(
     born: Annotated[str, typer.Option(help=_("The owner's birth date, YYYY-MM-DD."))],
     sex: Annotated[str, typer.Option(help=_("female, male or other."))],
     recovery_key_file: Annotated[Path | None, typer.Option(
-        help=_("Write the recovery key to this new file (mode 0600) instead of showing it."))] = None,
+        help=_("Write the recovery key to this new file (mode 0600) instead of showing it.")),
+    ] = None,
     kdf_memory: Annotated[int | None, typer.Option(
         help=_("Argon2id memory in MiB (16 to 1024; default 64)."))] = None,
     kdf_iterations: Annotated[int | None, typer.Option(
@@ -220,12 +221,21 @@ def _unlocked_status(base: Path) -> dict[str, Any]:
 
 
 def _print_status(data: dict[str, Any]) -> None:
-    state = _("locked") if data["locked"] else _("unlocked")
+    if data["locked"]:
+        state = _("locked")
+    else:
+        state = _("unlocked, locks itself in {m} min").format(
+            m=max(1, round((data.get("idle_remaining") or 0) / 60)))
     print(_("Vault: {path} ({state})").format(path=data["path"], state=state))
     print(_("Format version: {v}").format(v=data["format_version"]))
-    for person in data.get("people", []):
-        print(_("  {name} ({relation}): {n} activity entries").format(
-            name=person["name"], relation=person["relation"], n=person["activity"]))
+    if data["locked"]:
+        print(_("Unlock with 'msante unlock' to see what it holds."))
+        return
+    from msante.people import RELATION_LABELS
+
+    output.table([_("Person"), _("Relation"), _("Activity entries")], [
+        [p["name"], _(RELATION_LABELS[p["relation"]]), str(p["activity"])]
+        for p in data["people"]])
 
 
 def close(

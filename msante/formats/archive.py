@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from msante.errors import IntegrityError, UnsupportedError
 from msante.i18n import _
@@ -62,7 +62,7 @@ def writer(out: BinaryIO, envelope: Envelope, key: bytes) -> Iterator[tarfile.Ta
     """A streaming tar writer whose bytes are sealed into `out`."""
     out.write(MAGIC + struct.pack(">I", len(envelope.raw)) + envelope.raw)
     sealed = crypto.EncryptingWriter(key, envelope.aad(), out)
-    tar = tarfile.open(fileobj=sealed, mode="w|", format=tarfile.PAX_FORMAT)  # type: ignore[call-overload]
+    tar = tarfile.open(fileobj=sealed, mode="w|", format=tarfile.PAX_FORMAT)
     try:
         yield tar
         tar.close()
@@ -113,14 +113,14 @@ def reader(src: BinaryIO, envelope: Envelope, key: bytes) -> Iterator[tarfile.Ta
     """A streaming tar reader over the decrypted payload (DecryptError if tampered)."""
     plain = crypto.DecryptingReader(key, envelope.aad(), src)
     try:
-        with tarfile.open(fileobj=plain, mode="r|") as tar:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=plain, mode="r|") as tar:
             yield tar
         _drain(plain)
     except tarfile.TarError:
         raise IntegrityError(_("This msante archive is truncated or corrupt.")) from None
 
 
-def _drain(plain: IO[bytes]) -> None:
+def _drain(plain: crypto.DecryptingReader) -> None:
     """Read to the end so that the final segment (and truncation) is checked."""
     while plain.read(1 << 16):
         pass

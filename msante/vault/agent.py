@@ -207,7 +207,7 @@ def _handshake(proc: subprocess.Popen[bytes], payload: bytes) -> int:
         proc.stdin.close()
     except BrokenPipeError:
         pass
-    line = _read_line(proc.stdout.fileno(), READY_TIMEOUT_S)
+    line = _read_until_eof(proc.stdout.fileno(), READY_TIMEOUT_S)
     word, _sep, rest = line.partition(" ")
     if word == "ready" and rest.isdigit():
         return int(rest)
@@ -215,12 +215,12 @@ def _handshake(proc: subprocess.Popen[bytes], payload: bytes) -> int:
     raise EnvironmentProblem(_("The unlock agent could not start: {reason}").format(reason=reason))
 
 
-def _read_line(fd: int, timeout_s: float) -> str:
-    """The first line readable from `fd` within `timeout_s`, or what came before EOF."""
+def _read_until_eof(fd: int, timeout_s: float) -> str:
+    """The first line from `fd`, read until the daemon closes it (detached) or `timeout_s`."""
     import select  # already loaded by subprocess
 
     deadline, data = time.monotonic() + timeout_s, b""
-    while b"\n" not in data and len(data) < 4096:
+    while len(data) < 4096:
         left = deadline - time.monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
             break

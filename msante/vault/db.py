@@ -67,8 +67,8 @@ def connect(path: Path, db_key: bytes, *, check: bool = True) -> Connection:
     except mod.DatabaseError as exc:
         conn.close()
         raise IntegrityError(
-            _("vault.db cannot be opened with the vault key: it is corrupt or was replaced ({error}).")
-            .format(error=exc)
+            _("vault.db cannot be opened with the vault key: it is corrupt or was replaced "
+              "({error}).").format(error=exc)
         ) from None
     except BaseException:
         conn.close()

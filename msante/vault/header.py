@@ -126,7 +126,8 @@ def _decode(data: dict[str, Any], version: int) -> Header:
     try:
         keys = data["keys"]
         head = data.get("chain_head")
-        chain = ChainHead(int(head["count"]), str(head["last_mac"]), str(head["tag"])) if head else None
+        chain = (ChainHead(int(head["count"]), str(head["last_mac"]), str(head["tag"]))
+                 if head else None)
         known = {"format", "version", "vault_id", "created", "kdf", "keys", "chain_head"}
         return Header(
             vault_id=str(data["vault_id"]),

@@ -1,0 +1,213 @@
+"""The vault's performance figures, each a ratio against a baseline measured in the same run.
+
+    python bench/vault.py [--quick]
+
+1. SQLCipher workload (20k inserts in one transaction + FTS5 queries) vs plain sqlite3 with
+   the same pragmas: target <= 1.3x.
+2. Blob store put of a 1 GiB file vs a plain copy + fsync: >= 0.5x throughput, peak < 100 MiB
+   (bench/blobs.py).
+3. `msante status --json` with the agent unlocked vs `python -c pass`: <= 20x; also printed:
+   a bare Typer app with one command, to show how much the CLI framework takes.
+4. `msante passwd` on a vault with 10k blobs vs an empty vault: <= 1.5x.
+Exit 1 if a target is missed. --quick uses smaller sizes (for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PASSPHRASE = "bench passphrase quartz meadow 9"
+WORDS = ("glycémie hémoglobine cholestérol créatinine ferritine vitamine protéine "
+         "leucocytes plaquettes triglycérides ordonnance radiographie échographie").split()
+BARE_TYPER = """
+import typer
+app = typer.Typer(add_completion=False)
+@app.command()
+def status(json_: bool = typer.Option(False, "--json")) -> None:
+    print("{}")
+@app.callback()
+def main() -> None:
+    pass
+app()
+"""
+
+
+def timed(func: Callable[[], Any], repeat: int = 5) -> float:
+    """Median wall time of `func` over `repeat` runs."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _workload(conn: Any, rows: int) -> None:
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("CREATE TABLE r (id TEXT PRIMARY KEY, revision INT, person TEXT, body TEXT)")
+    conn.execute("CREATE VIRTUAL TABLE f USING fts5(body, "
+                 "tokenize='unicode61 remove_diacritics 2')")
+    conn.execute("BEGIN IMMEDIATE")
+    for i in range(rows):
+        body = " ".join(WORDS[(i * k) % len(WORDS)] for k in (1, 3, 7, 11)) + f" n{i}"
+        conn.execute("INSERT INTO r VALUES (?, 1, 'p', ?)", (f"id-{i:08d}", body))
+        conn.execute("INSERT INTO f (rowid, body) VALUES (?, ?)", (i + 1, body))
+    conn.execute("COMMIT")
+    for term in ("glycemie", "ferritine", "n1999*", '"vitamine proteine"', "plaquettes"):
+        conn.execute("SELECT rowid FROM f WHERE f MATCH ? LIMIT 20", (term,)).fetchall()
+        conn.execute("SELECT count(*) FROM f WHERE f MATCH ?", (term,)).fetchone()
+
+
+def sqlcipher_vs_sqlite(rows: int) -> tuple[float, float]:
+    """(SQLCipher time, sqlite3 time) of the same workload."""
+    import sqlcipher3
+
+    def run(make: Callable[[str], Any]) -> Callable[[], None]:
+        def once() -> None:
+            with tempfile.TemporaryDirectory() as d:
+                conn = make(os.path.join(d, "x.db"))
+                _workload(conn, rows)
+                conn.close()
+        return once
+
+    def cipher(path: str) -> Any:
+        conn = sqlcipher3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA key = \"x'" + "ab" * 32 + "'\"")
+        return conn
+
+    plain = timed(run(lambda p: sqlite3.connect(p, isolation_level=None)), 3)
+    return timed(run(cipher), 3), plain
+
+
+def _env(home: Path, runtime: Path, pfile: Path) -> dict[str, str]:
+    env = dict(os.environ, MSANTE_HOME=str(home), XDG_RUNTIME_DIR=str(runtime),
+               MSANTE_PASSPHRASE_FILE=str(pfile), LANG="C.UTF-8")
+    return env
+
+
+def _cli(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "msante", *args], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _make_vault(root: Path, blobs: int) -> dict[str, str]:
+    home, runtime = root / "home", root / "run"
+    runtime.mkdir(mode=0o700, parents=True)
+    pfile = root / "pass"
+    pfile.write_text(PASSPHRASE)
+    pfile.chmod(0o600)
+    env = _env(home, runtime, pfile)
+    _cli(env, "init", "--name", "Bench Person", "--born", "1980-01-01", "--sex", "other")
+    if blobs:
+        _fill_blobs(home, blobs)
+    return env
+
+
+def _fill_blobs(home: Path, count: int) -> None:
+    """Store `count` small encrypted blobs, as documents will."""
+    import io
+    import uuid
+
+    from msante.vault import crypto
+    from msante.vault.blobs import BlobStore
+
+    store, key = BlobStore(home / "blobs"), crypto.random_key()
+    for i in range(count):
+        bid = uuid.uuid4().hex
+        store.put(bid, key, crypto.context(purpose="bench", record=bid),
+                  io.BytesIO(b"document %d " % i * 50))
+
+
+def status_vs_python(root: Path) -> tuple[float, float, float]:
+    """(msante status --json unlocked, python -c pass, bare Typer app) median times."""
+    env = _make_vault(root, 0)
+    _cli(env, "unlock", "--timeout", "10m")
+    quiet = dict(env)
+    quiet.pop("MSANTE_PASSPHRASE_FILE")
+    bare = root / "bare.py"
+    bare.write_text(BARE_TYPER)
+
+    def run(*cmd: str) -> Callable[[], None]:
+        return lambda: subprocess.run(cmd, env=quiet, check=True, stdout=subprocess.DEVNULL)
+
+    ours = timed(run(sys.executable, "-m", "msante", "status", "--json"), 11)
+    python = timed(run(sys.executable, "-c", "pass"), 11)
+    typer_app = timed(run(sys.executable, str(bare), "status", "--json"), 11)
+    _cli(env, "lock")
+    return ours, python, typer_app
+
+
+def passwd_big_vs_empty(root: Path, blobs: int) -> tuple[float, float]:
+    """(passwd on a vault with `blobs` blobs, passwd on an empty vault) median times."""
+    times = []
+    for name, count in (("big", blobs), ("empty", 0)):
+        env = _make_vault(root / name, count)
+        pfile = Path(env["MSANTE_PASSPHRASE_FILE"])
+        alt = pfile.with_name("alt")
+        alt.write_text(PASSPHRASE + " again")
+        alt.chmod(0o600)
+        times.append(timed(_passwd_cycle(env, [pfile, alt]), 5))
+    return times[0], times[1]
+
+
+def _passwd_cycle(env: dict[str, str], files: list[Path]) -> Callable[[], None]:
+    """A passwd run that swaps between two passphrase files each time."""
+    def once() -> None:
+        env["MSANTE_PASSPHRASE_FILE"] = str(files[0])
+        _cli(env, "passwd", "--new-passphrase-file", str(files[1]))
+        files.reverse()
+    return once
+
+
+def line(label: str, ratio: float, target: str, ok: bool) -> bool:
+    """Print one figure and say whether it meets its target."""
+    print(f"{label:<58} {ratio:6.2f}x  (target {target})  {'ok' if ok else 'MISSED'}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every bench; exit 1 if a target is missed."""
+    args = _parse(argv)
+    results = []
+    cipher, plain = sqlcipher_vs_sqlite(5_000 if args.quick else 20_000)
+    ratio = cipher / plain
+    results.append(line("SQLCipher workload / plain sqlite3", ratio, "<= 1.3", ratio <= 1.3))
+    with tempfile.TemporaryDirectory() as d:
+        ours, python, typer_app = status_vs_python(Path(d))
+        results.append(line("msante status --json (unlocked) / python -c pass", ours / python,
+                            "<= 20", ours / python <= 20))
+        print(f"{'  of which a bare Typer app / python -c pass':<58} {typer_app / python:6.2f}x"
+              f"  ({typer_app / ours:.0%} of msante status)")
+    with tempfile.TemporaryDirectory() as d:
+        big, empty = passwd_big_vs_empty(Path(d), 1_000 if args.quick else 10_000)
+        n = "1k" if args.quick else "10k"
+        results.append(line(f"msante passwd, {n} blobs / empty vault", big / empty, "<= 1.5",
+                            big / empty <= 1.5))
+    sys.path.insert(0, str(Path(__file__).parent))
+    import blobs
+
+    results.append(blobs.main(["--size-mib", "64" if args.quick else "1024"]) == 0)
+    return 0 if all(results) else 1
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
