@@ -20,7 +20,7 @@ from msante.errors import AlreadyExistsError, UsageError
 from msante.formats import archive
 from msante.i18n import _
 from msante.vault import crypto, db, header
-from msante.vault.fsutil import fsync_dir, make_private_dir
+from msante.vault.fsutil import file_lock, fsync_dir, make_private_dir
 from msante.vault.keys import Keys
 from msante.vault.store import Store, vault_exists
 
@@ -105,12 +105,13 @@ def restore(src: BinaryIO, env: archive.Envelope, keys: Keys, base: Path) -> Sto
     key = crypto.unwrap_key(keys.derive("backup-wrap"), wrapped,
                             _archive_key_aad(keys.vault_id, env.data["archive_id"]))
     make_private_dir(base)
-    staging = base / ".restore"
-    try:
-        _extract(src, env, key, staging)
-        _move_into_place(staging, base, backup_header(env))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    staging = base / f".tmp-restore-{os.getpid()}"
+    with file_lock(paths.lock_path(base), wait=False):
+        try:
+            _extract(src, env, key, staging)
+            _move_into_place(staging, base, backup_header(env))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return _reopen(base, keys)
 
 

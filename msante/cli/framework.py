@@ -195,7 +195,9 @@ def install_patches() -> None:
     def type_in_our_words(self: Any, ctx: Any) -> str:
         label: str = display_type(self, ctx)
         inner = label[1:-1]
-        return f"<{_(inner)}>" if inner in TYPE_LABELS else label
+        if inner in TYPE_LABELS and not self.type_descriptor.is_choice:
+            return f"<{_(inner)}>"
+        return label
 
     formatting.HelpFormatter.write_usage = usage_in_our_words
     decorators.option = option_in_our_words

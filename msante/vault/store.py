@@ -100,8 +100,7 @@ def vault_exists(base: Path) -> bool:
 
 def create(base: Path, passphrase: str, params: crypto.KdfParams | None = None) -> Created:
     """Create a new vault at `base` and open it."""
-    if vault_exists(base):
-        raise AlreadyExistsError(_("A vault already exists in {path}.").format(path=base))
+    _refuse_existing(base)
     make_private_dir(base)
     with file_lock(paths.lock_path(base), wait=False):
         keys = Keys(str(uuid.uuid4()), crypto.random_key())
@@ -109,10 +108,21 @@ def create(base: Path, passphrase: str, params: crypto.KdfParams | None = None) 
         kdf, wrapped = wrap_for_passphrase(keys.vault_id, keys.vault_key, passphrase,
                                            params or crypto.KdfParams.new())
         salt, wrapped_recovery = wrap_for_recovery(keys.vault_id, keys.vault_key, secret)
+        store = Store._open_locked(base, keys, new=True)
+        # The header is written last: it is what makes the directory a vault.
         header.save(base, header.Header(keys.vault_id, db.now(), kdf, wrapped, salt,
                                         wrapped_recovery))
-        store = Store._open_locked(base, keys, new=True)
     return Created(store, recovery_text)
+
+
+def _refuse_existing(base: Path) -> None:
+    if paths.header_path(base).exists():
+        raise AlreadyExistsError(_("A vault already exists in {path}.").format(path=base))
+    if paths.db_path(base).exists():
+        raise AlreadyExistsError(
+            _("{path} holds a vault.db without its vault.json: an interrupted 'msante init' or a "
+              "damaged vault. Move it away (or restore a backup) to start again.")
+            .format(path=base))
 
 
 class Store:
@@ -165,6 +175,7 @@ class Store:
             raise IntegrityError(_("vault.db belongs to another vault."))
         store = cls(base, keys, conn)
         store.blobs.clean_temp()
+        clean_orphans(base)
         return store
 
     def close(self) -> None:
@@ -200,6 +211,30 @@ class Store:
         if not verdict.ok:
             return verdict
         return _check_head(header.load(self.base), self, verdict)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_orphans(base: Path) -> int:
+    """Remove temp files left by a crashed process (named `.tmp-…-PID…`); return how many."""
+    import re
+    import shutil
+
+    removed = 0
+    for path in base.glob(".tmp-*"):
+        match = re.search(r"-(\d+)(?:\.db)?$", path.name)
+        if match and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _init_meta(conn: db.Connection, keys: Keys) -> None:

@@ -1,0 +1,88 @@
+"""The store's own promises: build check, orphan clean-up, audited writes, records' columns."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from msante.errors import EnvironmentProblem
+from msante.vault import db, records
+from msante.vault.store import Store, clean_orphans
+
+
+class FakeConn:
+    """A connection that answers the two build questions as told."""
+
+    def __init__(self, version: str, fts5: int) -> None:
+        self.answers = {"PRAGMA cipher_version": (version,),
+                        "SELECT sqlite_compileoption_used('ENABLE_FTS5')": (fts5,)}
+
+    def execute(self, sql: str):
+        class Cur:
+            def __init__(self, row):
+                self.row = row
+
+            def fetchone(self):
+                return self.row
+        return Cur(self.answers.get(sql))
+
+
+@pytest.mark.parametrize("version,fts5", [("", 1), ("3.4.2 community", 1), ("4.5.0", 0)])
+def test_a_wrong_sqlcipher_build_is_a_clear_error(version: str, fts5: int) -> None:
+    """Plain SQLite (no cipher_version), SQLCipher 3, or no FTS5: refused before any use."""
+    with pytest.raises(EnvironmentProblem):
+        db.check_build(FakeConn(version, fts5))
+
+
+def test_the_real_build_passes() -> None:
+    """The SQLCipher we ship with is at least 4 and has FTS5."""
+    import sqlcipher3
+
+    conn = sqlcipher3.connect(":memory:")
+    assert db.check_build(conn).startswith(("4", "5"))
+
+
+def test_orphans_of_dead_processes_are_removed_live_ones_kept(home: Path, vault) -> None:
+    """A crash leaves temp files; the next open removes them unless their process still runs."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    (home / f".tmp-backup-{dead}.db").write_bytes(b"x")
+    (home / f".tmp-restore-{dead}").mkdir()
+    mine = home / f".tmp-backup-{os.getpid()}.db"
+    mine.write_bytes(b"x")
+    assert clean_orphans(home) == 2
+    assert mine.exists()
+
+
+def test_a_write_without_an_audit_entry_is_refused_and_rolled_back(vault) -> None:
+    """Every mutation is audited in its own transaction: a write that forgets is undone."""
+    store: Store = vault.store
+    with pytest.raises(RuntimeError):
+        with store.write() as tx:
+            records.insert(tx, "people", {"name": "Ghost", "name_key": "ghost",
+                                          "born": "2000-01-01", "sex": "other",
+                                          "relation": "other"}, device=store.device)
+    assert store.conn.execute("SELECT count(*) FROM people WHERE name='Ghost'").fetchone()[0] == 0
+
+
+def test_records_carry_the_sync_columns_and_conflicts_are_detected(vault) -> None:
+    """UUID, revision, base revision, device; a write based on a stale revision is refused."""
+    store: Store = vault.store
+    person = vault.people.owner()
+    with store.write() as tx:
+        rev = records.update(tx, "people", person.id, {"sex": "other"}, device=store.device,
+                             base_revision=1)
+        store.log(tx, "test.update", person=person.id)
+    assert rev == 2
+    row = store.conn.execute("SELECT revision, base_revision, device FROM people WHERE id = ?",
+                             (person.id,)).fetchone()
+    assert tuple(row) == (2, 1, store.device)
+    with pytest.raises(records.ConflictError):
+        with store.write() as tx:
+            records.update(tx, "people", person.id, {"sex": "male"}, device=store.device,
+                           base_revision=1)
+            store.log(tx, "test.update")
