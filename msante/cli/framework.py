@@ -3,16 +3,18 @@
 Typer ≥ 0.16 vendors Click with its English texts written inline, so they cannot come from a
 gettext domain of their own. Four mechanisms bring them into our catalog:
 
-- texts: the rich help's panel titles and markers (`typer.rich_utils`) and the yes/no of
-  confirmations (`rich.prompt.Confirm`) are module or class constants, set at each run;
-- wrappers, installed once per process: the "Usage: " prefix, the text of `--help`, the type
-  labels of the help ("<int>"); they translate when they are called, so they follow the
-  language of the run;
-- the command tree, once Typer has built it: each command's help is its docstring, which
-  `extract_commands` puts in the catalog; the "[OPTIONS]" and "COMMAND [ARGS]..." placeholders;
+- wrappers, installed once per process (`install_patches`): the "Usage: " prefix, the text of
+  `--help`, the type labels of the help ("<int>"), and the help renderer, which first sets the
+  rich help's constant texts (panel titles, "[default: …]"; `set_help_texts`) — so that
+  `typer.rich_utils` is imported only when help is shown. They translate when they are
+  called, so they follow the language of the run;
+- the command tree, once Typer has built it (`translate_tree`): each command's help is its
+  docstring, which `extract_commands` puts in the catalog; the "[OPTIONS]" and
+  "COMMAND [ARGS]..." placeholders of the usage line;
 - usage errors, caught here: their English text is matched against `ERROR_PATTERNS` (the
   reason after "Invalid value for X:" against `REASON_PATTERNS`, trailing hints against
-  `HINT_PATTERNS`) and rendered through our catalog; a text no pattern knows stays English.
+  `HINT_PATTERNS`) and rendered through our catalog; a text no pattern knows stays English;
+- our own words around them ("Error: …", "Try 'msante --help' for help.").
 
 In English every message is its own translation, so Typer's output stays as it was (a few
 error texts are reworded slightly, never in meaning).
@@ -136,7 +138,7 @@ def _render(patterns: Patterns, text: str) -> str | None:
 
 def translate_error(message: str) -> str:
     """The framework's English error `message` in the current language."""
-    text, hints = message.strip(), []
+    text, hints = message.strip(), list[str]()
     found = True
     while found:
         found = False
@@ -148,9 +150,8 @@ def translate_error(message: str) -> str:
     return " ".join([_render(ERROR_PATTERNS, text) or text, *hints])
 
 
-def set_texts() -> None:
-    """Set the framework's constant texts to the current language (at every run)."""
-    from rich.prompt import Confirm
+def set_help_texts() -> None:
+    """Set the rich help's constant texts to the current language (before each help)."""
     from typer import rich_utils
 
     rich_utils.ARGUMENTS_PANEL_TITLE = _("Arguments")
@@ -162,11 +163,9 @@ def set_texts() -> None:
     rich_utils.REQUIRED_LONG_STRING = _("[required]")
     rich_utils.ENVVAR_STRING = _("[env var: {}]")
     rich_utils.DEPRECATED_STRING = _("(deprecated) ")
-    rich_utils.highlighter.highlights = [
-        rf"(?P<usage>{re.escape(_('Usage: '))})" if "(?P<usage>" in h else h
-        for h in rich_utils.highlighter.highlights]
-    Confirm.choices = [_("y"), _("n")]
-    Confirm.validate_error_message = _("[prompt.invalid]Please enter Y or N")
+    usage = rf"(?P<usage>{re.escape(_('Usage: '))})"
+    rich_utils.highlighter.highlights = [  # type: ignore[misc]
+        usage if "(?P<usage>" in h else h for h in rich_utils.highlighter.highlights]
 
 
 _installed = False
@@ -199,10 +198,22 @@ def install_patches() -> None:
             return f"<{_(inner)}>"
         return label
 
-    formatting.HelpFormatter.write_usage = usage_in_our_words
+    formatting.HelpFormatter.write_usage = usage_in_our_words  # type: ignore[method-assign]
     decorators.option = option_in_our_words
-    core._TyperParameter.display_type = type_in_our_words
+    core._TyperParameter.display_type = type_in_our_words  # type: ignore[method-assign]
+    for cls in (core.TyperCommand, core.TyperGroup):
+        _set_texts_before_help(cls)
     _installed = True
+
+
+def _set_texts_before_help(cls: Any) -> None:
+    format_help = cls.format_help
+
+    def format_help_in_our_words(self: Any, ctx: Any, formatter: Any) -> None:
+        set_help_texts()
+        format_help(self, ctx, formatter)
+
+    cls.format_help = format_help_in_our_words
 
 
 def translate_tree(command: Any) -> None:
@@ -218,7 +229,7 @@ def translate_tree(command: Any) -> None:
 
 
 def extract_commands(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
-                     options: Any) -> Iterator[tuple[int, str | None, Any, list[str]]]:
+                     options: Any) -> Iterator[tuple[Any, ...]]:
     """Babel extractor: a command module's `_()` strings and its commands' docstrings.
 
     A command is a public module-level function whose docstring has an "Example:" paragraph
@@ -254,9 +265,9 @@ def invoke(args: Sequence[str]) -> int:
     from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc
 
-    from msante.cli.app import app
+    from msante.cli.app import build
 
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(build(args))
     translate_tree(command)
     try:
         rv = command.main(args=list(args), prog_name="msante", standalone_mode=False)

@@ -20,6 +20,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,8 +163,6 @@ def main() -> int:
     except (OSError, ValueError, TypeError, KeyError, MsanteError) as exc:
         _announce(f"error: {exc}")
         return 1
-    _announce(f"ready {os.getpid()}")
-    _detach_stdio()
     return _run(agent, listener)
 
 
@@ -229,16 +228,15 @@ def bind_socket(path: Path) -> tuple[socket.socket, tuple[int, int]]:
 
 
 def _run(agent: Agent, listener: socket.socket) -> int:
-    """Serve until the agent must exit, then wipe the key and remove the socket."""
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, _on_signal)
+    """Say ready, serve until the agent must exit, then wipe the key and remove the socket."""
+    _catch_signals(_on_signal)
     try:
+        _detach_stdio(f"ready {os.getpid()}")
         _serve(agent, listener)
     except _Stopped:
         pass
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_IGN)
+        _catch_signals(signal.SIG_IGN)
         agent.wipe()
         listener.close()
         agent.release_socket()
@@ -301,20 +299,29 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stopped
 
 
-def _announce(line: str) -> None:
+def _catch_signals(handler: signal.Handlers | Callable[[int, FrameType | None], None]) -> None:
+    """Set the handler of SIGTERM, SIGINT and SIGHUP."""
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, handler)
+
+
+def _announce(line: str, fd: int = 1) -> None:
     """Tell the launcher how the start went."""
     try:
-        os.write(1, (line.replace("\n", " ") + "\n").encode())
+        os.write(fd, (line.replace("\n", " ") + "\n").encode())
     except OSError:
         pass
 
 
-def _detach_stdio() -> None:
-    """Point stdin and stdout at /dev/null, closing the launcher's pipes."""
+def _detach_stdio(last_line: str) -> None:
+    """Point stdin and stdout at /dev/null, then send `last_line` down the launcher's pipe."""
+    pipe = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.close(devnull)
+    _announce(last_line, pipe)
+    os.close(pipe)
 
 
 def _unlink_quietly(path: Path) -> None:
