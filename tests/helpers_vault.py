@@ -101,15 +101,9 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
     return env | {"MSANTE_HOME": str(home)} | extra
 
 
-def python_child(script: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start `python -c script` with pipes on stdin and stdout (for secrets: never argv)."""
-    return subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env if env is not None else dict(os.environ))
-
-
-# A child that opens the vault with keys read from stdin ("<vault id> <key hex>") and adds
-# people named "<prefix> <n>" in a loop, printing "done <n>" after each commit.
+# A child that opens the vault with keys read from stdin ("<vault id> <key hex>"), prints
+# "ready", waits for a second line (or the end of stdin), then adds people named
+# "<prefix> <n>" in a loop, printing "done <n>" after each commit.
 WRITER_SCRIPT = """
 import sys
 from pathlib import Path
@@ -122,6 +116,7 @@ home, prefix, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 vault_id, key_hex = sys.stdin.readline().split()
 vault = Vault.open(home, Keys(vault_id, bytes.fromhex(key_hex)))
 print("ready", flush=True)
+sys.stdin.readline()
 for n in range(count):
     vault.people.add(f"{prefix} {n}", "2010-01-01", "male")
     print(f"done {n}", flush=True)
@@ -129,13 +124,27 @@ vault.close()
 """
 
 
-def start_writer(home: Path, keys: Keys, prefix: str, count: int) -> subprocess.Popen[str]:
-    """A writer child (see WRITER_SCRIPT); the key goes through stdin, never argv."""
+def start_writer(home: Path, keys: Keys, prefix: str, count: int,
+                 *, hold: bool = False) -> subprocess.Popen[str]:
+    """A writer child (see WRITER_SCRIPT); the key goes through stdin, never argv.
+
+    With `hold`, stdin stays open: the child waits after "ready" until release() is called.
+    """
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER_SCRIPT, str(home), prefix, str(count)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=dict(os.environ))
     assert proc.stdin is not None
     proc.stdin.write(f"{keys.vault_id} {keys.vault_key.hex()}\n")
-    proc.stdin.close()
+    proc.stdin.flush()
+    if not hold:
+        release(proc)
     return proc
+
+
+def release(proc: subprocess.Popen[str]) -> None:
+    """Let a held writer go (close its stdin)."""
+    assert proc.stdin is not None
+    proc.stdin.write("go\n")
+    proc.stdin.close()
+    proc.stdin = None  # so that communicate() does not flush a closed pipe

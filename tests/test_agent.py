@@ -35,10 +35,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     base.mkdir()
     (base / "vault.json").write_text("{}")
     run = Path(tempfile.mkdtemp(prefix="ms", dir="/tmp"))  # short: AF_UNIX paths ≤ 108 bytes
+    outer_runtime = os.environ.get("XDG_RUNTIME_DIR")
     monkeypatch.setenv("MSANTE_HOME", str(base))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
     yield base
     _cleanup(base, run)
+    if outer_runtime is not None:  # later teardowns (conftest) must not recreate `run`
+        monkeypatch.setenv("XDG_RUNTIME_DIR", outer_runtime)
 
 
 def _cleanup(base: Path, run: Path) -> None:
@@ -437,7 +440,7 @@ def test_parse_duration_accepts(text: str, seconds: int) -> None:
 @pytest.mark.parametrize(
     "text",
     ["", "abc", "1h30", "m", "-5", "0", "0m", "8d", "604801", "1.5h", "30m1h", "1h1h", "1 h",
-     "１５"],
+     "１５", "9" * 5000],
 )
 def test_parse_duration_rejects(text: str) -> None:
     """Bad, empty, zero or over-long durations are usage errors, not crashes or silent defaults."""

@@ -72,7 +72,7 @@ def get_key(base: Path) -> tuple[str, bytes] | None:
         return None
     try:
         return vault_id, binascii.a2b_base64(key, strict_mode=True)
-    except (binascii.Error, ValueError):
+    except ValueError:  # binascii.Error included
         return None
 
 
@@ -95,6 +95,8 @@ def stop_agent(base: Path) -> bool:
 def parse_duration(text: str) -> int:
     """Seconds in a duration like "15m", "1h", "2h30m", "90s" or "45"; UsageError if invalid."""
     spec = text.strip().lower()
+    if len(spec) > 32:
+        raise _bad_duration(text)
     total = int(spec) if spec.isascii() and spec.isdigit() else _sum_units(spec, text)
     if not 0 < total <= MAX_DURATION_S:
         raise UsageError(

@@ -1,0 +1,186 @@
+"""Schema migrations (DESIGN.md: The vault on disk; Concurrency — migrate takes the file lock).
+
+A vault made by an older msante is upgraded in place on open, atomically, recording each
+migration; a vault made by a newer msante is refused without being touched.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from msante import paths
+from msante.api import Vault
+from msante.errors import ExitCode, UnsupportedError
+from msante.vault import crypto, db, identity, migrations, spaces, store
+from msante.vault.fsutil import file_lock
+from msante.vault.keys import Keys
+from tests.conftest import PASSPHRASE, run_cli
+from tests.helpers_vault import keys_of, make_vault, vault_files, write_secret
+
+FULL = list(migrations.MIGRATIONS)
+
+
+@pytest.fixture
+def old_vault(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Keys]:
+    """A closed vault made by the previous schema (first migration only), with two children."""
+    monkeypatch.setattr(migrations, "MIGRATIONS", FULL[:1])
+    monkeypatch.setattr(store, "MIGRATIONS", FULL[:1])
+    vault, _rk = make_vault(home)
+    vault.people.add("Léo Martin", "2019-04-27", "male")
+    vault.people.add("Zoé Martin", "2021-09-01", "female")
+    assert vault.schema_version() == 1
+    keys = vault.store.keys
+    vault.close()
+    monkeypatch.undo()
+    assert store.MIGRATIONS == FULL
+    yield keys
+
+
+def _raw(home: Path, keys: Keys) -> db.Connection:
+    return db.connect(paths.db_path(home), keys.db)
+
+
+def test_an_older_vault_is_upgraded_on_open(old_vault: Keys, home: Path) -> None:
+    """Reopened by the current code: schema 2, both migrations recorded with their names, an
+    identity (X25519 + Ed25519) for every existing space whose private halves unwrap with that
+    space's key and match the public halves, and the audit chain still verifies."""
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+
+    conn = _raw(home, old_vault)
+    try:
+        assert db.schema_version(conn) == 1
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'identities'"
+                            ).fetchone() is None
+    finally:
+        conn.close()
+    with Vault.open(home, old_vault) as vault:
+        assert vault.schema_version() == 2
+        conn = vault.store.conn
+        recorded = [tuple(r) for r in conn.execute(
+            "SELECT version, name FROM schema_migrations ORDER BY version")]
+        assert recorded == [(1, "initial"), (2, "identities")]
+        space_ids = {r[0] for r in conn.execute("SELECT id FROM spaces")}
+        assert len(space_ids) == 3
+        rows = conn.execute("SELECT space, x25519_public, x25519_private, ed25519_public, "
+                            "ed25519_private FROM identities").fetchall()
+        assert {r[0] for r in rows} == space_ids
+        raw = (ser.Encoding.Raw, ser.PublicFormat.Raw)
+        for space, x_pub, x_priv, e_pub, e_priv in rows:
+            key = spaces.key(conn, old_vault, space)
+            x = crypto.unwrap_key(key, bytes(x_priv), identity._aad(space, "x25519"))
+            e = crypto.unwrap_key(key, bytes(e_priv), identity._aad(space, "ed25519"))
+            assert x25519.X25519PrivateKey.from_private_bytes(x).public_key() \
+                .public_bytes(*raw) == bytes(x_pub)
+            assert ed25519.Ed25519PrivateKey.from_private_bytes(e).public_key() \
+                .public_bytes(*raw) == bytes(e_pub)
+        for person in vault.people.list():
+            assert vault.people.fingerprint(person)
+        assert vault.audit.verify().ok
+        vault.people.add("Après Migration", "2020-02-02", "other", relation="other")
+        assert vault.audit.verify().ok
+
+
+def test_a_migration_that_fails_half_way_changes_nothing(
+        old_vault: Keys, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each migration runs in one transaction: if it fails after creating its table and one
+    identity, the vault stays at schema 1 with no identities table, and the next open
+    upgrades it cleanly."""
+    real, calls = identity.create, []
+
+    def fail_on_second(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(identity, "create", fail_on_second)
+    with pytest.raises(OSError):
+        Vault.open(home, old_vault)
+    monkeypatch.undo()
+    conn = _raw(home, old_vault)
+    try:
+        assert db.schema_version(conn) == 1
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'identities'"
+                            ).fetchone() is None
+    finally:
+        conn.close()
+    with Vault.open(home, old_vault) as vault:
+        assert vault.schema_version() == 2
+        assert vault.audit.verify().ok
+
+
+def test_migration_waits_for_the_file_lock(old_vault: Keys, home: Path) -> None:
+    """Migrating replaces the schema: it takes the vault's file lock, so it does not run while
+    another process holds it (e.g. a restore or a close), and runs once it is released."""
+    result: dict[str, object] = {}
+
+    def open_it() -> None:
+        try:
+            with Vault.open(home, old_vault) as vault:
+                result["version"] = vault.schema_version()
+        except BaseException as exc:  # reported below
+            result["error"] = exc
+
+    with file_lock(paths.lock_path(home)):
+        worker = threading.Thread(target=open_it)
+        worker.start()
+        time.sleep(0.5)
+        assert worker.is_alive() or "error" in result
+        conn = _raw(home, old_vault)
+        try:
+            assert db.schema_version(conn) == 1
+        finally:
+            conn.close()
+    worker.join(30)
+    if "error" in result:
+        from msante.errors import BusyError
+
+        assert isinstance(result["error"], BusyError)
+    else:
+        assert result == {"version": 2}
+
+
+@pytest.fixture
+def newer_vault(vault: Vault, home: Path) -> Path:
+    """A vault whose database says a migration 99 was applied (a newer msante made it)."""
+    vault.store.conn.execute("INSERT INTO schema_migrations VALUES (99, 'future', ?)",
+                             (db.now(),))
+    vault.close()
+    return home
+
+
+def test_a_newer_schema_is_refused_and_untouched(newer_vault: Path, tmp_path: Path) -> None:
+    """Opening a vault whose schema is newer than the code: UnsupportedError (exit 6 from the
+    CLI, one clean line), and neither vault.json nor vault.db changes by a byte."""
+    home = newer_vault
+    before = vault_files(home)
+    with pytest.raises(UnsupportedError):
+        Vault.open(home, keys_of(home))
+    assert vault_files(home) == before
+    result = run_cli("audit", "verify", env_extra={
+        "MSANTE_PASSPHRASE_FILE": str(write_secret(tmp_path / "p", PASSPHRASE))})
+    assert result.returncode == ExitCode.INTEGRITY, result.stderr
+    assert "Traceback" not in result.stderr and "newer" in result.stderr
+    assert vault_files(home) == before
+
+
+def test_a_newer_header_format_is_refused(vault: Vault, home: Path, tmp_path: Path) -> None:
+    """vault.json with a format version above ours: refused (exit 6) before any unlock."""
+    import json
+
+    vault.close()
+    data = json.loads(paths.header_path(home).read_text())
+    data["version"] = 2
+    paths.header_path(home).write_text(json.dumps(data))
+    with pytest.raises(UnsupportedError):
+        store.unlock_with_passphrase(home, PASSPHRASE)
+    result = run_cli("audit", "verify", env_extra={
+        "MSANTE_PASSPHRASE_FILE": str(write_secret(tmp_path / "p", PASSPHRASE))})
+    assert result.returncode == ExitCode.INTEGRITY, result.stderr
+    assert "Traceback" not in result.stderr
