@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from msante.i18n import _
 from msante.vault import audit
 from msante.vault.store import Store
 
@@ -21,19 +20,7 @@ class Verification:
 
     def explain(self) -> str:
         """One plain sentence saying what was found."""
-        if self.ok:
-            return _("The activity history is whole: {n} entries, none edited, removed or "
-                     "reordered.").format(n=self.count)
-        texts = {
-            "order": _("entry {n} was removed, reordered or inserted"),
-            "mac": _("entry {n} was edited or forged"),
-            "truncated": _("the newest entries, from {n} on, were removed"),
-            "rolled-back": _("vault.db was replaced by an older copy (entry {n} differs from the "
-                             "recorded head)"),
-            "head-forged": _("the chain head in vault.json was forged (entry {n})"),
-        }
-        return _("The activity history was tampered with: {what}.").format(
-            what=texts[self.reason].format(n=self.first_bad))
+        return audit.explain(audit.Verdict(self.ok, self.count, self.first_bad, self.reason))
 
 
 class Activity:

@@ -13,7 +13,7 @@ from typing import Any
 from msante.errors import AlreadyExistsError, NotFoundError, ReadOnlyError, UsageError
 from msante.i18n import N_, _
 from msante.text import add_years, fold, parse_date
-from msante.vault import identity, records, spaces
+from msante.vault import db, identity, records, spaces
 from msante.vault.store import Store
 
 SEXES = ("female", "male", "other")
@@ -155,6 +155,7 @@ class People:
             records.tombstone(tx, "people", person.id, CONTENT, device=self.store.device)
             spaces.destroy(tx, person.id)
             self.store.log(tx, "person.remove", person=person.id, record=person.id)
+        db.checkpoint(self.store.conn)  # erased for good: nothing left to read in the WAL
         return person
 
     def fingerprint(self, person: Person) -> str | None:

@@ -16,7 +16,7 @@ import pytest
 
 from msante import backup
 from msante.api import Vault
-from msante.errors import AlreadyExistsError, ExitCode
+from msante.errors import AlreadyExistsError, ExitCode, IntegrityError
 from msante.people import CONTENT
 from msante.vault import audit, db, header, store
 from tests.conftest import PASSPHRASE, run_cli
@@ -161,9 +161,6 @@ def test_cutting_the_newest_entries_is_detected_by_the_head(
     _assert_cli_detects(home, pfile, "from 5 on")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: store._check_head returns the chain verdict as is "
-                   "when vault.json has no chain_head, so deleting that plaintext key disables "
-                   "truncation and rollback detection")
 @pytest.mark.parametrize("how", ["rows-deleted", "old-vault-db"])
 def test_cutting_entries_and_deleting_the_head_is_detected(
         chain: Vault, home: Path, how: str) -> None:
@@ -241,24 +238,24 @@ def test_an_older_vault_db_put_back_is_detected(chain: Vault, home: Path, pfile:
     assert result.returncode == ExitCode.INTEGRITY
 
 
-def test_a_rollback_followed_by_a_write_is_detected(chain: Vault, home: Path) -> None:
-    """After the old copy is put back, the owner adds someone: the chain has as many entries
-    as the head says, but entry 7 is not the one the head recorded ("rolled-back")."""
+def test_a_write_after_a_rollback_is_refused(chain: Vault, home: Path) -> None:
+    """After the old copy is put back, adding someone is refused (writing on would hide the
+    rollback), nothing is written, and verify keeps naming the first missing entry."""
     chain.close()
     saved = _save_db(home)
     with _reopen(home) as vault:
         vault.people.add("Erased By Rollback", "2015-01-01", "male")
     _put_back(home, saved)
     with _reopen(home) as vault:
-        vault.people.add("After Rollback", "2015-01-02", "male")
+        before = vault.store.conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+        with pytest.raises(IntegrityError, match="tampered"):
+            vault.people.add("After Rollback", "2015-01-02", "male")
+        after = vault.store.conn.execute("SELECT count(*) FROM audit").fetchone()[0]
         verdict = vault.audit.verify()
-    assert (verdict.ok, verdict.reason, verdict.first_bad) == (False, "rolled-back", 7)
+    assert before == after
+    assert (verdict.ok, verdict.reason, verdict.first_bad) == (False, "truncated", 7)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Store.write never checks vault.json's chain head "
-                   "against the database before appending, and header.advance_chain moves the "
-                   "head forward over a rolled-back chain: two writes after a rollback erase "
-                   "all trace of it")
 def test_a_rollback_stays_detected_after_more_writes(chain: Vault, home: Path) -> None:
     """Once vault.db was rolled back, writes made afterwards must not launder the rollback:
     either they are refused, or verify keeps failing."""

@@ -196,10 +196,6 @@ def test_passwd_waits_for_the_lock(vault: Vault, home: Path, tmp_path: Path) -> 
         assert keys_of(home).vault_id
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: store.change_passphrase writes vault.json without "
-                   "header.lock while header.advance_chain (another writer, after its commit) "
-                   "loads and re-saves the whole header under that lock: the writer puts back "
-                   "the OLD wrapped key, silently undoing the passphrase change")
 def test_passwd_is_not_undone_by_a_concurrent_writer(
         home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Process B commits a write and starts advancing the chain head (load vault.json …);

@@ -506,9 +506,6 @@ def test_tampered_first_page_is_an_integrity_error(
     _assert_clean_failure(_verify_cli(home, pfile), ExitCode.INTEGRITY)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a tampered page other than page 1 surfaces as a raw "
-                   "sqlcipher3 DatabaseError ('database disk image is malformed'): the CLI "
-                   "reports an Internal error, exit 1, not IntegrityError/exit 6")
 def test_tampered_page_in_the_middle_is_an_integrity_error(
         made: tuple[Vault, str], home: Path, pfile: Path) -> None:
     """A byte flipped in the middle of the audit table's page (read by every verify): the
@@ -527,8 +524,6 @@ def test_tampered_page_in_the_middle_is_an_integrity_error(
             reopened.audit.verify()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SQLCipher corruption/DecryptError surfaces as "
-                   "sqlcipher3.DatabaseError (not an msante IntegrityError) on any page but 1")
 def test_every_tampered_page_is_an_integrity_error_or_unread(
         made: tuple[Vault, str], home: Path) -> None:
     """Flip one byte in each page in turn: opening, verifying and listing must either raise
@@ -558,9 +553,6 @@ def test_every_tampered_page_is_an_integrity_error_or_unread(
     assert outcomes[1] == "integrity"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SQLCipher's own log ('ERROR CORE sqlcipher_page_"
-                   "cipher: hmac check failed…') is printed to stderr; set PRAGMA "
-                   "cipher_log_level = NONE in db.connect")
 def test_tampered_database_error_is_one_line_on_stderr(
         made: tuple[Vault, str], home: Path, pfile: Path) -> None:
     """Contracts: an expected failure is one translated line on stderr — not that line plus
@@ -588,9 +580,8 @@ def _init_with(passphrase: str) -> Any:
     pytest.param("1234567890123", id="only-digits"),
     pytest.param("Camille Martin 1985", id="own-name"),
     pytest.param("19850602-19850602", id="own-birth-date"),
-    pytest.param("azertyuiopqsd", id="keyboard-walk", marks=pytest.mark.xfail(
-        strict=True, reason="WEAKNESS: the AZERTY keyboard walk 'azertyuiopqsd' passes "
-        "check_strength (only exact common cores such as 'azertyuiop' are refused)")),
+    pytest.param("azertyuiopqsd", id="keyboard-walk"),
+    pytest.param("QWERTYuiop[]asdf", id="qwerty-walk"),
 ])
 def test_weak_passphrase_refused_at_init(home: Path, weak: str) -> None:
     """Weak passphrases (msante/vault/passphrase.py: ≥ 12 characters, ≥ 5 distinct, letters
@@ -807,9 +798,6 @@ def _wal_commit_prefixes(wal: bytes) -> list[bytes]:
     return prefixes
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: People.remove does not checkpoint the WAL: the "
-                   "removed person's pre-removal pages (name, birth date, wrapped space key) "
-                   "stay in vault.db-wal and are read back from an older WAL prefix")
 def test_a_removed_person_cannot_be_read_back_from_the_wal(
         made: tuple[Vault, str], home: Path, tmp_path: Path) -> None:
     """`people remove` "erases their records for good" and DESIGN.md says purging checkpoints

@@ -1,7 +1,7 @@
 """Run the Typer app and speak the framework's own words (usage, help, errors) in our language.
 
 Typer ≥ 0.16 vendors Click with its English texts written inline, so they cannot come from a
-gettext domain of their own. Four mechanisms bring them into our catalog:
+gettext domain of their own. Three mechanisms bring them into our catalog:
 
 - wrappers, installed once per process (`install_patches`): the "Usage: " prefix, the text of
   `--help`, the type labels of the help ("<int>"), and the help renderer, which first sets the
@@ -13,8 +13,8 @@ gettext domain of their own. Four mechanisms bring them into our catalog:
   "COMMAND [ARGS]..." placeholders of the usage line;
 - usage errors, caught here: their English text is matched against `ERROR_PATTERNS` (the
   reason after "Invalid value for X:" against `REASON_PATTERNS`, trailing hints against
-  `HINT_PATTERNS`) and rendered through our catalog; a text no pattern knows stays English;
-- our own words around them ("Error: …", "Try 'msante --help' for help.").
+  `HINT_PATTERNS`) and rendered through our catalog, with our own words around them
+  ("Error: …", "Try 'msante --help' for help."); a text no pattern knows stays English.
 
 In English every message is its own translation, so Typer's output stays as it was (a few
 error texts are reworded slightly, never in meaning).
@@ -23,6 +23,7 @@ error texts are reworded slightly, never in meaning).
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import sys
@@ -105,11 +106,17 @@ HINT_PATTERNS: Patterns = [
 ]
 
 # The `kind` of a path in the path checks above.
-PATH_KINDS = {"file": N_("the file"), "dir": N_("the directory"), "path": N_("the path")}
+PATH_KINDS = {
+    # TRANSLATORS: starts "{kind} {name} does not exist." and the other path checks.
+    "file": N_("the file"), "dir": N_("the directory"), "path": N_("the path"),
+}
 
 # Type labels of the help ("<int>"), as Typer spells them; others (choices…) stay as they are.
-TYPE_LABELS = {N_("str"), N_("int"), N_("float"), N_("bool"), N_("path"), N_("file"),
-               N_("dir"), N_("datetime"), N_("int range"), N_("float range"), N_("UUID")}
+TYPE_LABELS = {
+    # TRANSLATORS: the kind of value an option takes, shown in the help as <int>, <str>…
+    N_("str"), N_("int"), N_("float"), N_("bool"), N_("path"), N_("file"), N_("dir"),
+    N_("datetime"), N_("int range"), N_("float range"), N_("UUID"),
+}
 
 QUOTED_GROUPS = ("name", "names", "value")
 _QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
@@ -117,7 +124,9 @@ _QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 
 def requote(text: str) -> str:
     """Put the language's quotes around the framework's quoted words ('--x' → « --x »)."""
-    return _QUOTED.sub(lambda m: _("'{name}'").format(name=m.group(1) or m.group(2) or ""), text)
+    # TRANSLATORS: the quotes around a name the framework quoted ('--limit', 'people').
+    quoted = _("'{name}'")
+    return _QUOTED.sub(lambda m: quoted.format(name=m.group(1) or m.group(2) or ""), text)
 
 
 def _render(patterns: Patterns, text: str) -> str | None:
@@ -131,22 +140,26 @@ def _render(patterns: Patterns, text: str) -> str | None:
             if "reason" in groups:
                 groups["reason"] = _render(REASON_PATTERNS, groups["reason"]) or groups["reason"]
             if "kind" in groups:
-                groups["kind"] = _(PATH_KINDS[groups["kind"]])
+                kind = PATH_KINDS[groups["kind"]]
+                groups["kind"] = _(kind)
             return template().format(**groups)
+    return None
+
+
+def _trailing_hint(text: str) -> re.Match[str] | None:
+    for pattern, _template in HINT_PATTERNS:
+        match = re.search(pattern + r"\Z", text, flags=re.S)
+        if match:
+            return match
     return None
 
 
 def translate_error(message: str) -> str:
     """The framework's English error `message` in the current language."""
     text, hints = message.strip(), list[str]()
-    found = True
-    while found:
-        found = False
-        for pattern, _template in HINT_PATTERNS:
-            match = re.search(pattern + r"\Z", text, flags=re.S)
-            if match:
-                hints.insert(0, _render(HINT_PATTERNS, match.group()) or match.group())
-                text, found = text[:match.start()], True
+    while match := _trailing_hint(text):
+        hints.insert(0, _render(HINT_PATTERNS, match.group()) or match.group())
+        text = text[:match.start()]
     return " ".join([_render(ERROR_PATTERNS, text) or text, *hints])
 
 
@@ -168,29 +181,28 @@ def set_help_texts() -> None:
         usage if "(?P<usage>" in h else h for h in rich_utils.highlighter.highlights]
 
 
-_installed = False
-
-
 def install_patches() -> None:
     """Wrap the framework where its words are written inline (once per process)."""
-    global _installed
-    if _installed:
-        return
     from typer import core
     from typer._click import decorators, formatting
 
+    if hasattr(formatting.HelpFormatter.write_usage, "__wrapped__"):
+        return  # `functools.wraps` marks our wrappers: already installed (even by a reload)
     write_usage = formatting.HelpFormatter.write_usage
     option = decorators.option
     display_type = core._TyperParameter.display_type
 
+    @functools.wraps(write_usage)
     def usage_in_our_words(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
         write_usage(self, prog, args, _("Usage: ") if prefix is None else prefix)
 
+    @functools.wraps(option)
     def option_in_our_words(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("help") == "Show this message and exit.":
             kwargs["help"] = _("Show this message and exit.")
         return option(*args, **kwargs)
 
+    @functools.wraps(display_type)
     def type_in_our_words(self: Any, ctx: Any) -> str:
         label: str = display_type(self, ctx)
         inner = label[1:-1]
@@ -203,12 +215,12 @@ def install_patches() -> None:
     core._TyperParameter.display_type = type_in_our_words  # type: ignore[method-assign]
     for cls in (core.TyperCommand, core.TyperGroup):
         _set_texts_before_help(cls)
-    _installed = True
 
 
 def _set_texts_before_help(cls: Any) -> None:
     format_help = cls.format_help
 
+    @functools.wraps(format_help)
     def format_help_in_our_words(self: Any, ctx: Any, formatter: Any) -> None:
         set_help_texts()
         format_help(self, ctx, formatter)
@@ -259,22 +271,20 @@ def show_usage_error(exc: Any) -> None:
 
 def invoke(args: Sequence[str]) -> int:
     """Run the app on `args`; every expected failure becomes one line and an exit code."""
-    install_patches()
-    set_texts()
     import typer
     from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc
 
     from msante.cli.app import build
 
+    install_patches()
     command = typer.main.get_command(build(args))
     translate_tree(command)
     try:
         rv = command.main(args=list(args), prog_name="msante", standalone_mode=False)
     except click_exc.NoArgsIsHelpError as exc:
-        text = exc.ctx.get_help() if exc.ctx else ""
-        if text:  # the rich help prints itself and returns ""
-            print(text)
+        if exc.message:  # the help, rendered when raised; rich prints it then and leaves ""
+            print(exc.message)
         return ExitCode.OK
     except MsanteError as exc:
         error(exc.message)
@@ -290,8 +300,18 @@ def invoke(args: Sequence[str]) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return ExitCode.ERROR
-    except Exception as exc:  # a bug: one line, not a traceback
-        from msante.cli.main import internal_error
-
-        return internal_error(exc)
+    except Exception as exc:  # a corrupt database, or a bug: one line, not a traceback
+        return _unexpected(exc)
     return int(rv) if isinstance(rv, int) else ExitCode.OK
+
+
+def _unexpected(exc: Exception) -> int:
+    """A raw database error stands for corruption or a busy vault; anything else is a bug."""
+    from msante.cli.main import internal_error
+    from msante.vault.db import as_msante_error
+
+    mapped = as_msante_error(exc)
+    if mapped is None:
+        return internal_error(exc)
+    error(mapped.message)
+    return mapped.exit_code

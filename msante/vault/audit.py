@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from msante.i18n import _
 from msante.vault.db import Connection, now
 
 GENESIS = "0" * 64
@@ -69,6 +70,25 @@ class Verdict:
     reason: str = ""
 
 
+def explain(verdict: Verdict) -> str:
+    """One plain sentence saying what a verification found."""
+    if verdict.ok:
+        return _("The activity history is whole: {n} entries, none edited, removed or "
+                 "reordered.").format(n=verdict.count)
+    texts = {
+        "order": _("entry {n} was removed, reordered or inserted"),
+        "mac": _("entry {n} was edited or forged"),
+        "truncated": _("the newest entries, from {n} on, were removed"),
+        "rolled-back": _("vault.db was replaced by an older copy (entry {n} differs from the "
+                         "recorded head)"),
+        "head-forged": _("the chain head in vault.json was forged (entry {n})"),
+        "head-missing": _("the chain head was removed from vault.json, which hides removed "
+                          "entries (from {n} on)"),
+    }
+    return _("The activity history was tampered with: {what}.").format(
+        what=texts[verdict.reason].format(n=verdict.first_bad))
+
+
 def entry_mac(key: bytes, seq: int, at: str, actor: str, action: str, person: str | None,
               record: str | None, detail: str, prev_mac: str) -> str:
     """The MAC of one entry, chained to the previous entry's MAC."""
@@ -113,7 +133,7 @@ def verify_chain(conn: Connection, key: bytes) -> Verdict:
     expected_seq, prev = 1, GENESIS
     for seq, at, actor, action, person, record, detail, prev_mac, mac in _rows(conn):
         if seq != expected_seq or prev_mac != prev:
-            return Verdict(False, expected_seq - 1, seq, "order")
+            return Verdict(False, expected_seq - 1, min(seq, expected_seq), "order")
         good = entry_mac(key, seq, at, actor, action, person, record, detail, prev_mac)
         if not hmac.compare_digest(good, mac):
             return Verdict(False, expected_seq - 1, seq, "mac")

@@ -8,7 +8,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from msante.errors import BusyError, EnvironmentProblem, IntegrityError, UnsupportedError
+from msante.errors import (
+    BusyError,
+    EnvironmentProblem,
+    IntegrityError,
+    MsanteError,
+    UnsupportedError,
+)
 from msante.i18n import _
 
 BUSY_TIMEOUT_MS = 10_000
@@ -38,6 +44,29 @@ def errors() -> tuple[type[Exception], type[Exception]]:
     return mod.OperationalError, mod.DatabaseError
 
 
+def as_msante_error(exc: BaseException) -> MsanteError | None:
+    """The MsanteError that a raw SQLCipher error stands for (None if it is not one).
+
+    A page that fails its HMAC or a malformed image surfaces from whichever query reads it,
+    long after the connection was opened: it is an integrity failure, not a bug.
+    """
+    try:
+        operational, database = errors()
+    except EnvironmentProblem:
+        return None
+    if isinstance(exc, operational):
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return BusyError(_("The vault is busy: another msante process is writing."))
+        if "disk I/O" not in text and "malformed" not in text:
+            return None
+    if isinstance(exc, database):
+        return IntegrityError(
+            _("vault.db is corrupt or was tampered with ({error}). Restore a backup.")
+            .format(error=exc))
+    return None
+
+
 def check_build(conn: Connection) -> str:
     """Refuse an SQLCipher build older than 4 or without FTS5; return cipher_version."""
     row = conn.execute("PRAGMA cipher_version").fetchone()
@@ -54,17 +83,58 @@ def check_build(conn: Connection) -> str:
     return str(version)
 
 
+_FACTORY: list[Any] = []
+
+
+def _factory() -> Any:
+    """A Connection class whose errors are ours: corruption → IntegrityError, busy → BusyError."""
+    if _FACTORY:
+        return _FACTORY[0]
+    mod = _sqlcipher()
+
+    def guard(func: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except mod.DatabaseError as exc:
+                raise (as_msante_error(exc) or exc) from None
+        return call
+
+    class Cursor(mod.Cursor):  # type: ignore[misc, name-defined]
+        execute = guard(mod.Cursor.execute)
+        executemany = guard(mod.Cursor.executemany)
+        fetchone = guard(mod.Cursor.fetchone)
+        fetchmany = guard(mod.Cursor.fetchmany)
+        fetchall = guard(mod.Cursor.fetchall)
+        __next__ = guard(mod.Cursor.__next__)
+
+    class Conn(mod.Connection):  # type: ignore[misc, name-defined]
+        def cursor(self, factory: Any = Cursor) -> Any:
+            return super().cursor(factory)
+
+        def execute(self, sql: str, params: Any = ()) -> Any:
+            return self.cursor().execute(sql, params)
+
+        def executemany(self, sql: str, seq: Any) -> Any:
+            return self.cursor().executemany(sql, seq)
+
+    _FACTORY.append(Conn)
+    return Conn
+
+
 def connect(path: Path, db_key: bytes, *, check: bool = True) -> Connection:
     """Open `path` keyed with the raw 256-bit `db_key`; IntegrityError if the key does not fit."""
     mod = _sqlcipher()
-    conn = mod.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn = mod.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                       factory=_factory())
     try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = \"x'{db_key.hex()}'\"")
         if check:
             check_build(conn)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         _pragmas(conn)
-    except mod.DatabaseError as exc:
+    except (mod.DatabaseError, IntegrityError) as exc:
         conn.close()
         raise IntegrityError(
             _("vault.db cannot be opened with the vault key: it is corrupt or was replaced "

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -160,10 +161,21 @@ def save(base: Path, header: Header) -> None:
     write_private(paths.header_path(base), header.to_bytes())
 
 
+def update(base: Path, change: Callable[[Header], Header | None]) -> None:
+    """Read, change and write vault.json under its lock, so no writer undoes another's change.
+
+    `change` returns the new header, or None to leave it as it is.
+    """
+    with file_lock(base / "header.lock"):
+        new = change(load(base))
+        if new is not None:
+            save(base, new)
+
+
 def advance_chain(base: Path, key: bytes, count: int, last_mac: str) -> None:
     """Record a newer chain head in vault.json; never moves it backwards."""
-    with file_lock(base / "header.lock"):
-        current = load(base)
+    def change(current: Header) -> Header | None:
         if current.chain and current.chain.count >= count:
-            return
-        save(base, current.with_chain(ChainHead.make(key, current.vault_id, count, last_mac)))
+            return None
+        return current.with_chain(ChainHead.make(key, current.vault_id, count, last_mac))
+    update(base, change)

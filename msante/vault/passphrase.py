@@ -11,6 +11,8 @@ from msante.i18n import _
 from msante.text import fold
 
 MIN_LENGTH = 12
+SEQUENCES = ("azertyuiopqsdfghjklmwxcvbn", "qwertyuiopasdfghjklzxcvbnm",
+             "qwertzuiopasdfghjklyxcvbnm", "abcdefghijklmnopqrstuvwxyz", "0123456789")
 
 
 def normalize(text: str) -> str:
@@ -31,13 +33,19 @@ def _core(text: str) -> str:
     return re.sub(r"[\W\d_]+", "", fold(text))
 
 
+def _is_walk(text: str) -> bool:
+    """Whether `text` (letters and digits only) runs along a keyboard row or the alphabet."""
+    bare = re.sub(r"[\W_]+", "", fold(text))
+    return any(bare in seq or bare in seq[::-1] for seq in SEQUENCES)
+
+
 def check_strength(passphrase: str, personal: tuple[str, ...] = ()) -> None:
     """Refuse a weak passphrase with the reason (too short, too common, too simple)."""
     if len(passphrase) < MIN_LENGTH:
         raise UsageError(_("Passphrase too short: use at least {n} characters, for example "
                            "four unrelated words.").format(n=MIN_LENGTH))
     core = _core(passphrase)
-    if len(set(passphrase)) < 5 or not core or core in _common():
+    if len(set(passphrase)) < 5 or not core or core in _common() or _is_walk(passphrase):
         raise UsageError(_("Passphrase too common or too simple: choose something nobody "
                            "would guess, for example four unrelated words."))
     for item in personal:

@@ -6,6 +6,7 @@ store, the keys, and `write()` — a transaction that must record at least one a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
@@ -193,11 +194,24 @@ class Store:
         """A write transaction; it must record an audit entry, and commits all or nothing."""
         self._audited = None
         with db.write(self.conn) as tx:
+            self._refuse_rolled_back(tx)
             yield tx
             if self._audited is None:
                 raise RuntimeError("a write transaction recorded no audit entry")
         count, mac = self._audited
         header.advance_chain(self.base, self.keys.header, count, mac)
+
+    def _refuse_rolled_back(self, tx: db.Connection) -> None:
+        """Refuse to write over a chain that an older vault.db or a cut made inconsistent.
+
+        Heads only ever lag behind the database (they are advanced after commit), so a head
+        ahead of it, or one whose MAC differs, means tampering; writing on would hide it.
+        """
+        count, _mac = audit.head(tx)
+        head = header.load(self.base)
+        verdict = _check_head(head, self, audit.Verdict(True, count))
+        if not verdict.ok:
+            raise IntegrityError(audit.explain(verdict))
 
     def log(self, tx: db.Connection, action: str, *, person: str | None = None,
             record: str | None = None, detail: dict[str, Any] | None = None) -> None:
@@ -248,6 +262,8 @@ def _init_meta(conn: db.Connection, keys: Keys) -> None:
 def _check_head(head: header.Header, store: Store, verdict: audit.Verdict) -> audit.Verdict:
     chain = head.chain
     if chain is None:
+        if verdict.count:
+            return audit.Verdict(False, verdict.count, 1, "head-missing")
         return verdict
     if not chain.valid(store.keys.header, head.vault_id):
         return audit.Verdict(False, verdict.count, chain.count, "head-forged")
@@ -261,15 +277,16 @@ def _check_head(head: header.Header, store: Store, verdict: audit.Verdict) -> au
 def change_passphrase(store: Store, new_passphrase: str,
                       params: crypto.KdfParams | None = None, *, via: str = "passphrase") -> None:
     """Rewrap the vault key for a new passphrase; re-encrypts nothing."""
+    kdf, wrapped = wrap_for_passphrase(store.keys.vault_id, store.keys.vault_key, new_passphrase,
+                                       params or crypto.KdfParams.new())
+
+    def rewrap(head: header.Header) -> header.Header:
+        return dataclasses.replace(head, kdf=kdf, wrapped_by_passphrase=wrapped)
+
     with file_lock(paths.lock_path(store.base)):
-        head = header.load(store.base)
-        kdf, wrapped = wrap_for_passphrase(head.vault_id, store.keys.vault_key, new_passphrase,
-                                           params or crypto.KdfParams.new())
-        new_head = header.Header(head.vault_id, head.created, kdf, wrapped, head.recovery_salt,
-                                 head.wrapped_by_recovery, head.chain, head.version, head.extra)
         with store.write() as tx:
             store.log(tx, "vault.passwd", detail={"via": via})
-            header.save(store.base, new_head)
+            header.update(store.base, rewrap)
 
 
 def _shred(path: Path) -> None:
