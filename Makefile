@@ -28,11 +28,14 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## i18n: extract strings, update the catalogs, compile them into the package
+## i18n: extract strings, update the catalogs, compile them into the package (idempotent)
+I18N_KEYWORDS := --no-default-keywords -k _ -k N_ -k ngettext:1,2
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 -o msante/locale/msante.pot --no-location --omit-header msante
-	$(BIN)/pybabel update -i msante/locale/msante.pot -d msante/locale -D msante --no-fuzzy-matching --omit-header
-	$(BIN)/pybabel compile -d msante/locale -D msante
+	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) -c TRANSLATORS: --no-location \
+		--omit-header --sort-output -o msante/locale/msante.pot msante
+	$(BIN)/pybabel update -i msante/locale/msante.pot -d msante/locale -D msante \
+		--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
+	$(BIN)/pybabel compile -d msante/locale -D msante --statistics
 
 ## bench: the performance figures, as ratios against baselines measured in the same run
 bench: $(STAMP)
