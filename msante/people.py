@@ -130,10 +130,15 @@ class People:
                            (fold(name_or_id),)).fetchone()
         if row:
             return _row_to_person(row)
-        rows = conn.execute(self.SELECT + " WHERE deleted = 0 AND id LIKE ?",
-                            (name_or_id.lower().replace("%", "") + "%",)).fetchall()
-        if len(rows) == 1 and len(name_or_id) >= 4:
+        key = fold(name_or_id).replace("%", "").replace("_", "")
+        rows = conn.execute(self.SELECT + " WHERE deleted = 0 AND (name_key LIKE ? OR "
+                            "(length(?) >= 4 AND id LIKE ?))",
+                            (key + "%", key, key + "%")).fetchall()
+        if len(rows) == 1 and key:
             return _row_to_person(rows[0])
+        if len(rows) > 1:
+            raise UsageError(_("'{name}' could be {names}: give the full name.").format(
+                name=name_or_id, names=", ".join(r[1] for r in rows)))
         raise NotFoundError(_("No person named '{name}' in this vault.").format(name=name_or_id))
 
     def check_writable(self, person: Person, today: dt.date | None = None) -> None:

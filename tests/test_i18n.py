@@ -206,7 +206,7 @@ def test_lang_from_the_environment(cli: Any, monkeypatch: pytest.MonkeyPatch) ->
     (["nope"], "Erreur : Commande « nope » inconnue."),
     (["peopl"], "Erreur : Commande « peopl » inconnue. Vouliez-vous dire « people » ?"),
     (["init"], "Erreur : Option « --name » manquante."),
-    (["people", "add"], "Erreur : Argument « name » manquant."),
+    (["people", "add"], "Erreur : Argument « NOM » manquant."),
     (["audit", "list", "--limit", "x"],
      "Erreur : Valeur invalide pour « --limit » : nombre entier attendu"),
     (["status", "--bogus"], "Erreur : Option inconnue : --bogus"),
@@ -236,7 +236,7 @@ def test_english_is_left_as_it_was(cli: Any) -> None:
                                   "Try 'msante --help' for help.",
                                   "Error: No such command 'nope'."]
     r = cli("--lang", "en", "people", "add")
-    assert r.err.splitlines()[-1] == "Error: Missing argument 'name'."
+    assert r.err.splitlines()[-1] == "Error: Missing argument 'NAME'."
 
 
 def test_unknown_language_is_a_usage_error(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,7 +54,7 @@ def _read_secret(file: Path | None, question: str) -> str | None:
 
 @app.command("restore")
 def restore(
-    file: Annotated[Path, typer.Argument(help=_("The archive to restore."))],
+    file: Annotated[Path, typer.Argument(metavar=_("FILE"), help=_("The archive to restore."))],
     merge: Annotated[bool, typer.Option("--merge", help=_(
         "Import a handover archive into this vault instead of rebuilding a vault."))] = False,
     recovery_key_file: Annotated[Path | None, typer.Option(

@@ -50,10 +50,23 @@ def confirm(question: str, *, yes: bool) -> None:
     if not is_terminal():
         raise ConfirmationRequired(
             _("This cannot be undone: confirm with --yes (no terminal to ask on)."))
-    from rich.prompt import Confirm
-
-    if not Confirm.ask(question, default=False):
+    sys.stderr.write(question + " " + _("[y/N]") + " ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().casefold()
+    if answer not in {_("y"), _("yes"), "y", "yes"}:
         raise ConfirmationRequired(_("Cancelled: nothing was changed."))
+
+
+def fields(pairs: list[tuple[str, str]]) -> None:
+    """Label / value lines, aligned (no colon to typeset in each language)."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, value in pairs:
+        grid.add_row(label, value)
+    console().print(grid)
 
 
 def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:

@@ -17,7 +17,7 @@ app = typer.Typer(help=_("The people whose records you keep: yourself and those 
 
 @app.command("add")
 def add(
-    name: Annotated[str, typer.Argument(help=_("Their name (unique in the vault)."))],
+    name: Annotated[str, typer.Argument(metavar=_("NAME"), help=_("Their name (unique in the vault)."))],
     born: Annotated[str, typer.Option(help=_("Birth date, YYYY-MM-DD."))],
     sex: Annotated[str, typer.Option(help=_("female, male or other."))],
     relation: Annotated[str, typer.Option(help=_("child or other."))] = "child",
@@ -54,7 +54,7 @@ def list_(json_: JsonOpt = False) -> None:
 
 @app.command("show")
 def show(
-    name: Annotated[str, typer.Argument(help=_("Name or id."))],
+    name: Annotated[str, typer.Argument(metavar=_("NAME"), help=_("Name or id."))],
     json_: JsonOpt = False,
 ) -> None:
     """Show one person, with their key fingerprint.
@@ -67,17 +67,20 @@ def show(
     if json_:
         output.print_json(data)
         return
-    for label, key in [(_("Name"), "name"), (_("Born"), "born"), (_("Sex"), "sex"),
-                       (_("Relation"), "relation"), (_("Majority"), "majority"),
-                       (_("Fingerprint"), "fingerprint"), ("Id", "id")]:
-        print(f"{label}: {data[key] if data[key] is not None else '—'}")
+    from msante.people import SEX_LABELS
+
+    output.fields([
+        (_("Name"), person.name), (_("Born"), person.born.isoformat()),
+        (_("Sex"), _(SEX_LABELS[person.sex])), (_("Relation"), person.relation_label),
+        (_("Majority"), person.majority.isoformat() if person.majority else "—"),
+        (_("Fingerprint"), data["fingerprint"] or "—"), ("Id", person.id)])
     if person.read_only():
         print(_("Read-only: came of age; hand the profile over with 'msante people handover'."))
 
 
 @app.command("remove")
 def remove(
-    name: Annotated[str, typer.Argument(help=_("Name or id."))],
+    name: Annotated[str, typer.Argument(metavar=_("NAME"), help=_("Name or id."))],
     yes: Annotated[bool, typer.Option("--yes", help=_("Do not ask for confirmation."))] = False,
 ) -> None:
     """Remove a person and erase their records for good (after confirmation).
@@ -94,7 +97,7 @@ def remove(
 
 @app.command("handover")
 def handover(
-    name: Annotated[str, typer.Argument(help=_("The now-adult's name."))],
+    name: Annotated[str, typer.Argument(metavar=_("NAME"), help=_("The now-adult's name."))],
     out: Annotated[Path, typer.Option("--out", help=_("The archive to write."))],
     json_: JsonOpt = False,
 ) -> None:
