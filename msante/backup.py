@@ -58,7 +58,7 @@ def create(store: Store, out: Path) -> dict[str, Any]:
         count = _write(out, env, archive_key, store, snap)
     finally:
         snap.unlink(missing_ok=True)
-    return {"file": str(out), "archive_id": archive_id, "blobs": count,
+    return {"file": str(out.resolve()), "archive_id": archive_id, "blobs": count,
             "size": out.stat().st_size}
 
 
@@ -162,6 +162,8 @@ def unlock_backup(env: archive.Envelope, passphrase: Callable[[], str | None],
     """The keys of the vault in a backup, from its recovery key or its passphrase."""
     from msante.vault.store import keys_from_passphrase, keys_from_recovery
 
+    if env.kind != "backup":
+        raise UsageError(_("This is a handover archive: import it with --merge."))
     head = backup_header(env)
     if recovery is not None:
         return keys_from_recovery(head, recovery)

@@ -7,9 +7,11 @@
     ├── WrongKeyError                 4  wrong passphrase or recovery key
     ├── NotFoundError                 5  no vault, no such person, record or file
     ├── IntegrityError                6  tampered or corrupt file, broken audit chain
-    │   └── UnsupportedError          6  a vault or archive this version cannot read
+    │   ├── UnsupportedError          6  a vault or archive this version cannot read
+    │   └── DecryptError              6  a ciphertext that does not authenticate
     ├── BusyError                     7  the vault is used by another process
     ├── PartialError                  8  some items failed or were stored with a flag
+    ├── ConflictError                 1  a record changed since the revision a write used
     ├── AlreadyExistsError            1  a vault already there, a duplicate name
     ├── ReadOnlyError                 1  a record that may be read but not changed
     └── EnvironmentProblem            1  a wrong SQLCipher build, an unsafe directory
@@ -84,6 +86,15 @@ class UnsupportedError(IntegrityError):
     """A format version or parameters this version refuses to use."""
 
 
+class DecryptError(IntegrityError):
+    """A ciphertext did not authenticate: wrong key, wrong context, or tampered data."""
+
+    def __init__(self, message: str | None = None) -> None:
+        from msante.i18n import _
+
+        super().__init__(message or _("decryption failed: wrong key or tampered data"))
+
+
 class BusyError(MsanteError):
     """Another process holds the vault."""
 
@@ -94,6 +105,10 @@ class PartialError(MsanteError):
     """Part of a batch failed or was stored with a flag."""
 
     exit_code = ExitCode.PARTIAL
+
+
+class ConflictError(MsanteError):
+    """A record changed since the revision a write was based on."""
 
 
 class AlreadyExistsError(MsanteError):

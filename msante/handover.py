@@ -20,6 +20,7 @@ from msante.i18n import _
 from msante.people import Person
 from msante.text import fold
 from msante.vault import crypto, db
+from msante.vault.fsutil import fsync_dir
 
 if TYPE_CHECKING:
     from msante.api import Vault
@@ -41,17 +42,24 @@ def export_space(vault: Vault, person: Person, out: Path) -> str:
     archive_id = str(uuid.uuid4())
     env = archive.make_envelope("handover", {"archive_id": archive_id, "created": db.now()})
     history = [e.to_json() for e in vault.audit.entries(person=person.id)]
-    with vault.store.write() as tx:
-        vault.store.log(tx, "person.handover", person=person.id, record=person.id)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = out.with_name(f".tmp-{out.name}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "wb") as f, archive.writer(f, env, _key(secret, archive_id)) as tar:
-            archive.add_bytes(tar, "person.json", json.dumps(_person_json(person)).encode())
-            archive.add_bytes(tar, "history.jsonl", "\n".join(
-                json.dumps(h, ensure_ascii=False) for h in history).encode())
+        with os.fdopen(fd, "wb") as f:
+            with archive.writer(f, env, _key(secret, archive_id)) as tar:
+                archive.add_bytes(tar, "person.json", json.dumps(_person_json(person)).encode())
+                archive.add_bytes(tar, "history.jsonl", "\n".join(
+                    json.dumps(h, ensure_ascii=False) for h in history).encode())
+            f.flush()
+            os.fsync(f.fileno())
+        with vault.store.write() as tx:  # recorded once the archive is whole, before it appears
+            vault.store.log(tx, "person.handover", person=person.id, record=person.id,
+                            detail={"archive_id": archive_id})
+        os.replace(tmp, out)
     except BaseException:
-        out.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    fsync_dir(out.parent)
     return code
 
 
@@ -63,6 +71,10 @@ def import_space(vault: Vault, src: BinaryIO, env: archive.Envelope, code: str) 
     """Import a handover archive into `vault`; return what was imported."""
     if env.kind != "handover":
         raise UsageError(_("--merge imports a handover archive; this is a full backup."))
+    archive_id = str(env.data["archive_id"])
+    if any(e.detail.get("archive_id") == archive_id
+           for e in vault.audit.entries(action="person.handover_import")):
+        raise AlreadyExistsError(_("This handover archive was already imported."))
     key = _key(crypto.parse_recovery_key(code), str(env.data["archive_id"]))
     parts: dict[str, bytes] = {}
     with archive.reader(src, env, key) as tar:
@@ -70,10 +82,12 @@ def import_space(vault: Vault, src: BinaryIO, env: archive.Envelope, code: str) 
             name = archive.safe_member(member, ("person.json", "history.jsonl"))
             extracted = tar.extractfile(member)
             parts[name] = extracted.read() if extracted else b""
-    return _merge(vault, json.loads(parts["person.json"]), parts.get("history.jsonl", b""))
+    return _merge(vault, json.loads(parts["person.json"]), parts.get("history.jsonl", b""),
+                  archive_id)
 
 
-def _merge(vault: Vault, data: dict[str, Any], history: bytes) -> dict[str, Any]:
+def _merge(vault: Vault, data: dict[str, Any], history: bytes,
+           archive_id: str) -> dict[str, Any]:
     target = _matching_person(vault, data)
     created = target is None
     if target is None:
@@ -81,7 +95,8 @@ def _merge(vault: Vault, data: dict[str, Any], history: bytes) -> dict[str, Any]
     entries = len([line for line in io.BytesIO(history).read().splitlines() if line.strip()])
     with vault.store.write() as tx:
         vault.store.log(tx, "person.handover_import", person=target.id, record=target.id,
-                        detail={"history_entries": entries, "new_person": created})
+                        detail={"history_entries": entries, "new_person": created,
+                                "archive_id": archive_id})
     return {"person": target.name, "created": created, "history_entries": entries}
 
 

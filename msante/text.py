@@ -27,6 +27,12 @@ def parse_date(text: str, *, what: str = "date") -> dt.date:
         ) from None
 
 
+def local_day_start_utc(day: dt.date) -> str:
+    """The UTC ISO time at which `day` starts in the local time zone."""
+    local = dt.datetime.combine(day, dt.time()).astimezone()
+    return local.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
 def add_years(day: dt.date, years: int) -> dt.date:
     """`day` moved by whole years (29 February becomes 1 March in a common year)."""
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from msante.errors import LockedError, UsageError
+from msante.errors import EnvironmentProblem, LockedError, UsageError
 from msante.i18n import _
 from msante.vault import agent, header
 from msante.vault.keys import Keys
@@ -70,9 +70,20 @@ def locked_message() -> str:
              "--passphrase-stdin or MSANTE_PASSPHRASE_FILE.")
 
 
-def keys_from_agent(base: Path) -> Keys | None:
-    """The key held by this vault's agent, if one runs for this very vault."""
-    got = agent.get_key(base)
+def keys_from_agent(base: Path, *, touch: bool = True,
+                    warn: Callable[[str], None] | None = None) -> Keys | None:
+    """The key held by this vault's agent, if one runs for this very vault.
+
+    An unsafe runtime directory is not trusted: with `warn`, it is reported and the agent is
+    skipped (the caller falls back to the other sources); without, the error propagates.
+    """
+    try:
+        got = agent.get_key(base, touch=touch)
+    except EnvironmentProblem as exc:
+        if warn is None:
+            raise
+        warn(exc.message)
+        return None
     if got is None:
         return None
     vault_id, key = got
@@ -87,7 +98,7 @@ def obtain_keys(base: Path, sources: Sources, *, agent_ok: bool = True) -> Keys:
     if given is not None:
         return store.unlock_with_passphrase(base, given)
     if agent_ok:
-        keys = keys_from_agent(base)
+        keys = keys_from_agent(base, warn=sources.warn)
         if keys is not None:
             return keys
     header.load(base)

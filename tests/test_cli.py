@@ -308,3 +308,76 @@ def test_every_command_is_documented():
             assert f"`{full}" in doc, f"{full} is not in docs/cli.md"
     for code in ExitCode:
         assert f"| {int(code)} " in doc
+
+
+def test_passwd_never_reuses_the_current_passphrase_source(cli, made):
+    """With MSANTE_PASSPHRASE_FILE and no --new-passphrase-file and no terminal, passwd must
+    not read the same file as the new passphrase and claim a change: it refuses (exit 3)."""
+    r = cli("passwd", pfile=made)
+    assert r.code == ExitCode.LOCKED and "--new-passphrase-file" in r.err
+    assert "changed" not in r.err.lower()
+
+
+def test_restoring_a_handover_without_merge_is_a_usage_error(cli, made, tmp_path):
+    """A handover archive given to a plain restore says to use --merge (exit 2)."""
+    cli("people", "add", "Jeanne", "--born", "2004-02-29", "--sex", "female", pfile=made)
+    out = tmp_path / "j.msh"
+    assert cli("people", "handover", "Jeanne", "--out", str(out), pfile=made).code == 0
+    os.environ["MSANTE_HOME"] = str(tmp_path / "elsewhere")
+    r = cli("backup", "restore", str(out), pfile=made)
+    assert r.code == ExitCode.USAGE and "--merge" in r.err
+
+
+def test_a_handover_archive_imports_once(cli, made, tmp_path):
+    """The one-time code is one time: a second import of the same archive is refused."""
+    cli("people", "add", "Jeanne", "--born", "2004-02-29", "--sex", "female", pfile=made)
+    out = tmp_path / "j.msh"
+    code = cli("people", "handover", "Jeanne", "--out", str(out), "--json", pfile=made).json()
+    (tmp_path / "code").write_text(code["code"])
+    args = ("backup", "restore", str(out), "--merge", "--code-file", str(tmp_path / "code"))
+    assert cli(*args, pfile=made).code == 0
+    again = cli(*args, pfile=made)
+    assert again.code == ExitCode.ERROR and "already imported" in again.err
+
+
+def test_close_refuses_before_writing_a_backup_without_confirmation(cli, made, home, tmp_path):
+    """close --backup without --yes off a terminal writes nothing at all."""
+    final = tmp_path / "final.msb"
+    assert cli("close", "--backup", str(final), pfile=made).code == ExitCode.USAGE
+    assert not final.exists() and (home / "vault.json").exists()
+
+
+def test_status_does_not_keep_the_agent_alive(cli, made, home):
+    """Polling status must not count as use: its idle clock keeps running."""
+    import time
+
+    from msante.vault import agent
+
+    assert cli("unlock", "--timeout", "1h", pfile=made).code == 0
+    first = agent.status(home)["idle_remaining"]
+    time.sleep(1.2)
+    cli("status", "--json")
+    assert agent.status(home)["idle_remaining"] < first - 1
+
+
+def test_an_unsafe_runtime_dir_is_reported_not_fatal(cli, made, home, tmp_path, monkeypatch):
+    """An agent dir open to others is not trusted: status says so and stays usable; commands
+    fall back to the other passphrase sources."""
+    runtime = tmp_path / "unsafe-run"
+    (runtime / "msante").mkdir(parents=True)
+    (runtime / "msante").chmod(0o755)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    r = cli("status", "--json")
+    assert r.code == 0 and r.json()["locked"] is True and "open to other" in r.json()["warning"]
+    r = cli("people", "list", "--json", pfile=made)
+    assert r.code == 0
+
+
+def test_audit_since_is_a_local_day(cli, made):
+    """--since is a day in the local time zone; today's entries are included."""
+    import datetime as dt
+
+    today = dt.date.today().isoformat()
+    assert len(cli("audit", "list", "--since", today, "--json", pfile=made).json()) == 2
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    assert cli("audit", "list", "--since", tomorrow, "--json", pfile=made).json() == []

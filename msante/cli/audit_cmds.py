@@ -15,6 +15,13 @@ app = typer.Typer(help=_("The activity history: every access and every action.")
                   no_args_is_help=True)
 
 
+def local_time(iso: str) -> str:
+    """A stored UTC time shown in the local time zone."""
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
 @app.command("list")
 def list_(
     person: Annotated[str | None, typer.Option(help=_("Only this person's entries."))] = None,
@@ -29,9 +36,9 @@ def list_(
 
     Example: msante audit list --since 2026-01-01 --json
     """
-    from msante.text import parse_date
+    from msante.text import local_day_start_utc, parse_date
 
-    since_iso = parse_date(since, what=_("date")).isoformat() if since else None
+    since_iso = local_day_start_utc(parse_date(since, what=_("date"))) if since else None
     with session.open_vault() as vault:
         pid = vault.people.get(person).id if person else None
         names = {p.id: p.name for p in vault.people.list()}
@@ -42,7 +49,7 @@ def list_(
                            for e in items])
         return
     output.table(["#", _("When"), _("Who"), _("Action"), _("Person")], [
-        [str(e.seq), e.at[:19].replace("T", " "), e.actor, e.action, names.get(e.person or "", "")]
+        [str(e.seq), local_time(e.at), e.actor, e.action, names.get(e.person or "", "")]
         for e in items])
 
 

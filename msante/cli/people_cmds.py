@@ -17,7 +17,8 @@ app = typer.Typer(help=_("The people whose records you keep: yourself and those 
 
 @app.command("add")
 def add(
-    name: Annotated[str, typer.Argument(metavar=_("NAME"), help=_("Their name (unique in the vault)."))],
+    name: Annotated[str, typer.Argument(metavar=_("NAME"),
+                                        help=_("Their name (unique in the vault)."))],
     born: Annotated[str, typer.Option(help=_("Birth date, YYYY-MM-DD."))],
     sex: Annotated[str, typer.Option(help=_("female, male or other."))],
     relation: Annotated[str, typer.Option(help=_("child or other."))] = "child",

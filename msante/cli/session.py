@@ -34,7 +34,10 @@ def home() -> Path:
 
 
 def keys(*, agent_ok: bool = True) -> Keys:
-    """The vault's keys from the first source that has them."""
+    """The vault's keys from the first source that has them (the process hardened first)."""
+    from msante.vault.hardening import protect_process
+
+    protect_process()
     return obtain_keys(home(), sources(), agent_ok=agent_ok)
 
 

@@ -15,14 +15,19 @@ from msante.i18n import _
 JsonOpt = Annotated[bool, typer.Option("--json", help=_("Print JSON for scripts."))]
 
 
-def _new_passphrase(file: Path | None, personal: tuple[str, ...]) -> str:
-    """A new passphrase from --new-passphrase-file, stdin/file sources, or two prompts."""
+def _new_passphrase(file: Path | None, personal: tuple[str, ...], *,
+                    from_sources: bool = False) -> str:
+    """A new passphrase: from `file`, else (at init) the usual sources, else two prompts.
+
+    passwd and recover never take the new passphrase from the sources that gave the current
+    one: the same file or stdin line would silently "change" it to itself.
+    """
     from msante.unlock import passphrase, read_passphrase_file
     from msante.vault.passphrase import check_strength
 
     src = session.sources()
     text = read_passphrase_file(file, src.warn) if file else None
-    if text is None:
+    if text is None and from_sources:
         text = passphrase(src, "")
     if text is None:
         text = _prompt_twice(src)
@@ -34,8 +39,9 @@ def _prompt_twice(src: Any) -> str:
     from msante.vault.passphrase import normalize
 
     if src.prompt is None:
-        raise LockedError(_("No terminal to ask for a new passphrase: use --passphrase-stdin, "
-                            "MSANTE_PASSPHRASE_FILE or --new-passphrase-file."))
+        raise LockedError(_("No terminal to ask for the new passphrase: use "
+                            "--new-passphrase-file (or, for init, --passphrase-stdin or "
+                            "MSANTE_PASSPHRASE_FILE)."))
     first = normalize(src.prompt(_("New passphrase: ")))
     if normalize(src.prompt(_("Repeat the new passphrase: "))) != first:
         raise UsageError(_("The two passphrases differ. Nothing was changed."))
@@ -82,7 +88,7 @@ def init(
     if recovery_key_file and recovery_key_file.exists():
         raise AlreadyExistsError(_("{path} already exists: choose a new file.")
                                  .format(path=recovery_key_file))
-    text = _new_passphrase(None, (name, born, born.replace("-", "")))
+    text = _new_passphrase(None, (name, born, born.replace("-", "")), from_sources=True)
     vault, recovery = Vault.create(session.home(), text, name=name, born=born, sex=sex,
                                    params=_kdf(kdf_memory, kdf_iterations))
     vault.close()
@@ -211,9 +217,10 @@ def _unlocked_status(base: Path) -> dict[str, Any]:
     from msante.unlock import keys_from_agent
     from msante.vault import agent
 
-    keys = keys_from_agent(base)
+    warnings: list[str] = []
+    keys = keys_from_agent(base, touch=False, warn=warnings.append)
     if keys is None:
-        return {"locked": True}
+        return {"locked": True} | ({"warning": warnings[0]} if warnings else {})
     info = agent.status(base) or {}
     with Vault.open(base, keys) as vault:
         return {"locked": False, "idle_remaining": info.get("idle_remaining"),
@@ -229,6 +236,8 @@ def _print_status(data: dict[str, Any]) -> None:
     print(_("Vault: {path} ({state})").format(path=data["path"], state=state))
     print(_("Format version: {v}").format(v=data["format_version"]))
     if data["locked"]:
+        if data.get("warning"):
+            output.error(data["warning"])
         print(_("Unlock with 'msante unlock' to see what it holds."))
         return
     from msante.people import RELATION_LABELS
@@ -250,6 +259,8 @@ def close(
     from msante.vault import agent
     from msante.vault.store import wipe
 
+    if not yes and not output.is_terminal():
+        output.confirm("", yes=False)  # refuses: nothing is written, not even a backup
     with session.open_vault() as vault:
         if backup is None and not yes and output.is_terminal():
             backup = _offer_backup()

@@ -62,9 +62,12 @@ def start_agent(base: Path, vault_id: str, key: bytes, timeout_s: float) -> int:
         _reap(proc)
 
 
-def get_key(base: Path) -> tuple[str, bytes] | None:
-    """The vault id and key held by the agent of `base`, or None when no agent answers."""
-    reply = _exchange(paths.agent_socket(base), "get_key")
+def get_key(base: Path, *, touch: bool = True) -> tuple[str, bytes] | None:
+    """The vault id and key held by the agent of `base`, or None when no agent answers.
+
+    With `touch` False the request does not count as use (the idle clock keeps running).
+    """
+    reply = _exchange(paths.agent_socket(base), "get_key" if touch else "peek_key")
     if reply is None:
         return None
     vault_id, key = reply.get("vault_id"), reply.get("key")

@@ -37,10 +37,11 @@ from msante.vault.agent import (
     peer_uid,
     read_message,
 )
+from msante.vault.hardening import protect_process
 
 CONNECTION_TIMEOUT_S = 5.0
 WAKE_S = 2.0
-PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
+PR_GET_DUMPABLE = 3
 MCL_CURRENT, MCL_FUTURE = 1, 2
 PT_DENY_ATTACH = 31
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -112,17 +113,22 @@ class Agent:
         return handler(self) if handler else _error("unknown operation")
 
     def op_get_key(self) -> dict[str, Any]:
-        """Hand out the key, unless the vault has gone away."""
+        """Hand out the key (this counts as use), unless the vault has gone away."""
+        reply = self.op_peek_key()
+        if reply.get("ok"):
+            self.last_used = time.monotonic()
+        return reply
+
+    def op_peek_key(self) -> dict[str, Any]:
+        """Hand out the key without counting as use (for `msante status`)."""
         if not self.vault_present():
             self.stopping = True
             return _error("vault not found")
-        self.last_used = time.monotonic()
         key = binascii.b2a_base64(self.key, newline=False).decode()
         return _ok(vault_id=self.vault_id, key=key)
 
     def op_status(self) -> dict[str, Any]:
-        """Describe the agent (this counts as use)."""
-        self.last_used = time.monotonic()
+        """Describe the agent (does not count as use: polling must not keep it unlocked)."""
         return _ok(
             vault_id=self.vault_id, pid=os.getpid(), timeout=self.timeout,
             idle_remaining=round(self.idle_remaining(), 1), started=self.started,
@@ -143,6 +149,7 @@ class Agent:
 
 _OPS = {
     "get_key": Agent.op_get_key,
+    "peek_key": Agent.op_peek_key,
     "status": Agent.op_status,
     "lock": Agent.op_lock,
     "ping": Agent.op_ping,
@@ -170,10 +177,8 @@ def harden() -> None:
     """Refuse core dumps and debuggers; lock memory when the limit allows it."""
     global _denied_attach
     os.umask(0o177)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    protect_process()
     if sys.platform.startswith("linux"):
-        _libc.prctl(PR_SET_DUMPABLE, ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0),
-                    ctypes.c_ulong(0))
         if resource.getrlimit(resource.RLIMIT_MEMLOCK)[0] == resource.RLIM_INFINITY:
             _libc.mlockall(MCL_CURRENT | MCL_FUTURE)  # best effort: failure is ignored
     elif sys.platform == "darwin":

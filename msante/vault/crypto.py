@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.hmac import HMAC
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from msante.errors import IntegrityError, UnsupportedError, UsageError
+from msante.errors import DecryptError, UnsupportedError, UsageError
 from msante.i18n import _
 
 if TYPE_CHECKING:
@@ -45,13 +45,6 @@ TAG_SIZE = 16
 
 # The one seam for tests that pin vectors: every nonce, salt and key comes from here.
 _random = os.urandom
-
-
-class DecryptError(IntegrityError):
-    """A ciphertext did not authenticate: wrong key, wrong context, or tampered data."""
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or _("decryption failed: wrong key or tampered data"))
 
 
 # --- key derivation ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import re
 import uuid
 from typing import Any
 
-from msante.errors import MsanteError, NotFoundError
+from msante.errors import ConflictError, NotFoundError
 from msante.i18n import _
 from msante.vault.db import Connection, now
 
@@ -34,10 +34,6 @@ CREATE TABLE changes (
 """
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-class ConflictError(MsanteError):
-    """The record changed since the revision the write was based on."""
 
 
 def new_id() -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from msante import paths
 from msante.errors import (
+    DecryptError,
     AlreadyExistsError,
     IntegrityError,
     WrongKeyError,
@@ -66,7 +67,7 @@ def keys_from_passphrase(head: header.Header, passphrase: str) -> Keys:
     aad = _vault_key_aad(head.vault_id, "passphrase", head.kdf)
     try:
         return Keys(head.vault_id, crypto.unwrap_key(kek, head.wrapped_by_passphrase, aad))
-    except crypto.DecryptError:
+    except DecryptError:
         raise WrongKeyError(_("Wrong passphrase. Nothing was changed.")) from None
 
 
@@ -82,7 +83,7 @@ def keys_from_recovery(head: header.Header, recovery_text: str) -> Keys:
     aad = _vault_key_aad(head.vault_id, "recovery")
     try:
         return Keys(head.vault_id, crypto.unwrap_key(kek, head.wrapped_by_recovery, aad))
-    except crypto.DecryptError:
+    except DecryptError:
         raise WrongKeyError(_("Wrong recovery key. Nothing was changed.")) from None
 
 
