@@ -18,8 +18,8 @@ from typing import Any
 
 from msante import paths
 from msante.errors import (
-    DecryptError,
     AlreadyExistsError,
+    DecryptError,
     IntegrityError,
     WrongKeyError,
 )
