@@ -20,7 +20,7 @@ from msante.errors import AlreadyExistsError, UsageError
 from msante.formats import archive
 from msante.i18n import _
 from msante.vault import crypto, db, header
-from msante.vault.fsutil import file_lock, fsync_dir, make_private_dir
+from msante.vault.fsutil import file_lock, fsync_dir, make_private_dir, new_private_file
 from msante.vault.keys import Keys
 from msante.vault.store import Store, vault_exists
 
@@ -63,22 +63,12 @@ def create(store: Store, out: Path) -> dict[str, Any]:
 
 
 def _write(out: Path, env: archive.Envelope, key: bytes, store: Store, snap: Path) -> int:
-    tmp = out.with_name(f".tmp-{out.name}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     count = 0
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with archive.writer(f, env, key) as tar:
-                archive.add_file(tar, "vault.db", snap)
-                for blob_id in store.blobs.ids():
-                    archive.add_file(tar, f"blobs/{blob_id}", store.blobs.path(blob_id))
-                    count += 1
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with new_private_file(out) as f, archive.writer(f, env, key) as tar:
+        archive.add_file(tar, "vault.db", snap)
+        for blob_id in store.blobs.ids():
+            archive.add_file(tar, f"blobs/{blob_id}", store.blobs.path(blob_id))
+            count += 1
     return count
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -20,7 +19,7 @@ from msante.i18n import _
 from msante.people import Person
 from msante.text import fold
 from msante.vault import crypto, db
-from msante.vault.fsutil import fsync_dir
+from msante.vault.fsutil import new_private_file
 
 if TYPE_CHECKING:
     from msante.api import Vault
@@ -42,24 +41,14 @@ def export_space(vault: Vault, person: Person, out: Path) -> str:
     archive_id = str(uuid.uuid4())
     env = archive.make_envelope("handover", {"archive_id": archive_id, "created": db.now()})
     history = [e.to_json() for e in vault.audit.entries(person=person.id)]
-    tmp = out.with_name(f".tmp-{out.name}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with archive.writer(f, env, _key(secret, archive_id)) as tar:
-                archive.add_bytes(tar, "person.json", json.dumps(_person_json(person)).encode())
-                archive.add_bytes(tar, "history.jsonl", "\n".join(
-                    json.dumps(h, ensure_ascii=False) for h in history).encode())
-            f.flush()
-            os.fsync(f.fileno())
+    with new_private_file(out) as f:
+        with archive.writer(f, env, _key(secret, archive_id)) as tar:
+            archive.add_bytes(tar, "person.json", json.dumps(_person_json(person)).encode())
+            archive.add_bytes(tar, "history.jsonl", "\n".join(
+                json.dumps(h, ensure_ascii=False) for h in history).encode())
         with vault.store.write() as tx:  # recorded once the archive is whole, before it appears
             vault.store.log(tx, "person.handover", person=person.id, record=person.id,
                             detail={"archive_id": archive_id})
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(out.parent)
     return code
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,13 +54,10 @@ def _kdf(memory_mib: int | None, iterations: int | None) -> Any:
 
 
 def _write_new_secret_file(path: Path, text: str) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise AlreadyExistsError(_("{path} already exists: choose a new file.")
-                                 .format(path=path)) from None
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
+    from msante.vault.fsutil import new_private_file
+
+    with new_private_file(path) as f:
+        f.write((text + "\n").encode())
 
 
 def init(

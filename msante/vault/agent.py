@@ -22,6 +22,7 @@ from pathlib import Path
 from msante import paths
 from msante.errors import EnvironmentProblem, UsageError
 from msante.i18n import _, current
+from msante.vault.fsutil import process_running
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -239,23 +240,8 @@ def _read_until_eof(fd: int, timeout_s: float) -> str:
 def _wait_exit(pid: int, timeout_s: float) -> None:
     """Wait up to `timeout_s` for process `pid` to exit (the agent's key is already wiped)."""
     deadline = time.monotonic() + timeout_s
-    while _running(pid) and time.monotonic() < deadline:
+    while process_running(pid) and time.monotonic() < deadline:
         time.sleep(0.005)
-
-
-def _running(pid: int) -> bool:
-    """Whether process `pid` exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[:1] != [b"Z"]
-    except OSError:
-        return True  # no /proc (macOS), or it just went away: the next kill() tells
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:

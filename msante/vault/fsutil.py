@@ -7,8 +7,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
-from msante.errors import BusyError
+from msante.errors import AlreadyExistsError, BusyError
 from msante.i18n import _
 
 
@@ -35,6 +36,51 @@ def write_private(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+@contextmanager
+def new_private_file(path: Path) -> Iterator[BinaryIO]:
+    """Write a new file (0600) that appears whole or not at all, and never replaces another.
+
+    The bytes go to a temp file in the same directory, fsynced, then hard-linked to `path`
+    (which fails if `path` exists) — so a crash or an error leaves no partial file behind.
+    """
+    if path.exists():
+        raise AlreadyExistsError(_("{path} already exists: choose a new file.").format(path=path))
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        _link_new(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+
+
+def _link_new(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise AlreadyExistsError(
+            _("{path} already exists: choose a new file.").format(path=path)) from None
+
+
+def process_running(pid: int) -> bool:
+    """Whether process `pid` exists (and, where /proc tells, is not a zombie)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[:1] != [b"Z"]
+    except OSError:
+        return True
 
 
 def make_private_dir(path: Path) -> None:

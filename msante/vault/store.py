@@ -26,7 +26,7 @@ from msante.errors import (
 from msante.i18n import _
 from msante.vault import audit, crypto, db, header
 from msante.vault.blobs import BlobStore
-from msante.vault.fsutil import file_lock, make_private_dir
+from msante.vault.fsutil import file_lock, make_private_dir, process_running
 from msante.vault.keys import Keys
 from msante.vault.migrations import MIGRATIONS
 
@@ -228,16 +228,6 @@ class Store:
         return _check_head(header.load(self.base), self, verdict)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_orphans(base: Path) -> int:
     """Remove temp files left by a crashed process (named `.tmp-…-PID…`); return how many."""
     import re
@@ -246,7 +236,7 @@ def clean_orphans(base: Path) -> int:
     removed = 0
     for path in base.glob(".tmp-*"):
         match = re.search(r"-(\d+)(?:\.db)?$", path.name)
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not process_running(int(match.group(1))):
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
             removed += 1
     return removed
