@@ -86,3 +86,23 @@ def test_records_carry_the_sync_columns_and_conflicts_are_detected(vault) -> Non
             records.update(tx, "people", person.id, {"sex": "male"}, device=store.device,
                            base_revision=1)
             store.log(tx, "test.update")
+
+
+def test_new_private_file_is_whole_or_absent_and_never_overwrites(tmp_path: Path) -> None:
+    """An error mid-write leaves nothing; an existing file is never replaced; mode is 0600."""
+    from msante.errors import AlreadyExistsError
+    from msante.vault.fsutil import new_private_file
+
+    target = tmp_path / "out.bin"
+    with pytest.raises(ValueError):
+        with new_private_file(target) as f:
+            f.write(b"half")
+            raise ValueError("disk full")
+    assert list(tmp_path.iterdir()) == []
+    with new_private_file(target) as f:
+        f.write(b"whole")
+    assert target.read_bytes() == b"whole" and oct(target.stat().st_mode & 0o777) == "0o600"
+    with pytest.raises(AlreadyExistsError):
+        with new_private_file(target) as f:
+            f.write(b"other")
+    assert target.read_bytes() == b"whole" and len(list(tmp_path.iterdir())) == 1
