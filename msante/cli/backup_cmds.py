@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
 from msante.cli import output, session
 from msante.cli.vault_cmds import JsonOpt
-from msante.errors import LockedError, UsageError
 from msante.i18n import _
 
 if TYPE_CHECKING:
     from msante.api import Vault
+    from msante.formats.archive import Envelope
 
 app = typer.Typer(help=_("Encrypted backups of the whole vault."), no_args_is_help=True)
 
@@ -40,16 +40,6 @@ def create(
         summary = write_backup(vault, out)
     if json_:
         output.print_json(summary)
-
-
-def _read_secret(file: Path | None, question: str) -> str | None:
-    if file is None:
-        return None
-    try:
-        return file.read_text("utf-8").strip()
-    except OSError as exc:
-        raise UsageError(_("Cannot read {path}: {error}").format(path=file,
-                                                                error=exc.strerror)) from None
 
 
 @app.command("restore")
@@ -83,7 +73,7 @@ def restore(
         output.print_json(result)
 
 
-def _restore(src: object, env: object, recovery_key_file: Path | None) -> dict[str, object]:
+def _restore(src: BinaryIO, env: Envelope, recovery_key_file: Path | None) -> dict[str, object]:
     from msante import backup
     from msante.unlock import passphrase
 
@@ -94,24 +84,21 @@ def _restore(src: object, env: object, recovery_key_file: Path | None) -> dict[s
             given = srcs.prompt(_("The backup's passphrase: "))
         return given
 
-    keys = backup.unlock_backup(env, ask, _read_secret(recovery_key_file, ""))  # type: ignore[arg-type]
-    store = backup.restore(src, env, keys, session.home())  # type: ignore[arg-type]
+    recovery = session.read_secret_file(recovery_key_file) if recovery_key_file else None
+    keys = backup.unlock_backup(env, ask, recovery)
+    store = backup.restore(src, env, keys, session.home())
     verdict = store.verify()
     store.close()
     output.info(_("Vault restored in {path}.").format(path=session.home()))
     return {"path": str(session.home()), "audit_ok": verdict.ok, "audit_entries": verdict.count}
 
 
-def _merge(src: object, env: object, code_file: Path | None) -> dict[str, object]:
+def _merge(src: BinaryIO, env: Envelope, code_file: Path | None) -> dict[str, object]:
     from msante.handover import import_space
 
-    code = _read_secret(code_file, "")
-    if code is None:
-        srcs = session.sources()
-        if srcs.prompt is None:
-            raise LockedError(_("No terminal to ask for the one-time code: use --code-file."))
-        code = srcs.prompt(_("One-time code: "))
+    code = session.secret(code_file, _("One-time code: "),
+                          _("No terminal to ask for the one-time code: use --code-file."))
     with session.open_vault() as vault:
-        result = import_space(vault, src, env, code)  # type: ignore[arg-type]
+        result = import_space(vault, src, env, code)
     output.info(_("Imported the profile of {name}.").format(name=result["person"]))
     return result

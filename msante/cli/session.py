@@ -11,6 +11,8 @@ from pathlib import Path
 from msante import paths
 from msante.api import Vault
 from msante.cli.output import error, is_terminal
+from msante.errors import LockedError, UsageError
+from msante.i18n import _
 from msante.unlock import Sources, obtain_keys
 from msante.vault.keys import Keys
 
@@ -26,6 +28,24 @@ def sources() -> Sources:
     """The passphrase sources of this process."""
     return Sources(stdin=bool(STATE["passphrase_stdin"]),
                    prompt=prompt_secret if is_terminal() else None, warn=error)
+
+
+def read_secret_file(path: Path) -> str:
+    """The text of a file holding a secret (recovery key, one-time code), stripped."""
+    try:
+        return path.read_text("utf-8").strip()
+    except OSError as exc:
+        raise UsageError(_("Cannot read {path}: {error}").format(
+            path=path, error=exc.strerror)) from None
+
+
+def secret(file: Path | None, question: str, no_terminal: str) -> str:
+    """A secret from `file`, else asked on the terminal; LockedError(`no_terminal`) if neither."""
+    if file is not None:
+        return read_secret_file(file)
+    if not is_terminal():
+        raise LockedError(no_terminal)
+    return prompt_secret(question)
 
 
 def home() -> Path:

@@ -142,25 +142,13 @@ def recover(
     from msante.api import Vault
     from msante.vault.store import change_passphrase, unlock_with_recovery
 
-    text = _recovery_text(recovery_key_file)
+    text = session.secret(recovery_key_file, _("Recovery key: "),
+                          _("No terminal to ask for the recovery key: use --recovery-key-file."))
     keys = unlock_with_recovery(session.home(), text)
     new = _new_passphrase(new_passphrase_file, ())
     with Vault.open(session.home(), keys) as vault:
         change_passphrase(vault.store, new, via="recovery")
     output.info(_("New passphrase set with the recovery key."))
-
-
-def _recovery_text(file: Path | None) -> str:
-    if file:
-        try:
-            return file.read_text("utf-8")
-        except OSError as exc:
-            raise UsageError(_("Cannot read {path}: {error}").format(path=file,
-                                                                    error=exc.strerror)) from None
-    src = session.sources()
-    if src.prompt is None:
-        raise LockedError(_("No terminal to ask for the recovery key: use --recovery-key-file."))
-    return src.prompt(_("Recovery key: "))
 
 
 def unlock(
