@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from msante.activity import Activity
 from msante.people import People
@@ -12,8 +12,13 @@ from msante.vault import crypto, db, header
 from msante.vault.keys import Keys
 from msante.vault.store import Store, create
 
-# Tables of records that belong to a person (a `person` column); later features add theirs.
-PERSON_TABLES: list[tuple[str, str]] = []
+if TYPE_CHECKING:
+    from msante.documents.service import Documents
+
+# Tables of records that belong to a person (a `person` column), and their label in counts.
+PERSON_TABLES: list[tuple[str, str, str]] = [
+    ("documents", "documents", "trashed_at IS NULL"),
+]
 
 
 class Vault:
@@ -47,6 +52,13 @@ class Vault:
         return People(self.store)
 
     @cached_property
+    def documents(self) -> Documents:
+        """Stored documents."""
+        from msante.documents.service import Documents
+
+        return Documents(self.store, self.people)
+
+    @cached_property
     def audit(self) -> Activity:
         """The activity history."""
         return Activity(self.store)
@@ -64,9 +76,9 @@ class Vault:
             conn = self.store.conn
             item["activity"] = conn.execute(
                 "SELECT count(*) FROM audit WHERE person = ?", (person.id,)).fetchone()[0]
-            for table, label in PERSON_TABLES:
+            for table, label, extra in PERSON_TABLES:
                 item[label] = conn.execute(
-                    f"SELECT count(*) FROM {table} WHERE person = ? AND deleted = 0",
+                    f"SELECT count(*) FROM {table} WHERE person = ? AND deleted = 0 AND {extra}",
                     (person.id,)).fetchone()[0]
             out.append(item)
         return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import subprocess
 import sys
@@ -85,3 +87,46 @@ def init_cli(passphrase_file: Path, *extra: str) -> subprocess.CompletedProcess[
     return run_cli("init", "--name", "Camille Martin", "--born", "1985-06-02", "--sex", "female",
                    "--kdf-memory", "16", "--kdf-iterations", "2", *extra,
                    env_extra={"MSANTE_PASSPHRASE_FILE": str(passphrase_file)})
+
+
+INIT = ["init", "--name", "Camille Martin", "--born", "1985-06-02", "--sex", "female",
+        "--kdf-memory", "16", "--kdf-iterations", "2"]
+
+
+class Result:
+    """What an in-process CLI run returned."""
+
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+    def lines(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run msante in-process; `stdin` feeds --passphrase-stdin, `pfile` sets the file source."""
+    from msante.cli.main import main
+
+    def run(*args: str, stdin: str = "", pfile: Path | None = None) -> Result:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        if pfile is not None:
+            monkeypatch.setenv("MSANTE_PASSPHRASE_FILE", str(pfile))
+        else:
+            monkeypatch.delenv("MSANTE_PASSPHRASE_FILE", raising=False)
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(int(code), captured.out, captured.err)
+    return run
+
+
+@pytest.fixture
+def made(cli, passphrase_file: Path) -> Path:
+    """A vault created through the CLI (recovery key in `rk` beside the passphrase file)."""
+    r = cli(*INIT, "--recovery-key-file", str(passphrase_file.parent / "rk"),
+            pfile=passphrase_file)
+    assert r.code == 0, r.err
+    return passphrase_file

@@ -3,51 +3,14 @@ sources, confirmations, person matching. Each test names the promise it checks."
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import unicodedata
 from pathlib import Path
 
 import pytest
 
-from msante.cli.main import main
 from msante.errors import ExitCode
-from tests.conftest import PASSPHRASE
-
-INIT = ["init", "--name", "Camille Martin", "--born", "1985-06-02", "--sex", "female",
-        "--kdf-memory", "16", "--kdf-iterations", "2"]
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """Run msante in-process; `stdin` feeds --passphrase-stdin."""
-    def run(*args: str, stdin: str = "", pfile: Path | None = None) -> Result:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        if pfile is not None:
-            monkeypatch.setenv("MSANTE_PASSPHRASE_FILE", str(pfile))
-        else:
-            monkeypatch.delenv("MSANTE_PASSPHRASE_FILE", raising=False)
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return Result(int(code), captured.out, captured.err)
-    return run
-
-
-@pytest.fixture
-def made(cli, passphrase_file: Path) -> Path:
-    """A vault created through the CLI; returns the passphrase file."""
-    r = cli(*INIT, "--recovery-key-file", str(passphrase_file.parent / "rk"), pfile=passphrase_file)
-    assert r.code == 0, r.err
-    return passphrase_file
+from tests.conftest import INIT, PASSPHRASE
 
 
 def test_init_status_without_key_shows_header_only(cli, made, home):

@@ -25,6 +25,7 @@ REGISTRY: dict[str, str] = {
     "recover": "msante.cli.vault_cmds:recover",
     "close": "msante.cli.vault_cmds:close",
     "people": "msante.cli.people_cmds",
+    "doc": "msante.cli.doc_cmds",
     "backup": "msante.cli.backup_cmds",
     "audit": "msante.cli.audit_cmds",
 }

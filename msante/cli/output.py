@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from msante.errors import ConfirmationRequired
@@ -79,3 +81,30 @@ def table(columns: list[str], rows: list[list[str]], title: str | None = None) -
     for row in rows:
         t.add_row(*row)
     console().print(t)
+
+
+@contextmanager
+def progress(label: str, total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal (stderr); silent in pipes. Yields `advance()`."""
+    if not sys.stderr.isatty() or total < 2:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+def search_hit(short_id: str, date: str, title: str, type_label: str, snippet: str) -> None:
+    """One search result: a heading line and the snippet with its matches in bold."""
+    from rich.markup import escape
+
+    parts = escape(snippet).split("**")
+    marked = "".join(f"[bold yellow]{p}[/]" if i % 2 else p for i, p in enumerate(parts))
+    con = console()
+    con.print(f"[bold]{escape(title)}[/]  [dim]{short_id} · {date} · {escape(type_label)}[/]")
+    con.print("  " + " ".join(marked.split()))

@@ -226,8 +226,8 @@ def _print_status(data: dict[str, Any]) -> None:
         return
     from msante.people import RELATION_LABELS
 
-    output.table([_("Person"), _("Relation"), _("Activity entries")], [
-        [p["name"], _(RELATION_LABELS[p["relation"]]), str(p["activity"])]
+    output.table([_("Person"), _("Relation"), _("Documents"), _("Activity entries")], [
+        [p["name"], _(RELATION_LABELS[p["relation"]]), str(p["documents"]), str(p["activity"])]
         for p in data["people"]])
 
 

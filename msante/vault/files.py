@@ -9,6 +9,7 @@ Swapping two files, two people's files, or a wrapped key of another revision fai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -52,9 +53,16 @@ def _aad(purpose: str, space: str, record: str, revision: int, blob_id: str) -> 
                           blob=blob_id)
 
 
-def seal(store: Store, space: str, record: str, revision: int, src: BinaryIO) -> SealedFile:
-    """Encrypt `src` into a new blob under a fresh data key wrapped by the space key."""
+def seal(store: Store, space: str, record: str, revision: int, src: BinaryIO, *,
+         journal: PendingBlobs | None = None) -> SealedFile:
+    """Encrypt `src` into a new blob under a fresh data key wrapped by the space key.
+
+    With a `journal`, the blob is noted there first, so that a crash before the transaction
+    that references it commits leaves no orphan after the next open.
+    """
     blob_id = records.new_id().replace("-", "")
+    if journal is not None:
+        journal.add(blob_id)
     data_key = crypto.random_key()
     ref = FileRef(space, record, revision, blob_id, b"")
     info = store.blobs.put(blob_id, data_key, ref.blob_aad(), src)
@@ -83,3 +91,52 @@ def rewrap(store: Store, ref: FileRef, new_revision: int) -> bytes:
     key = data_key(store, ref)
     moved = FileRef(ref.space, ref.record, new_revision, ref.blob_id, b"")
     return crypto.wrap_key(spaces.key(store.conn, store.keys, ref.space), key, moved.key_aad())
+
+
+class PendingBlobs:
+    """A journal of blobs written before the transaction that references them commits.
+
+    A crash between the two would leave blobs nobody references; the next open removes them
+    (`recover_pending`). Use one per batch: `add` each blob id before writing it, `clear`
+    after the commit.
+    """
+
+    def __init__(self, store: Store) -> None:
+        import os
+        import secrets
+
+        self.path = store.blobs.root / f".pending-{os.getpid()}-{secrets.token_hex(4)}"
+        self._file: BinaryIO | None = None
+
+    def add(self, blob_id: str) -> None:
+        """Note a blob about to be written."""
+        if self._file is None:
+            self._file = open(self.path, "ab")  # noqa: SIM115 (kept open for the batch)
+        self._file.write(blob_id.encode() + b"\n")
+        self._file.flush()
+
+    def clear(self) -> None:
+        """Forget the noted blobs: their transaction committed (or they were removed)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self.path.unlink(missing_ok=True)
+
+
+def recover_pending(store: Store, referenced: Callable[[str], bool]) -> int:
+    """Remove blobs noted by a process that died before committing them; return how many."""
+    import re
+
+    from msante.vault.fsutil import process_running
+
+    removed = 0
+    for journal in store.blobs.root.glob(".pending-*"):
+        match = re.match(r"\.pending-(\d+)-", journal.name)
+        if not match or process_running(int(match.group(1))):
+            continue
+        for line in journal.read_text("ascii", errors="replace").split():
+            if not referenced(line):
+                store.blobs.delete(line)
+                removed += 1
+        journal.unlink(missing_ok=True)
+    return removed

@@ -30,10 +30,26 @@ def m001_initial(conn: Connection, keys: Keys) -> None:
 
 
 def run_script(conn: Connection, script: str) -> None:
-    """Execute `;`-separated DDL inside the current transaction (executescript would commit)."""
-    for statement in script.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    """Execute `;`-separated DDL inside the current transaction (executescript would commit).
+
+    A trigger body's inner `;` are kept: statements are split outside BEGIN … END.
+    """
+    for statement in _statements(script):
+        conn.execute(statement)
+
+
+def _statements(script: str) -> list[str]:
+    out, current, depth = [], [], 0
+    for part in script.split(";"):
+        current.append(part)
+        words = part.upper().split()
+        depth += words.count("BEGIN") - words.count("END")
+        if depth <= 0:
+            text = ";".join(current).strip()
+            if text:
+                out.append(text)
+            current, depth = [], 0
+    return out
 
 
 def m002_identities(conn: Connection, keys: Keys) -> None:
@@ -49,7 +65,47 @@ def m002_identities(conn: Connection, keys: Keys) -> None:
         identity.create(conn, keys, space_id)
 
 
+DOCUMENT_FTS_COLUMNS = "title, author, tags_text, text"
+
+
+def m003_documents(conn: Connection, keys: Keys) -> None:
+    """Stored documents and their full-text index (kept in step by triggers).
+
+    The schema lives here with the others (the vault applies every migration in order); the
+    logic of documents lives in msante/documents. `n` is a stable integer rowid for FTS5's
+    external content (a rowid without INTEGER PRIMARY KEY could be renumbered by VACUUM).
+    """
+    cols = DOCUMENT_FTS_COLUMNS
+    new = ", ".join(f"new.{c.strip()}" for c in cols.split(","))
+    old = ", ".join(f"old.{c.strip()}" for c in cols.split(","))
+    sync = records.SYNC_COLUMNS.replace("id TEXT PRIMARY KEY", "id TEXT NOT NULL UNIQUE")
+    run_script(conn, (
+        f"CREATE TABLE documents (n INTEGER PRIMARY KEY, {sync}, person TEXT, "
+        "blob_id TEXT, wrapped_key BLOB, sha256 TEXT, size INTEGER, mime TEXT, filename TEXT, "
+        "title TEXT, author TEXT, doc_date TEXT, date_guessed INTEGER NOT NULL DEFAULT 0, "
+        "type_code TEXT, type_guessed INTEGER NOT NULL DEFAULT 0, pages INTEGER, "
+        "flags TEXT NOT NULL DEFAULT '[]', reason TEXT, tags TEXT NOT NULL DEFAULT '[]', "
+        "tags_text TEXT NOT NULL DEFAULT '', note TEXT, text TEXT, pdf_created TEXT, "
+        "pdf_modified TEXT, hidden INTEGER NOT NULL DEFAULT 0, trashed_at TEXT);"
+        "CREATE INDEX documents_list ON documents(person, deleted, trashed_at, doc_date);"
+        "CREATE INDEX documents_sha ON documents(person, sha256);"
+        "CREATE INDEX documents_blob ON documents(blob_id);"
+        f"CREATE VIRTUAL TABLE documents_fts USING fts5({cols}, content='documents', "
+        "content_rowid='n', tokenize='unicode61 remove_diacritics 2', prefix='2 3');"
+        "CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN "
+        f"INSERT INTO documents_fts(rowid, {cols}) VALUES (new.n, {new}); END;"
+        "CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN "
+        f"INSERT INTO documents_fts(documents_fts, rowid, {cols}) "
+        f"VALUES ('delete', old.n, {old}); END;"
+        f"CREATE TRIGGER documents_au AFTER UPDATE OF {cols} ON documents BEGIN "
+        f"INSERT INTO documents_fts(documents_fts, rowid, {cols}) "
+        f"VALUES ('delete', old.n, {old}); "
+        f"INSERT INTO documents_fts(rowid, {cols}) VALUES (new.n, {new}); END"
+    ))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
+    ("documents", m003_documents),
 ]

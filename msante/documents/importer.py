@@ -1,0 +1,318 @@
+"""Importing files into the vault: by hand or by script, thousands at a time, robust to any file.
+
+For each file: hash it (a file already stored for that person is a duplicate: nothing more is
+done), type it by content, send PDFs to long-lived extraction workers (formats/extract_pool.py)
+while the main process goes on hashing, then encrypt it into a blob, classify it and insert it.
+Inserts are committed in batches (one transaction, one audit entry per document); a file is
+reported only once its batch is committed. Every file that can be stored is stored, flagged
+when it could not be read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import stat
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from msante.documents import classify, types
+from msante.documents.service import Documents, merge_tags
+from msante.formats.pdf_in import Extraction
+from msante.formats.sniff import sniff
+from msante.i18n import _
+from msante.people import Person
+from msante.vault import files, records
+
+BATCH_FILES = 64
+BATCH_SECONDS = 0.5
+TEXT_FILE_LIMIT = 5_000_000
+GENERIC_TITLES = {"untitled", "sans titre", "document", "microsoft word", "scan"}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the person said about the files being imported."""
+
+    person: Person
+    type_ref: str | None = None
+    date: dt.date | None = None
+    title: str | None = None
+    author: str | None = None
+    tags: tuple[str, ...] = ()
+    password: str | None = None
+    recursive: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one file."""
+
+    path: str
+    status: str  # imported | duplicate | flagged | failed
+    id: str | None = None
+    reason: str | None = None
+    flags: tuple[str, ...] = ()
+    type_code: str | None = None
+    type_guessed: bool = False
+    date: str | None = None
+    date_guessed: bool = False
+    title: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """One JSON line of `doc import --json`."""
+        return {"file": self.path, "status": self.status, "id": self.id, "reason": self.reason,
+                "flags": list(self.flags), "type": self.type_code,
+                "type_guessed": self.type_guessed, "date": self.date,
+                "date_guessed": self.date_guessed, "title": self.title}
+
+
+@dataclass
+class _Item:
+    path: Path
+    sha256: str
+    size: int
+    mime: str
+    extraction: Extraction | None = None
+
+
+@dataclass
+class Summary:
+    """Counts by status, for the final summary line."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("imported", "duplicate", "flagged", "failed"), 0))
+
+    def add(self, result: Result) -> None:
+        """Count one result."""
+        self.counts[result.status] += 1
+
+    @property
+    def partial(self) -> bool:
+        """Whether any file was flagged or failed (exit 8)."""
+        return bool(self.counts["flagged"] or self.counts["failed"])
+
+
+def walk(paths: Iterable[Path], recursive: bool) -> Iterator[tuple[Path, str | None]]:
+    """Files to import, with an error instead when a path cannot be used.
+
+    A folder's regular files are taken; its sub-folders only when `recursive`; dot-files,
+    FIFOs, sockets, devices and symlinked folders are skipped.
+    """
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            yield path, exc.strerror or str(exc)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk_dir(path, recursive)
+        elif stat.S_ISREG(st.st_mode):
+            yield path, None
+        else:
+            yield path, _("not a regular file")
+
+
+def _walk_dir(folder: Path, recursive: bool) -> Iterator[tuple[Path, str | None]]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        yield folder, exc.strerror or str(exc)
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            if recursive:
+                yield from _walk_dir(Path(entry.path), recursive)
+        elif entry.is_file(follow_symlinks=True):
+            yield Path(entry.path), None
+
+
+def hash_file(path: Path) -> tuple[str, int, bytes]:
+    """(SHA-256 hex, size, first 2 KiB) of a file, read once, streamed."""
+    digest, size, head = hashlib.sha256(), 0, b""
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            if not head:
+                head = chunk[:2048]
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size, head
+
+
+class Importer:
+    """One import run: `run(paths)` yields a Result per file as its batch commits."""
+
+    def __init__(self, docs: Documents, options: Options) -> None:
+        self.docs = docs
+        self.store = docs.store
+        self.options = options
+        self.type_code = types.resolve(options.type_ref).code if options.type_ref else None
+        self.seen: dict[str, str] = {}
+        self.batch: list[tuple[dict[str, Any], Result]] = []
+        self.batch_started = 0.0
+        self.pending = files.PendingBlobs(self.store)
+
+    def run(self, paths: Iterable[Path]) -> Iterator[Result]:
+        """Import every file under `paths`."""
+        return self.run_walked(walk(paths, self.options.recursive))
+
+    def run_walked(self, walked: Iterable[tuple[Path, str | None]]) -> Iterator[Result]:
+        """Import files already listed by `walk` (so a caller can count them first)."""
+        from msante.formats.extract_pool import ExtractionPool
+
+        self.docs.people.check_writable(self.options.person)
+        with ExtractionPool() as pool:
+            waiting: dict[Any, _Item] = {}
+            for path, error in walked:
+                yield from self._one(pool, waiting, path, error)
+            for ticket, extraction in pool.results():
+                item = waiting.pop(ticket)
+                item.extraction = extraction
+                yield from self._store(item)
+        yield from self.flush()
+
+    def _one(self, pool: Any, waiting: dict[Any, _Item], path: Path,
+             error: str | None) -> Iterator[Result]:
+        if error is not None:
+            yield Result(str(path), "failed", reason=error)
+            return
+        try:
+            sha, size, head = hash_file(path)
+        except OSError as exc:
+            yield Result(str(path), "failed", reason=exc.strerror or str(exc))
+            return
+        duplicate = self._duplicate_of(sha)
+        if duplicate:
+            yield Result(str(path), "duplicate", id=duplicate,
+                         reason=_("already stored as {id}").format(id=duplicate[:8]))
+            return
+        self.seen[sha] = ""
+        item = _Item(path, sha, size, sniff(head))
+        if item.mime == "application/pdf":
+            waiting[pool.submit(path, self.options.password)] = item
+        else:
+            yield from self._store(item)
+
+    def _duplicate_of(self, sha: str) -> str | None:
+        if sha in self.seen:
+            return self.seen[sha] or _("(earlier in this import)")
+        row = self.store.conn.execute(
+            "SELECT id FROM documents WHERE person = ? AND sha256 = ? AND deleted = 0",
+            (self.options.person.id, sha)).fetchone()
+        return str(row[0]) if row else None
+
+    def _store(self, item: _Item) -> Iterator[Result]:
+        rid = records.new_id()
+        try:
+            sealed = self._seal(item, rid)
+        except OSError as exc:
+            yield Result(str(item.path), "failed", reason=exc.strerror or str(exc))
+            return
+        fields, result = self._describe(item, rid, sealed)
+        self.seen[item.sha256] = rid
+        if not self.batch:
+            self.batch_started = time.monotonic()
+        self.batch.append((fields, result))
+        if len(self.batch) >= BATCH_FILES or time.monotonic() - self.batch_started > BATCH_SECONDS:
+            yield from self.flush()
+
+    def _seal(self, item: _Item, rid: str) -> files.SealedFile:
+        with open(item.path, "rb") as src:
+            sealed = files.seal(self.store, self.options.person.id, rid, 1, src,
+                                journal=self.pending)
+        return sealed
+
+    def flush(self) -> Iterator[Result]:
+        """Commit the batch; then report its files."""
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        with self.store.write() as tx:
+            for fields, result in batch:
+                records.insert(tx, "documents", fields, device=self.store.device,
+                               rid=fields.pop("id"))
+                self.store.log(tx, "document.import", person=self.options.person.id,
+                               record=result.id, detail={"status": result.status})
+        self.pending.clear()
+        yield from (result for _fields, result in batch)
+
+    def _describe(self, item: _Item, rid: str,
+                  sealed: files.SealedFile) -> tuple[dict[str, Any], Result]:
+        ex = item.extraction or _other_file(item)
+        text = ex.text
+        code, type_guessed = self._type(text, ex, item)
+        day, date_guessed = self._date(text, ex)
+        title = self._title(ex, item)
+        tags = merge_tags((), self.options.tags, ())
+        fields = {
+            "id": rid, "person": self.options.person.id, "blob_id": sealed.blob_id,
+            "wrapped_key": sealed.wrapped_key, "sha256": sealed.info.sha256,
+            "size": sealed.info.size, "mime": item.mime, "filename": item.path.name,
+            "title": title, "author": self.options.author or _clean_meta(ex.author),
+            "doc_date": day.isoformat() if day else None, "date_guessed": int(date_guessed),
+            "type_code": code, "type_guessed": int(type_guessed), "pages": ex.pages,
+            "flags": json.dumps(list(ex.flags)), "reason": ex.reason,
+            "tags": json.dumps(tags, ensure_ascii=False), "tags_text": " ".join(tags),
+            "text": text, "pdf_created": ex.created, "pdf_modified": ex.modified,
+        }
+        status = "flagged" if ex.flags else "imported"
+        return fields, Result(str(item.path), status, rid, ex.reason, ex.flags, code,
+                              type_guessed, fields["doc_date"], date_guessed, title)
+
+    def _type(self, text: str, ex: Extraction, item: _Item) -> tuple[str, bool]:
+        if self.type_code:
+            return self.type_code, False
+        guess = classify.guess_type(text, title=ex.title, filename=item.path.name)
+        if guess is None and item.mime.startswith("image/"):
+            return "52040-3", True
+        return (guess.code if guess else types.OTHER), True
+
+    def _date(self, text: str, ex: Extraction) -> tuple[dt.date | None, bool]:
+        if self.options.date:
+            return self.options.date, False
+        guess = classify.guess_date(text)
+        if guess:
+            return guess.date, True
+        created = (ex.created or "")[:10]
+        try:
+            return (dt.date.fromisoformat(created), True) if created else (None, False)
+        except ValueError:
+            return None, False
+
+    def _title(self, ex: Extraction, item: _Item) -> str:
+        if self.options.title:
+            return self.options.title
+        meta = _clean_meta(ex.title)
+        if meta and meta.casefold() not in GENERIC_TITLES:
+            return meta
+        return item.path.stem.replace("_", " ").strip() or item.path.name
+
+
+def _clean_meta(value: str | None) -> str | None:
+    text = " ".join((value or "").split())
+    return text[:300] or None
+
+
+def _other_file(item: _Item) -> Extraction:
+    """What is known of a file that is not a PDF: text files are indexed, the rest stored."""
+    if item.path.suffix.lower() == ".pdf":
+        reason = f"not a PDF (its content is {item.mime})"
+        return _extraction(flags=("unreadable",), reason=reason)
+    text = ""
+    if item.mime == "text/plain":
+        with open(item.path, "rb") as f:
+            text = f.read(TEXT_FILE_LIMIT).decode("utf-8", errors="replace")
+    return _extraction(text=text)
+
+
+def _extraction(text: str = "", flags: tuple[str, ...] = (), reason: str | None = None
+                ) -> Extraction:
+    return Extraction(text=text, pages=None, title=None, author=None, subject=None,
+                      created=None, modified=None, flags=flags, reason=reason)
