@@ -206,10 +206,9 @@ class Documents:
         """Erase a document for good: its key, its row's content, its index entry, its blob."""
         self.people.check_writable(self.people.get(doc.person))
         with self.store.write() as tx:
-            records.tombstone(tx, "documents", doc.id, CONTENT + ["tags", "tags_text", "flags"],
-                              device=self.store.device)
-            tx.execute("UPDATE documents SET tags = '[]', tags_text = '', flags = '[]' "
-                       "WHERE id = ?", (doc.id,))
+            records.tombstone(tx, "documents", doc.id, CONTENT, device=self.store.device,
+                              blanks={"tags": "[]", "tags_text": "", "flags": "[]",
+                                      "hidden": 0})
             self.store.log(tx, "document.purge", person=doc.person, record=doc.id)
         self.store.blobs.delete(doc.blob_id)
         db.checkpoint(self.store.conn)

@@ -54,13 +54,14 @@ def as_msante_error(exc: BaseException) -> MsanteError | None:
         operational, database = errors()
     except EnvironmentProblem:
         return None
+    text = str(exc)
     if isinstance(exc, operational):
-        text = str(exc)
         if "locked" in text or "busy" in text:
             return BusyError(_("The vault is busy: another msante process is writing."))
         if "disk I/O" not in text and "malformed" not in text:
             return None
-    if isinstance(exc, database):
+    # Constraint violations and misuse (IntegrityError, ProgrammingError…) are bugs, not damage.
+    if type(exc) is database or isinstance(exc, operational):
         return IntegrityError(
             _("vault.db is corrupt or was tampered with ({error}). Restore a backup.")
             .format(error=exc))

@@ -94,9 +94,12 @@ def update(tx: Connection, table: str, rid: str, fields: dict[str, Any], *, devi
 
 
 def tombstone(tx: Connection, table: str, rid: str, content_columns: list[str], *,
-              device: str) -> int:
-    """Mark a record deleted, keeping its id and revision but none of its content."""
-    fields: dict[str, Any] = {c: None for c in content_columns}
+              device: str, blanks: dict[str, Any] | None = None) -> int:
+    """Mark a record deleted, keeping its id and revision but none of its content.
+
+    Content columns become NULL, or the empty value given in `blanks` (for NOT NULL ones).
+    """
+    fields: dict[str, Any] = {c: None for c in content_columns} | (blanks or {})
     revision = update(tx, table, rid, fields | {"deleted": 1}, device=device)
     tx.execute("UPDATE changes SET op = 'delete' WHERE tbl = ? AND record_id = ? AND revision = ?",
                (table, rid, revision))
