@@ -1,34 +1,43 @@
 """Guess a document's type and date from its text (pure functions, no I/O).
 
-Text is compared through `_flat`, a length-preserving version of `msante.text.fold` (lower case,
-no accents, typographic apostrophes and dashes made plain), so that a match in the folded text
-slices the original words for the evidence.
+Text is compared through `_flat`, a length-preserving `msante.text.fold` (lower case, no accents,
+typographic apostrophes, dashes and quotes made plain), so that a match in the folded text slices
+the original words for the evidence.
 
-Type (`guess_type`, first 20,000 characters): each LOINC code has weighted keyword groups, French
-and English; a group counts once, multiplied by the best zone it occurs in: the title (x4), the
-file name (x3), a heading (a line of the header with no digit and at most 60 characters: x3),
-the rest of the header (first 15 non-empty lines: x2) and the body (x1). Headers weigh more so
-that "ORDONNANCE" atop a prescription listing "Glycémie à jeun" beats the lab words, and a lab
-report's footer "sur ordonnance" stays a footer. A *support* group (e.g. "conclusion" for imaging,
-"ordonnance" for care prescriptions, "covid" for the COVID certificate's "attestation") counts
-only when a non-support group of the same code matched. The best code wins if it scores at least
-`MIN_SCORE` (ties: the order of `_RULES`); the confidence grows with the score and the margin
-over the runner-up.
+Type (`guess_type`, first 20,000 characters)
+- Each LOINC code has weighted keyword groups, French and English; a group counts once, times
+  the heaviest zone it occurs in: title x4, file name x3, header (first 15 non-empty lines) x2,
+  body x1.
+- A *naming* group (words by which a document names itself: "ORDONNANCE", "Échographie
+  abdominale", "Laboratoire de biologie médicale") counts x4 in a heading: a header line of at
+  most 60 characters, without numbers, in capitals or mostly made of the match. Content words
+  (analytes, drug forms, "IRM" in "Conduite à tenir : IRM lombaire") never do. So a prescription
+  headed "ORDONNANCE" that lists "Glycémie à jeun" stays a prescription, and a lab report saying
+  "sur ordonnance" in its footer stays a lab report.
+- A *support* group ("conclusion" for imaging, "ordonnance" for a care prescription,
+  "attestation de vaccination" for the COVID certificate) counts only beside another group of
+  its code.
+- The best code wins if it scores at least MIN_SCORE (ties: the order of `_RULES`); the
+  confidence grows with the score and with the margin over the runner-up.
 
-Date (`guess_date`, first 30,000 characters): every date (dd/mm/yyyy, with - or . too, d/m/yy,
-ISO, "12 mars 2025", "1er mars 2025", "March 12, 2025", "12 March 2025", "Mar 12 2025") is ranked
-by the cue just before it: exam, collection or end-of-stay cues ("prélevé le", "examen du",
-"hospitalisé du X au", "collected", "date of service": 3), document cues ("fait le",
-"Paris, le", "édité le", "compte rendu du", "Date :", "report date", "signed on": 2), none (1).
-Dates after birth cues ("né le", "DDN", "DOB"…) or followed by an age ("(45 ans)"), after
-validity or appointment cues ("valable jusqu'au", "expire", "prochain rendez-vous", "DDR"),
-invalid (31/02), before 1900 or later than tomorrow are dropped. Numeric dates are day-first,
-except in an English text whose numeric dates show a month-first one (03/14/2025) and no
-day-first one. Two-digit years are 20yy up to next year's yy, 19yy above. Rank = tier, plus 1 in
-the header area (first 40 lines): a document states its own date at the top, dates further down
-are history. Ties go to the most recent date (older header dates are previous results, the start
-of a stay or the prescription a lab worked from; the latest is when the document was made),
-then to the first one in the text.
+Date (`guess_date`, first 30,000 characters, first 200 dates)
+- Formats: dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy, d/m/yy, yyyy-mm-dd, "12 mars 2025", "1er mars
+  2025", "mardi 12 mars 2025", "12 March 2025"; "March 12, 2025" and "Mar 12 2025" unless the
+  text is French. Numeric dates are day-first, except in an English text whose numeric dates
+  include a month-first one (03/14/2025) and no day-first one. Two-digit years are 20yy up to
+  next year's yy, 19yy above. Dotted dates need a two-digit day and month: "1.2.23" is a
+  version number.
+- Tier from the cue just before the date: 3 for the exam, collection or end of stay ("prélevé
+  le", "examen du", "hospitalisé du X au", "date de sortie", "collected", "date of service");
+  2 for the document ("fait le", "Paris, le", "édité le", "compte rendu du", "Date :", "report
+  date", "signed on"); 1 without a cue.
+- Dropped: dates after birth cues ("né le", "DDN", "DOB"…) or followed by an age ("(45 ans)");
+  after validity or appointment cues ("valable jusqu'au", "expire", "prochain rendez-vous",
+  "DDR"); impossible ones (31/02); before 1900; after tomorrow.
+- Rank = tier, plus 1 in the header area (first 40 lines): a document states its own date at the
+  top, dates further down are history. Ties go to the most recent date (the other header dates
+  are previous results, the start of a stay or the prescription a lab worked from; the latest is
+  when the document was made), then to the first in the text.
 """
 
 from __future__ import annotations
@@ -46,7 +55,9 @@ HEADER_LINES = 15
 HEADER_CHARS = 1_500
 HEADING_MAX = 60
 DATE_HEADER_LINES = 40
-MIN_SCORE = 2.0
+CUE_WINDOW = 50
+MAX_DATES = 200  # the first ones: a history table's 1,000 dates would only cost time
+MIN_SCORE = 5.0  # one content word ("laboratoire", "dentiste") in the header is not enough
 EVIDENCE_MAX = 80
 
 
@@ -69,25 +80,32 @@ class DateGuess:
 
 # ---------------------------------------------------------------- folding
 
-def _flat_table() -> dict[int, str]:
-    """Translation table: one folded character for each accented Latin letter and punctuation."""
-    table: dict[int, str] = {}
-    for code in range(0x80, 0x250):
-        folded = fold(chr(code))
-        if len(folded) == 1 and folded != chr(code):
-            table[code] = folded
-    table.update({ord(c): " " for c in "\u00a0\u2007\u202f"})
-    table.update({ord(c): "'" for c in "\u2018\u2019\u02bc\u00b4`"})
-    table.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
+def _flat_table() -> dict[str, str]:
+    """One folded character for each accented Latin letter and typographic sign."""
+    table = {chr(c): fold(chr(c)) for c in range(0x80, 0x250)}
+    table = {c: f for c, f in table.items() if len(f) == 1 and f != c}
+    table.update(dict.fromkeys("\u00a0\u2007\u202f", " "))
+    table.update(dict.fromkeys("\u2018\u2019\u02bc\u00b4`", "'"))
+    table.update(dict.fromkeys("\u00ab\u00bb\u201c\u201d", '"'))
+    table.update(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212\u2022\u25aa\u25ba", "-"))
     return table
 
 
 _FLAT = _flat_table()
+_NUMBER = re.compile(r"(?<![\w\-])\d")
+_WORD_BYTES = bytes(b if 48 <= b <= 57 or 97 <= b <= 122 or b >= 128 else 32 for b in range(256))
 
 
 def _flat(text: str) -> str:
     """Lower case without accents, one character for one (positions map back to `text`)."""
-    return text.translate(_FLAT).lower()
+    for char in {c for c in set(text) if c in _FLAT}:
+        text = text.replace(char, _FLAT[char])
+    return text.lower()
+
+
+def _words(flat: str) -> frozenset[bytes]:
+    """The words (letters and digits) of a folded text."""
+    return frozenset(flat.encode().translate(_WORD_BYTES).split())
 
 
 def _clip(text: str) -> str:
@@ -99,37 +117,58 @@ def _clip(text: str) -> str:
 # ---------------------------------------------------------------- type rules
 
 @dataclass(frozen=True)
-class _Keyword:
-    weight: float
+class _Alt:
+    """One way a keyword group matches; `words` or `anchors` must occur before the regex runs."""
+
     pattern: re.Pattern[str]
+    words: tuple[frozenset[bytes], ...] = ()
+    anchors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    """A keyword group of a rule: its weight, its alternatives and how it counts."""
+
+    weight: float
+    alts: tuple[_Alt, ...]
+    naming: bool = False
     support: bool = False
 
 
-def _phrase(words: str) -> str:
-    """Regex of a phrase: folded, any spaces or hyphen between words, optional apostrophe."""
-    parts = {" ": r"[\s\-]+", "-": r"[\s\-]?", "'": r"'?\s*"}
-    body = "".join(parts.get(c) or re.escape(c) for c in fold(words))
-    start = r"\b" if words[0].isalnum() else ""
-    return start + body + (r"\b" if words[-1].isalnum() else "")
+def _lead(token: str) -> str:
+    """Regex of a leading word with a start-of-word check after it (keeps re's fast prefix)."""
+    return rf"{re.escape(token)}(?<!\w{re.escape(token)})"
 
 
-def _kw(weight: float, *phrases: str, support: bool = False) -> _Keyword:
+def _phrase(words: str) -> _Alt:
+    """A phrase: folded, any spaces or hyphen between words, optional apostrophe."""
+    folded = fold(words)
+    first = re.split(r"\W", folded, maxsplit=1)[0]
+    seps = {" ": r"[\s\-]+", "-": r"[\s\-]?", "'": r"'?\s*"}
+    rest = "".join(seps.get(c) or re.escape(c) for c in folded[len(first):])
+    regex = (_lead(first) if first else "") + rest + (r"\b" if folded[-1].isalnum() else "")
+    return _Alt(re.compile(regex), (_words(folded), _words(folded.replace("-", ""))))
+
+
+def _kw(weight: float, *phrases: str, naming: bool = False, support: bool = False) -> _Keyword:
     """A keyword group: any of `phrases`, counted once."""
-    return _Keyword(weight, re.compile("|".join(map(_phrase, phrases))), support)
+    return _Keyword(weight, tuple(map(_phrase, phrases)), naming, support)
 
 
-def _re(weight: float, regex: str, support: bool = False) -> _Keyword:
-    """A keyword group written as a regex over folded text."""
-    return _Keyword(weight, re.compile(regex), support)
+def _re(weight: float, regex: str, anchors: str, support: bool = False) -> _Keyword:
+    """A keyword group as a regex over folded text, tried only if one of `anchors` occurs."""
+    return _Keyword(weight, (_Alt(re.compile(regex), anchors=tuple(anchors.split())),),
+                    support=support)
 
 
 _RULES: dict[str, tuple[_Keyword, ...]] = {
     "11502-2": (  # lab report
         _kw(6, "compte rendu d'examens biologiques", "cr d'examens biologiques",
             "compte rendu de biologie", "résultats d'analyses", "résultats d'examens biologiques",
-            "laboratory report", "lab report", "laboratory results", "lab results"),
-        _kw(3, "laboratoire", "laboratory", "labo"),
-        _kw(4, "biologie médicale", "analyses médicales", "laboratoire d'analyses"),
+            "laboratoire de biologie", "biologie médicale", "laboratoire d'analyses",
+            "analyses médicales", "laboratory report", "lab report", "laboratory results",
+            "lab results", naming=True),
+        _kw(2, "laboratoire", "laboratory", "labo"),
         _kw(3, "prélevé le", "prélevée le", "prélèvement", "specimen collected",
             "collection date", "specimen"),
         _kw(2, "hémogramme", "numération formule sanguine", "nfs", "complete blood count", "cbc"),
@@ -139,47 +178,51 @@ _RULES: dict[str, tuple[_Keyword, ...]] = {
         _kw(3, "valeurs de référence", "valeurs usuelles", "reference range",
             "reference interval", "antériorités", "antériorité"),
         _kw(2, "biologiste", "validé par", "biologiste responsable"),
-        _re(1.5, r"\b(?:[mnpμu]?mol|[mnμu]?g|ui|u)/(?:l|dl|ml)\b"),
+        _re(1.5, r"/(?:dl|l)\b|ml/min", "/l /dl ml/min"),
     ),
     "57833-6": (  # prescription of health products
-        _kw(4, "ordonnance", "ordo", "ordonnance bizone"),
-        _kw(2, "prescription", "prescribed"),
+        _kw(4, "ordonnance", "ordo", "ordonnance bizone", "prescription médicale", naming=True),
+        _kw(2, "prescription", "prescribed", naming=True),
         _kw(3, "posologie", "qsp", "q.s.p", "quantité suffisante pour"),
         _kw(2, "comprimé", "comprimés", "gélule", "gélules", "sachet", "sachets", "cp",
             "tablet", "tablets", "capsule", "capsules"),
         _kw(2, "boîte", "boîtes", "flacon", "flacons"),
         _kw(2, "à renouveler", "renouvelable", "refills", "refill"),
-        _re(3, r"\d\s*(?:mg|g|ml|ui|µg|μg)\b[^\n]{0,80}?\bfois\s+par\s+jour\b"),
+        _kw(2, "faire pratiquer", "à faire", "à réaliser"),
+        _re(3, r"(?:mg|ml|ui|μg|g)\b[^\n]{0,80}?fois\s+par\s+jour\b", "fois"),
         _kw(1.5, "fois par jour", "par jour", "times a day", "once daily", "twice daily",
             "twice a day", "bid", "tid"),
-        _re(2, r"℞|\brx\s*[:#]|(?:\A|\n)\s*rx\s*(?:\n|\Z)|\bsig\s*:|\bdispense\s*(?::|#|\d)"),
-        _re(1.5, r"\bpendant\s+\d+\s+(?:jours|semaines|mois)\b|\bfor\s+\d+\s+days\b"),
+        _re(2, rf"℞|{_lead('rx')}\s*[:#]|(?:\A|\n)\s*rx\s*(?:\n|\Z)|{_lead('sig')}\s*:"
+               rf"|{_lead('dispense')}\s*(?::|#|\d)", "℞ rx sig dispense"),
+        _re(1.5, rf"{_lead('pendant')}\s+\d+\s+(?:jours|semaines|mois)\b"
+                 rf"|{_lead('for')}\s+\d+\s+days\b", "pendant days"),
     ),
     "57832-8": (  # care prescription
-        _kw(5, "soins infirmiers", "prescription de soins", "nursing care"),
+        _kw(5, "soins infirmiers", "prescription de soins", "nursing care", naming=True),
         _kw(4, "kinésithérapie", "masseur kinésithérapeute", "kinésithérapeute", "kiné",
             "physiothérapie", "physical therapy", "physiotherapy", "orthophonie", "orthoptie"),
         _kw(3, "séances de", "séances", "sessions of", "faire pratiquer", "rééducation"),
         _kw(2, "infirmier", "infirmière", "ide", "idel", "à domicile", "pansement", "pansements"),
-        _kw(3, "ordonnance", "ordo", "prescription", support=True),
+        _kw(3, "ordonnance", "ordo", "prescription", naming=True, support=True),
     ),
     "18748-4": (  # imaging report
         _kw(6, "compte rendu d'imagerie", "imagerie médicale", "radiology report",
-            "imaging report", "centre d'imagerie", "cabinet de radiologie"),
+            "imaging report", "centre d'imagerie", "cabinet de radiologie", naming=True),
         _kw(3, "radiographie", "échographie", "échographique", "échodoppler", "irm",
             "imagerie par résonance magnétique", "scanner", "tomodensitométrie", "tdm",
             "mammographie", "scintigraphie", "ostéodensitométrie", "ultrasound", "x-ray",
-            "mri", "ct scan", "ct", "mammogram", "radiograph"),
+            "mri", "ct scan", "ct", "mammogram", "radiograph", naming=True),
         _kw(2, "radiologue", "radiologie", "radiologist", "radiology", "echo", "radio"),
         _kw(1.5, "incidence", "incidences", "produit de contraste", "gadolinium", "contrast"),
-        _re(3, r"\brx\s+(?:du|de|des)\b|\brx\s+d'"),
-        _kw(4, "panoramique dentaire", "orthopantomogramme"),
+        _re(3, rf"{_lead('rx')}\s+(?:du|de|des)\b|{_lead('rx')}\s+d'", "rx"),
+        _kw(4, "panoramique dentaire", "orthopantomogramme", naming=True),
         _kw(1.5, "conclusion", "impression", support=True),
     ),
     "34112-3": (  # hospital stay report
         _kw(6, "compte rendu d'hospitalisation", "cr d'hospitalisation",
-            "compte rendu de séjour", "discharge summary"),
-        _re(4, r"\bhospitalise\w*\s+(?:du|from)\b"),
+            "compte rendu de séjour", "discharge summary", naming=True),
+        _re(4, rf"{_lead('hospitalis')}\w*\s+(?:du|from)\b|{_lead('hospitaliz')}\w*\s+from\b",
+            "hospitalis hospitaliz"),
         _kw(3, "motif d'hospitalisation", "motif d'admission", "hospital course",
             "reason for admission", "admission diagnosis", "discharge diagnosis",
             "diagnostic de sortie", "mode de sortie", "traitement de sortie",
@@ -190,39 +233,45 @@ _RULES: dict[str, tuple[_Keyword, ...]] = {
             "admitted"),
     ),
     "11490-0": (  # discharge letter
-        _kw(7, "lettre de liaison", "lettre de sortie", "discharge letter"),
+        _kw(7, "lettre de liaison", "lettre de sortie", "discharge letter", naming=True),
     ),
     "11488-4": (  # consultation report
         _kw(6, "compte rendu de consultation", "cr de consultation", "consultation note",
-            "office visit", "visit note", "clinic note", "fiche de consultation"),
+            "office visit", "visit note", "clinic note", "fiche de consultation", naming=True),
         _kw(3, "motif de consultation", "chief complaint", "reason for visit"),
-        _kw(2, "examen clinique", "physical examination", "consultation", "vu en consultation",
-            "history of present illness", "assessment and plan", "conduite à tenir"),
+        _kw(3, "vu en consultation", "vue en consultation", "j'ai vu", "j'ai revu",
+            "vous m'avez adressé", "vous m'avez adressée", "thank you for referring",
+            "seen today in clinic"),
+        _kw(2, "examen clinique", "physical examination", "history of present illness",
+            "assessment and plan", "conduite à tenir"),
+        _kw(1.5, "consultation", "consultations"),
     ),
     "89601-9": (  # medical certificate
-        _kw(6, "certificat médical", "medical certificate",
-            "certificat de non contre-indication", "certificat d'aptitude"),
-        _kw(3, "certificat", "certificate", "certifie", "certifions", "certify", "certifies"),
+        _kw(6, "certificat médical", "medical certificate", "certificat de non contre-indication",
+            "certificat d'aptitude", naming=True),
+        _kw(3, "certificat", "certificate", "certifie", "certifions", "certify", "certifies",
+            naming=True),
         _kw(3, "je soussigné", "je soussignée", "undersigned"),
         _kw(4, "contre-indication à la pratique", "absence de contre-indication",
             "pour servir et valoir ce que de droit"),
         _kw(1.5, "apte", "inapte", "aptitude", "unfit", "fit to"),
     ),
     "96874-3": (  # COVID-19 vaccination certificate
-        _kw(7, "pass sanitaire", "passe sanitaire", "certificat covid", "certificat covid numérique",
+        _kw(7, "pass sanitaire", "passe sanitaire", "certificat covid",
+            "certificat covid numérique",
             "eu digital covid certificate", "covid-19 vaccination certificate",
-            "attestation de vaccination covid", "certificat de vaccination covid"),
+            "attestation de vaccination covid", "certificat de vaccination covid", naming=True),
         _kw(3, "covid", "covid-19", "sars-cov-2", "coronavirus", "comirnaty", "spikevax",
-            "vaxzevria", "nuvaxovid", "jcovden"),
+            "vaxzevria", "nuvaxovid", "jcovden", naming=True),
         _kw(3, "attestation de vaccination", "certificat de vaccination",
             "vaccination certificate", "schéma vaccinal complet", "cycle vaccinal complet",
-            support=True),
+            naming=True, support=True),
     ),
     "87273-9": (  # vaccination note
         _kw(5, "note de vaccination", "acte de vaccination", "attestation de vaccination",
-            "certificat de vaccination", "certificat international de vaccination"),
-        _re(3, r"\bvaccin\w*|\bimmuni[sz]ation\b"),
-        _re(2, r"\blot\s*(?:n\s*[°o.]|:|#|number)|\bbatch\b"),
+            "certificat de vaccination", "certificat international de vaccination", naming=True),
+        _re(3, rf"{_lead('vaccin')}\w*|{_lead('immuni')}[sz]ation\b", "vaccin immuni"),
+        _re(2, rf"{_lead('lot')}\s*(?:n\s*[°o.]|:|#|number)|{_lead('batch')}\b", "lot batch"),
         _kw(1.5, "rappel", "dose", "booster", "injection intramusculaire"),
         _kw(2, "dtpolio", "ror", "hpv", "papillomavirus", "grippe", "influenza", "hépatite b",
             "tétanos", "coqueluche", "pneumocoque", "méningocoque", "zona", "fièvre jaune",
@@ -231,12 +280,12 @@ _RULES: dict[str, tuple[_Keyword, ...]] = {
     ),
     "11369-6": (  # vaccination history
         _kw(7, "carnet de vaccination", "historique des vaccinations", "immunization record",
-            "vaccination record", "immunization history", "vaccination history"),
+            "vaccination record", "immunization history", "vaccination history", naming=True),
         _kw(3, "calendrier vaccinal", "vaccinations"),
     ),
     "34874-8": (  # operative report
         _kw(7, "compte rendu opératoire", "cr opératoire", "operative report", "operative note",
-            "op note", "rapport opératoire"),
+            "op note", "rapport opératoire", naming=True),
         _kw(3, "opérateur", "aide opératoire", "surgeon", "indication opératoire"),
         _kw(2, "anesthésie générale", "rachianesthésie", "anesthésie locorégionale",
             "general anesthesia"),
@@ -246,15 +295,16 @@ _RULES: dict[str, tuple[_Keyword, ...]] = {
     ),
     "15507-7": (  # emergency department report
         _kw(6, "passage aux urgences", "compte rendu de passage", "service des urgences",
-            "accueil des urgences", "emergency department", "emergency room", "ed visit"),
-        _kw(3, "urgences", "urgentiste"),
+            "accueil des urgences", "emergency department", "emergency room", "ed visit",
+            naming=True),
+        _kw(3, "urgences", "urgentiste", naming=True),
         _kw(2, "triage", "iao", "mode d'arrivée", "samu", "smur", "ccmu"),
         _kw(2, "emergency", support=True),
     ),
     "60568-3": (  # pathology report
         _kw(7, "anatomie pathologique", "anatomie et cytologie pathologiques",
             "anatomo-pathologique", "anatomo-pathologie", "pathology report",
-            "surgical pathology", "cytopathology"),
+            "surgical pathology", "cytopathology", naming=True),
         _kw(3, "cytologie", "cytologique", "histologie", "histologique", "histopathologique",
             "immunohistochimie", "immunohistochimique", "histopathology", "histology",
             "cytology"),
@@ -264,17 +314,18 @@ _RULES: dict[str, tuple[_Keyword, ...]] = {
             "pathologist"),
     ),
     "96349-6": (  # referral letter
-        _kw(7, "lettre d'adressage", "referral letter", "letter of referral"),
+        _kw(7, "lettre d'adressage", "referral letter", "letter of referral", naming=True),
         _kw(4, "je vous adresse", "je vous confie", "merci de recevoir",
             "je vous remercie de bien vouloir recevoir", "je vous remercie de recevoir",
             "i am referring", "i would be grateful if you could see", "thank you for seeing"),
-        _re(2, r"\bchere?\s+(?:confrere|consœur|consoeur|collegue|ami)\b"
-               r"|\bdear\s+(?:dr|doctor|colleague)\b"),
+        _re(2, rf"{_lead('cher')}e?\s+(?:confrere|consœur|consoeur|collegue|ami)\b"
+               rf"|{_lead('dear')}\s+(?:dr|doctor|colleague)\b", "cher dear"),
         _kw(2, "referral", "referred", "adressé pour", "avis spécialisé"),
     ),
     "78513-9": (  # ophthalmology consultation
         _kw(8, "consultation d'ophtalmologie", "consultation ophtalmologique",
-            "compte rendu ophtalmologique", "ophthalmology consultation", "eye examination"),
+            "compte rendu ophtalmologique", "ophthalmology consultation", "eye examination",
+            naming=True),
         _kw(4, "ophtalmologie", "ophtalmologiste", "ophtalmologue", "ophtalmologique",
             "ophthalmology", "ophthalmologist", "ophthalmic"),
         _kw(4, "acuité visuelle", "visual acuity", "tonus oculaire", "pression intraoculaire",
@@ -284,17 +335,18 @@ _RULES: dict[str, tuple[_Keyword, ...]] = {
     "34749-2": (  # pre-anaesthesia consultation
         _kw(8, "consultation pré-anesthésique", "consultation d'anesthésie",
             "consultation pré-anesthésie", "pre-anesthesia", "pre-anaesthesia",
-            "preanesthetic", "pre-anesthetic", "pre-anaesthetic"),
-        _re(3, r"\basa\s*(?:[1-5]|i{1,3}|iv|v)\b|\b(?:score|classe|class)\s+asa\b|\bmallampati\b"),
+            "preanesthetic", "pre-anesthetic", "pre-anaesthetic", naming=True),
+        _re(3, rf"{_lead('asa')}\s*(?:[1-5]|i{{1,3}}|iv|v)\b|(?:score|classe|class)\s+asa\b"
+               r"|mallampati", "asa mallampati"),
         _kw(2, "anesthésie", "anesthésiste", "anesthesia", "anaesthesia", "anesthesiologist",
             "intubation", "prémédication", "ouverture de bouche"),
     ),
     "77436-4": (  # anaesthesia report
         _kw(7, "compte rendu d'anesthésie", "cr d'anesthésie", "feuille d'anesthésie",
-            "anesthesia record", "anaesthesia record"),
+            "anesthesia record", "anaesthesia record", naming=True),
     ),
     "83836-7": (  # dental chart
-        _kw(7, "schéma dentaire", "odontogramme", "dental chart"),
+        _kw(7, "schéma dentaire", "odontogramme", "dental chart", naming=True),
         _kw(3, "chirurgien-dentiste", "cabinet dentaire", "dentiste", "dentist", "dental"),
         _kw(2, "carie", "caries", "détartrage", "parodontal", "couronne", "molaire", "molaires",
             "prémolaire", "incisive", "incisives", "cavity", "molar", "dents", "dent"),
@@ -306,26 +358,34 @@ _RULES: dict[str, tuple[_Keyword, ...]] = {
 
 @dataclass(frozen=True)
 class _Zone:
+    """A part of the document (title, headings, file name, header, body) and its weight."""
+
     text: str
     flat: str
+    words: frozenset[bytes]
     weight: float
+    naming_only: bool = False
 
 
 @dataclass(frozen=True)
 class _Hit:
+    """A keyword group found: its points and the document's words."""
+
     points: float
     words: str
     support: bool
 
 
-def _zone(text: str, weight: float) -> _Zone:
-    """A zone of the document with its folded text."""
-    return _Zone(text, _flat(text), weight)
+def _zone(text: str, weight: float, naming_only: bool = False) -> _Zone:
+    """A zone of the document with its folded text and words."""
+    flat = _flat(text)
+    return _Zone(text, flat, _words(flat), weight, naming_only)
 
 
 def _header_end(text: str) -> int:
     """Offset where the header (first non-empty lines, at most HEADER_CHARS) ends."""
-    limit = len(text) if len(text) <= HEADER_CHARS else text.rfind("\n", 0, HEADER_CHARS) + 1
+    cut = text.rfind("\n", 0, HEADER_CHARS) + 1
+    limit = len(text) if len(text) <= HEADER_CHARS else cut or HEADER_CHARS
     seen, pos = 0, 0
     while pos < limit and seen < HEADER_LINES:
         end = text.find("\n", pos, limit)
@@ -336,8 +396,8 @@ def _header_end(text: str) -> int:
 
 
 def _is_heading(line: str) -> bool:
-    """A short header line without digits: a title such as "ORDONNANCE"."""
-    return len(line.strip()) <= HEADING_MAX and not any(c.isdigit() for c in line)
+    """A short header line without numbers (COVID-19 is a word), where a document names itself."""
+    return 0 < len(line.strip()) <= HEADING_MAX and not _NUMBER.search(line)
 
 
 def _file_words(filename: str | None) -> str:
@@ -351,20 +411,39 @@ def _zones(text: str, title: str | None, filename: str | None) -> list[_Zone]:
     """The zones, heaviest first."""
     scan = text[:TYPE_SCAN]
     cut = _header_end(scan)
-    lines = scan[:cut].split("\n")
-    headings = "\n".join(line for line in lines if _is_heading(line))
-    others = "\n".join(line for line in lines if not _is_heading(line))
-    zones = [_zone(title or "", 4.0), _zone(_file_words(filename), 3.0),
-             _zone(headings, 3.0), _zone(others, 2.0), _zone(scan[cut:], 1.0)]
-    return [zone for zone in zones if zone.flat.strip()]
+    headings = "\n".join(line for line in scan[:cut].split("\n") if _is_heading(line))
+    zones = [_zone(title or "", 4.0), _zone(headings, 4.0, naming_only=True),
+             _zone(_file_words(filename), 3.0), _zone(scan[:cut], 2.0), _zone(scan[cut:], 1.0)]
+    return [zone for zone in zones if zone.words]
+
+
+def _is_title(text: str, match: re.Match[str]) -> bool:
+    """Whether a match titles its line: the line is in capitals or mostly the match."""
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = text.find("\n", match.end())
+    line = text[start:end if end >= 0 else len(text)].strip()
+    return line.isupper() or 2 * (match.end() - match.start()) >= len(line)
+
+
+def _search(alt: _Alt, zone: _Zone) -> re.Match[str] | None:
+    """The alternative's first match in the zone (a title in headings), if its words are there."""
+    ready = any(need <= zone.words for need in alt.words)
+    if not ready and not any(anchor in zone.flat for anchor in alt.anchors):
+        return None
+    if not zone.naming_only:
+        return alt.pattern.search(zone.flat)
+    return next((m for m in alt.pattern.finditer(zone.flat) if _is_title(zone.text, m)), None)
 
 
 def _hit(keyword: _Keyword, zones: list[_Zone]) -> _Hit | None:
-    """The keyword's best occurrence: the first in the heaviest zone."""
+    """The keyword group's occurrence in the heaviest zone it appears in."""
     for zone in zones:
-        if match := keyword.pattern.search(zone.flat):
-            words = zone.text[match.start():match.end()]
-            return _Hit(keyword.weight * zone.weight, words, keyword.support)
+        if zone.naming_only and not keyword.naming:
+            continue
+        for alt in keyword.alts:
+            if match := _search(alt, zone):
+                words = zone.text[match.start():match.end()]
+                return _Hit(keyword.weight * zone.weight, words, keyword.support)
     return None
 
 
@@ -383,11 +462,13 @@ def _confidence(best: float, second: float) -> float:
     return round(strength * (0.6 + 0.4 * margin), 2)
 
 
-def _evidence(hits: list[_Hit]) -> str:
+def _type_evidence(hits: list[_Hit]) -> str:
     """The words that weighed most, distinct, at most three."""
     words: dict[str, str] = {}
     for hit in sorted(hits, key=lambda h: -h.points):
-        words.setdefault(fold(hit.words), " ".join(hit.words.split()))
+        text = " ".join(parts := hit.words.split())
+        words.setdefault(fold(text), text if len(text) <= 30 else f"{parts[0]} … "
+                         + " ".join(parts[-4:]))
     return _clip(", ".join(list(words.values())[:3]))
 
 
@@ -400,7 +481,7 @@ def guess_type(text: str, *, title: str | None = None,
     best, second = scores[ranked[0]][0], scores[ranked[1]][0]
     if best < MIN_SCORE:
         return None
-    return TypeGuess(ranked[0], _confidence(best, second), _evidence(scores[ranked[0]][1]))
+    return TypeGuess(ranked[0], _confidence(best, second), _type_evidence(scores[ranked[0]][1]))
 
 
 # ---------------------------------------------------------------- dates
@@ -414,36 +495,27 @@ _MONTHS = {
     "november": 11, "nov": 11, "decembre": 12, "december": 12, "dec": 12,
 }
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DATE = re.compile(
-    r"(?<!\d)(?P<iy>(?:18|19|20)\d\d)(?P<isep>[-/])(?P<im>\d\d)(?P=isep)(?P<id>\d\d)(?!\d)"
-    r"|(?<![\w/.\-])(?P<na>\d{1,2})(?P<sep>[/.\-])(?P<nb>\d{1,2})(?P=sep)(?P<ny>\d{4}|\d{2})"
-    r"(?!\d|[/.\-]\d)"
-    rf"|(?<!\d)(?P<td>\d{{1,2}})(?:er|eme|st|nd|rd|th)?\s+(?:de\s+)?(?P<tm>{_MONTH})\b\.?,?"
-    r"\s+(?P<ty>\d{4})(?!\d)"
-    rf"|\b(?P<um>{_MONTH})\b\.?\s+(?P<ud>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<uy>\d{{4}})(?!\d)"
-)
+_DATE = re.compile(  # a first digit not glued to a word, then ISO, d/m/y or "12 mars 2025"
+    r"(?P<lead>\d)(?<![\w/.\-]\d)(?:(?P<y>\d{3})(?P<s1>[-/])(?P<m>\d\d)(?P=s1)(?P<d>\d\d)(?!\d)"
+    r"|(?P<a>\d?)(?P<s2>[/.\-])(?P<b>\d\d?)(?P=s2)(?P<yy>\d{4}|\d\d)(?!\d|[/.\-]\d)"
+    rf"|(?P<td>\d?)(?:er|eme|st|nd|rd|th)?\s+(?:de\s+)?(?P<mon>{_MONTH})\b\.?,?\s+(?P<ty>\d{{4}})"
+    r"(?!\d))")
+_MDY = re.compile(rf"\b(?P<mon>{_MONTH})\b\.?\s+(?P<d>\d\d?)(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})"
+                  r"(?!\d)")
 _WEEKDAYS = ("lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday"
              "|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun")
-_END = (r"[\s:,.\-]*(?:\b(?:le|du|on)\b[\s:,.\-]*)?"
-        rf"(?:\b(?:{_WEEKDAYS})\b[\s:,.\-]*)?\Z")
-
-
-def _cue(*alternatives: str) -> re.Pattern[str]:
-    """A cue that ends right before a date (allowing "le", "on", a weekday, punctuation)."""
-    return re.compile("(?:" + "|".join(alternatives) + ")" + _END)
-
-
-_BIRTH = _cue(r"\bnee?\b", r"\bne\s*\(\s*e\s*\)", r"date\s+de\s+naissance", r"\bddn",
-              r"\bdob", r"date\s+of\s+birth", r"birth\s*date", r"\bborn", r"naissance")
-_EXCLUDED = _cue(r"jusqu\w*(?:'|\s)*(?:au|a)?", r"\bvalable", r"\bvalid(?:\s+(?:until|through))?",
-                 r"expir\w*", r"\bexp", r"prochain\w*(?:\s+[a-z\-]+){0,2}",
-                 r"\bnext(?:\s+[a-z]+){0,2}", r"revoir", r"\brdv", r"rendez-vous",
-                 r"date\s+limite", r"\bddr", r"dernieres\s+regles", r"terme(?:\s+prevu)?",
-                 r"due\s+date", r"\buntil", r"avant")
-_AGE_AFTER = re.compile(r"[\s(\-,]*(?:age\s*:?\s*)?\d{1,3}\s*(?:ans|years?\s+old|yo|y/o)\b")
+_BIRTH = (r"\bnee?\b", r"\bnee\s+[a-z\-]+\s+le", r"\bnee?\s+a\s+[^§\n]{1,30}?\s+le",
+          r"\bne\s*\(\s*e\s*\)", r"date\s+de\s+naissance", r"naissance", r"\bddn", r"\bdob",
+          r"\bd\.o\.b\b\.?", r"date\s+of\s+birth", r"birth\s*date",
+          r"\bborn(?:\s+in\s+[^§\n]{1,30}?)?")
+_EXCLUDED = (r"jusqu\w*(?:'|\s)*(?:au|a)?", r"\bvalable", r"\bvalid(?:\s+(?:until|through))?",
+             r"expir\w*", r"\bexp", r"prochain\w*(?:\s+[a-z\-]+){0,2}",
+             r"\bnext(?:\s+[a-z]+){0,2}", r"revoir", r"\brdv", r"rendez-vous", r"date\s+limite",
+             r"\bddr", r"dernieres\s+regles", r"terme(?:\s+prevu)?", r"due\s+date", r"\buntil",
+             r"\bavant")
 _EXAMS = (r"examen|exam|echographie|radiographie|radio|irm|scanner|mammographie|intervention"
           r"|operation|consultation|vaccination|injection|acte|visite|passage")
-_TIER3 = _cue(
+_TIER3 = (
     r"prelev\w*(?:\s+(?:effectue|realise)\w*)?",
     rf"\b(?:{_EXAMS})(?:\s+[a-z']+){{0,2}}?\s+(?:du|(?:realise|effectue|pratique)\w*)",
     r"\b(?:realise|effectue|pratique|opere|vaccine|consulte)\w*",
@@ -456,28 +528,56 @@ _TIER3 = _cue(
     r"(?:exam|examination|study|procedure|service|visit|collection|surgery|test)\s+date",
     r"performed",
 )
-_TIER2 = _cue(
+_TIER2 = (
     r"\bfait\b(?:\s+a\s+[^§\n,]{1,40})?", r"(?:\A|\n)\s*[a-z][a-z\-' ]{1,40},\s*le",
     r"(?:\A|\n)\s*le", r"date\s+(?:d'\s*)?(?:edition|impression|emission|redaction|validation)",
     r"date\s+du\s+(?:compte[\s\-]rendu|cr|document|rapport|jour)",
-    r"\b(?:edite|imprime|redige|valide|signe|dicte)\w*(?:\s+par\s+[^§\n]{1,40}?)?",
+    r"\b(?:edite|imprime|redige|valide|signe|dicte)\w*(?:\s+electroniquement)?"
+    r"(?:\s+par\s+[^§\n]{1,40}?)?",
     r"\b(?:compte[\s\-]rendu|cr|rapport|ordonnance|lettre|courrier|certificat)\s+du",
     r"report\s+date", r"date\s+of\s+report", r"reported", r"signed", r"dated", r"printed",
     r"\bdate",
 )
-_EN_WORDS = re.compile(r"\b(?:the|and|of|with|was|is|to|for|by|dob|collected|report|physician"
-                       r"|patient\s+name|date\s+of)\b")
-_FR_WORDS = re.compile(r"\b(?:le|la|les|des|du|et|est|avec|pour|une|au|aux|dans|sur|nee?"
-                       r"|examen|resultats?|compte\s+rendu)\b")
+_END = rf"[\s:,.\-]*(?:\b(?:le|du|on)\b[\s:,.\-]*)?(?:\b(?:{_WEEKDAYS})\b[\s:,.\-]*)?\Z"
+_SKIP = re.compile("(?:" + "|".join(_BIRTH + _EXCLUDED) + ")" + _END)
+_CUE = re.compile(  # the cue that ends right before a date; the leftmost one wins
+    "(?:(?P<t3>" + "|".join(_TIER3) + ")|(?P<t2>" + "|".join(_TIER2) + "))" + _END)
+_AGE_AFTER = re.compile(r"[\s(\-,]*(?:age\s*:?\s*)?\d{1,3}\s*(?:ans|years?\s+old|yo|y/o)\b")
+_EN_WORDS = frozenset(b"the and of with was is to for by dob collected report physician name "
+                      b"exam findings impression signed discharge admission".split())
+_FR_WORDS = frozenset(b"le la les des du et est avec pour une au aux dans sur ne nee examen "
+                      b"resultat resultats compte rendu".split())
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class _Dated:
+    """A valid date found in the text, before its cue is read."""
+
     date: dt.date
-    start: int
-    end: int
-    cue_start: int
-    tier: int
+    match: re.Match[str]
+    in_header: bool
+
+    def bound(self) -> tuple[int, dt.date, int]:
+        """The best rank this date could get (its cue is not read yet)."""
+        return 3 + self.in_header, self.date, -self.match.start()
+
+
+def _english(flat: str) -> int:
+    """How much more English than French the text's opening is (words counted)."""
+    words = flat[:5_000].encode().translate(_WORD_BYTES).split()
+    return sum(word in _EN_WORDS for word in words) - sum(word in _FR_WORDS for word in words)
+
+
+def _date_matches(flat: str, english: int) -> list[re.Match[str]]:
+    """The first MAX_DATES date-like matches, in text order, without overlaps."""
+    found = list(_DATE.finditer(flat))
+    if english >= 0:
+        found = sorted([*found, *_MDY.finditer(flat)], key=lambda m: m.start())
+    kept: list[re.Match[str]] = []
+    for match in found:
+        if not kept or match.start() >= kept[-1].end():
+            kept.append(match)
+    return kept[:MAX_DATES]
 
 
 def _mask(flat: str, matches: list[re.Match[str]]) -> str:
@@ -489,14 +589,12 @@ def _mask(flat: str, matches: list[re.Match[str]]) -> str:
     return "".join(parts) + flat[pos:]
 
 
-def _month_first(flat: str, matches: list[re.Match[str]]) -> bool:
-    """Whether numeric dates read month first: an English text showing 03/14/2025, not 14/03."""
-    pairs = [(int(m["na"]), int(m["nb"])) for m in matches if m["na"]]
+def _month_first(matches: list[re.Match[str]], english: int) -> bool:
+    """Whether numeric dates read month first: an English text showing 03/14/2025, no 14/03."""
+    pairs = [(int(m["lead"] + m["a"]), int(m["b"])) for m in matches
+             if m.re is _DATE and m["b"]]
     us = any(a <= 12 < b for a, b in pairs)
-    if not us or any(b <= 12 < a for a, b in pairs):
-        return False
-    head = flat[:5_000]
-    return len(_EN_WORDS.findall(head)) > len(_FR_WORDS.findall(head))
+    return english > 0 and us and not any(b <= 12 < a for a, b in pairs)
 
 
 def _year(digits: str, today: dt.date) -> int:
@@ -509,19 +607,21 @@ def _year(digits: str, today: dt.date) -> int:
 
 def _ymd(match: re.Match[str], month_first: bool, today: dt.date) -> tuple[int, int, int]:
     """Year, month and day of a date match (not yet validated)."""
-    if match["iy"]:
-        return int(match["iy"]), int(match["im"]), int(match["id"])
-    if match["na"]:
-        a, b = int(match["na"]), int(match["nb"])
-        month, day = (a, b) if month_first else (b, a)
-        return _year(match["ny"], today), month, day
-    if match["td"]:
-        return int(match["ty"]), _MONTHS[match["tm"]], int(match["td"])
-    return int(match["uy"]), _MONTHS[match["um"]], int(match["ud"])
+    if match.re is _MDY:
+        return int(match["y"]), _MONTHS[match["mon"]], int(match["d"])
+    if match["mon"]:
+        return int(match["ty"]), _MONTHS[match["mon"]], int(match["lead"] + match["td"])
+    if match["y"]:
+        return int(match["lead"] + match["y"]), int(match["m"]), int(match["d"])
+    a, b = int(match["lead"] + match["a"]), int(match["b"])
+    if match["s2"] == "." and min(len(match["a"]) + 1, len(match["b"])) < 2:
+        raise ValueError("1.2.23 is a version number; dotted dates write 01.02.23")
+    month, day = (a, b) if month_first else (b, a)
+    return _year(match["yy"], today), month, day
 
 
 def _parse(match: re.Match[str], month_first: bool, today: dt.date) -> dt.date | None:
-    """The calendar date of a match, None when invalid, before 1900 or after tomorrow."""
+    """The calendar date of a match; None when invalid, before 1900 or after tomorrow."""
     try:
         date = dt.date(*_ymd(match, month_first, today))
     except ValueError:
@@ -532,34 +632,55 @@ def _parse(match: re.Match[str], month_first: bool, today: dt.date) -> dt.date |
 
 
 def _window_start(masked: str, start: int) -> int:
-    """Where the text that may cue a date starts: its line, or the line above if it opens one."""
+    """Where a date's cue may start: its line, or the line above when the date opens its line."""
     line = masked.rfind("\n", 0, start) + 1
-    if not masked[line:start].strip() and line > 0:
+    if line > 0 and not masked[line:start].strip():
         line = masked.rfind("\n", 0, line - 1) + 1
-    return max(line, start - 80)
+    return max(line, start - CUE_WINDOW)
 
 
 def _tier(window: str) -> tuple[int, int] | None:
-    """The cue tier of a date and where its cue starts in `window`; None for excluded dates."""
-    if _BIRTH.search(window) or _EXCLUDED.search(window):
+    """A date's tier and where its cue starts in `window`; None for birth and validity dates."""
+    tail = window.rstrip(" \t\r\n:,.-")
+    if not tail or not (tail[-1].isalpha() or tail[-1] == "§"):  # every cue ends so
+        return 1, len(window)
+    if _SKIP.search(window):
         return None
-    for tier, cue in ((3, _TIER3), (2, _TIER2)):
-        if found := cue.search(window):
-            return tier, found.start() + (found.group().startswith("\n"))
-    return 1, len(window)
+    cue = _CUE.search(window)
+    if cue is None:
+        return 1, len(window)
+    return (3 if cue["t3"] is not None else 2), cue.start() + (cue.group()[0] == "\n")
 
 
-def _candidate(match: re.Match[str], flat: str, masked: str, month_first: bool,
-               today: dt.date) -> _Candidate | None:
-    """A ranked date, or None when it is invalid, a birth date or a validity date."""
+def _dated(match: re.Match[str], flat: str, month_first: bool, today: dt.date,
+           header: int) -> _Dated | None:
+    """A valid date, not followed by an age, or None."""
     date = _parse(match, month_first, today)
     if date is None or _AGE_AFTER.match(flat, match.end()):
         return None
-    begin = _window_start(masked, match.start())
-    tier = _tier(masked[begin:match.start()])
+    return _Dated(date, match, match.start() < header)
+
+
+def _rank(item: _Dated, masked: str) -> tuple[tuple[int, dt.date, int], int] | None:
+    """A date's rank key and where its cue starts; None for birth and validity dates."""
+    start = item.match.start()
+    begin = _window_start(masked, start)
+    tier = _tier(masked[begin:start])
     if tier is None:
         return None
-    return _Candidate(date, match.start(), match.end(), begin + tier[1], tier[0])
+    return (tier[0] + item.in_header, item.date, -start), begin + tier[1]
+
+
+def _best(dated: list[_Dated], masked: str) -> tuple[_Dated, int] | None:
+    """The best-ranked date and its cue start, reading cues only while one could still win."""
+    best: tuple[_Dated, int] | None = None
+    key = (0, dt.date.min, 0)
+    for item in sorted(dated, key=_Dated.bound, reverse=True):
+        if item.bound() <= key:
+            break
+        if (ranked := _rank(item, masked)) and ranked[0] > key:
+            key, best = ranked[0], (item, ranked[1])
+    return best
 
 
 def _line_offset(text: str, lines: int) -> int:
@@ -577,12 +698,13 @@ def guess_date(text: str, *, today: dt.date | None = None) -> DateGuess | None:
     today = today or dt.date.today()
     scan = text[:DATE_SCAN]
     flat = _flat(scan)
-    matches = list(_DATE.finditer(flat))
-    masked = _mask(flat, matches)
-    month_first = _month_first(flat, matches)
-    found = [c for m in matches if (c := _candidate(m, flat, masked, month_first, today))]
-    if not found:
-        return None
+    english = _english(flat)
+    matches = _date_matches(flat, english)
+    month_first = _month_first(matches, english)
     header = _line_offset(flat, DATE_HEADER_LINES)
-    best = max(found, key=lambda c: (c.tier + (c.start < header), c.date, -c.start))
-    return DateGuess(best.date, _clip(scan[best.cue_start:best.end]))
+    dated = [d for m in matches if (d := _dated(m, flat, month_first, today, header))]
+    best = _best(dated, _mask(flat, matches))
+    if best is None:
+        return None
+    item, cue_start = best
+    return DateGuess(item.date, _clip(scan[cue_start:item.match.end()]))
