@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from msante.documents import classify, types
+from msante.documents import _folding, classify, dates, types
 from msante.documents.classify import DateGuess, TypeGuess, guess_date, guess_type
 
 TODAY = dt.date(2025, 6, 1)
@@ -321,7 +321,7 @@ def test_type_guess_is_well_formed(text: str, title: str | None, filename: str |
     guess = guess_type(text, title=title, filename=filename)
     assert guess is not None and guess.code in types.all_types()
     assert 0.0 < guess.score <= 1.0
-    assert 0 < len(guess.evidence) <= classify.EVIDENCE_MAX
+    assert 0 < len(guess.evidence) <= _folding.EVIDENCE_MAX
 
 
 def test_every_rule_code_is_in_the_value_set() -> None:
@@ -471,7 +471,7 @@ def test_date_evidence_is_short_and_on_one_line() -> None:
     text = "Validé électroniquement par le Docteur " + "Jean-Baptiste " * 8 + "le\n12/03/2025"
     guess = guess_date(text, today=TODAY)
     assert guess is not None and "\n" not in guess.evidence
-    assert len(guess.evidence) <= classify.EVIDENCE_MAX
+    assert len(guess.evidence) <= _folding.EVIDENCE_MAX
 
 
 def test_today_defaults_to_the_real_date() -> None:
@@ -483,7 +483,7 @@ def test_today_defaults_to_the_real_date() -> None:
 
 def test_dates_beyond_the_scanned_part_are_ignored() -> None:
     """Dates after the first 30,000 characters belong to the history, not the header."""
-    text = "x " * (classify.DATE_SCAN // 2) + "\nFait le 01/03/2025"
+    text = "x " * (dates.DATE_SCAN // 2) + "\nFait le 01/03/2025"
     assert guess_date(text, today=TODAY) is None
 
 

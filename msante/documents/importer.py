@@ -264,7 +264,8 @@ class Importer:
         }
         status = "flagged" if ex.flags else "imported"
         return fields, Result(str(item.path), status, rid, ex.reason, ex.flags, code,
-                              type_guessed, fields["doc_date"], date_guessed, title)
+                              type_guessed, day.isoformat() if day else None, date_guessed,
+                              title)
 
     def _type(self, text: str, ex: Extraction, item: _Item) -> tuple[str, bool]:
         if self.type_code:

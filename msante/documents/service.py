@@ -6,6 +6,7 @@ same transaction as the change; listings and search results are not (DESIGN.md, 
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import os
@@ -60,7 +61,7 @@ class Documents:
     def list(self, *, person: Person | None = None, type_code: str | None = None,
              since: dt.date | None = None, until: dt.date | None = None,
              tag: str | None = None, author: str | None = None, flag: str | None = None,
-             trashed: bool = False, limit: int | None = 50) -> list[Document]:
+             trashed: bool = False, limit: int | None = 50) -> builtins.list[Document]:
         """Documents newest first, filtered; the trash only with `trashed`."""
         where, args = self._filters(person, type_code, since, until, trashed)
         if tag:
@@ -79,9 +80,10 @@ class Documents:
 
     @staticmethod
     def _filters(person: Person | None, type_code: str | None, since: dt.date | None,
-                 until: dt.date | None, trashed: bool) -> tuple[list[str], list[Any]]:
+                 until: dt.date | None,
+                 trashed: bool) -> tuple[builtins.list[str], builtins.list[Any]]:
         where = ["deleted = 0", "trashed_at IS NOT NULL" if trashed else "trashed_at IS NULL"]
-        args: list[Any] = []
+        args: builtins.list[Any] = []
         for clause, value in (("person = ?", person.id if person else None),
                               ("type_code = ?", type_code),
                               ("doc_date >= ?", since.isoformat() if since else None),
@@ -98,7 +100,7 @@ class Documents:
             "AND trashed_at IS NULL", (person.id,)).fetchone()[0])
 
     def search(self, query: str, *, person: Person | None = None,
-               limit: int = 20) -> list[tuple[Document, str]]:
+               limit: int = 20) -> builtins.list[tuple[Document, str]]:
         """Documents matching `query`, with a highlighted snippet (see documents/search.py)."""
         from msante.documents.search import search
 
@@ -213,7 +215,7 @@ class Documents:
         self.store.blobs.delete(doc.blob_id)
         db.checkpoint(self.store.conn)
 
-    def purge_trash(self, older_than: dt.timedelta | None = None) -> list[Document]:
+    def purge_trash(self, older_than: dt.timedelta | None = None) -> builtins.list[Document]:
         """Purge what is in the trash (only what was put there before `older_than` ago)."""
         limit = dt.datetime.now(dt.UTC) - older_than if older_than else None
         victims = [d for d in self.list(trashed=True, limit=None)
