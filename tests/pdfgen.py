@@ -5,7 +5,7 @@ deterministic given its arguments; expensive ones are cached, so tests may call 
 Realistic documents are drawn by fpdf2 with a Unicode TrueType font, so accented French
 (é, è, à, ç, œ, « », –, ≥) is real text in the PDF. The font is looked for with `font_path()`
 (MSANTE_TEST_FONT, then DejaVu Sans in the usual system folders: Debian's fonts-dejavu-core);
-tests that need it carry the `needs_font` mark, which skips them with a clear reason if none is found.
+tests that need it carry the `needs_font` mark, which skips them with a clear reason without one.
 
 Public API (keep it stable: other test files import it):
 
@@ -14,7 +14,8 @@ Public API (keep it stable: other test files import it):
     certificate(...), vaccination_note(...), english_lab_report(...), multi_page(n)
     image_only_pdf(), encrypted_pdf(user_password, owner_password), owner_only_encrypted_pdf()
     truncated_pdf(), garbage_named_pdf(seed), not_a_pdf_text()
-    flate_bomb(gib), page_tree_loop(), deep_tree(depth), huge_text_pdf(pages)
+    flate_bomb(gib, where), page_tree_loop(), deep_tree(depth), huge_text_pdf(pages),
+    partly_broken_pdf(cause)
     write_large_pdf(path, mib) (streamed to disk, for the memory bench)
     jpeg_bytes(), png_bytes()
     many(n, bad=10, seed=0) -> [(filename, bytes, kind)]; GOOD_KINDS, BAD_KINDS
@@ -31,7 +32,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from unittest import mock
 
@@ -40,7 +41,8 @@ import pytest
 FONT_SKIP_REASON = (
     "no Unicode TrueType font: install Debian's fonts-dejavu-core or set MSANTE_TEST_FONT"
 )
-FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts", "/System/Library/Fonts")
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts",
+             "/System/Library/Fonts")
 SERIAL_PLACEHOLDER = b"msante-test-000000"
 CET = timezone(timedelta(hours=1))
 
@@ -60,6 +62,9 @@ def font_path() -> Path | None:
     explicit = os.environ.get("MSANTE_TEST_FONT")
     if explicit and Path(explicit).is_file():
         return Path(explicit)
+    shipped = Path(__file__).resolve().parents[1] / "msante" / "data" / "fonts" / "DejaVuSans.ttf"
+    if shipped.is_file():  # the font msante ships for the PDFs it writes
+        return shipped
     for folder in FONT_DIRS:
         for found in sorted(Path(folder).glob("**/DejaVuSans.ttf")):
             return found
@@ -157,14 +162,23 @@ def _header(lab: str, patient: str, born: str, sex: str = "Née") -> list[str]:
             f"Patient(e) : {patient}", f"{sex} le {born}"]
 
 
-@functools.cache
 def lab_report(patient: str = "Camille Martin", born: str = "02/06/1985",
                sampled: str = "12/03/2025", lab: str = "Laboratoire Bioaccess",
-               results: tuple[tuple[str, str, str, str], ...] | None = None, pages: int = 1,
+               results: Sequence[Sequence[str]] | None = None, pages: int = 1,
                title: str = "Compte rendu d'examens biologiques",
                author: str = "Laboratoire Bioaccess") -> bytes:
-    """A French lab report: "Prélevé le …", "Née le …", glycémie, hémoglobine, CRP, ranges."""
-    rows = [" | ".join(row) for row in (results or DEFAULT_RESULTS)]
+    """A French lab report: "Prélevé le …", "Née le …", glycémie, hémoglobine, CRP, ranges;
+    `results` rows are (analysis, value, unit, reference range); pages 2… say "page k/n"."""
+    rows = tuple(tuple(row) for row in results) if results is not None else DEFAULT_RESULTS
+    return _lab_report(patient, born, sampled, lab, rows, pages, title, author)
+
+
+@functools.cache
+def _lab_report(patient: str, born: str, sampled: str, lab: str,
+                results: tuple[tuple[str, ...], ...], pages: int, title: str,
+                author: str) -> bytes:
+    """`lab_report` with hashable arguments, cached."""
+    rows = [" | ".join(row) for row in results]
     first = [*_header(lab, patient, born), "## Compte rendu d'examens biologiques",
              f"Prélevé le {sampled} à 08:15 – à jeun", "Biochimie sanguine :",
              "Analyse | Résultat | Unité | Valeurs de référence", *rows,
@@ -245,12 +259,12 @@ def english_lab_report(patient: str = "Camille Martin", dob: str = "06/02/1985",
              f"## {title}", f"Collected: {collected}", "Test | Result | Unit | Reference range",
              "Fasting glucose | 92 | mg/dL | 70 – 110", "Hemoglobin | 13.8 | g/dL | 12.0 – 16.0",
              "C-reactive protein | 3.1 | mg/L | < 5.0", "Reviewed by Dr. Emily Carter"]
-    created = datetime.strptime(collected, "%B %d, %Y").replace(hour=14, tzinfo=timezone.utc)
+    created = datetime.strptime(collected, "%B %d, %Y").replace(hour=14, tzinfo=UTC)
     return _render(title, "Riverside Medical Laboratory", created, [lines])
 
 
 def multi_page(n: int) -> bytes:
-    """A French lab report of `n` pages, each saying "page k/n"."""
+    """A French lab report of `n` pages, pages 2 to n saying "page k/n"."""
     return lab_report(pages=n)
 
 
@@ -261,7 +275,7 @@ def image_only_pdf() -> bytes:
 
     pdf = FPDF(format="A4")
     pdf.set_title("Scan")
-    pdf.set_creation_date(datetime(2025, 1, 5, 10, 0, tzinfo=timezone.utc))
+    pdf.set_creation_date(datetime(2025, 1, 5, 10, 0, tzinfo=UTC))
     pdf.add_page()
     pdf.image(io.BytesIO(png_bytes(64, 64)), x=10, y=10, w=190)
     return bytes(pdf.output())
@@ -364,8 +378,8 @@ def flate_bomb(gib: int = 1, where: str = "content") -> bytes:
 
 
 def _deflate_zeros(size: int) -> bytes:
-    """A valid zlib stream of `size` zero bytes (rounded up to 4 MiB), built in milliseconds: after a
-    full flush, every 4 MiB block of zeros deflates to the same bytes, so one is repeated."""
+    """A valid zlib stream of `size` zero bytes (rounded up to 4 MiB), built in milliseconds:
+    after a full flush, every 4 MiB block of zeros deflates to the same bytes: one is repeated."""
     chunk = bytes(1 << 22)
     packer = zlib.compressobj(9)
     first = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH)
@@ -374,6 +388,23 @@ def _deflate_zeros(size: int) -> bytes:
     total = blocks * len(chunk)
     adler = struct.pack(">I", ((total % 65521) << 16) | 1)  # adler32 of `total` zeros
     return first + block * (blocks - 1) + b"\x03\x00" + adler  # empty final block, checksum
+
+
+@functools.cache
+def partly_broken_pdf(cause: str = "filter") -> bytes:
+    """Three pages of text; the second one's content stream is broken: compressed with an
+    unknown filter ("filter") or a 1 GiB decompression bomb ("bomb")."""
+    kids = b"4 0 R 6 0 R 8 0 R"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [%s] /Count 3 >>" % kids, FONT_OBJ]
+    for number in (1, 2, 3):
+        content = _stream(_text_content([f"Page {number} : resultats du bilan sanguin"]))
+        if number == 2:
+            content = (_stream(zlib.compress(_deflate_zeros(1 << 30), 9),
+                               b"/Filter [/FlateDecode /FlateDecode]") if cause == "bomb"
+                       else content.replace(b" >>", b" /Filter /NoSuchDecode >>", 1))
+        objects += [_page(2, 3 + 2 * number), content]
+    return _assemble(objects)
 
 
 @functools.cache

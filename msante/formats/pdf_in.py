@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 PAGE_SEPARATOR = "\n\f\n"
 FLAGS = ("encrypted", "unreadable", "limits", "partial", "no-text")
+DECOMPRESSION = re.compile(r"decompress|output length|buffer size|decoding work", re.I)
 LIMIT_WORDS = re.compile(r"limit|maximum|exceed|too (?:large|many|deep)|cycl|recursion", re.I)
 PDF_DATE = re.compile(
     r"^(?:D:)?(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})?(\d{2})?)?\s*(Z|[+-]\d{2}(?:'?\d{2})?)?",
@@ -66,9 +67,12 @@ class Extraction:
 
 
 @dataclass
-class _Pypdf:
-    """The warnings pypdf logged during an extraction (the first few, and the limit ones)."""
+class _Run:
+    """One extraction's limits, and the warnings pypdf logged meanwhile (the first few, and the
+    first one telling of a limit)."""
 
+    max_stream_mib: int
+    max_text_chars: int
     messages: list[str] = field(default_factory=list)
     limit: str | None = None
 
@@ -76,21 +80,27 @@ class _Pypdf:
         """The first warning logged, if any."""
         return self.messages[0] if self.messages else None
 
+    def limit_reason(self, message: str) -> str:
+        """The reason for a limit pypdf reported, decompression bombs called by their name."""
+        if DECOMPRESSION.search(message):
+            return f"decompression bomb: a stream expands beyond {self.max_stream_mib} MiB"
+        return f"pypdf: {message}"
+
 
 class _Capture(logging.Handler):
-    """A logging handler keeping pypdf's warnings in a `_Pypdf`, bounded in memory."""
+    """A logging handler keeping pypdf's warnings in a `_Run`, bounded in memory."""
 
-    def __init__(self, log: _Pypdf) -> None:
+    def __init__(self, run: _Run) -> None:
         super().__init__(logging.WARNING)
-        self.log = log
+        self.run = run
 
     def emit(self, record: logging.LogRecord) -> None:
         """Keep the message (the first few) and the first one telling of a limit."""
         message = record.getMessage()[:300]
-        if len(self.log.messages) < MAX_LOGGED:
-            self.log.messages.append(message)
-        if self.log.limit is None and LIMIT_WORDS.search(message):
-            self.log.limit = message
+        if len(self.run.messages) < MAX_LOGGED:
+            self.run.messages.append(message)
+        if self.run.limit is None and LIMIT_WORDS.search(message):
+            self.run.limit = message
 
 
 @dataclass
@@ -106,17 +116,17 @@ class _Pages:
 def extract(path: str | Path, password: str | None = None, *, max_stream_mib: int = 64,
             max_text_chars: int = 5_000_000) -> Extraction:
     """Extract the text and metadata of the PDF at `path`; never raises for a bad file."""
-    log = _Pypdf()
+    run = _Run(max_stream_mib, max_text_chars)
     try:
         with ExitStack() as stack:
             file = stack.enter_context(open(path, "rb"))
             if (not_pdf := _not_a_pdf(file)) is not None:
                 return Extraction.failed("unreadable", not_pdf)
-            stack.enter_context(_captured_pypdf_log(log))
+            stack.enter_context(_captured_pypdf_log(run))
             stack.enter_context(_limits(max_stream_mib))
-            return _extract(file, password, max_text_chars, log)
+            return _extract(file, password, run)
     except Exception as exc:  # any failure of pypdf on a hostile file is a flag, never a crash
-        return Extraction.failed(*_classify(exc, log))
+        return Extraction.failed(*_classify(exc, run))
 
 
 def _not_a_pdf(file: IO[bytes]) -> str | None:
@@ -129,10 +139,10 @@ def _not_a_pdf(file: IO[bytes]) -> str | None:
 
 
 @contextmanager
-def _captured_pypdf_log(log: _Pypdf) -> Iterator[None]:
-    """Send the warnings of the "pypdf" logger to `log` only (not to the root logger)."""
+def _captured_pypdf_log(run: _Run) -> Iterator[None]:
+    """Send the warnings of the "pypdf" logger to `run` only (not to the root logger)."""
     logger = logging.getLogger("pypdf")
-    handler = _Capture(log)
+    handler = _Capture(run)
     saved = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
@@ -160,7 +170,7 @@ def _limits(max_stream_mib: int) -> Iterator[None]:
         yield
 
 
-def _extract(file: IO[bytes], password: str | None, max_chars: int, log: _Pypdf) -> Extraction:
+def _extract(file: IO[bytes], password: str | None, run: _Run) -> Extraction:
     """Open, decrypt, read metadata, then the text page by page."""
     from pypdf import PasswordType, PdfReader
 
@@ -170,9 +180,9 @@ def _extract(file: IO[bytes], password: str | None, max_chars: int, log: _Pypdf)
         return Extraction.failed("encrypted", why)
     meta = _metadata(reader)
     count = len(reader.pages)
-    pages = _read_pages(reader, count, max_chars)
+    pages = _read_pages(reader, count, run.max_text_chars)
     text = PAGE_SEPARATOR.join(pages.texts)
-    flags, reason = _verdict(text, count, pages, log, max_chars)
+    flags, reason = _verdict(text, count, pages, run)
     return Extraction(text=text, pages=count, title=meta["title"], author=meta["author"],
                       subject=meta["subject"], created=meta["created"],
                       modified=meta["modified"], flags=flags, reason=reason)
@@ -187,6 +197,7 @@ def _read_pages(reader: PdfReader, count: int, max_chars: int) -> _Pages:
             _add_page(pages, reader.pages[number].extract_text(), max_chars)
         except Exception as exc:  # one broken page must not cost the others
             pages.failed.append((number, exc))
+            pages.texts.append("")  # keep the page separators in step with page numbers
         finally:
             _release_streams(reader, len(reader.resolved_objects) - before)
         if pages.truncated:
@@ -213,20 +224,14 @@ def _release_streams(reader: PdfReader, added: int) -> None:
         del cache[key]
 
 
-def _verdict(text: str, count: int, pages: _Pages, log: _Pypdf,
-             max_chars: int) -> tuple[tuple[str, ...], str | None]:
+def _verdict(text: str, count: int, pages: _Pages,
+             run: _Run) -> tuple[tuple[str, ...], str | None]:
     """The flags of a PDF that opened, and the reason of the most important one."""
-    found: dict[str, str] = {}
-    if pages.failed:
-        number, exc = pages.failed[0]
-        flag, why = _classify(exc, log)
-        found[flag] = f"page {number + 1}: {why}"
-        if len(pages.failed) < count:
-            found["partial"] = f"{len(pages.failed)} of {count} pages failed: {found[flag]}"
-    if log.limit is not None:
-        found.setdefault("limits", f"pypdf: {log.limit}")
+    found = _page_failures(pages, count, run)
+    if run.limit is not None:
+        found.setdefault("limits", run.limit_reason(run.limit))
     if pages.truncated:
-        found.setdefault("limits", f"text longer than {max_chars} characters: truncated")
+        found.setdefault("limits", f"text longer than {run.max_text_chars} characters: truncated")
     if not found and not text.strip():
         found["no-text"] = (f"no text layer on any of the {count} pages (scan or images only)"
                             if count else "the PDF has no pages")
@@ -234,7 +239,21 @@ def _verdict(text: str, count: int, pages: _Pages, log: _Pypdf,
     return flags, (found[flags[0]] if flags else None)
 
 
-def _classify(exc: Exception, log: _Pypdf) -> tuple[str, str]:
+def _page_failures(pages: _Pages, count: int, run: _Run) -> dict[str, str]:
+    """Flags and reasons for failed pages: all failed, the cause's flag; some, "partial" (and
+    "limits" if a limit was hit)."""
+    if not pages.failed:
+        return {}
+    number, exc = pages.failed[0]
+    flag, why = _classify(exc, run)
+    why = f"page {number + 1}: {why}"
+    if len(pages.failed) == count:
+        return {flag: why}
+    why = f"{len(pages.failed)} of {count} pages failed; {why}"
+    return {"partial": why, "limits": why} if flag == "limits" else {"partial": why}
+
+
+def _classify(exc: Exception, run: _Run) -> tuple[str, str]:
     """The flag ("limits" or "unreadable") and reason for an exception raised by pypdf."""
     from pypdf.errors import FileNotDecryptedError, LimitReachedError
 
@@ -246,10 +265,10 @@ def _classify(exc: Exception, log: _Pypdf) -> tuple[str, str]:
     if isinstance(exc, RecursionError):
         return "limits", "objects nested too deep"
     if isinstance(exc, LimitReachedError) or LIMIT_WORDS.search(message):
-        return "limits", f"pypdf: {message}"
+        return "limits", run.limit_reason(message)
     if isinstance(exc, OSError) and not type(exc).__module__.startswith("pypdf"):
         return "unreadable", f"cannot read the file: {message}"
-    first = log.first()
+    first = run.first()
     return "unreadable", f"pypdf: {message}" + (f" (after: {first})" if first else "")
 
 
@@ -334,7 +353,7 @@ def _zone(text: str | None) -> timezone | None:
     if not text:
         return None
     if text == "Z":
-        return timezone.utc
+        return UTC
     digits = text[1:].replace("'", "")
     offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
     if offset >= timedelta(hours=24):

@@ -69,7 +69,7 @@ def extension_for(mime: str) -> str:
 
 
 def _is_text(sample: bytes) -> bool:
-    """Whether `sample` is valid UTF-8 (a sequence cut at its end allowed) without binary controls."""
+    """Whether `sample` is valid UTF-8 (cut anywhere at its end) without binary controls."""
     if not sample or any(byte < 0x20 and byte not in TEXT_CONTROLS for byte in sample):
         return False
     try:
