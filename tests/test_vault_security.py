@@ -468,7 +468,8 @@ def test_no_option_takes_a_passphrase_value() -> None:
             walk(sub, f"{path} {name}")
 
     walk(typer.main.get_command(root), "msante")
-    assert secretish == {"--new-passphrase-file", "--recovery-key-file", "--code-file"}
+    assert secretish == {"--new-passphrase-file", "--recovery-key-file", "--code-file",
+                         "--password-file"}
     helped = run_cli("--help")
     assert helped.returncode == 0 and "--passphrase-stdin" in helped.stdout
     refused = run_cli("audit", "verify", "--passphrase", PASSPHRASE)
