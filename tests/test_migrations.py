@@ -64,7 +64,7 @@ def test_an_older_vault_is_upgraded_on_open(old_vault: Keys, home: Path) -> None
         conn = vault.store.conn
         recorded = [tuple(r) for r in conn.execute(
             "SELECT version, name FROM schema_migrations ORDER BY version")]
-        assert recorded == [(1, "initial"), (2, "identities")]
+        assert recorded == [(n, name) for n, (name, _f) in enumerate(FULL, start=1)]
         space_ids = {r[0] for r in conn.execute("SELECT id FROM spaces")}
         assert len(space_ids) == 3
         rows = conn.execute("SELECT space, x25519_public, x25519_private, ed25519_public, "
