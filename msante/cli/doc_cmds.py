@@ -32,7 +32,7 @@ def _date(text: str | None, what: str) -> Any:
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(metavar=_("PATH..."),
+    paths: Annotated[list[Path], typer.Argument(metavar=_("PATH"),
                                                 help=_("Files or folders to import."))],
     person: PersonOpt = None,
     type_: Annotated[str | None, typer.Option("--type", help=_(
@@ -97,9 +97,14 @@ def _import_human(results: Any, summary: Any, total: int) -> None:
 
 
 def _import_line(result: Any) -> str:
+    from msante.documents.model import FLAG_TEXTS
+
     status = {"duplicate": _("duplicate"), "flagged": _("flagged"),
               "failed": _("failed")}[result.status]
-    return f"{status}: {result.path} — {result.reason or ''}".rstrip(" —")
+    flags = ", ".join(_(FLAG_TEXTS.get(f, f)) for f in result.flags)
+    why = " — ".join(x for x in (flags, result.reason or "") if x)
+    return _("{status}: {path}").format(status=status, path=result.path) + (
+        f" ({why})" if why else "")
 
 
 @app.command("list")
@@ -218,7 +223,7 @@ def _detail_rows(doc: Document, name: str | None) -> list[tuple[str, str]]:
 
 @app.command("export")
 def export(
-    doc_ids: Annotated[list[str], typer.Argument(metavar="ID...", help=_("Document ids."))],
+    doc_ids: Annotated[list[str], typer.Argument(metavar="ID", help=_("Document ids."))],
     out: Annotated[Path, typer.Option("--out", "-o", help=_(
         "The file to write, or a folder for several."))],
 ) -> None:
@@ -231,7 +236,7 @@ def export(
     with session.open_vault() as vault:
         for ref in doc_ids:
             written = vault.documents.export(vault.documents.get(ref), out)
-            output.info(_("Written: {path}").format(path=written))
+            output.info(_("File written: {path}").format(path=written))
 
 
 @app.command("open")
@@ -345,8 +350,11 @@ def purge(
 
     Example: msante doc purge --older-than 30d --yes
     """
+    import datetime as dt
+
     from msante.vault.agent import parse_duration
 
+    age = parse_duration(older_than, max_days=36500) if older_than else None
     with session.open_vault() as vault:
         docs = vault.documents
         if doc_id:
@@ -355,9 +363,6 @@ def purge(
             docs.purge(victims[0])
         else:
             output.confirm(_("Erase the documents in the trash for good?"), yes=yes)
-            age = parse_duration(older_than) if older_than else None
-            import datetime as dt
-
             victims = docs.purge_trash(dt.timedelta(seconds=age) if age else None)
     if json_:
         output.print_json({"purged": [d.id for d in victims]})

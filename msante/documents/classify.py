@@ -302,6 +302,7 @@ class _Zone:
     words: frozenset[bytes]
     weight: float
     naming_only: bool = False
+    ready: frozenset[int] = frozenset()  # ids of the alternatives whose words are all here
 
 
 @dataclass(frozen=True)
@@ -313,10 +314,35 @@ class _Hit:
     support: bool
 
 
+def _index() -> dict[bytes, list[_Alt]]:
+    """Each phrase alternative under one of its words, to find the ready ones by look-up."""
+    index: dict[bytes, list[_Alt]] = {}
+    for rule in _RULES.values():
+        for keyword in rule:
+            for alt in keyword.alts:
+                for need in alt.words:
+                    index.setdefault(max(need, key=len) if need else b"", []).append(alt)
+    return index
+
+
+_INDEX = _index()
+# id(keyword) → (ids of its alternatives, whether any is found by anchors rather than words)
+_KEYWORD_ALTS = {id(keyword): (frozenset(id(alt) for alt in keyword.alts),
+                               any(alt.anchors for alt in keyword.alts))
+                 for rule in _RULES.values() for keyword in rule}
+
+
+def _ready(words: frozenset[bytes]) -> frozenset[int]:
+    """The alternatives all of whose words (for one of their spellings) are in `words`."""
+    candidates = [alt for word in (*words, b"") for alt in _INDEX.get(word, ())]
+    return frozenset(id(alt) for alt in candidates if any(need <= words for need in alt.words))
+
+
 def _zone(text: str, weight: float, naming_only: bool = False) -> _Zone:
     """A zone of the document with its folded text and words."""
     flat = _flat(text)
-    return _Zone(text, flat, _words(flat), weight, naming_only)
+    words = _words(flat)
+    return _Zone(text, flat, words, weight, naming_only, _ready(words))
 
 
 def _header_end(text: str) -> int:
@@ -364,7 +390,7 @@ def _is_title(text: str, match: re.Match[str]) -> bool:
 
 def _search(alt: _Alt, zone: _Zone) -> re.Match[str] | None:
     """The alternative's first match in the zone (a title in headings), if its words are there."""
-    ready = any(need <= zone.words for need in alt.words)
+    ready = id(alt) in zone.ready
     if not ready and not any(anchor in zone.flat for anchor in alt.anchors):
         return None
     if not zone.naming_only:
@@ -374,6 +400,9 @@ def _search(alt: _Alt, zone: _Zone) -> re.Match[str] | None:
 
 def _hit(keyword: _Keyword, zones: list[_Zone]) -> _Hit | None:
     """The keyword group's occurrence in the heaviest zone it appears in."""
+    ids, anchored = _KEYWORD_ALTS[id(keyword)]
+    if not anchored and all(zone.ready.isdisjoint(ids) for zone in zones):
+        return None  # none of its phrases has all its words anywhere: no regex to run
     for zone in zones:
         if zone.naming_only and not keyword.naming:
             continue

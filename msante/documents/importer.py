@@ -27,7 +27,7 @@ from msante.formats.pdf_in import Extraction
 from msante.formats.sniff import sniff
 from msante.i18n import _
 from msante.people import Person
-from msante.vault import files, records
+from msante.vault import files, records, spaces
 
 BATCH_FILES = 64
 BATCH_SECONDS = 0.5
@@ -158,6 +158,7 @@ class Importer:
         self.batch: list[tuple[dict[str, Any], Result]] = []
         self.batch_started = 0.0
         self.pending = files.PendingBlobs(self.store)
+        self.space_key = spaces.key(self.store.conn, self.store.keys, options.person.id)
 
     def run(self, paths: Iterable[Path]) -> Iterator[Result]:
         """Import every file under `paths`."""
@@ -190,8 +191,10 @@ class Importer:
             return
         duplicate = self._duplicate_of(sha)
         if duplicate:
-            yield Result(str(path), "duplicate", id=duplicate,
-                         reason=_("already stored as {id}").format(id=duplicate[:8]))
+            reason = (_("same file as one earlier in this import") if duplicate == "-"
+                      else _("already stored as {id}").format(id=duplicate[:8]))
+            yield Result(str(path), "duplicate", id=duplicate if duplicate != "-" else None,
+                         reason=reason)
             return
         self.seen[sha] = ""
         item = _Item(path, sha, size, sniff(head))
@@ -202,7 +205,7 @@ class Importer:
 
     def _duplicate_of(self, sha: str) -> str | None:
         if sha in self.seen:
-            return self.seen[sha] or _("(earlier in this import)")
+            return self.seen[sha] or "-"
         row = self.store.conn.execute(
             "SELECT id FROM documents WHERE person = ? AND sha256 = ? AND deleted = 0",
             (self.options.person.id, sha)).fetchone()
@@ -225,15 +228,15 @@ class Importer:
 
     def _seal(self, item: _Item, rid: str) -> files.SealedFile:
         with open(item.path, "rb") as src:
-            sealed = files.seal(self.store, self.options.person.id, rid, 1, src,
-                                journal=self.pending)
-        return sealed
+            return files.seal(self.store, self.options.person.id, rid, 1, src,
+                              journal=self.pending, space_key=self.space_key)
 
     def flush(self) -> Iterator[Result]:
         """Commit the batch; then report its files."""
         if not self.batch:
             return
         batch, self.batch = self.batch, []
+        self.pending.sync()  # the blobs are on disk before the rows that reference them
         with self.store.write() as tx:
             for fields, result in batch:
                 records.insert(tx, "documents", fields, device=self.store.device,
@@ -304,7 +307,7 @@ def _clean_meta(value: str | None) -> str | None:
 def _other_file(item: _Item) -> Extraction:
     """What is known of a file that is not a PDF: text files are indexed, the rest stored."""
     if item.path.suffix.lower() == ".pdf":
-        reason = f"not a PDF (its content is {item.mime})"
+        reason = _("not a PDF (its content is {mime})").format(mime=item.mime)
         return _extraction(flags=("unreadable",), reason=reason)
     text = ""
     if item.mime == "text/plain":

@@ -23,6 +23,11 @@ COLUMNS = ("n, id, revision, person, blob_id, wrapped_key, sha256, size, mime, f
            "note, pdf_created, pdf_modified, hidden, trashed_at, created_at, updated_at")
 
 
+def _strings(text: str) -> tuple[str, ...]:
+    """A JSON list of strings as a tuple (the common empty list without parsing)."""
+    return () if text == "[]" else tuple(json.loads(text))
+
+
 @dataclass(frozen=True)
 class Document:
     """One stored document (its text is fetched apart: it can be long)."""
@@ -63,9 +68,8 @@ class Document:
          trashed, created, updated) = row
         return cls(n, id_, rev, person, blob_id, bytes(wrapped), sha, size, mime, filename,
                    title, author, dt.date.fromisoformat(date) if date else None, bool(dguess),
-                   code, bool(tguess), pages, tuple(json.loads(flags)), reason,
-                   tuple(json.loads(tags)), note, pcreated, pmodified, bool(hidden), trashed,
-                   created, updated)
+                   code, bool(tguess), pages, _strings(flags), reason, _strings(tags), note,
+                   pcreated, pmodified, bool(hidden), trashed, created, updated)
 
     @property
     def type_label(self) -> str:

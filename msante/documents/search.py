@@ -12,7 +12,7 @@ from msante.documents.model import COLUMNS, Document
 from msante.documents.query import parse
 from msante.vault.db import Connection
 
-RANK_CAP = 2000
+RANK_CAP = 250
 HIGHLIGHT = ("**", "**")
 # bm25 weights of title, author, tags_text, text
 WEIGHTS = "10.0, 4.0, 6.0, 1.0"

@@ -160,7 +160,8 @@ class ExtractionPool:
         """Results of every submitted file, in completion order, each once."""
         while self._done or self._pending or self._busy():
             if self._done:
-                yield self._done.popleft()
+                self._dispatch()  # a worker that just finished starts its next file now,
+                yield self._done.popleft()  # not after the caller has handled this result
             else:
                 self._done.extend(self._step())
 
@@ -196,6 +197,7 @@ class ExtractionPool:
     def _drain_one(self) -> Iterator[tuple[Ticket, Extraction]]:
         """Yield the results ready, or wait for the next event."""
         if self._done:
+            self._dispatch()
             yield self._done.popleft()
         else:
             self._done.extend(self._step())

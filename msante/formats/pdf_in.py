@@ -279,7 +279,8 @@ def _metadata(reader: PdfReader) -> dict[str, str | None]:
             "subject": _string(info.get("/Subject")),
             "created": parse_pdf_date(_string(info.get("/CreationDate"))),
             "modified": parse_pdf_date(_string(info.get("/ModDate")))}
-    if any(value is None for value in meta.values()):
+    # XMP is an XML parse: only worth it when the info dictionary lacks what we use most.
+    if meta["title"] is None or meta["author"] is None or meta["created"] is None:
         for key, value in _xmp(reader).items():
             meta[key] = meta[key] or value
     return meta

@@ -96,15 +96,17 @@ def stop_agent(base: Path) -> bool:
     return True
 
 
-def parse_duration(text: str) -> int:
-    """Seconds in a duration like "15m", "1h", "2h30m", "90s" or "45"; UsageError if invalid."""
+def parse_duration(text: str, *, max_days: int = MAX_DURATION_S // 86400) -> int:
+    """Seconds in a duration like "15m", "1h", "2h30m", "90s", "30d" or "45"; UsageError if
+    invalid or longer than `max_days` (7 by default: the agent's idle timeout)."""
     spec = text.strip().lower()
     if len(spec) > 32:
         raise _bad_duration(text)
     total = int(spec) if spec.isascii() and spec.isdigit() else _sum_units(spec, text)
-    if not 0 < total <= MAX_DURATION_S:
+    if not 0 < total <= max_days * 86400:
         raise UsageError(
-            _("The duration {text!r} must be between 1 second and 7 days.").format(text=text)
+            _("The duration {text!r} must be between 1 second and {days} days.")
+            .format(text=text, days=max_days)
         )
     return total
 

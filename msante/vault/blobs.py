@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from msante.errors import AlreadyExistsError, NotFoundError, UsageError
 from msante.i18n import _
@@ -65,6 +65,16 @@ class _Hashing(io.RawIOBase):
         return n
 
 
+def _libc() -> Any:
+    """The C library (for syncfs), or None where ctypes cannot load it."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
 def _fsync_dir(path: Path) -> None:
     """Make a directory's entries (a rename, a new file) durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -74,14 +84,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _make_private_dir(path: Path, *, parents: bool = False) -> None:
-    """Create `path` 0700 whatever the umask, and make its entry durable."""
+def _make_private_dir(path: Path, *, parents: bool = False, durable: bool = True) -> None:
+    """Create `path` 0700 whatever the umask, and make its entry durable (now, or at `sync`)."""
     try:
         path.mkdir(mode=0o700, parents=parents)
     except FileExistsError:
         return
     os.chmod(path, 0o700)
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _create_locked(path: Path) -> BinaryIO:
@@ -109,26 +120,44 @@ class BlobStore:
             raise UsageError(_("not a valid stored file id: {id!r}").format(id=blob_id))
         return self.root / blob_id[:2] / blob_id
 
-    def put(self, blob_id: str, key: bytes, aad: bytes, src: BinaryIO) -> BlobInfo:
-        """Encrypt `src` into a new blob, atomically; never overwrites one."""
+    def put(self, blob_id: str, key: bytes, aad: bytes, src: BinaryIO, *,
+            durable: bool = True) -> BlobInfo:
+        """Encrypt `src` into a new blob, atomically; never overwrites one.
+
+        With `durable` False the blob is not flushed to disk one by one: a batch writer calls
+        `sync()` once before committing the rows that reference its blobs.
+        """
         target = self.path(blob_id)
         self._refuse_existing(target)
-        _make_private_dir(target.parent)
+        _make_private_dir(target.parent, durable=durable)
         temp = target.with_name(f"{_TEMP_PREFIX}{blob_id}-{secrets.token_hex(4)}")
         try:
-            info = self._write(temp, target, key, aad, src)
+            info = self._write(temp, target, key, aad, src, durable)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
-        _fsync_dir(target.parent)
+        if durable:
+            _fsync_dir(target.parent)
         return info
 
-    def _write(self, temp: Path, target: Path, key: bytes, aad: bytes, src: BinaryIO) -> BlobInfo:
+    def sync(self) -> None:
+        """Flush every blob written without `durable` (one file-system sync, not one each)."""
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            syncfs = getattr(_libc(), "syncfs", None)
+            if syncfs is None or syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
+
+    def _write(self, temp: Path, target: Path, key: bytes, aad: bytes, src: BinaryIO,
+               durable: bool = True) -> BlobInfo:
         hashing = _Hashing(src)
         with _create_locked(temp) as out:
             size = encrypt_stream(key, aad, cast(BinaryIO, hashing), out)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
             info = BlobInfo(size, hashing.sha256.hexdigest(), out.tell())
             self._refuse_existing(target)
             os.replace(temp, target)  # still locked: clean_temp cannot take it meanwhile

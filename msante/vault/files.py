@@ -54,19 +54,22 @@ def _aad(purpose: str, space: str, record: str, revision: int, blob_id: str) -> 
 
 
 def seal(store: Store, space: str, record: str, revision: int, src: BinaryIO, *,
-         journal: PendingBlobs | None = None) -> SealedFile:
+         journal: PendingBlobs | None = None, space_key: bytes | None = None) -> SealedFile:
     """Encrypt `src` into a new blob under a fresh data key wrapped by the space key.
 
     With a `journal`, the blob is noted there first, so that a crash before the transaction
-    that references it commits leaves no orphan after the next open.
+    that references it commits leaves no orphan after the next open; the caller then batches:
+    the blob is not flushed alone but by `journal.sync()` before the commit. A batch may also
+    pass the `space_key` it unwrapped once.
     """
     blob_id = records.new_id().replace("-", "")
     if journal is not None:
         journal.add(blob_id)
     data_key = crypto.random_key()
     ref = FileRef(space, record, revision, blob_id, b"")
-    info = store.blobs.put(blob_id, data_key, ref.blob_aad(), src)
-    wrapped = crypto.wrap_key(spaces.key(store.conn, store.keys, space), data_key, ref.key_aad())
+    info = store.blobs.put(blob_id, data_key, ref.blob_aad(), src, durable=journal is None)
+    skey = space_key if space_key is not None else spaces.key(store.conn, store.keys, space)
+    wrapped = crypto.wrap_key(skey, data_key, ref.key_aad())
     return SealedFile(blob_id, wrapped, info)
 
 
@@ -105,6 +108,7 @@ class PendingBlobs:
         import os
         import secrets
 
+        self.store = store
         self.path = store.blobs.root / f".pending-{os.getpid()}-{secrets.token_hex(4)}"
         self._file: BinaryIO | None = None
 
@@ -114,6 +118,11 @@ class PendingBlobs:
             self._file = open(self.path, "ab")  # noqa: SIM115 (kept open for the batch)
         self._file.write(blob_id.encode() + b"\n")
         self._file.flush()
+
+    def sync(self) -> None:
+        """Make the noted blobs durable (before the transaction that references them)."""
+        if self._file is not None:
+            self.store.blobs.sync()
 
     def clear(self) -> None:
         """Forget the noted blobs: their transaction committed (or they were removed)."""
