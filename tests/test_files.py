@@ -94,3 +94,34 @@ def test_erasing_the_space_key_makes_the_file_unreadable(vault, two):
     vault.people.remove(two[1])
     with pytest.raises(NotFoundError):
         _read(vault, ref)
+
+
+def test_blobs_of_a_batch_that_never_committed_are_removed_on_next_open(vault, two):
+    """A crash after writing blobs but before the transaction that references them leaves a
+    journal; the next open removes those blobs (and only those)."""
+    import subprocess
+    import sys
+
+    journal = files.PendingBlobs(vault.store)
+    orphan = files.seal(vault.store, two[0], "rec-x", 1, io.BytesIO(b"never committed"),
+                        journal=journal)
+    kept = files.seal(vault.store, two[0], "rec-y", 1, io.BytesIO(b"committed"),
+                      journal=journal)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    dead_journal = journal.path.with_name(f".pending-{dead}-0000")
+    journal.path.rename(dead_journal)
+    removed = files.recover_pending(vault.store, lambda blob: blob == kept.blob_id)
+    assert removed == 1 and not dead_journal.exists()
+    assert not vault.store.blobs.path(orphan.blob_id).exists()
+    assert vault.store.blobs.path(kept.blob_id).exists()
+
+
+def test_a_live_writers_journal_is_left_alone(vault, two):
+    """Another process importing right now: its pending blobs are not touched."""
+    journal = files.PendingBlobs(vault.store)
+    sealed = files.seal(vault.store, two[0], "rec-x", 1, io.BytesIO(b"in flight"),
+                        journal=journal)
+    assert files.recover_pending(vault.store, lambda blob: False) == 0
+    assert vault.store.blobs.path(sealed.blob_id).exists()
+    journal.clear()
