@@ -110,26 +110,23 @@ class PendingBlobs:
 
         self.store = store
         self.path = store.blobs.root / f".pending-{os.getpid()}-{secrets.token_hex(4)}"
-        self._file: BinaryIO | None = None
+        self._noted = False
 
     def add(self, blob_id: str) -> None:
-        """Note a blob about to be written."""
-        if self._file is None:
-            self._file = open(self.path, "ab")  # noqa: SIM115 (kept open for the batch)
-        self._file.write(blob_id.encode() + b"\n")
-        self._file.flush()
+        """Note a blob about to be written (appended and handed to the OS before it is)."""
+        with open(self.path, "ab") as journal:
+            journal.write(blob_id.encode() + b"\n")
+        self._noted = True
 
     def sync(self) -> None:
         """Make the noted blobs durable (before the transaction that references them)."""
-        if self._file is not None:
+        if self._noted:
             self.store.blobs.sync()
 
     def clear(self) -> None:
         """Forget the noted blobs: their transaction committed (or they were removed)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
         self.path.unlink(missing_ok=True)
+        self._noted = False
 
 
 def recover_pending(store: Store, referenced: Callable[[str], bool]) -> int:
