@@ -21,6 +21,42 @@ def _run(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "-m", "msante", *args], env=env, check=True)
 
 
+SAMPLES = {
+    "resultats-biologie.pdf": ("Compte rendu d'examens biologiques", [
+        "Laboratoire Bioaccess – 12 rue de la République, 69002 Lyon",
+        "Patiente : Camille Martin", "Née le 02/06/1985",
+        "Prélevé le 12/03/2025 à 08:15 – à jeun",
+        "Glycémie à jeun : 0,92 g/L (0,70 – 1,10)", "Hémoglobine : 13,8 g/dL (12,0 – 16,0)",
+        "Protéine C-réactive (CRP) : 3,1 mg/L (< 5,0)", "Œstradiol : 154 pg/mL (≥ 20)"]),
+    "ordonnance.pdf": ("Ordonnance", [
+        "Dr Jean Lefèvre – médecine générale", "ORDONNANCE", "Paris, le 05/01/2025",
+        "Patiente : Camille Martin", "Doliprane 1000 mg : 1 comprimé 3 fois par jour, 5 jours",
+        "Vitamine D3 : 1 ampoule par mois, 3 mois"]),
+    "echographie.pdf": ("Compte rendu d'échographie abdominale", [
+        "Cabinet de radiologie du Parc", "Compte rendu d'échographie abdominale",
+        "Examen réalisé le 20/02/2025", "Patient : Léo Martin, né le 27/04/2019",
+        "Conclusion : foie, vésicule et reins sans particularité."]),
+}
+
+
+def _write_samples(folder: Path) -> None:
+    """A few French medical PDFs, written with fpdf2 and the font msante ships."""
+    from importlib import resources
+
+    from fpdf import FPDF
+
+    font = str(resources.files("msante").joinpath("data/fonts/DejaVuSans.ttf"))
+    for name, (title, lines) in SAMPLES.items():
+        pdf = FPDF()
+        pdf.set_title(title)
+        pdf.add_page()
+        pdf.add_font("DejaVu", fname=font)
+        pdf.set_font("DejaVu", size=12)
+        for text in lines:
+            pdf.cell(0, 9, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.output(str(folder / name))
+
+
 def _prepare() -> tuple[Path, dict[str, str]]:
     root = Path(tempfile.mkdtemp(prefix="msante-demo-"))
     runtime = root / "run"
@@ -43,7 +79,15 @@ def main() -> int:
     _run(env, "people", "add", "Jeanne Martin", "--born", "2006-03-14", "--sex", "female")
     _run(env, "unlock", "--timeout", "10m")
     env.pop("MSANTE_PASSPHRASE_FILE")
-    for args in (["status"], ["people", "list"], ["people", "show", "jeanne martin"],
+    samples = root / "samples"
+    samples.mkdir()
+    _write_samples(samples)
+    leo = samples / "echographie.pdf"
+    leo.rename(root / "echographie.pdf")
+    _run(env, "doc", "import", str(samples))
+    _run(env, "doc", "import", str(root / "echographie.pdf"), "--person", "Léo Martin")
+    for args in (["doc", "list"], ["doc", "search", "glycemie"], ["status"],
+                 ["people", "list"], ["people", "show", "jeanne martin"],
                  ["backup", "create", "--out", str(root / "backup.msb")],
                  ["audit", "list"], ["audit", "verify"]):
         _run(env, *args)
