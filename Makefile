@@ -40,6 +40,7 @@ i18n: $(STAMP)
 ## bench: the performance figures, as ratios against baselines measured in the same run
 bench: $(STAMP)
 	$(BIN)/python bench/vault.py
+	$(BIN)/python bench/documents.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

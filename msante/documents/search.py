@@ -32,8 +32,10 @@ def search(conn: Connection, text: str, *, person_id: str | None = None,
     expr = parse(text).fts()
     if expr is None:
         return []
-    order = (f"bm25(documents_fts, {WEIGHTS})" if _count_capped(conn, expr) <= RANK_CAP
-             else "documents_fts.rowid DESC")
+    matches = _count_capped(conn, expr)
+    if matches == 0:
+        return []
+    order = f"bm25(documents_fts, {WEIGHTS})" if matches <= RANK_CAP else "documents_fts.rowid DESC"
     where = "documents_fts MATCH ? AND d.deleted = 0 AND d.trashed_at IS NULL"
     args: list[object] = [expr]
     if person_id:
