@@ -346,3 +346,12 @@ def test_a_scripted_import_of_500_files_with_10_bad_ones(cli, made, tmp_path):
     assert summary["summary"]["flagged"] >= 10
     assert len(docs(cli, made, "--limit", "0")) == 500
     assert all(json.dumps(x) for x in lines)
+
+
+def test_a_few_files_imported_by_hand_say_what_was_guessed(cli, made, files):
+    """On a small import people see each document's type and date, marked when guessed."""
+    put(files, "lab.pdf", pdfgen.lab_report())
+    r = cli("doc", "import", files, pfile=made)
+    assert r.code == 0
+    assert "imported: Compte rendu d'examens biologiques — Lab report (guessed), " \
+        "2025-03-12 (guessed)" in r.err
