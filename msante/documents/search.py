@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from msante.documents.model import COLUMNS, Document
 from msante.documents.query import parse
+from msante.documents.snippet import SCAN, matcher, snippet
 from msante.vault.db import Connection
 
 RANK_CAP = 250
-HIGHLIGHT = ("**", "**")
 # bm25 weights of title, author, tags_text, text
 WEIGHTS = "10.0, 4.0, 6.0, 1.0"
 _DOC_COLUMNS = ", ".join(f"d.{c.strip()}" for c in COLUMNS.split(","))
@@ -29,7 +29,8 @@ def _count_capped(conn: Connection, expr: str) -> int:
 def search(conn: Connection, text: str, *, person_id: str | None = None,
            limit: int = 20) -> list[tuple[Document, str]]:
     """(document, snippet) pairs for `text`; snippets mark matches with **…**."""
-    expr = parse(text).fts()
+    query = parse(text)
+    expr = query.fts()
     if expr is None:
         return []
     matches = _count_capped(conn, expr)
@@ -41,8 +42,9 @@ def search(conn: Connection, text: str, *, person_id: str | None = None,
     if person_id:
         where += " AND d.person = ?"
         args.append(person_id)
-    sql = (f"SELECT {_DOC_COLUMNS}, snippet(documents_fts, -1, '{HIGHLIGHT[0]}', "
-           f"'{HIGHLIGHT[1]}', '…', 16) FROM documents_fts "
+    sql = (f"SELECT {_DOC_COLUMNS}, substr(d.text, 1, {SCAN}) FROM documents_fts "
            f"JOIN documents d ON d.n = documents_fts.rowid WHERE {where} "
            f"ORDER BY {order} LIMIT {int(limit)}")
-    return [(Document.from_row(r[:-1]), str(r[-1] or "")) for r in conn.execute(sql, args)]
+    pattern = matcher(query)
+    return [(Document.from_row(r[:-1]), snippet(r[-1] or "", pattern))
+            for r in conn.execute(sql, args).fetchall()]

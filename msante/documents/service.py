@@ -76,7 +76,7 @@ class Documents:
         sql = SELECT + " WHERE " + " AND ".join(where) + " ORDER BY doc_date DESC, n DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [Document.from_row(r) for r in self.store.conn.execute(sql, args)]
+        return [Document.from_row(r) for r in self.store.conn.execute(sql, args).fetchall()]
 
     @staticmethod
     def _filters(person: Person | None, type_code: str | None, since: dt.date | None,
