@@ -7,7 +7,6 @@ own keys. The code is random (160 bits, with a checksum against typos) and shown
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from pathlib import Path
@@ -46,10 +45,36 @@ def export_space(vault: Vault, person: Person, out: Path) -> str:
             archive.add_bytes(tar, "person.json", json.dumps(_person_json(person)).encode())
             archive.add_bytes(tar, "history.jsonl", "\n".join(
                 json.dumps(h, ensure_ascii=False) for h in history).encode())
+            count = _add_documents(vault, person, tar)
         with vault.store.write() as tx:  # recorded once the archive is whole, before it appears
             vault.store.log(tx, "person.handover", person=person.id, record=person.id,
-                            detail={"archive_id": archive_id})
+                            detail={"archive_id": archive_id, "documents": count})
     return code
+
+
+DOC_FIELDS = ("title", "author", "doc_date", "date_guessed", "type_code", "type_guessed",
+              "pages", "flags", "reason", "tags", "tags_text", "note", "text", "pdf_created",
+              "pdf_modified", "hidden", "mime", "filename", "sha256", "size")
+
+
+def _add_documents(vault: Vault, person: Person, tar: Any) -> int:
+    """Each document: its record (JSON) then its original bytes, streamed from the blob."""
+    import tarfile
+
+    from msante.vault import files
+
+    docs = vault.documents.list(person=person, limit=None)
+    for doc in docs:
+        row = vault.store.conn.execute(f"SELECT {', '.join(DOC_FIELDS)} FROM documents "
+                                       "WHERE id = ?", (doc.id,)).fetchone()
+        archive.add_bytes(tar, f"documents/{doc.id}.json",
+                          json.dumps(dict(zip(DOC_FIELDS, row, strict=True))).encode())
+        info = tarfile.TarInfo(f"documents/{doc.id}.bin")
+        info.size, info.mode = doc.size, 0o600
+        ref = files.FileRef(doc.person, doc.id, doc.revision, doc.blob_id, doc.wrapped_key)
+        with files.open_stream(vault.store, ref) as stream:
+            tar.addfile(info, stream)
+    return len(docs)
 
 
 def _person_json(person: Person) -> dict[str, Any]:
@@ -65,28 +90,83 @@ def import_space(vault: Vault, src: BinaryIO, env: archive.Envelope, code: str) 
            for e in vault.audit.entries(action="person.handover_import")):
         raise AlreadyExistsError(_("This handover archive was already imported."))
     key = _key(crypto.parse_recovery_key(code), str(env.data["archive_id"]))
-    parts: dict[str, bytes] = {}
     with archive.reader(src, env, key) as tar:
+        return _Merge(vault, archive_id).run(tar)
+
+
+class _Merge:
+    """Reads a handover archive as a stream: the person first, then each document."""
+
+    def __init__(self, vault: Vault, archive_id: str) -> None:
+        from msante.vault import files
+
+        self.vault, self.archive_id = vault, archive_id
+        self.target: Person | None = None
+        self.created = False
+        self.entries = 0
+        self.rows: list[dict[str, Any]] = []
+        self.meta: dict[str, Any] | None = None
+        self.pending = files.PendingBlobs(vault.store)
+
+    def run(self, tar: Any) -> dict[str, Any]:
+        """Import every member, then commit the documents and the import in one transaction."""
         for member in tar:
-            name = archive.safe_member(member, ("person.json", "history.jsonl"))
-            extracted = tar.extractfile(member)
-            parts[name] = extracted.read() if extracted else b""
-    return _merge(vault, json.loads(parts["person.json"]), parts.get("history.jsonl", b""),
-                  archive_id)
+            name = archive.safe_member(member, ("person.json", "history.jsonl", "documents/"))
+            stream = tar.extractfile(member)
+            self._member(name, stream)
+        return self._commit()
 
+    def _member(self, name: str, stream: Any) -> None:
+        if name == "person.json":
+            self._person(json.loads(stream.read()))
+        elif name == "history.jsonl":
+            self.entries = len([line for line in stream.read().splitlines() if line.strip()])
+        elif name.endswith(".json"):
+            self.meta = json.loads(stream.read())
+        elif self.meta is not None and self.target is not None:
+            self._document(self.meta, stream)
+            self.meta = None
 
-def _merge(vault: Vault, data: dict[str, Any], history: bytes,
-           archive_id: str) -> dict[str, Any]:
-    target = _matching_person(vault, data)
-    created = target is None
-    if target is None:
-        target = vault.people.add(data["name"], data["born"], data["sex"], relation="other")
-    entries = len([line for line in io.BytesIO(history).read().splitlines() if line.strip()])
-    with vault.store.write() as tx:
-        vault.store.log(tx, "person.handover_import", person=target.id, record=target.id,
-                        detail={"history_entries": entries, "new_person": created,
-                                "archive_id": archive_id})
-    return {"person": target.name, "created": created, "history_entries": entries}
+    def _person(self, data: dict[str, Any]) -> None:
+        self.target = _matching_person(self.vault, data)
+        if self.target is None:
+            self.created = True
+            self.target = self.vault.people.add(data["name"], data["born"], data["sex"],
+                                                relation="other")
+
+    def _document(self, meta: dict[str, Any], stream: Any) -> None:
+        from msante.vault import files, records
+
+        assert self.target is not None
+        if self.vault.store.conn.execute(
+                "SELECT 1 FROM documents WHERE person = ? AND sha256 = ? AND deleted = 0",
+                (self.target.id, meta["sha256"])).fetchone():
+            return  # already there (an earlier import, or the same file added since)
+        rid = records.new_id()
+        sealed = files.seal(self.vault.store, self.target.id, rid, 1, stream,
+                            journal=self.pending)
+        self.rows.append(meta | {"id": rid, "person": self.target.id,
+                                 "blob_id": sealed.blob_id, "wrapped_key": sealed.wrapped_key})
+
+    def _commit(self) -> dict[str, Any]:
+        from msante.vault import records
+
+        assert self.target is not None
+        store = self.vault.store
+        self.pending.sync()
+        with store.write() as tx:
+            for row in self.rows:
+                rid = row.pop("id")
+                records.insert(tx, "documents", row, device=store.device, rid=rid)
+                store.log(tx, "document.import", person=self.target.id, record=rid,
+                          detail={"source": "handover"})
+            store.log(tx, "person.handover_import", person=self.target.id,
+                      record=self.target.id,
+                      detail={"history_entries": self.entries, "new_person": self.created,
+                              "archive_id": self.archive_id, "documents": len(self.rows)})
+        self.pending.clear()
+        return {"person": self.target.name, "created": self.created,
+                "history_entries": self.entries, "documents": len(self.rows)}
 
 
 def _matching_person(vault: Vault, data: dict[str, Any]) -> Person | None:
