@@ -33,6 +33,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import line, timed  # noqa: E402
 
 PASSPHRASE = "bench passphrase quartz meadow 9"
 VOCAB_COMMON = ("patient examen résultat normal valeur bilan contrôle traitement médecin "
@@ -44,22 +47,6 @@ VOCAB = ("glycémie hémoglobine cholestérol créatinine ferritine vitamine pro
 QUERIES = ["glycemie", "ferritine", "patient", "examen normal", '"protéine c-réactive"',
            "créat*", "thyro*", '"bilan lipidique"', "troponine -normal", "scanner OR irm",
            "zyxwvu", "albumine calcium", "n1234*", "vitamine", "contrôle suivi"]
-
-
-def timed(func: Any, repeat: int = 5) -> float:
-    """Median wall time of `func()`."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def line(label: str, value: float, target: str, ok: bool, unit: str = "x") -> bool:
-    """Print one figure against its target."""
-    print(f"{label:<64} {value:8.2f}{unit}  (target {target})  {'ok' if ok else 'MISSED'}")
-    return ok
 
 
 class Env:

@@ -17,16 +17,17 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import line, timed  # noqa: E402
 
 PASSPHRASE = "bench passphrase quartz meadow 9"
 WORDS = ("glycémie hémoglobine cholestérol créatinine ferritine vitamine protéine "
@@ -42,16 +43,6 @@ def main() -> None:
     pass
 app()
 """
-
-
-def timed(func: Callable[[], Any], repeat: int = 5) -> float:
-    """Median wall time of `func` over `repeat` runs."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _workload(conn: Any, rows: int) -> None:
@@ -170,12 +161,6 @@ def _passwd_cycle(env: dict[str, str], files: list[Path]) -> Callable[[], None]:
         _cli(env, "passwd", "--new-passphrase-file", str(files[1]))
         files.reverse()
     return once
-
-
-def line(label: str, ratio: float, target: str, ok: bool) -> bool:
-    """Print one figure and say whether it meets its target."""
-    print(f"{label:<58} {ratio:6.2f}x  (target {target})  {'ok' if ok else 'MISSED'}")
-    return ok
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,7 +54,7 @@ def read_passphrase_file(path: Path, warn: Callable[[str], None]) -> str:
     return normalize(text)
 
 
-def passphrase(sources: Sources, question: str) -> str | None:
+def passphrase(sources: Sources) -> str | None:
     """A passphrase from stdin or the passphrase file, if either is set."""
     if sources.stdin:
         return sources.read_stdin()
@@ -94,7 +94,7 @@ def obtain_keys(base: Path, sources: Sources, *, agent_ok: bool = True) -> Keys:
     """The vault's keys from the first source that has them."""
     from msante.vault import store
 
-    given = passphrase(sources, _("Passphrase: "))
+    given = passphrase(sources)
     if given is not None:
         return store.unlock_with_passphrase(base, given)
     if agent_ok:

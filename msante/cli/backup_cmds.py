@@ -79,7 +79,7 @@ def _restore(src: BinaryIO, env: Envelope, recovery_key_file: Path | None) -> di
 
     def ask() -> str | None:
         srcs = session.sources()
-        given = passphrase(srcs, "")
+        given = passphrase(srcs)
         if given is None and srcs.prompt is not None:
             given = srcs.prompt(_("The backup's passphrase: "))
         return given

@@ -13,8 +13,11 @@ from msante.errors import PartialError, UsageError
 from msante.i18n import _
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from msante.api import Vault
     from msante.documents.model import Document
+    from msante.documents.service import Documents
 
 app = typer.Typer(help=_("Documents: prescriptions, lab results, imaging and hospital reports…"),
                   no_args_is_help=True)
@@ -297,15 +300,22 @@ def _done(vault: Vault, doc: Document, message: str, json_: bool) -> None:
         output.info(message.format(id=doc.id[:8]))
 
 
+def _change(doc_id: str, change: Callable[[Documents, Document], Document], message: str,
+            json_: bool) -> None:
+    """Apply one service change to a document and report it (a line, or its JSON)."""
+    with session.open_vault() as vault:
+        doc = change(vault.documents, vault.documents.get(doc_id))
+        _done(vault, doc, message, json_)
+
+
 @app.command("hide")
 def hide(doc_id: IdArg, json_: JsonOpt = False) -> None:
     """Hide a document: it will never be shared with health professionals.
 
     Example: msante doc hide 3f2a9c1e
     """
-    with session.open_vault() as vault:
-        doc = vault.documents.set_hidden(vault.documents.get(doc_id), True)
-        _done(vault, doc, _("Document {id} hidden from professionals."), json_)
+    _change(doc_id, lambda docs, doc: docs.set_hidden(doc, True),
+            _("Document {id} hidden from professionals."), json_)
 
 
 @app.command("unhide")
@@ -314,9 +324,8 @@ def unhide(doc_id: IdArg, json_: JsonOpt = False) -> None:
 
     Example: msante doc unhide 3f2a9c1e
     """
-    with session.open_vault() as vault:
-        doc = vault.documents.set_hidden(vault.documents.get(doc_id), False)
-        _done(vault, doc, _("Document {id} no longer hidden."), json_)
+    _change(doc_id, lambda docs, doc: docs.set_hidden(doc, False),
+            _("Document {id} no longer hidden."), json_)
 
 
 @app.command("delete")
@@ -325,9 +334,8 @@ def delete(doc_id: IdArg, json_: JsonOpt = False) -> None:
 
     Example: msante doc delete 3f2a9c1e
     """
-    with session.open_vault() as vault:
-        doc = vault.documents.trash(vault.documents.get(doc_id))
-        _done(vault, doc, _("Document {id} moved to the trash."), json_)
+    _change(doc_id, lambda docs, doc: docs.trash(doc),
+            _("Document {id} moved to the trash."), json_)
 
 
 @app.command("trash")
@@ -347,9 +355,8 @@ def restore(doc_id: IdArg, json_: JsonOpt = False) -> None:
 
     Example: msante doc restore 3f2a9c1e
     """
-    with session.open_vault() as vault:
-        doc = vault.documents.restore(vault.documents.get(doc_id))
-        _done(vault, doc, _("Document {id} restored."), json_)
+    _change(doc_id, lambda docs, doc: docs.restore(doc),
+            _("Document {id} restored."), json_)
 
 
 @app.command("purge")

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from msante import i18n
 from msante.errors import ExitCode, MsanteError
 
-GLOBAL_FLAGS = ("--passphrase-stdin",)
-
 
 def split_globals(argv: Sequence[str]) -> tuple[str | None, bool, list[str]]:
     """(--lang value, --passphrase-stdin given, the remaining arguments)."""

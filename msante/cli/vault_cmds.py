@@ -27,7 +27,7 @@ def _new_passphrase(file: Path | None, personal: tuple[str, ...], *,
     src = session.sources()
     text = read_passphrase_file(file, src.warn) if file else None
     if text is None and from_sources:
-        text = passphrase(src, "")
+        text = passphrase(src)
     if text is None:
         text = _prompt_twice(src)
     check_strength(text, personal)

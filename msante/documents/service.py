@@ -93,12 +93,6 @@ class Documents:
                 args.append(value)
         return where, args
 
-    def count(self, person: Person) -> int:
-        """How many documents a person has (not counting the trash)."""
-        return int(self.store.conn.execute(
-            "SELECT count(*) FROM documents WHERE person = ? AND deleted = 0 "
-            "AND trashed_at IS NULL", (person.id,)).fetchone()[0])
-
     def search(self, query: str, *, person: Person | None = None,
                limit: int = 20) -> builtins.list[tuple[Document, str]]:
         """Documents matching `query`, with a highlighted snippet (see documents/search.py)."""
@@ -262,13 +256,6 @@ class Documents:
         if doc.date_guessed and (day := classify.guess_date(ex.text)):
             fields["doc_date"] = day.date.isoformat()
         return fields
-
-    def stored_text(self, doc: Document) -> str:
-        """The indexed text without auditing (for re-indexing inside the service)."""
-        row = self.store.conn.execute("SELECT text FROM documents WHERE id = ?",
-                                      (doc.id,)).fetchone()
-        return str(row[0] or "")
-
 
 class _HashingWriter:
     """Writes through to `out` while hashing what passes."""

@@ -10,7 +10,6 @@ escape apart); an empty file is "application/octet-stream".
 from __future__ import annotations
 
 import codecs
-from pathlib import Path
 
 SNIFF_BYTES = 2048
 PDF_WINDOW = 1024
@@ -55,12 +54,6 @@ def sniff(head: bytes) -> str:
     if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
         return "image/heic"
     return "text/plain" if _is_text(head) else OCTET_STREAM
-
-
-def sniff_file(path: str | Path) -> str:
-    """The MIME type of the file at `path` (reads its first `SNIFF_BYTES` bytes)."""
-    with open(path, "rb") as file:
-        return sniff(file.read(SNIFF_BYTES))
 
 
 def extension_for(mime: str) -> str:
