@@ -81,10 +81,14 @@ def test_same_bytes_are_stored_once_and_a_rerun_imports_nothing(cli, made, files
     assert first.code == 0
     status = {Path(x["file"]).name: x["status"] for x in first.lines()[:-1]}
     assert status == {"a.pdf": "imported", "copy-of-a.pdf": "duplicate", "b.pdf": "imported"}
+    copy = next(x for x in first.lines()[:-1] if x["file"].endswith("copy-of-a.pdf"))
+    assert copy["reason"] == "same file as one earlier in this import" and copy["id"] is None
     blobs = sorted(p.name for p in (home / "blobs").rglob("*") if p.is_file())
     again = imp(cli, made, files)
     assert again.code == 0
     assert again.lines()[-1]["summary"]["duplicate"] == 3
+    assert all(x["reason"].startswith("already stored as ") and x["id"]
+               for x in again.lines()[:-1])
     assert sorted(p.name for p in (home / "blobs").rglob("*") if p.is_file()) == blobs
     assert len(docs(cli, made)) == 2
 

@@ -189,12 +189,9 @@ class Importer:
         except OSError as exc:
             yield Result(str(path), "failed", reason=exc.strerror or str(exc))
             return
-        duplicate = self._duplicate_of(sha)
+        duplicate = self._duplicate(path, sha)
         if duplicate:
-            reason = (_("same file as one earlier in this import") if duplicate == "-"
-                      else _("already stored as {id}").format(id=duplicate[:8]))
-            yield Result(str(path), "duplicate", id=duplicate if duplicate != "-" else None,
-                         reason=reason)
+            yield duplicate
             return
         self.seen[sha] = ""
         item = _Item(path, sha, size, sniff(head))
@@ -203,13 +200,19 @@ class Importer:
         else:
             yield from self._store(item)
 
-    def _duplicate_of(self, sha: str) -> str | None:
-        if sha in self.seen:
-            return self.seen[sha] or "-"
-        row = self.store.conn.execute(
-            "SELECT id FROM documents WHERE person = ? AND sha256 = ? AND deleted = 0",
-            (self.options.person.id, sha)).fetchone()
-        return str(row[0]) if row else None
+    def _duplicate(self, path: Path, sha: str) -> Result | None:
+        """A duplicate's result when these bytes are stored already or met earlier in this run."""
+        stored = self.seen.get(sha)  # "" while the first copy is still being extracted
+        if stored is None:
+            row = self.store.conn.execute(
+                "SELECT id FROM documents WHERE person = ? AND sha256 = ? AND deleted = 0",
+                (self.options.person.id, sha)).fetchone()
+            if row is None:
+                return None
+            stored = str(row[0])
+        reason = (_("already stored as {id}").format(id=stored[:8]) if stored
+                  else _("same file as one earlier in this import"))
+        return Result(str(path), "duplicate", id=stored or None, reason=reason)
 
     def _store(self, item: _Item) -> Iterator[Result]:
         rid = records.new_id()
