@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from msante.documents import types
 from msante.i18n import N_, _
@@ -28,9 +27,12 @@ def _strings(text: str) -> tuple[str, ...]:
     return () if text == "[]" else tuple(json.loads(text))
 
 
-@dataclass(frozen=True)
-class Document:
-    """One stored document (its text is fetched apart: it can be long)."""
+class Document(NamedTuple):
+    """One stored document (its text is fetched apart: it can be long).
+
+    A named tuple rather than a frozen dataclass: searches and lists build many of them, and a
+    tuple is built in a fraction of the time.
+    """
 
     n: int
     id: str

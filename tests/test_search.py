@@ -1,0 +1,83 @@
+"""Search ranking: few matches by where they match, many by recency; filters hold on both paths.
+
+Documents are inserted through the records layer (their index built by the triggers), as an
+import would leave them, without the cost of making PDFs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from msante.documents import search as search_mod
+from msante.documents.search import RANK_CAP, search
+from msante.vault import records
+
+
+def _add(vault: Any, person: str, *, title: str, text: str, author: str | None = None,
+         tags: str = "", trashed: bool = False) -> int:
+    """Insert one document row; its rowid `n` (later rows are more recent)."""
+    with vault.store.write() as tx:
+        rid = records.insert(tx, "documents", {
+            "person": person, "blob_id": "0" * 32, "wrapped_key": b"", "sha256": "0" * 64,
+            "size": 1, "mime": "application/pdf", "title": title, "author": author,
+            "tags_text": tags, "doc_date": "2025-01-01", "type_code": "11502-2", "text": text,
+            "trashed_at": "2025-02-01T00:00:00Z" if trashed else None,
+        }, device=vault.store.device)
+        vault.store.log(tx, "test.insert")
+    return int(vault.store.conn.execute("SELECT n FROM documents WHERE id = ?",
+                                        (rid,)).fetchone()[0])
+
+
+def _titles(vault: Any, query: str, **kwargs: Any) -> list[str]:
+    return [doc.title for doc, _snippet in search(vault.store.conn, query, **kwargs)]
+
+
+def test_few_matches_rank_title_then_tags_then_author_then_text(vault) -> None:
+    owner = vault.people.owner().id
+    _add(vault, owner, title="Titre", text="la ferritine est basse")  # text only, oldest
+    _add(vault, owner, title="Bilan martial", text="rien", tags="ferritine")
+    _add(vault, owner, title="Compte rendu", text="rien", author="Labo Ferritine")
+    _add(vault, owner, title="Ferritine sérique", text="rien")
+    _add(vault, owner, title="Autre", text="ferritine normale")  # text only, newest
+    assert _titles(vault, "ferritine") == [
+        "Ferritine sérique", "Bilan martial", "Compte rendu", "Autre", "Titre"]
+
+
+def test_many_matches_come_newest_first_whatever_the_title(vault, monkeypatch) -> None:
+    monkeypatch.setattr(search_mod, "RANK_CAP", 3)
+    owner = vault.people.owner().id
+    _add(vault, owner, title="Glycémie à jeun", text="glycémie 0,95 g/L")  # title match, oldest
+    for i in range(4):
+        _add(vault, owner, title=f"Bilan {i}", text="glycémie normale")
+    assert _titles(vault, "glycemie", limit=3) == ["Bilan 3", "Bilan 2", "Bilan 1"]
+
+
+@pytest.mark.parametrize("cap", [RANK_CAP, 1])
+def test_trashed_and_other_peoples_documents_are_left_out_on_both_paths(vault, monkeypatch,
+                                                                        cap: int) -> None:
+    monkeypatch.setattr(search_mod, "RANK_CAP", cap)
+    owner = vault.people.owner().id
+    child = vault.people.add("Léo Martin", "2019-04-01", "male").id
+    _add(vault, owner, title="Vaccin grippe", text="vaccin antigrippal")
+    _add(vault, child, title="Vaccin ROR", text="vaccin rougeole")
+    _add(vault, owner, title="Vaccin jeté", text="vaccin", trashed=True)
+    assert sorted(_titles(vault, "vaccin")) == ["Vaccin ROR", "Vaccin grippe"]
+    assert _titles(vault, "vaccin", person_id=child) == ["Vaccin ROR"]
+    assert _titles(vault, "vaccin -rougeole") == ["Vaccin grippe"]
+
+
+def test_snippets_mark_every_match_in_the_window_ignoring_accents(vault) -> None:
+    owner = vault.people.owner().id
+    _add(vault, owner, title="CRP", text="Dosage de la protéine C-réactive : 3 mg/L. "
+         "La PROTEINE c réactive est normale.")
+    (_doc, snippet), = search(vault.store.conn, '"proteine c reactive"')
+    assert snippet.count("**") == 4
+    assert "**protéine C-réactive**" in snippet and "**PROTEINE c réactive**" in snippet
+
+
+def test_a_limit_of_zero_or_a_query_of_nothing_finds_nothing(vault) -> None:
+    _add(vault, vault.people.owner().id, title="Ordonnance", text="paracétamol")
+    assert search(vault.store.conn, "paracetamol", limit=0) == []
+    assert search(vault.store.conn, '" - * "') == []
