@@ -14,10 +14,13 @@ from msante.vault.store import Store, create
 
 if TYPE_CHECKING:
     from msante.documents.service import Documents
+    from msante.measures.service import Measures
+    from msante.profile.service import Profile
 
 # Tables of records that belong to a person (a `person` column), and their label in counts.
 PERSON_TABLES: list[tuple[str, str, str]] = [
     ("documents", "documents", "trashed_at IS NULL"),
+    ("profile_entries", "profile_entries", "status = 'current'"),
 ]
 
 
@@ -57,6 +60,20 @@ class Vault:
         from msante.documents.service import Documents
 
         return Documents(self.store, self.people)
+
+    @cached_property
+    def profile(self) -> Profile:
+        """The medical profile's entries."""
+        from msante.profile.service import Profile
+
+        return Profile(self.store, self.people)
+
+    @cached_property
+    def measures(self) -> Measures:
+        """Measurements (weight, blood pressure, glucose…)."""
+        from msante.measures.service import Measures
+
+        return Measures(self.store, self.people)
 
     @cached_property
     def audit(self) -> Activity:

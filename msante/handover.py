@@ -1,6 +1,7 @@
 """Handing a child's profile over at majority: an archive sealed by a one-time code.
 
-The caregiver exports the person's space (their profile and history); the now-adult imports it
+The caregiver exports the person's space (their medical profile with its edit history, their
+measurements, their documents and their activity history); the now-adult imports it
 into their own vault with `msante backup restore FILE --merge`, where it is re-keyed under their
 own keys. The code is random (160 bits, with a checksum against typos) and shown only once.
 """
@@ -45,16 +46,46 @@ def export_space(vault: Vault, person: Person, out: Path) -> str:
             archive.add_bytes(tar, "person.json", json.dumps(_person_json(person)).encode())
             archive.add_bytes(tar, "history.jsonl", "\n".join(
                 json.dumps(h, ensure_ascii=False) for h in history).encode())
+            records_out = _add_records(vault, person, tar)
             count = _add_documents(vault, person, tar)
         with vault.store.write() as tx:  # recorded once the archive is whole, before it appears
             vault.store.log(tx, "person.handover", person=person.id, record=person.id,
-                            detail={"archive_id": archive_id, "documents": count})
+                            detail={"archive_id": archive_id, "documents": count,
+                                    **records_out})
     return code
 
 
 DOC_FIELDS = ("title", "author", "doc_date", "date_guessed", "type_code", "type_guessed",
               "pages", "flags", "reason", "tags", "tags_text", "note", "text", "pdf_created",
               "pdf_modified", "hidden", "mime", "filename", "sha256", "size")
+
+
+# The person's records carried as JSON lines: member → (table, columns, the person's rows).
+RECORDS = {
+    "profile.jsonl": ("profile_entries", (
+        "id", "section", "data", "code_system", "code", "code_display", "status", "provenance",
+        "source", "sort_date", "external_id"), "person = ?"),
+    "profile_history.jsonl": ("profile_history", (
+        "entry", "revision", "data", "code_system", "code", "code_display", "status",
+        "changed_at"), "entry IN (SELECT id FROM profile_entries WHERE person = ?)"),
+    "measurements.jsonl": ("measurements", (
+        "id", "kind", "value", "value2", "unit", "at", "note", "entered", "provenance",
+        "external_id"), "person = ?"),
+}
+
+
+def _add_records(vault: Vault, person: Person, tar: Any) -> dict[str, int]:
+    """The profile, its edit history and the measurements, one JSON object per line."""
+    counts = {}
+    for member, (table, columns, where) in RECORDS.items():
+        rows = vault.store.conn.execute(
+            f"SELECT {', '.join(columns)} FROM {table} WHERE {where}"
+            + (" AND deleted = 0" if table != "profile_history" else ""),
+            (person.id,)).fetchall()
+        archive.add_bytes(tar, member, "\n".join(json.dumps(
+            dict(zip(columns, row, strict=True)), ensure_ascii=False) for row in rows).encode())
+        counts[table] = len(rows)
+    return counts
 
 
 def _add_documents(vault: Vault, person: Person, tar: Any) -> int:
@@ -105,13 +136,15 @@ class _Merge:
         self.created = False
         self.entries = 0
         self.rows: list[dict[str, Any]] = []
+        self.records: dict[str, list[dict[str, Any]]] = {}
         self.meta: dict[str, Any] | None = None
         self.pending = files.PendingBlobs(vault.store)
 
     def run(self, tar: Any) -> dict[str, Any]:
         """Import every member, then commit the documents and the import in one transaction."""
         for member in tar:
-            name = archive.safe_member(member, ("person.json", "history.jsonl", "documents/"))
+            name = archive.safe_member(member, ("person.json", "history.jsonl", *RECORDS,
+                                                "documents/"))
             stream = tar.extractfile(member)
             self._member(name, stream)
         return self._commit()
@@ -121,6 +154,9 @@ class _Merge:
             self._person(json.loads(stream.read()))
         elif name == "history.jsonl":
             self.entries = len([line for line in stream.read().splitlines() if line.strip()])
+        elif name in RECORDS:
+            self.records[name] = [json.loads(line) for line in stream.read().splitlines()
+                                  if line.strip()]
         elif name.endswith(".json"):
             self.meta = json.loads(stream.read())
         elif self.meta is not None and self.target is not None:
@@ -160,13 +196,36 @@ class _Merge:
                 records.insert(tx, "documents", row, device=store.device, rid=rid)
                 store.log(tx, "document.import", person=self.target.id, record=rid,
                           detail={"source": "handover"})
+            added = self._insert_records(tx)
             store.log(tx, "person.handover_import", person=self.target.id,
                       record=self.target.id,
                       detail={"history_entries": self.entries, "new_person": self.created,
-                              "archive_id": self.archive_id, "documents": len(self.rows)})
+                              "archive_id": self.archive_id, "documents": len(self.rows),
+                              **added})
         self.pending.clear()
         return {"person": self.target.name, "created": self.created,
-                "history_entries": self.entries, "documents": len(self.rows)}
+                "history_entries": self.entries, "documents": len(self.rows), **added}
+
+    def _insert_records(self, tx: db.Connection) -> dict[str, int]:
+        """The profile, its history and the measurements (those not already there)."""
+        from msante.vault import records
+
+        assert self.target is not None
+        added = {"profile_entries": 0, "measurements": 0}
+        for member in ("profile.jsonl", "measurements.jsonl"):
+            table = RECORDS[member][0]
+            for row in self.records.get(member, []):
+                rid = str(row.pop("id"))
+                if tx.execute(f"SELECT 1 FROM {table} WHERE id = ?", (rid,)).fetchone():
+                    continue
+                records.insert(tx, table, row | {"person": self.target.id},
+                               device=self.vault.store.device, rid=rid)
+                added[table] += 1
+        for row in self.records.get("profile_history.jsonl", []):
+            cols = RECORDS["profile_history.jsonl"][1]
+            tx.execute(f"INSERT OR IGNORE INTO profile_history ({', '.join(cols)}) VALUES "
+                       f"({', '.join('?' * len(cols))})", [row[c] for c in cols])
+        return added
 
 
 def _matching_person(vault: Vault, data: dict[str, Any]) -> Person | None:

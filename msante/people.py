@@ -159,6 +159,7 @@ class People:
         with self.store.write() as tx:
             records.tombstone(tx, "people", person.id, CONTENT, device=self.store.device)
             spaces.destroy(tx, person.id)
+            _erase_records(tx, person.id)
             self.store.log(tx, "person.remove", person=person.id, record=person.id)
         db.checkpoint(self.store.conn)  # erased for good: nothing left to read in the WAL
         return person
@@ -167,3 +168,20 @@ class People:
         """The fingerprint of the person's public keys."""
         keys = identity.public_keys(self.store.conn, person.id)
         return identity.fingerprint(*keys) if keys else None
+
+
+def _erase_records(tx: Any, person_id: str) -> None:
+    """Erase a removed person's documents' text, profile (with its history) and measurements.
+
+    Their files need no such pass: each file's key is wrapped by the space key just destroyed.
+    """
+    tx.execute("UPDATE documents SET title = '', author = NULL, tags_text = '', tags = '[]', "
+               "text = NULL, filename = NULL, note = NULL, reason = NULL, wrapped_key = NULL, "
+               "deleted = 1 WHERE person = ?", (person_id,))
+    tx.execute("DELETE FROM profile_history WHERE entry IN "
+               "(SELECT id FROM profile_entries WHERE person = ?)", (person_id,))
+    tx.execute("UPDATE profile_entries SET data = '{}', code_system = NULL, code = NULL, "
+               "code_display = NULL, source = NULL, sort_date = NULL, external_id = NULL, "
+               "deleted = 1 WHERE person = ?", (person_id,))
+    tx.execute("UPDATE measurements SET value = 0, value2 = NULL, note = NULL, entered = NULL, "
+               "external_id = NULL, deleted = 1 WHERE person = ?", (person_id,))

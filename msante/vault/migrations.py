@@ -107,8 +107,43 @@ def m003_documents(conn: Connection, keys: Keys) -> None:
     ))
 
 
+def m004_profile_measures(conn: Connection, keys: Keys) -> None:
+    """The medical profile's entries (with their edit history) and measurements.
+
+    A profile entry keeps its section's fields as a JSON object (`data`); the columns beside it
+    are what every section shares: an optional code, a status (`entered-in-error` replaces
+    deleting a clinical fact), a provenance, a sortable (possibly partial) date and, for what
+    came from outside, the id it had there (so re-importing changes nothing). Measurements are
+    immutable: a value in its kind's canonical unit (`value2`: the diastolic pressure).
+    """
+    sync = records.SYNC_COLUMNS.replace("id TEXT PRIMARY KEY", "id TEXT NOT NULL UNIQUE")
+    run_script(conn, (
+        f"CREATE TABLE profile_entries ({records.SYNC_COLUMNS}, person TEXT NOT NULL, "
+        "section TEXT NOT NULL, data TEXT NOT NULL, code_system TEXT, code TEXT, "
+        "code_display TEXT, status TEXT NOT NULL DEFAULT 'current', "
+        "provenance TEXT NOT NULL, source TEXT, sort_date TEXT, external_id TEXT);"
+        "CREATE INDEX profile_person ON profile_entries(person, section, sort_date) "
+        "WHERE deleted = 0;"
+        "CREATE UNIQUE INDEX profile_external ON profile_entries(person, external_id) "
+        "WHERE external_id IS NOT NULL AND deleted = 0;"
+        "CREATE TABLE profile_history (entry TEXT NOT NULL, revision INTEGER NOT NULL, "
+        "data TEXT NOT NULL, code_system TEXT, code TEXT, code_display TEXT, status TEXT, "
+        "changed_at TEXT NOT NULL, PRIMARY KEY (entry, revision));"
+        f"CREATE TABLE measurements (n INTEGER PRIMARY KEY, {sync}, person TEXT NOT NULL, "
+        "kind TEXT NOT NULL, value REAL NOT NULL, value2 REAL, unit TEXT NOT NULL, "
+        "at TEXT NOT NULL, note TEXT, entered TEXT, provenance TEXT NOT NULL, "
+        "external_id TEXT);"
+        "CREATE INDEX measurements_person ON measurements(person, at, n) WHERE deleted = 0;"
+        "CREATE INDEX measurements_kind ON measurements(person, kind, at, n) "
+        "WHERE deleted = 0;"
+        "CREATE UNIQUE INDEX measurements_external ON measurements(person, external_id) "
+        "WHERE external_id IS NOT NULL AND deleted = 0"
+    ))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
     ("documents", m003_documents),
+    ("profile_measures", m004_profile_measures),
 ]

@@ -1,0 +1,319 @@
+"""The medical profile: dated, editable entries per person and section, with their history.
+
+Every change is audited in its own transaction. Editing keeps the previous version in
+`profile_history`; removing a clinical fact marks it "entered in error" (it stays in the
+history and out of summaries) while removing a trusted person or a habit deletes it. "No
+known allergy" (medication, problem) is a statement: an entry of its own, superseded by the
+first real one.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from msante.errors import NotFoundError, UsageError
+from msante.i18n import N_, _
+from msante.people import People, Person
+from msante.profile import sections
+from msante.profile.sections import Section
+from msante.vault import db, records
+from msante.vault.store import Store
+
+CODE_SYSTEMS = {
+    "snomed": "http://snomed.info/sct",
+    "atc": "http://www.whocc.no/atc",
+    "cis": "https://smt.esante.gouv.fr/terminologie-bdpm",
+    "cvx": "http://hl7.org/fhir/sid/cvx",
+    "loinc": "http://loinc.org",
+    "icd10": "http://hl7.org/fhir/sid/icd-10",
+}
+PROVENANCES = ("typed", "fhir", "document", "professional")
+NONE_SECTIONS = {"allergies": N_("No known allergy"), "treatments": N_("No current treatment"),
+                 "conditions": N_("No known medical history")}
+STATUS_LABELS = {"current": N_("current"), "entered-in-error": N_("entered in error"),
+                 "superseded": N_("superseded")}
+_CLINICAL_REMOVED = "entered-in-error"
+_CONTENT = ["code_system", "code", "code_display", "source", "sort_date", "external_id"]
+_COLUMNS = ("id, revision, person, section, data, code_system, code, code_display, status, "
+            "provenance, source, sort_date, external_id, created_at, updated_at")
+
+
+@dataclass(frozen=True)
+class Code:
+    """A coded concept: system URI, code and its display text."""
+
+    system: str
+    code: str
+    display: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Code:
+        """`snomed:91936005` or `http://snomed.info/sct|91936005|display`."""
+        if "|" in text:
+            system, code, *rest = text.split("|")
+            if not system.strip() or not code.strip():
+                raise UsageError(_("Invalid code '{text}': expected URI|CODE.").format(text=text))
+            return cls(system.strip(), code.strip(), rest[0].strip() if rest else None)
+        prefix, sep, code = text.partition(":")
+        system = CODE_SYSTEMS.get(prefix.strip().lower(), "")
+        if not sep or not system or not code.strip():
+            raise UsageError(_("Invalid code '{text}': expected SYSTEM:CODE with a system among "
+                               "{systems}, or URI|CODE.").format(
+                text=text, systems=", ".join(CODE_SYSTEMS)))
+        return cls(system, code.strip())
+
+
+class Entry(NamedTuple):
+    """One profile entry."""
+
+    id: str
+    revision: int
+    person: str
+    section: str
+    data: dict[str, Any]
+    code: Code | None
+    status: str
+    provenance: str
+    source: str | None
+    sort_date: str | None
+    external_id: str | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> Entry:
+        """Build from a row selected with _COLUMNS."""
+        (rid, rev, person, section, data, system, code, display, status, provenance, source,
+         sort_date, external_id, created, updated) = row
+        return cls(rid, rev, person, section, json.loads(data),
+                   Code(system, code, display) if system and code else None, status,
+                   provenance, source, sort_date, external_id, created, updated)
+
+    @property
+    def is_none_statement(self) -> bool:
+        """Whether this is "no known allergy" (treatment, history) rather than a fact."""
+        return bool(self.data.get("none"))
+
+    def text(self) -> str:
+        """The entry's main text in the user's language."""
+        if self.is_none_statement:
+            return _(NONE_SECTIONS[self.section])
+        return sections.get(self.section).title_of(self.data)
+
+    def to_json(self, person_name: str | None = None) -> dict[str, Any]:
+        """The stable JSON form (docs/cli.md lists the keys)."""
+        return {
+            "id": self.id, "section": self.section, "person": person_name or self.person,
+            "person_id": self.person, "text": self.text(), "fields": self.data,
+            "none": self.is_none_statement,
+            "code": ({"system": self.code.system, "code": self.code.code,
+                      "display": self.code.display} if self.code else None),
+            "status": self.status, "provenance": self.provenance, "source": self.source,
+            "date": self.sort_date, "revision": self.revision,
+            "created_at": self.created_at, "updated_at": self.updated_at,
+        }
+
+
+class Revision(NamedTuple):
+    """A previous version of an entry."""
+
+    revision: int
+    data: dict[str, Any]
+    code: Code | None
+    status: str | None
+    changed_at: str
+
+
+class Profile:
+    """The profile entries of every person in the vault."""
+
+    def __init__(self, store: Store, people: People) -> None:
+        self.store, self.people = store, people
+
+    def get(self, id_or_prefix: str) -> Entry:
+        """The entry with this id or unique id prefix (at least 4 characters)."""
+        key = id_or_prefix.strip().lower()
+        rows = self.store.conn.execute(
+            f"SELECT {_COLUMNS} FROM profile_entries WHERE deleted = 0 AND id LIKE ? LIMIT 2",
+            (key.replace("%", "").replace("_", "") + "%",)).fetchall() if len(key) >= 4 else []
+        if len(rows) > 1:
+            raise UsageError(_("'{ref}' matches several profile entries: give more of the id.")
+                             .format(ref=id_or_prefix))
+        if not rows:
+            raise NotFoundError(_("No profile entry '{ref}'.").format(ref=id_or_prefix))
+        return Entry.from_row(rows[0])
+
+    def list(self, person: Person, section: str | None = None, *,
+             everything: bool = False) -> list[Entry]:
+        """A person's entries, by section then newest first (`everything`: removed too)."""
+        sql = f"SELECT {_COLUMNS} FROM profile_entries WHERE deleted = 0 AND person = ?"
+        args: list[object] = [person.id]
+        if section:
+            sql += " AND section = ?"
+            args.append(sections.get(section).name)
+        if not everything:
+            sql += " AND status = 'current'"
+        rows = self.store.conn.execute(sql + " ORDER BY sort_date DESC, created_at DESC",
+                                       args).fetchall()
+        order = {s.name: i for i, s in enumerate(sections.SECTIONS)}
+        return sorted((Entry.from_row(r) for r in rows), key=lambda e: order[e.section])
+
+    def history(self, entry: Entry) -> builtins.list[Revision]:
+        """The previous versions of `entry`, oldest first."""
+        rows = self.store.conn.execute(
+            "SELECT revision, data, code_system, code, code_display, status, changed_at "
+            "FROM profile_history WHERE entry = ? ORDER BY revision", (entry.id,)).fetchall()
+        return [Revision(r[0], json.loads(r[1]), Code(r[2], r[3], r[4]) if r[2] else None, r[5],
+                         r[6]) for r in rows]
+
+    def add(self, person: Person, section: str, values: dict[str, object], *,
+            code: Code | None = None) -> Entry:
+        """Add an entry typed by the person."""
+        self.people.check_writable(person)
+        with self.store.write() as tx:
+            rid = self.add_in(tx, person, section, values, code=code)
+        return self.get(rid)
+
+    def add_none(self, person: Person, section: str) -> Entry:
+        """State "no known allergy" (medication, history) for a person."""
+        self.people.check_writable(person)
+        with self.store.write() as tx:
+            rid = self.add_none_in(tx, person, section)
+        return self.get(rid)
+
+    def add_none_in(self, tx: db.Connection, person: Person, section: str, *,
+                    provenance: str = "typed", source: str | None = None,
+                    external_id: str | None = None) -> str:
+        """The same inside the caller's transaction (audited); return the entry's id."""
+        spec = sections.get(section)
+        if spec.name not in NONE_SECTIONS:
+            raise UsageError(_("Only allergies, treatments and conditions take --none."))
+        if self._current(tx, person, spec.name, facts=True):
+            raise UsageError(_("{section} already lists entries: remove them first.")
+                             .format(section=_(spec.label)))
+        return self._insert(tx, person, spec, {"none": True}, None, provenance, source,
+                            external_id)
+
+    def add_in(self, tx: db.Connection, person: Person, section: str,
+               values: dict[str, object], *, code: Code | None = None,
+               provenance: str = "typed", source: str | None = None,
+               external_id: str | None = None) -> str:
+        """Add an entry inside the caller's transaction (audited); return its id."""
+        spec = sections.get(section)
+        data = sections.validate(spec, values)
+        if provenance not in PROVENANCES:
+            raise ValueError(provenance)
+        if spec.single or spec.name in NONE_SECTIONS:
+            self._supersede(tx, person, spec)
+        return self._insert(tx, person, spec, data, code, provenance, source, external_id)
+
+    def _insert(self, tx: db.Connection, person: Person, spec: Section, data: dict[str, Any],
+                code: Code | None, provenance: str, source: str | None,
+                external_id: str | None) -> str:
+        rid = records.insert(tx, "profile_entries", {
+            "person": person.id, "section": spec.name, "data": _dump(data),
+            **_code_columns(code), "status": "current", "provenance": provenance,
+            "source": source, "sort_date": _sort_date(spec, data), "external_id": external_id,
+        }, device=self.store.device)
+        self.store.log(tx, "profile.add", person=person.id, record=rid,
+                       detail={"section": spec.name, "provenance": provenance})
+        return rid
+
+    def _current(self, tx: db.Connection, person: Person, section: str, *,
+                 facts: bool) -> builtins.list[Entry]:
+        rows = tx.execute(f"SELECT {_COLUMNS} FROM profile_entries WHERE deleted = 0 AND "
+                          "person = ? AND section = ? AND status = 'current'",
+                          (person.id, section)).fetchall()
+        entries = [Entry.from_row(r) for r in rows]
+        return [e for e in entries if facts != e.is_none_statement]
+
+    def _supersede(self, tx: db.Connection, person: Person, spec: Section) -> None:
+        """A new blood group replaces the old; a real allergy ends "no known allergy"."""
+        old = self._current(tx, person, spec.name, facts=spec.single)
+        for entry in old if spec.single else [e for e in old if e.is_none_statement]:
+            self._change(tx, entry, status="superseded", action="profile.supersede")
+
+    def edit(self, id_or_prefix: str, values: dict[str, object], *,
+             code: Code | None = None) -> Entry:
+        """Change some fields of an entry (the previous version is kept)."""
+        entry = self.get(id_or_prefix)
+        self._check_editable(entry)
+        spec = sections.get(entry.section)
+        data = sections.validate(spec, values, base=entry.data)
+        if data == entry.data and code in (None, entry.code):
+            raise UsageError(_("Nothing to change."))
+        with self.store.write() as tx:
+            self._change(tx, entry, data=data, code=code, action="profile.edit")
+        return self.get(entry.id)
+
+    def remove(self, id_or_prefix: str) -> Entry:
+        """Mark a clinical fact entered in error, or delete a non-clinical entry."""
+        entry = self.get(id_or_prefix)
+        self._check_editable(entry)
+        with self.store.write() as tx:
+            if sections.get(entry.section).clinical:
+                self._change(tx, entry, status=_CLINICAL_REMOVED, action="profile.remove")
+            else:
+                tx.execute("DELETE FROM profile_history WHERE entry = ?", (entry.id,))
+                records.tombstone(tx, "profile_entries", entry.id, _CONTENT,
+                                  device=self.store.device, blanks={"data": "{}"})
+                self.store.log(tx, "profile.remove", person=entry.person, record=entry.id,
+                               detail={"section": entry.section, "deleted": True})
+        return entry
+
+    def _check_editable(self, entry: Entry) -> None:
+        self.people.check_writable(self.people.get(entry.person))
+        if entry.status != "current":
+            raise UsageError(_("This entry is {status}: it can no longer change.")
+                             .format(status=entry.status))
+
+    def _change(self, tx: db.Connection, entry: Entry, *, action: str,
+                data: dict[str, Any] | None = None, code: Code | None = None,
+                status: str | None = None) -> None:
+        self._snapshot(tx, entry)
+        spec = sections.get(entry.section)
+        fields: dict[str, Any] = {"status": status or entry.status}
+        if data is not None:
+            fields |= {"data": _dump(data), "sort_date": _sort_date(spec, data)}
+        if code is not None:
+            fields |= _code_columns(code)
+        records.update(tx, "profile_entries", entry.id, fields, device=self.store.device)
+        self.store.log(tx, action, person=entry.person, record=entry.id,
+                       detail={"section": entry.section, "status": fields["status"]})
+
+    def _snapshot(self, tx: db.Connection, entry: Entry) -> None:
+        tx.execute("INSERT INTO profile_history (entry, revision, data, code_system, code, "
+                   "code_display, status, changed_at) VALUES (?,?,?,?,?,?,?,?)",
+                   (entry.id, entry.revision, _dump(entry.data), *_code_values(entry.code),
+                    entry.status, db.now()))
+
+    def by_external_id(self, person: Person, external_ids: Iterable[str]) -> dict[str, Entry]:
+        """The person's entries that came from outside with these ids."""
+        wanted = list(external_ids)
+        if not wanted:
+            return {}
+        rows = self.store.conn.execute(
+            f"SELECT {_COLUMNS} FROM profile_entries WHERE deleted = 0 AND person = ? AND "
+            f"external_id IN ({','.join('?' * len(wanted))})", [person.id, *wanted]).fetchall()
+        return {e.external_id: e for e in map(Entry.from_row, rows) if e.external_id}
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _code_values(code: Code | None) -> tuple[str | None, str | None, str | None]:
+    return (code.system, code.code, code.display) if code else (None, None, None)
+
+
+def _code_columns(code: Code | None) -> dict[str, Any]:
+    return dict(zip(("code_system", "code", "code_display"), _code_values(code), strict=True))
+
+
+def _sort_date(spec: Section, data: dict[str, Any]) -> str | None:
+    value = data.get(spec.date_field) if spec.date_field else None
+    return str(value) if value else None
