@@ -41,6 +41,7 @@ i18n: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/vault.py
 	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/profile_measures.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
