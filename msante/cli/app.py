@@ -26,6 +26,10 @@ REGISTRY: dict[str, str] = {
     "close": "msante.cli.vault_cmds:close",
     "people": "msante.cli.people_cmds",
     "doc": "msante.cli.doc_cmds",
+    "profile": "msante.cli.profile_cmds",
+    "measure": "msante.cli.measure_cmds",
+    "summary": "msante.cli.summary_cmds:summary",
+    "fhir": "msante.cli.fhir_cmds",
     "backup": "msante.cli.backup_cmds",
     "audit": "msante.cli.audit_cmds",
 }

@@ -78,7 +78,8 @@ def _recent(conn: Connection, expr: str, person_id: str | None,
         sql += " AND d.person = ?"
         args.append(person_id)
     sql += f" ORDER BY documents_fts.rowid DESC LIMIT {int(limit)}"
-    return conn.execute(sql, args).fetchall()
+    rows: list[tuple[object, ...]] = conn.execute(sql, args).fetchall()
+    return rows
 
 
 def search(conn: Connection, text: str, *, person_id: str | None = None,
