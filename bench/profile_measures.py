@@ -75,14 +75,24 @@ def _measure(person: str, rng: random.Random, start: dt.datetime,
             "unit": unit, "at": at.isoformat(timespec="microseconds"), "provenance": "typed"}
 
 
-def ratio(env_a: Env, args_a: tuple[str, ...], env_b: Env, args_b: tuple[str, ...]) -> float:
-    """Median wall time of `msante ARGS_A` in A over `msante ARGS_B` in B, agents unlocked."""
+def ratio(env_a: Env, args_a: tuple[str, ...], env_b: Env, args_b: tuple[str, ...],
+          fresh: tuple[Path, ...] = ()) -> float:
+    """Median wall time of `msante ARGS_A` in A over `msante ARGS_B` in B, agents unlocked.
+
+    `fresh`: output files removed before each run (the commands never overwrite one).
+    """
     quiet = []
     for env in (env_a, env_b):
         env.cli("unlock", "--timeout", "10m")
         quiet.append({k: v for k, v in env.env.items() if k != "MSANTE_PASSPHRASE_FILE"})
-    a = timed(lambda: env_a.cli(*args_a, env=quiet[0]), 7)
-    b = timed(lambda: env_b.cli(*args_b, env=quiet[1]), 7)
+
+    def run(env: Env, args: tuple[str, ...], environ: dict[str, str]) -> None:
+        for path in fresh:
+            path.unlink(missing_ok=True)
+        env.cli(*args, env=environ)
+
+    a = timed(lambda: run(env_a, args_a, quiet[0]), 7)
+    b = timed(lambda: run(env_b, args_b, quiet[1]), 7)
     for env in (env_a, env_b):
         env.cli("lock")
     return a / b
@@ -101,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         empty.init()
         fill(full, 1_000, 10_000)
         pdf_full, pdf_empty = Path(d) / "full.pdf", Path(d) / "empty.pdf"
-        r = ratio(full, ("summary", "--pdf", str(pdf_full), "--force"),
-                  empty, ("summary", "--pdf", str(pdf_empty), "--force"))
+        r = ratio(full, ("summary", "--pdf", str(pdf_full)),
+                  empty, ("summary", "--pdf", str(pdf_empty)), fresh=(pdf_full, pdf_empty))
         ok.append(line("summary --pdf, 1,000 entries + 10,000 measures / empty profile", r,
                        "<= 3", r <= 3))
     with tempfile.TemporaryDirectory() as d:
