@@ -69,6 +69,35 @@ def _prepare() -> tuple[Path, dict[str, str]]:
     return root, env
 
 
+PROFILE = [
+    ["allergies", "substance=Pénicilline", "reaction=œdème de Quincke", "severity=severe",
+     "--code", "snomed:764146007"],
+    ["treatments", "medicine=Lévothyroxine", "dose=75 µg", "frequency=1 par jour",
+     "start=2018-03", "--code", "atc:H03AA01"],
+    ["conditions", "condition=Hypothyroïdie", "status=active", "onset=2018"],
+    ["vaccinations", "vaccine=Boostrixtetra", "date=2020-05-12", "dose=3"],
+    ["blood-group", "group=O+"],
+    ["trusted-person", "name=Paul Martin", "relation=frère", "phone=+33 6 12 34 56 78"],
+    ["vaccinations", "vaccine=Infanrix hexa", "date=2019-06-27", "dose=1", "--person", "Léo"],
+]
+MEASURES = [["height", "1,68 m", "--at", "2025-01-05"], ["weight", "72,5", "--at", "2025-01-05"],
+            ["weight", "71,8", "--at", "2025-03-02"], ["weight", "70,9", "--at", "2025-06-01"],
+            ["bp", "124/79", "--at", "2025-03-02 08:30"], ["glucose", "5,1 mmol/L"]]
+
+
+def _profile(env: dict[str, str], root: Path) -> None:
+    """The medical profile, a few measurements, and what can be handed to a doctor."""
+    for entry in PROFILE:
+        _run(env, "profile", "add", *entry)
+    for measure in MEASURES:
+        _run(env, "measure", "add", *measure)
+    for args in (["profile", "show"], ["measure", "list"], ["measure", "chart", "weight",
+                                                               "--since", "2y"],
+                 ["summary", "--pdf", str(root / "resume.pdf")], ["summary", "--emergency"],
+                 ["fhir", "export", "--out", str(root / "ips.json")]):
+        _run(env, *args)
+
+
 def main() -> int:
     """Run the tour."""
     root, env = _prepare()
@@ -86,6 +115,7 @@ def main() -> int:
     leo.rename(root / "echographie.pdf")
     _run(env, "doc", "import", str(samples))
     _run(env, "doc", "import", str(root / "echographie.pdf"), "--person", "Léo Martin")
+    _profile(env, root)
     for args in (["doc", "list"], ["doc", "search", "glycemie"], ["status"],
                  ["people", "list"], ["people", "show", "jeanne martin"],
                  ["backup", "create", "--out", str(root / "backup.msb")],

@@ -101,8 +101,8 @@ def _details(entry: Entry) -> str:
     from msante.profile import sections
 
     spec = sections.get(entry.section)
-    parts = [f"{_(f.label)}: {_value(entry.data[f.name])}" for f in spec.fields[1:]
-             if f.name in entry.data and f.name != spec.date_field]
+    parts = [_("{label}: {value}").format(label=_(f.label), value=_value(entry.data[f.name]))
+             for f in spec.fields[1:] if f.name in entry.data and f.name != spec.date_field]
     if entry.code:
         parts.append(f"{entry.code.system.rsplit('/', 1)[-1]} {entry.code.code}")
     return " · ".join(parts)
@@ -214,4 +214,4 @@ def history(ref: IdArg, json_: JsonOpt = False) -> None:
         [str(v.revision), ", ".join(f"{k}: {val}" for k, val in v.data.items()),
          _status(v.status), v.changed_at[:19].replace("T", " ")] for v in versions]
         + [[str(entry.revision), ", ".join(f"{k}: {val}" for k, val in entry.data.items()),
-            _status(entry.status), _("now")]])
+            _status(entry.status), _("(current version)")]])

@@ -114,7 +114,8 @@ def absent_element() -> dict[str, Any]:
 def narrative(lines: list[str]) -> dict[str, Any]:
     """A generated narrative: an XHTML list of `lines` (escaped)."""
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    body = f"<ul>{items}</ul>" if items else f"<p>{html.escape(_('No information.'))}</p>"
+    nothing = _("No information.")
+    body = f"<ul>{items}</ul>" if items else f"<p>{html.escape(nothing)}</p>"
     return {"status": "generated", "div": f'<div xmlns="{XHTML}">{body}</div>'}
 
 

@@ -27,9 +27,9 @@ class Field:
     required: bool = False
     choices: tuple[str, ...] = ()
 
-    def option(self) -> str:
-        """The command-line option that sets it (`--reaction`)."""
-        return "--" + self.name.replace("_", "-")
+    def argument(self) -> str:
+        """How it is given on the command line (`resolved-on=…`)."""
+        return self.name.replace("_", "-") + "=…"
 
 
 @dataclass(frozen=True)
@@ -232,11 +232,12 @@ def validate(section: Section, values: dict[str, object], *,
 def _check_complete(section: Section, data: dict[str, object]) -> None:
     missing = [f for f in section.fields if f.required and f.name not in data]
     if missing:
-        raise UsageError(_("Missing {field} for {section} (option {option}).").format(
-            field=_(missing[0].label), section=_(section.label), option=missing[0].option()))
+        raise UsageError(_("Missing {field} for {section} (give {argument}).").format(
+            field=_(missing[0].label), section=_(section.label),
+            argument=missing[0].argument()))
     if section.name == "directives" and not (data.get("text") or data.get("document")):
-        raise UsageError(_("Advance directives need a text (--text) or a stored document "
-                           "(--document)."))
+        raise UsageError(_("Advance directives need a text (text=…) or a stored document "
+                           "(document=ID)."))
     start, end = data.get("start") or data.get("onset"), data.get("end") or data.get(
         "resolved_on")
     if start and end and str(end)[:len(str(start))] < str(start)[:len(str(end))]:

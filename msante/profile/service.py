@@ -269,7 +269,7 @@ class Profile:
         self.people.check_writable(self.people.get(entry.person))
         if entry.status != "current":
             raise UsageError(_("This entry is {status}: it can no longer change.")
-                             .format(status=entry.status))
+                             .format(status=_(STATUS_LABELS.get(entry.status, entry.status))))
 
     def _change(self, tx: db.Connection, entry: Entry, *, action: str,
                 data: dict[str, Any] | None = None, code: Code | None = None,
