@@ -476,3 +476,20 @@ def test_read_bundle_sets_bad_resources_aside():
     assert parsed.rejected[0].resource == "Patient" and "birthDate" in parsed.rejected[0].reason
     with pytest.raises(UsageError):
         fhir.read_bundle(b"\xff\xfe")
+
+
+def test_what_was_removed_does_not_come_back_from_our_own_export(vault, tmp_path):
+    """Re-importing an older export of ours must not resurrect a measurement or a trusted
+    person removed since: our ids are recognised even on tombstones."""
+    me = vault.people.owner()
+    fill(vault, me)
+    path = tmp_path / "ips.json"
+    export(vault, me, path, all_measurements=True)
+    weight = vault.measures.list(me, "weight")[0]
+    trusted = vault.profile.list(me, "trusted-person")[0]
+    vault.measures.remove(weight.id)
+    vault.profile.remove(trusted.id)
+    report = imp(vault, me, path)
+    assert report["added"] == {}
+    assert weight.id not in {m.id for m in vault.measures.list(me, "weight")}
+    assert vault.profile.list(me, "trusted-person") == []

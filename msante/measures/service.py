@@ -230,6 +230,16 @@ class Measures:
 
     # -- finding ------------------------------------------------------------------------------
 
+    def known_ids(self, person: Person, ids: builtins.list[str]) -> set[str]:
+        """Which of `ids` are the person's measurements, removed ones included."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):  # under SQLite's limit on parameters
+            chunk = ids[start:start + 500]
+            found.update(r[0] for r in self.store.conn.execute(
+                f"SELECT id FROM measurements WHERE person = ? AND "
+                f"id IN ({','.join('?' * len(chunk))})", [person.id, *chunk]).fetchall())
+        return found
+
     def get(self, ref: str) -> Measurement:
         """A measurement by id or unique id prefix (at least 4 characters)."""
         key = ref.strip().lower().replace("%", "").replace("_", "")

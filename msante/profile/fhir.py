@@ -389,17 +389,18 @@ def _carried_id(item: Item, row: Row) -> str | None:
     return ours if ours and UUID.fullmatch(ours) else None
 
 
-def _known(vault: Vault, person: Person, keys: set[str]) -> set[str]:
-    """The person's record ids, and which of `keys` their entries came from."""
-    ids = {e.id for e in vault.profile.list(person, everything=True)}
-    ids |= {m.id for m in vault.measures.stream(person)}
+def _known(vault: Vault, person: Person, carried: list[str], keys: set[str]) -> set[str]:
+    """Which carried record ids are in the vault (removed ones too: they stay removed), and
+    which of `keys` the person's entries came from."""
+    ids = vault.profile.known_ids(person, carried) | vault.measures.known_ids(person, carried)
     return ids | set(vault.profile.by_external_id(person, keys))
 
 
 def _plan(vault: Vault, person: Person, rows: list[tuple[Item, Row]], report: Report) -> Plan:
     """Leave out what is already there; refuse keys seen twice and contradictions."""
     keyed = [(item, row, _key(item, row)) for item, row in rows]
-    known = _known(vault, person, {k for _i, _r, k in keyed if k})
+    carried = [c for item, row in rows if (c := _carried_id(item, row))]
+    known = _known(vault, person, carried, {k for _i, _r, k in keyed if k})
     plan, seen = Plan(), set()
     for item, row, key in keyed:
         if row.none:

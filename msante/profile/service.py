@@ -291,6 +291,16 @@ class Profile:
                    (entry.id, entry.revision, _dump(entry.data), *_code_values(entry.code),
                     entry.status, db.now()))
 
+    def known_ids(self, person: Person, ids: builtins.list[str]) -> set[str]:
+        """Which of `ids` are the person's profile entries, removed ones included."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):  # under SQLite's limit on parameters
+            chunk = ids[start:start + 500]
+            found.update(r[0] for r in self.store.conn.execute(
+                f"SELECT id FROM profile_entries WHERE person = ? AND "
+                f"id IN ({','.join('?' * len(chunk))})", [person.id, *chunk]).fetchall())
+        return found
+
     def by_external_id(self, person: Person, external_ids: Iterable[str]) -> dict[str, Entry]:
         """The person's entries that came from outside with these ids."""
         wanted = list(external_ids)
