@@ -212,20 +212,34 @@ class _Merge:
 
         assert self.target is not None
         added = {"profile_entries": 0, "measurements": 0}
+        inserted: set[str] = set()
         for member in ("profile.jsonl", "measurements.jsonl"):
             table = RECORDS[member][0]
             for row in self.records.get(member, []):
                 rid = str(row.pop("id"))
-                if tx.execute(f"SELECT 1 FROM {table} WHERE id = ?", (rid,)).fetchone():
+                if self._present(tx, table, rid, row.get("external_id")):
                     continue
                 records.insert(tx, table, row | {"person": self.target.id},
                                device=self.vault.store.device, rid=rid)
+                inserted.add(rid)
                 added[table] += 1
         for row in self.records.get("profile_history.jsonl", []):
+            if row["entry"] not in inserted:
+                continue
             cols = RECORDS["profile_history.jsonl"][1]
             tx.execute(f"INSERT OR IGNORE INTO profile_history ({', '.join(cols)}) VALUES "
                        f"({', '.join('?' * len(cols))})", [row[c] for c in cols])
         return added
+
+    def _present(self, tx: db.Connection, table: str, rid: str, external_id: Any) -> bool:
+        """Already here: the same record, or the same outside item (a FHIR file or a device
+        export both vaults imported)."""
+        assert self.target is not None
+        if tx.execute(f"SELECT 1 FROM {table} WHERE id = ?", (rid,)).fetchone():
+            return True
+        return bool(external_id) and tx.execute(
+            f"SELECT 1 FROM {table} WHERE person = ? AND external_id = ? AND deleted = 0",
+            (self.target.id, external_id)).fetchone() is not None
 
 
 def _matching_person(vault: Vault, data: dict[str, Any]) -> Person | None:

@@ -159,7 +159,7 @@ class People:
         with self.store.write() as tx:
             records.tombstone(tx, "people", person.id, CONTENT, device=self.store.device)
             spaces.destroy(tx, person.id)
-            _erase_records(tx, person.id)
+            _erase_records(tx, person.id, self.store.device)
             self.store.log(tx, "person.remove", person=person.id, record=person.id)
         db.checkpoint(self.store.conn)  # erased for good: nothing left to read in the WAL
         return person
@@ -170,18 +170,35 @@ class People:
         return identity.fingerprint(*keys) if keys else None
 
 
-def _erase_records(tx: Any, person_id: str) -> None:
-    """Erase a removed person's documents' text, profile (with its history) and measurements.
+# What a removed person's records keep: nothing but their ids (each column blanked).
+_ERASE = {
+    "documents": "title = '', author = NULL, tags_text = '', tags = '[]', text = NULL, "
+                 "filename = NULL, note = NULL, reason = NULL, wrapped_key = NULL",
+    "profile_entries": "section = '', data = '{}', status = '', code_system = NULL, "
+                       "code = NULL, code_display = NULL, source = NULL, sort_date = NULL, "
+                       "external_id = NULL",
+    "measurements": "kind = '', value = 0, value2 = NULL, unit = '', at = '', note = NULL, "
+                    "entered = NULL, external_id = NULL",
+    "agenda_items": "title = '', starts_at = '', tz = '', location = NULL, "
+                    "professional = NULL, reminders = '[]', rrule = NULL, note = NULL, "
+                    "uid = NULL",
+    "prevention_done": "rule = '', dose = 0, done_on = '', note = NULL",
+}
 
-    Their files need no such pass: each file's key is wrapped by the space key just destroyed.
+
+def _erase_records(tx: Any, person_id: str, device: str) -> None:
+    """Erase a removed person's records: documents' text, profile, measurements, agenda.
+
+    Each becomes a tombstone (a new revision, logged as a deletion for sync) in bulk. Their
+    files need no such pass: each file's key is wrapped by the space key just destroyed.
     """
-    tx.execute("UPDATE documents SET title = '', author = NULL, tags_text = '', tags = '[]', "
-               "text = NULL, filename = NULL, note = NULL, reason = NULL, wrapped_key = NULL, "
-               "deleted = 1 WHERE person = ?", (person_id,))
+    at = db.now()
     tx.execute("DELETE FROM profile_history WHERE entry IN "
                "(SELECT id FROM profile_entries WHERE person = ?)", (person_id,))
-    tx.execute("UPDATE profile_entries SET data = '{}', code_system = NULL, code = NULL, "
-               "code_display = NULL, source = NULL, sort_date = NULL, external_id = NULL, "
-               "deleted = 1 WHERE person = ?", (person_id,))
-    tx.execute("UPDATE measurements SET value = 0, value2 = NULL, note = NULL, entered = NULL, "
-               "external_id = NULL, deleted = 1 WHERE person = ?", (person_id,))
+    for table, blank in _ERASE.items():
+        tx.execute("INSERT INTO changes (tbl, record_id, revision, op, device, at) "
+                   f"SELECT ?, id, revision + 1, 'delete', ?, ? FROM {table} "
+                   "WHERE person = ? AND deleted = 0", (table, device, at, person_id))
+        tx.execute(f"UPDATE {table} SET {blank}, base_revision = revision, "
+                   "revision = revision + 1, device = ?, updated_at = ?, deleted = 1 "
+                   "WHERE person = ? AND deleted = 0", (device, at, person_id))

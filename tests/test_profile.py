@@ -272,3 +272,61 @@ def test_handover_carries_the_profile_its_history_and_the_measurements(cli, made
     weights = cli("measure", "list", "weight", "--json", pfile=made).json()
     assert [w["value"] for w in weights] == [52.5]
     assert cli("audit", "verify", pfile=made).code == 0
+
+
+# -- found in review --------------------------------------------------------------------------
+
+def test_a_no_known_statement_cannot_be_edited_or_stated_twice(vault) -> None:
+    """Editing 'no current treatment' would hide what was typed behind the statement."""
+    owner = vault.people.owner()
+    none = vault.profile.add_none(owner, "treatments")
+    with pytest.raises(UsageError, match="no fields to change"):
+        vault.profile.edit(none.id, {"medicine": "Ventoline"})
+    with pytest.raises(UsageError, match="already stated"):
+        vault.profile.add_none(owner, "treatments")
+    assert vault.profile.remove(none.id).id == none.id  # a mistaken statement can go
+
+
+@pytest.mark.parametrize(("section", "values", "said"), [
+    ("vaccinations", {"vaccine": "ROR", "date": "٢٠١٩"}, "Invalid"),  # Arabic-Indic digits
+    ("vaccinations", {"vaccine": "ROR", "date": "2019", "dose": "²"}, "whole number"),
+    ("conditions", {"condition": "Asthme", "status": "active", "resolved_on": "2020"},
+     "not active"),
+])
+def test_inputs_that_used_to_crash_or_contradict(vault, section, values, said) -> None:
+    """Unicode digits passed \\d and isdigit() then crashed int() or FHIR; an active condition
+    with a resolution date made an invalid FHIR Condition."""
+    with pytest.raises(UsageError, match=said):
+        vault.profile.add(vault.people.owner(), section, values)
+
+
+@pytest.mark.parametrize("bad", ["my system|12  3", "snomed:12  3", "ftp//x|1",
+                                 "http://x.org|"])
+def test_codes_follow_fhirs_rules(bad) -> None:
+    """A code FHIR would refuse is refused when typed, not when exporting."""
+    with pytest.raises(UsageError, match="Invalid code"):
+        Code.parse(bad)
+
+
+def test_stored_text_is_shown_as_typed_never_as_markup_or_escapes(cli, made) -> None:
+    """'[/x]' broke every table through rich markup; control characters could drive the
+    terminal. Text is shown as typed and control characters are not stored."""
+    r = cli("profile", "add", "allergies", "substance=[/x] \x1b[31mrouge", "note=[bold]",
+            "--json", pfile=made)
+    assert r.code == 0, r.err
+    assert r.json()["fields"]["substance"] == "[/x] [31mrouge"
+    shown = cli("profile", "show", pfile=made)
+    assert shown.code == 0 and "[/x]" in shown.out and "\x1b" not in shown.out
+
+
+def test_removing_a_person_leaves_tombstones_that_sync_will_see(vault) -> None:
+    """Every record of a removed person becomes a logged deletion, content blanked."""
+    child = vault.people.add("Léo Martin", "2019-04-27", "male")
+    entry = vault.profile.add(child, "allergies", {"substance": "Arachide"})
+    vault.people.remove(child.id)
+    conn = vault.store.conn
+    row = conn.execute("SELECT section, data, status, revision, deleted FROM profile_entries "
+                       "WHERE id = ?", (entry.id,)).fetchone()
+    assert tuple(row) == ("", "{}", "", 2, 1)
+    assert conn.execute("SELECT op, revision FROM changes WHERE record_id = ? ORDER BY seq "
+                        "DESC LIMIT 1", (entry.id,)).fetchone() == ("delete", 2)

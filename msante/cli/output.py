@@ -62,24 +62,26 @@ def confirm(question: str, *, yes: bool) -> None:
 def fields(pairs: list[tuple[str, str]]) -> None:
     """Label / value lines, aligned (no colon to typeset in each language)."""
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     for label, value in pairs:
-        grid.add_row(label, value)
+        grid.add_row(Text(label), Text(value))  # stored text is never read as markup
     console().print(grid)
 
 
 def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
     """A rich table on stdout."""
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title=title, show_lines=False)
     for col in columns:
         t.add_column(col)
     for row in rows:
-        t.add_row(*row)
+        t.add_row(*(Text(cell) for cell in row))  # stored text is never read as markup
     console().print(t)
 
 

@@ -153,11 +153,11 @@ def get(name: str) -> Section:
 
 
 _PARTIAL = (
-    (re.compile(r"^(\d{4})$"), "{0}"),
-    (re.compile(r"^(\d{4})-(\d{1,2})$"), "{0}-{1:0>2}"),
-    (re.compile(r"^(\d{1,2})/(\d{4})$"), "{1}-{0:0>2}"),
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), "{0}-{1:0>2}-{2:0>2}"),
-    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), "{2}-{1:0>2}-{0:0>2}"),
+    (re.compile(r"^(\d{4})$", re.ASCII), "{0}"),
+    (re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII), "{0}-{1:0>2}"),
+    (re.compile(r"^(\d{1,2})/(\d{4})$", re.ASCII), "{1}-{0:0>2}"),
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII), "{0}-{1:0>2}-{2:0>2}"),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII), "{2}-{1:0>2}-{0:0>2}"),
 )
 
 
@@ -183,14 +183,17 @@ def _valid_partial(value: str, today: dt.date) -> bool:
     return 1900 <= first.year and first <= today
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _one(spec: Field, raw: object) -> object:
-    text = str(raw).strip()
+    text = _CONTROL.sub("", str(raw)).strip()  # no terminal escapes stored
     if spec.kind == "date":
         return partial_date(text, spec.label)
     if spec.kind == "enum":
         return _choice(spec, text)
     if spec.kind == "int":
-        if not text.isdigit() or not 0 < int(text) < 100:
+        if not re.fullmatch(r"[0-9]{1,2}", text) or not 0 < int(text) < 100:
             raise UsageError(_("Invalid {field} '{text}': expected a whole number from 1 to 99.")
                              .format(field=_(spec.label), text=text))
         return int(text)
@@ -238,6 +241,10 @@ def _check_complete(section: Section, data: dict[str, object]) -> None:
     if section.name == "directives" and not (data.get("text") or data.get("document")):
         raise UsageError(_("Advance directives need a text (text=…) or a stored document "
                            "(document=ID)."))
+    if section.name == "conditions" and data.get("resolved_on") and data.get(
+            "status") == "active":
+        raise UsageError(_("A condition resolved on a date is not active: give "
+                           "status=resolved, or no resolved-on date."))
     start, end = data.get("start") or data.get("onset"), data.get("end") or data.get(
         "resolved_on")
     if start and end and str(end)[:len(str(start))] < str(start)[:len(str(end))]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -37,6 +38,8 @@ NONE_SECTIONS = {"allergies": N_("No known allergy"), "treatments": N_("No curre
 STATUS_LABELS = {"current": N_("current"), "entered-in-error": N_("entered in error"),
                  "superseded": N_("superseded")}
 _CLINICAL_REMOVED = "entered-in-error"
+_URI = re.compile(r"(https?://[^\s|]+|urn:[a-z0-9][a-z0-9-]{0,31}:[^\s|]+)", re.ASCII)
+_CODE = re.compile(r"[^\s](?:[^\s]| (?! ))*", re.ASCII)
 _CONTENT = ["code_system", "code", "code_display", "source", "sort_date", "external_id"]
 _COLUMNS = ("id, revision, person, section, data, code_system, code, code_display, status, "
             "provenance, source, sort_date, external_id, created_at, updated_at")
@@ -55,16 +58,25 @@ class Code:
         """`snomed:91936005` or `http://snomed.info/sct|91936005|display`."""
         if "|" in text:
             system, code, *rest = text.split("|")
-            if not system.strip() or not code.strip():
-                raise UsageError(_("Invalid code '{text}': expected URI|CODE.").format(text=text))
-            return cls(system.strip(), code.strip(), rest[0].strip() if rest else None)
+            return cls._checked(system.strip(), code.strip(), rest[0].strip() if rest else None,
+                                text)
         prefix, sep, code = text.partition(":")
         system = CODE_SYSTEMS.get(prefix.strip().lower(), "")
         if not sep or not system or not code.strip():
             raise UsageError(_("Invalid code '{text}': expected SYSTEM:CODE with a system among "
                                "{systems}, or URI|CODE.").format(
                 text=text, systems=", ".join(CODE_SYSTEMS)))
-        return cls(system, code.strip())
+        return cls._checked(system, code.strip(), None, text)
+
+    @classmethod
+    def _checked(cls, system: str, code: str, display: str | None, text: str) -> Code:
+        """FHIR's rules: a system is an absolute URI, a code has no leading, trailing or
+        double spaces."""
+        if not _URI.fullmatch(system) or not _CODE.fullmatch(code) or len(code) > 100:
+            raise UsageError(_("Invalid code '{text}': expected SYSTEM:CODE or URI|CODE, the "
+                               "URI absolute (http://…, urn:…), the code without spaces at its "
+                               "ends.").format(text=text))
+        return cls(system, code, display or None)
 
 
 class Entry(NamedTuple):
@@ -195,6 +207,8 @@ class Profile:
         if self._current(tx, person, spec.name, facts=True):
             raise UsageError(_("{section} already lists entries: remove them first.")
                              .format(section=_(spec.label)))
+        if self._current(tx, person, spec.name, facts=False):
+            raise UsageError(_("This is already stated."))
         return self._insert(tx, person, spec, {"none": True}, None, provenance, source,
                             external_id)
 
@@ -225,16 +239,18 @@ class Profile:
 
     def _current(self, tx: db.Connection, person: Person, section: str, *,
                  facts: bool) -> builtins.list[Entry]:
+        """The current facts, or "no known …" statements, of a section (filtered in SQL: an
+        import adds entries one by one and must not decode the whole section each time)."""
+        none = "IS NULL" if facts else "IS NOT NULL"
         rows = tx.execute(f"SELECT {_COLUMNS} FROM profile_entries WHERE deleted = 0 AND "
-                          "person = ? AND section = ? AND status = 'current'",
+                          "person = ? AND section = ? AND status = 'current' AND "
+                          f"json_extract(data, '$.none') {none}",
                           (person.id, section)).fetchall()
-        entries = [Entry.from_row(r) for r in rows]
-        return [e for e in entries if facts != e.is_none_statement]
+        return [Entry.from_row(r) for r in rows]
 
     def _supersede(self, tx: db.Connection, person: Person, spec: Section) -> None:
         """A new blood group replaces the old; a real allergy ends "no known allergy"."""
-        old = self._current(tx, person, spec.name, facts=spec.single)
-        for entry in old if spec.single else [e for e in old if e.is_none_statement]:
+        for entry in self._current(tx, person, spec.name, facts=spec.single):
             self._change(tx, entry, status="superseded", action="profile.supersede")
 
     def edit(self, id_or_prefix: str, values: dict[str, object], *,
@@ -242,6 +258,9 @@ class Profile:
         """Change some fields of an entry (the previous version is kept)."""
         entry = self.get(id_or_prefix)
         self._check_editable(entry)
+        if entry.is_none_statement:
+            raise UsageError(_("A \"no known …\" statement has no fields to change: add the "
+                               "entry itself, it replaces the statement."))
         spec = sections.get(entry.section)
         data = sections.validate(spec, values, base=entry.data)
         if data == entry.data and code in (None, entry.code):
