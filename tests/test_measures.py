@@ -82,6 +82,10 @@ def test_the_kinds_table_is_consistent():
         assert kind.low < kind.high and kind.loinc and kind.ucum
         assert kinds.get(kind.name.upper()) is kind
         assert kinds.find_unit(kind, kind.ucum) == kind.units[0]  # FHIR gives UCUM codes
+        if kind.guess:  # a bare value refused as "probably another unit" is otherwise valid
+            assert kind.low <= kind.guess.low < kind.guess.high <= kind.high
+            unit = kinds.find_unit(kind, kind.guess.unit)
+            assert kind.low <= kind.guess.high * unit.factor + unit.offset <= kind.high
     bp = kinds.get("bp")
     assert (bp.loinc, bp.parts, bp.ucum) == ("85354-9", ("8480-6", "8462-4"), "mm[Hg]")
     assert kinds.get("Glycémie").loinc == "2339-0" and kinds.get("temperature").ucum == "Cel"
@@ -137,6 +141,27 @@ def test_implausible_values_are_refused_with_a_reason(kind, text, unit, reason):
         kinds.read(kinds.get(kind), text, unit)
 
 
+@pytest.mark.parametrize("text", ["5.5", "5,5", "2", "10", "7.2"])
+def test_glucose_without_a_unit_in_the_mmol_range_is_refused_with_a_hint(text):
+    """"glucose 5.5" meant mmol/L but was stored as 5.5 g/L (a dangerous reading): a bare value
+    from 2 to 10 is refused and the message says how to write either unit."""
+    glucose = kinds.get("glucose")
+    with pytest.raises(UsageError, match=f"write '{text} mmol/L' .*or '{text} g/L'"):
+        kinds.read(glucose, text)
+    assert kinds.read(glucose, text, "g/L").value == kinds.number(text)
+    assert kinds.read(glucose, f"{text} mmol/L").value < 2
+
+
+def test_glucose_without_a_unit_below_the_guess_is_g_per_litre():
+    """Ordinary g/L readings are still typed bare; the hint shows the converted value."""
+    glucose = kinds.get("glucose")
+    assert kinds.read(glucose, "0,95").value == 0.95 and kinds.read(glucose, "1.99").value == 1.99
+    with pytest.raises(UsageError, match=r"\(= 0\.99 g/L\)"):
+        kinds.read(glucose, "5.5")
+    with pytest.raises(UsageError, match="not plausible"):
+        kinds.read(glucose, "12")
+
+
 def test_unknown_kind_names_the_kinds():
     """An unknown kind lists the ones that exist."""
     with pytest.raises(UsageError, match="weight, height, blood-pressure"):
@@ -173,10 +198,28 @@ def test_since_accepts_dates_and_periods_back():
         since_utc("a while")
 
 
+@pytest.mark.parametrize("text", ["0001-01-01T00:00+01:00", "9999-12-31T23:00-05:00"])
+def test_dates_at_the_ends_of_the_calendar_are_usage_errors(text):
+    """Converting these to UTC leaves Python's years 1–9999 (OverflowError): a usage error."""
+    with pytest.raises(UsageError, match="out of the range"):
+        measured_at(text)
+    with pytest.raises(UsageError, match="out of the range"):
+        since_utc(text)
+
+
+@pytest.mark.parametrize("period", ["9999y", "9999a", "2026y"])
+def test_a_period_back_before_year_1_is_a_usage_error(period):
+    """--since 9999y went before year 1 (ValueError): a usage error naming the period."""
+    with pytest.raises(UsageError, match=period):
+        since_utc(period, dt.date(2025, 3, 31))
+    assert since_utc("2000y", dt.date(2025, 3, 31)) == local(25, 3, 31)
+
+
 # -- the service -----------------------------------------------------------------------------
 
 def test_bmi_uses_the_latest_height_at_or_before_each_weight(measures, owner):
-    """BMI is derived, not stored: no height yet → none; a later height is not used early."""
+    """BMI is derived, not stored: each weight takes the latest height at or before it; a
+    weight from before any height takes the earliest one (an adult's height barely moves)."""
     measures.add(owner, "weight", "70", at="2024-01-01")
     measures.add(owner, "height", "170", at="2024-02-01")
     measures.add(owner, "weight", "72,25", at="2024-03-01")
@@ -184,8 +227,24 @@ def test_bmi_uses_the_latest_height_at_or_before_each_weight(measures, owner):
     last = measures.add(owner, "weight", "81", at="2024-05-01")
     assert last.bmi == 25.0
     bmis = [m.bmi for m in measures.list(owner, "weight")]
-    assert bmis == [25.0, 25.0, None]
+    assert bmis == [25.0, 25.0, 24.2]
     assert [m.bmi for m in measures.list(owner, "height")] == [None, None]
+
+
+def test_weights_recorded_before_a_height_typed_today_get_a_bmi(measures, owner, vault):
+    """A scale's history imported, then the height typed once: every adult weight has a BMI
+    (from the earliest later height). A child's weight never takes a later height: children
+    grow, so the BMI would be wrong."""
+    measures.add(owner, "weight", "72", at="2020-01-01")
+    measures.add(owner, "weight", "70", at="2022-01-01")
+    measures.add(owner, "height", "170")
+    measures.add(owner, "height", "160")
+    assert [m.bmi for m in measures.list(owner, "weight")] == [24.2, 24.9]
+    leo = vault.people.add("Léo", "2019-04-27", "male")
+    measures.add(leo, "weight", "15", at="2022-05-01")
+    measures.add(leo, "height", "112")
+    assert [m.bmi for m in measures.list(leo, "weight")] == [None]
+    assert measures.latest(leo)["weight"].bmi is None
 
 
 def test_latest_is_one_per_kind_in_table_order(measures, owner):
@@ -210,6 +269,9 @@ def test_list_is_newest_first_with_limit_since_and_kind(measures, owner):
     assert [m.kind for m in measures.list(owner, limit=2)] == ["weight", "heart-rate"]
     assert len(measures.list(owner, since="2024-01-01")) == 3
     assert len(measures.list(owner, limit=None)) == 4
+    assert len(measures.list(owner, limit=0)) == 4
+    with pytest.raises(UsageError, match="negative"):  # SQL LIMIT -1 would mean everything
+        measures.list(owner, limit=-1)
     assert [m.value for m in measures.stream(owner, "weight", since="2024-04-01")] == [62]
 
 
@@ -287,6 +349,27 @@ def test_each_add_is_audited_and_add_in_joins_the_callers_transaction(measures, 
         measures.add(owner, "weight", "70", provenance="guess")
 
 
+def test_a_removed_outside_measurement_stays_removed(measures, owner, vault):
+    """Its tombstone keeps a hash of the outside id, never the id itself nor any value, and
+    adding the same outside id again is a Duplicate saying it was removed."""
+    with vault.store.write() as tx:
+        made = measures.add_in(tx, owner, "weight", "70", provenance="fhir",
+                               external_id="urn:lab|obs-1")
+        vault.store.log(tx, "fhir.import", person=owner.id)
+    measures.remove(made.id)
+    (kept,) = vault.store.conn.execute(
+        "SELECT external_id FROM measurements WHERE id = ?", (made.id,)).fetchone()
+    assert kept.startswith("removed:") and "obs-1" not in kept and len(kept) == 8 + 32
+    with vault.store.write() as tx:
+        for removed in (None, measures.removed_ids(tx, owner)):
+            with pytest.raises(Duplicate, match="Removed earlier") as dup:
+                measures.add_in(tx, owner, "weight", "70", provenance="fhir",
+                                external_id="urn:lab|obs-1", removed=removed)
+            assert dup.value.removed and dup.value.existing == made.id
+        vault.store.log(tx, "fhir.import", person=owner.id)
+    assert measures.list(owner) == []
+
+
 def test_a_grown_up_childs_measurements_are_read_only(measures, vault):
     """After majority the caregiver may read but not add or remove measurements."""
     jeanne = vault.people.add("Jeanne", "2004-02-29", "female")
@@ -362,6 +445,9 @@ def test_cli_bad_values_exit_2_with_one_clear_line(cli, made):
                          (["weight", "--", "-3"], "negative"),
                          (["weight", "70", "--unit", "°C"], "not a unit"),
                          (["weight", "70", "--at", "2999-01-01"], "future"),
+                         (["weight", "70", "--at", "0001-01-01T00:00+01:00"], "range"),
+                         (["weight", "70", "--at", "9999-12-31T23:00-05:00"], "range"),
+                         (["glucose", "5.5"], "5.5 mmol/L"),
                          (["cholesterol", "2"], "Unknown measurement")]:
         r = add(cli, made, *args)
         assert r.code == ExitCode.USAGE, args
@@ -389,6 +475,15 @@ def test_cli_list_limit_and_all_streams_json_lines(cli, made):
     assert all(line.startswith("{") for line in r.out.splitlines())
     assert len(listed(cli, made, "--since", "2024-01-02")) == 2
     assert cli("measure", "list", "--limit", "0", pfile=made).code == 0
+
+
+@pytest.mark.parametrize("args", [["--limit", "-1"], ["--since", "9999y"],
+                                  ["--since", "0001-01-01T00:00+01:00"]])
+def test_cli_list_refuses_bad_limits_and_periods(cli, made, args):
+    """A negative limit (SQL LIMIT -1: everything) and a period before year 1 are exit 2."""
+    add(cli, made, "pulse", "61")
+    r = cli("measure", "list", *args, pfile=made)
+    assert r.code == ExitCode.USAGE and "Traceback" not in r.err, r.err
 
 
 def test_cli_latest_and_kinds(cli, made):
@@ -528,3 +623,49 @@ def test_import_json_lines_are_one_object_per_row(cli, made, tmp_path):
     assert set(rows[1]) == {"row", "status", "id", "kind", "reason"}
     assert json.dumps(rows[-1]) == json.dumps(
         {"summary": {"imported": 3, "duplicate": 0, "refused": 3}})
+
+
+def test_csv_bad_dates_and_huge_cells_refuse_their_row_only(cli, made, tmp_path):
+    """A date out of Python's range (OverflowError) and a quoted cell over the CSV reader's
+    limit (csv.Error) used to abort the whole import: now each refuses its own row."""
+    huge = '"' + "x" * 140_000 + '"'
+    path = write(tmp_path, "date,kind,value,note\n"
+                           "2025-01-01,weight,70,\n"
+                           "0001-01-01T00:00+01:00,weight,71,\n"
+                           f"2025-01-02,weight,72,{huge}\n"
+                           "9999-12-31T23:00-05:00,weight,73,\n"
+                           "2025-01-03,weight,74,\n")
+    r = cli("measure", "import", path, "--json", pfile=made)
+    assert r.code == ExitCode.PARTIAL, r.err
+    rows = r.lines()
+    assert [(x["row"], x["status"]) for x in rows[:-1]] == [
+        (2, "imported"), (3, "refused"), (4, "refused"), (5, "refused"), (6, "imported")]
+    assert "out of the range" in rows[1]["reason"] and "out of the range" in rows[3]["reason"]
+    assert rows[2]["reason"] == "a cell is longer than 131072 characters."
+    assert [i["value"] for i in listed(cli, made)] == [74, 70]
+
+
+def test_csv_whose_header_cannot_be_read_is_a_usage_error(cli, made, tmp_path):
+    """A csv.Error in the first row leaves nothing to import: exit 2, one line, no audit."""
+    path = write(tmp_path, '"' + "d" * 140_000 + '",value\n2025-01-01,70\n')
+    r = cli("measure", "import", path, "--kind", "weight", pfile=made)
+    assert r.code == ExitCode.USAGE and "longer than 131072" in r.err, r.err
+    assert "measure.import" not in cli_actions(cli, made)
+
+
+def test_csv_reimport_does_not_bring_back_a_removed_row(cli, made, tmp_path):
+    """Removing a wrong value, then importing the device's file again, must not restore it:
+    the row is reported as removed earlier, the others as already stored."""
+    path = write(tmp_path, "date,kind,value\n2025-01-01,weight,70.1\n2025-01-02,weight,91\n")
+    first = cli("measure", "import", path, "--json", pfile=made).lines()
+    wrong = first[1]["id"]
+    assert cli("measure", "remove", wrong, pfile=made).code == 0
+    again = cli("measure", "import", path, "--json", pfile=made)
+    assert again.code == 0, again.err
+    assert [(x["status"], x["id"]) for x in again.lines()[:-1]] == [
+        ("duplicate", first[0]["id"]), ("duplicate", wrong)]
+    assert again.lines()[1]["reason"] == f"Removed earlier ({wrong[:8]}): not imported again."
+    assert [i["value"] for i in listed(cli, made)] == [70.1]
+    human = cli("measure", "import", path, pfile=made)
+    assert human.code == 0 and "row 3: Removed earlier" in human.err
+    assert "0 imported, 2 already stored, 0 refused." in human.err

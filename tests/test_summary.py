@@ -246,6 +246,34 @@ def test_cut_long_cells_numbers_the_notes() -> None:
     assert notes == [(1, "b" * 400), (2, "c" * 301)]
 
 
+def test_a_cell_of_many_lines_or_characters_never_makes_a_row_taller_than_a_page(
+        vault, tmp_path) -> None:
+    """A note of 140 short lines made fpdf2 refuse the row ("too high"): line breaks in a cell
+    are drawn as " / ", so it is cut by characters like a 5,000-character one (longer than a
+    profile note may be, so drawn directly), and the notes follow the table whole."""
+    lines = "\n".join(f"ligne {i}" for i in range(140))
+    fill(vault, [("allergies", {"substance": "Latex", "note": lines})])
+    path, pages = pdf_of(vault, tmp_path)
+    text = text_of(path)
+    assert "ligne 0 / ligne 1 / ligne 2" in text and "… [1]" in text
+    assert "[1] ligne 0 ligne 1" in text and "ligne 139" in text
+    assert pages == len(PdfReader(path).pages)
+    table = pdf_out.Table(("Medicine", "Note"), [("Lévothyroxine", "y" * 5000), ("b", lines)])
+    doc = pdf_out.Document("T", "S", [pdf_out.Section("Treatments", [table] * 3)])
+    (tmp_path / "direct.pdf").write_bytes(pdf_out.render(doc).data)
+    text = text_of(tmp_path / "direct.pdf")
+    assert sum(map(len, re.findall("y{10,}", text))) == 3 * (240 + 5000)
+
+
+def test_line_breaks_in_cells_become_slashes() -> None:
+    """Blank lines go; a short cell of several lines stays whole on one line, no note."""
+    rows, notes = pdf_out.cut_long_cells([["a\r\nb\n\n  c  ", "d"]])
+    assert rows == [["a / b / c", "d"]] and notes == []
+    rows, notes = pdf_out.cut_long_cells([["x\n" * 200]])
+    assert rows[0][0].startswith("x / x / x") and rows[0][0].endswith("… [1]")
+    assert len(rows[0][0]) < pdf_out.CELL_MAX and notes == [(1, "x\n" * 200)]
+
+
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler) missing")
 def test_a_rendered_page_is_not_blank(vault, tmp_path) -> None:
     """Poppler draws the first page: there is ink on it (text and rules), but mostly paper."""
@@ -284,6 +312,75 @@ def test_an_empty_card_says_what_is_not_known(vault) -> None:
     text = summary.emergency_card(vault, owner).text()
     assert "Allergies: No known allergy" in text and "Treatments: None recorded" in text
     assert "Blood group: not recorded" in text and "Trusted person: None recorded" in text
+
+
+PAST_AND_CURRENT = [
+    ("treatments", {"medicine": "Lévothyroxine", "start": "2018-03"}),
+    ("treatments", {"medicine": "Amoxicilline", "start": "2026-11-10", "end": "2026-11-22"}),
+    ("treatments", {"medicine": "Ancien", "start": "2020", "end": "2025"}),
+    ("treatments", {"medicine": "Octobre", "start": "2026-10", "end": "2026-10"}),
+    ("treatments", {"medicine": "Ce mois", "start": "2026-11", "end": "2026-11"}),
+    ("treatments", {"medicine": "Cette année", "start": "2026", "end": "2026"}),
+    ("treatments", {"medicine": "Jusqu'à ce soir", "start": "2026-11-01",
+                    "end": "2026-11-23"}),
+    ("conditions", {"condition": "Asthme", "status": "active", "onset": "2001"}),
+    ("conditions", {"condition": "Diabète", "onset": "2015"}),
+    ("conditions", {"condition": "Appendicectomie", "kind": "surgical", "status": "active"}),
+    ("conditions", {"condition": "Varicelle", "status": "resolved"}),
+    ("conditions", {"condition": "Fracture", "resolved_on": "2010-05"}),
+]
+CURRENT_TREATMENTS = ["Lévothyroxine", "Ce mois", "Cette année", "Jusqu'à ce soir"]
+PAST_TREATMENTS = ["Amoxicilline", "Ancien", "Octobre"]
+
+
+def test_the_card_lists_only_current_treatments_and_conditions(vault) -> None:
+    """A rescuer reading the card must not think a stopped antibiotic is still taken, nor
+    that an appendectomy or a healed fracture is a current condition: a treatment whose end
+    (the end of that year or month when partial) is before today is left out, and so are
+    surgical, resolved and resolved-on conditions."""
+    owner = fill(vault, PAST_AND_CURRENT)
+    card = summary.emergency_card(vault, owner, TODAY)
+    assert sorted(i.text for i in card.lists["treatments"]) == sorted(CURRENT_TREATMENTS)
+    assert sorted(i.text for i in card.lists["conditions"]) == ["Asthme", "Diabète"]
+    text = card.text()
+    for gone in PAST_TREATMENTS + ["Appendicectomie", "Varicelle", "Fracture"]:
+        assert gone not in text, gone
+    assert len(card.to_json()["treatments"]) == len(CURRENT_TREATMENTS)
+
+
+def test_a_card_with_only_past_entries_says_none_current(vault) -> None:
+    """Only stopped treatments and surgical history: "None current", not "None recorded"."""
+    owner = fill(vault, PAST_AND_CURRENT[1:4] + PAST_AND_CURRENT[9:])
+    text = summary.emergency_card(vault, owner, TODAY).text()
+    assert "Treatments: None current" in text and "Current conditions: None current" in text
+
+
+def captions(made: summary.Summary, title: str) -> list[tuple[str | None, list[str]]]:
+    """(caption, first cells sorted) of each table of a section of the summary."""
+    section = next(s for s in made.document.sections if s.title == title)
+    return [(t.caption, sorted(row[0] for row in t.rows)) for t in section.parts
+            if isinstance(t, pdf_out.Table)]
+
+
+def test_the_summary_splits_current_and_past_by_the_cards_rules(vault) -> None:
+    """The PDF keeps past treatments for the doctor, under "Past" after the current ones; the
+    surgical history goes under "History" even when marked active."""
+    owner = fill(vault, PAST_AND_CURRENT)
+    made = summary.build_summary(vault, owner, TODAY)
+    assert captions(made, "Treatments") == [("Current", sorted(CURRENT_TREATMENTS)),
+                                            ("Past", sorted(PAST_TREATMENTS))]
+    assert captions(made, "Medical and surgical history") == [
+        ("Current", ["Asthme", "Diabète"]),
+        ("History", ["Appendicectomie", "Fracture", "Varicelle"])]
+    assert made.counts["treatments"] == 7
+
+
+def test_partial_end_dates_mean_the_end_of_their_year_or_month() -> None:
+    """2024 ends on Dec 31, 2024-02 on Feb 29 (a leap year); an unreadable date is unknown."""
+    assert summary.last_day("2024") == dt.date(2024, 12, 31)
+    assert summary.last_day("2024-02") == dt.date(2024, 2, 29)
+    assert summary.last_day("2024-02-10") == dt.date(2024, 2, 10)
+    assert summary.last_day("2024-13") is None and summary.last_day("") is None
 
 
 def big_card(allergies: int = 200) -> list:

@@ -82,7 +82,7 @@ def list_(
     kind: Annotated[str | None, typer.Argument(metavar="KIND", help=_(
         "Only this kind (default: all)."))] = None,
     since: SinceOpt = None,
-    limit: Annotated[int, typer.Option(help=_("At most this many (0: all)."))] = 50,
+    limit: Annotated[int, typer.Option(min=0, help=_("At most this many (0: all)."))] = 50,
     all_: Annotated[bool, typer.Option("--all", help=_(
         "All of them; with --json, one JSON object per line as they are read."))] = False,
     person: PersonOpt = None,
@@ -222,6 +222,8 @@ def import_(
             if row.status == "refused":
                 output.info(_("row {row}: refused — {reason}").format(row=row.row,
                                                                       reason=row.reason))
+            elif row.removed:
+                output.info(_("row {row}: {reason}").format(row=row.row, reason=row.reason))
         output.info(_("{imported} imported, {duplicate} already stored, {refused} refused.")
                     .format(**report.counts))
     if report.partial:

@@ -5,9 +5,10 @@ paragraphs, a running header (every page after the first) and a footer (a line s
 date of issue, and the page number as "x/y"). Every string arrives already translated.
 
 Text is drawn with the DejaVu Unicode fonts shipped in `msante/data/fonts` (the PDF core fonts
-cannot draw « œ », « ≥ » or « – »). fpdf2 cannot split a table row across pages, so a cell
-longer than `CELL_MAX` characters is cut and its whole text follows the table as a numbered
-note. A character the fonts lack is drawn as "?" rather than silently dropped.
+cannot draw « œ », « ≥ » or « – »). fpdf2 cannot split a table row across pages, so no row
+may be taller than a page: the line breaks of a cell are drawn as " / ", and a cell longer than
+`CELL_MAX` characters is then cut and its whole text (line breaks kept) follows the table as a
+numbered note. A character the fonts lack is drawn as "?" rather than silently dropped.
 """
 
 from __future__ import annotations
@@ -238,15 +239,21 @@ def _table_style(table: Table) -> dict[str, Any]:
 
 def cut_long_cells(rows: Sequence[Sequence[str]]) -> tuple[list[list[str]], list[
         tuple[int, str]]]:
-    """Rows whose overlong cells are cut with a note mark, and the notes' full texts."""
+    """Rows on one line per cell, overlong cells cut with a note mark; the notes' full texts."""
     notes: list[tuple[int, str]] = []
     out = []
     for row in rows:
         cells = []
         for text in row:
-            if len(text) > CELL_MAX:
+            flat = one_line(text)
+            if len(flat) > CELL_MAX:
                 notes.append((len(notes) + 1, text))
-                text = f"{text[:CELL_KEEP].rstrip()}… [{len(notes)}]"
-            cells.append(text)
+                flat = f"{flat[:CELL_KEEP].rstrip()}… [{len(notes)}]"
+            cells.append(flat)
         out.append(cells)
     return out, notes
+
+
+def one_line(text: str) -> str:
+    """`text` with its line breaks drawn as " / " (blank lines dropped)."""
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())

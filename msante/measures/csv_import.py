@@ -5,7 +5,12 @@ The first row names the columns (English or French, case and accents ignored): `
 kind given with `--kind`, just `date`, `value` and maybe `unit`; blood pressure may come as
 `systolic` and `diastolic` columns. The separator (`,`, `;` or tab) is read from that first row,
 so a French file with `;` and decimal commas works. Each row gets an outside id, a hash of its
-kind and its cells, so importing the same file again stores nothing new.
+kind and its cells, so importing the same file again stores nothing new, and a row removed
+since is reported as removed earlier rather than brought back.
+
+A bad row is refused with its reason and the others are imported: a value or date that cannot
+be read, and a cell too long for Python's CSV reader (`csv.field_size_limit()`). A header row
+that cannot be read is a UsageError: nothing is imported.
 """
 
 from __future__ import annotations
@@ -44,17 +49,30 @@ STATUSES = ("imported", "duplicate", "refused")
 
 
 class RowResult(NamedTuple):
-    """What became of one row (`row`: its line number in the file, the header being 1)."""
+    """What became of one row (`row`: its line number in the file, the header being 1).
+
+    `removed`: a duplicate of a measurement removed since (not in the JSON form).
+    """
 
     row: int
     status: str
     id: str | None
     kind: str | None
     reason: str | None
+    removed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON form (one line per row of `measure import --json`)."""
-        return self._asdict()
+        return {k: v for k, v in self._asdict().items() if k != "removed"}
+
+
+class CsvRow(NamedTuple):
+    """One non-empty row: its line number, cells by column name, raw cells; or why not."""
+
+    line: int
+    cells: dict[str, str]
+    raw: list[str]
+    error: str | None = None
 
 
 class ImportReport:
@@ -84,22 +102,26 @@ def import_file(measures: Measures, person: Person, path: Path,
     rows = read_rows(path, default)
     report = ImportReport(path.name)
     with measures.store.write() as tx:
-        for line, cells, raw in rows:
-            report.add(_store_row(measures, tx, person, line, cells, raw, default))
+        removed = measures.removed_ids(tx, person)
+        for row in rows:
+            report.add(_store_row(measures, tx, person, row, default, removed))
         measures.store.log(tx, "measure.import", person=person.id,
                            detail={"file": path.name} | report.counts)
     return report
 
 
-def _store_row(measures: Measures, tx: Connection, person: Person, line: int,
-               cells: dict[str, str], raw: list[str], default: str | None) -> RowResult:
-    kind = None
+def _store_row(measures: Measures, tx: Connection, person: Person, row: CsvRow,
+               default: str | None, removed: dict[str, str]) -> RowResult:
+    line, cells, kind = row.line, row.cells, None
     try:
+        if row.error:
+            raise UsageError(row.error)
         kind, value, at = _essentials(cells, default)
         made = measures.add_in(tx, person, kind, value, cells.get("unit"), at,
-                               cells.get("note"), "csv", external_id(kind, raw))
+                               cells.get("note"), "csv", external_id(kind, row.raw),
+                               removed=removed)
     except Duplicate as dup:
-        return RowResult(line, "duplicate", dup.existing, kind, dup.message)
+        return RowResult(line, "duplicate", dup.existing, kind, dup.message, dup.removed)
     except UsageError as exc:
         return RowResult(line, "refused", None, kind, exc.message)
     return RowResult(line, "imported", made.id, made.kind, None)
@@ -128,22 +150,40 @@ def external_id(kind: str, raw: list[str]) -> str:
     return "csv:" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
 
 
-def read_rows(path: Path, kind: str | None) -> Iterator[tuple[int, dict[str, str], list[str]]]:
-    """(line number, cells by column name, raw cells) of each non-empty row."""
+def read_rows(path: Path, kind: str | None) -> Iterator[CsvRow]:
+    """Each non-empty row, or the reason it cannot be read; UsageError for the header."""
     text = _text(path)
     first = text.split("\n", 1)[0]
     delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    columns = _columns(next(reader, []), kind)
-    return _cells(reader, columns)
+    try:
+        header = next(reader, [])
+    except csv.Error as exc:
+        raise UsageError(_("Cannot read {path} as CSV: {error}").format(
+            path=path, error=_csv_reason(exc))) from None
+    return _cells(reader, _columns(header, kind))
 
 
-def _cells(reader: Any, columns: dict[str, int]) -> Iterator[tuple[int, dict[str, str],
-                                                                  list[str]]]:
-    for raw in reader:
+def _cells(reader: Any, columns: dict[str, int]) -> Iterator[CsvRow]:
+    """The rows after the header; a row the reader refuses comes with the reason."""
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # the reader goes on with the next line
+            yield CsvRow(reader.line_num, {}, [], _csv_reason(exc))
+            continue
         if any(c.strip() for c in raw):
             cells = {name: raw[i].strip() for name, i in columns.items() if i < len(raw)}
-            yield reader.line_num, cells, raw
+            yield CsvRow(reader.line_num, cells, raw)
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    """Python's CSV error in the user's language when it is the usual one (a cell too long)."""
+    if "field limit" in str(exc):
+        return _("a cell is longer than {n} characters.").format(n=csv.field_size_limit())
+    return _("unreadable CSV ({error}).").format(error=exc)
 
 
 def _text(path: Path) -> str:

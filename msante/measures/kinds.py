@@ -2,9 +2,14 @@
 
 Each kind stores its values in one canonical unit (`Kind.unit`); the other units it accepts
 convert to it as `canonical = value * factor + offset`. Values outside `low`–`high` (canonical
-unit) are refused as implausible. `ucum` and `loinc` are what FHIR export writes; a pair (blood
-pressure) has a LOINC panel code and one code per part. Labels are marked with `N_` and
-translated when they are shown.
+unit) are refused as implausible. A kind may also have a `guess`: a value typed without a unit
+inside its range is more likely in another unit than in the canonical one, so it is refused
+with a hint to write the unit (glucose: 2–10 typed bare would be a very high reading in g/L,
+the unit stored, but is an ordinary one in mmol/L; "5.5" must be written "5.5 mmol/L", or
+"5.5 g/L" when that is meant). Blood pressure has its own such rule: a systolic that is
+plausible once multiplied by 10 was typed in cmHg. `ucum` and `loinc` are what FHIR export
+writes; a pair (blood pressure) has a LOINC panel code and one code per part. Labels are marked
+with `N_` and translated when they are shown.
 """
 
 from __future__ import annotations
@@ -35,6 +40,14 @@ class Unit(NamedTuple):
     spellings: tuple[str, ...] = ()
 
 
+class Guess(NamedTuple):
+    """Values typed without a unit from `low` to `high` that are probably in `unit`."""
+
+    low: float
+    high: float
+    unit: str
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of measurement (weight, blood pressure…)."""
@@ -52,6 +65,7 @@ class Kind:
     parts: tuple[str, str] | None = None  # LOINC codes of the two values of a pair
     low2: float = 0.0
     high2: float = 0.0
+    guess: Guess | None = None  # refused without a unit: probably in another unit
 
     @property
     def label(self) -> str:
@@ -91,7 +105,8 @@ KINDS: tuple[Kind, ...] = (
          ("hr", "pulse", "pouls", "frequence-cardiaque", "fc")),
     Kind("glucose", N_("Blood glucose"), "g/L", "g/L", "2339-0", 0.1, 10.0, 2,
          (Unit("g/L"), Unit("mmol/L", 1 / 5.551), Unit("mg/dL", 0.01)),
-         ("glycemie", "blood-glucose", "glycaemia", "glycemia")),
+         ("glycemie", "blood-glucose", "glycaemia", "glycemia"),
+         guess=Guess(2.0, 10.0, "mmol/L")),
     Kind("temperature", N_("Temperature"), "°C", "Cel", "8310-5", 25.0, 45.0, 1,
          (Unit("°C", spellings=("c", "celsius", "degc", "cel")),
           Unit("°F", 5 / 9, -32 * 5 / 9, spellings=("f", "fahrenheit", "degf", "[degF]"))),
@@ -181,8 +196,23 @@ def read(kind: Kind, text: str | float, unit: str | None = None) -> Reading:
     if kind.pair and not (inline or unit) and kind.low <= values[0] * 10 <= kind.high:
         raise UsageError(_("{value} looks like centimetres of mercury: write '{raw} cmHg', or "
                            "the value in mmHg.").format(value=raw, raw=raw))
+    if not (inline or unit):
+        _refuse_guess(kind, numbers[0], raw)
     check(kind, values[0], values[1] if kind.pair else None, entered)
     return Reading(values[0], values[1] if kind.pair else None, entered)
+
+
+def _refuse_guess(kind: Kind, typed: float, raw: str) -> None:
+    """Refuse a value typed without a unit that is probably in the kind's `guess` unit."""
+    guess = kind.guess
+    if guess is None or not guess.low <= typed <= guess.high:
+        return
+    unit = next(u for u in kind.units if u.name == guess.unit)
+    converted = format_number(typed * unit.factor + unit.offset, kind.decimals)
+    raise UsageError(_("{kind} {value} without a unit looks like {unit}: write '{value} "
+                       "{unit}' (= {converted} {canonical}), or '{value} {canonical}' if that "
+                       "is what you meant.").format(
+        kind=kind.label, value=raw, unit=guess.unit, converted=converted, canonical=kind.unit))
 
 
 def _split(kind: Kind, raw: str) -> tuple[list[float], str]:

@@ -1,8 +1,16 @@
 """The measurements service: add, list, stream, chart data, latest values, remove.
 
 Measurements are immutable: each is one record at revision 1, removed as a tombstone. Values
-are stored in their kind's canonical unit (kinds.py), times as ISO 8601 UTC. The body-mass
-index is derived, never stored: a weight's BMI uses the latest height at or before it.
+are stored in their kind's canonical unit (kinds.py), times as ISO 8601 UTC.
+
+The body-mass index is derived, never stored: a weight's BMI uses the latest height at or
+before it; failing that, for a weight taken at 18 or older, the earliest height after it (adult
+heights barely change, and a height is often typed once, after the weights a device recorded).
+A child's weight never takes a later height: children grow.
+
+A measurement that came from outside (CSV, FHIR) has an outside id. Its tombstone keeps a hash
+of that id (`removed:…`, a hash of a hash for CSV rows: no value, date or note), so importing
+the same row again finds it "removed earlier" and does not bring it back.
 """
 
 from __future__ import annotations
@@ -10,9 +18,10 @@ from __future__ import annotations
 import builtins
 import calendar
 import datetime as dt
+import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -36,9 +45,14 @@ FUTURE_SLACK = dt.timedelta(minutes=5)
 BATCH = 500
 NOTE_MAX = 500
 
-HEIGHT = ("CASE WHEN m.kind = 'weight' THEN (SELECT h.value FROM measurements h "
-          "WHERE h.person = m.person AND h.kind = 'height' AND h.deleted = 0 AND h.at <= m.at "
-          "ORDER BY h.at DESC, h.n DESC LIMIT 1) END")
+REMOVED = "removed:"  # the tombstone of an outside id: REMOVED + a hash of it
+_HEIGHTS = "FROM measurements h WHERE h.person = m.person AND h.kind = 'height' AND h.deleted = 0"
+ADULT = ("substr(m.at, 1, 10) >= (SELECT date(p.born, '+18 years') FROM people p "
+         "WHERE p.id = m.person)")
+HEIGHT = (f"CASE WHEN m.kind = 'weight' THEN coalesce((SELECT h.value {_HEIGHTS} "
+          "AND h.at <= m.at ORDER BY h.at DESC, h.n DESC LIMIT 1), "
+          f"CASE WHEN {ADULT} THEN (SELECT h.value {_HEIGHTS} AND h.at > m.at "
+          "ORDER BY h.at, h.n LIMIT 1) END) END")
 COLUMNS = ("m.id, m.person, m.kind, m.value, m.value2, m.unit, m.at, m.note, m.entered, "
            f"m.provenance, m.external_id, {HEIGHT}")
 SELECT = f"SELECT {COLUMNS} FROM measurements m"
@@ -107,8 +121,16 @@ _RELATIVE = re.compile(r"(\d{1,4})\s*([dwmyjsa])")
 
 
 def _to_utc(moment: dt.datetime) -> dt.datetime:
-    """An aware UTC time (a naive one is taken as local time)."""
-    return moment.astimezone(dt.UTC)
+    """An aware UTC time (a naive one is taken as local time); UsageError out of range."""
+    try:
+        return moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        raise _out_of_range(moment.isoformat()) from None
+
+
+def _out_of_range(text: object) -> UsageError:
+    return UsageError(_("{date} is out of the range of dates that can be stored.").format(
+        date=text))
 
 
 def _parse_moment(text: str) -> dt.datetime:
@@ -152,7 +174,11 @@ def since_utc(value: str | dt.date | None, today: dt.date | None = None) -> str 
     relative = _RELATIVE.fullmatch(value.strip().lower())
     if relative is None:
         return _parse_moment(value).isoformat(timespec="microseconds")
-    return _day_start(_back(today or dt.date.today(), int(relative[1]), relative[2]))
+    try:
+        day = _back(today or dt.date.today(), int(relative[1]), relative[2])
+    except (OverflowError, ValueError):
+        raise _out_of_range(value) from None
+    return _day_start(day)
 
 
 def _back(today: dt.date, n: int, unit: str) -> dt.date:
@@ -175,11 +201,12 @@ def _day_start(day: dt.date) -> str:
 
 
 class Duplicate(AlreadyExistsError):
-    """A measurement with the same outside id is already stored (`existing`: its id)."""
+    """A measurement with the same outside id is stored, or was removed (`existing`: its id)."""
 
-    def __init__(self, message: str, existing: str) -> None:
+    def __init__(self, message: str, existing: str, removed: bool = False) -> None:
         super().__init__(message)
         self.existing = existing
+        self.removed = removed
 
 
 class Measures:
@@ -205,8 +232,12 @@ class Measures:
     def add_in(self, tx: Connection, person: Person, kind: str, value_text: str | float,
                unit: str | None = None, at: str | dt.datetime | None = None,
                note: str | None = None, provenance: str = "typed",
-               external_id: str | None = None) -> Measurement:
-        """Record one measurement inside the caller's transaction (the caller audits)."""
+               external_id: str | None = None, *,
+               removed: Mapping[str, str] | None = None) -> Measurement:
+        """Record one measurement inside the caller's transaction (the caller audits).
+
+        `removed` is `removed_ids()` read once by a caller adding many (else each is looked up).
+        """
         self.people.check_writable(person)
         spec = kinds.get(kind)
         reading = kinds.read(spec, value_text, unit)
@@ -216,7 +247,7 @@ class Measures:
             "note": _clean_note(note), "entered": reading.entered,
             "provenance": _provenance(provenance), "external_id": external_id}
         if external_id is not None:
-            _refuse_duplicate(tx, person.id, external_id)
+            _refuse_duplicate(tx, person.id, external_id, removed)
         rid = records.insert(tx, "measurements", fields, device=self.store.device)
         return Measurement(rid, person.id, spec.name, reading.value, reading.value2, spec.unit,
                            fields["at"], fields["note"], reading.entered, provenance,
@@ -227,6 +258,13 @@ class Measures:
         from msante.measures.csv_import import import_file
 
         return import_file(self, person, path, kind)
+
+    def removed_ids(self, tx: Connection, person: Person) -> dict[str, str]:
+        """The person's removed measurements that came from outside: tombstone key → id."""
+        # One pass over the table: tombstones have no index (they are rarely looked up).
+        return dict(tx.execute(
+            "SELECT external_id, id FROM measurements WHERE person = ? AND deleted = 1 AND "
+            "external_id IS NOT NULL", (person.id,)).fetchall())
 
     # -- finding ------------------------------------------------------------------------------
 
@@ -256,7 +294,10 @@ class Measures:
     def list(self, person: Person, kind: str | None = None,
              since: str | dt.date | None = None,
              limit: int | None = 50) -> builtins.list[Measurement]:
-        """Measurements newest first (at most `limit`; None: all)."""
+        """Measurements newest first (at most `limit`; None or 0: all)."""
+        if limit is not None and limit < 0:
+            raise UsageError(_("The limit cannot be negative ({n}); 0 means all.").format(
+                n=limit))
         sql, args = self._query(person, kind, since)
         if limit:
             sql += f" LIMIT {int(limit)}"
@@ -311,12 +352,13 @@ class Measures:
     # -- removing (audited) -------------------------------------------------------------------
 
     def remove(self, ref: str) -> Measurement:
-        """Remove a measurement: it becomes a tombstone (id and revision, no content)."""
+        """Remove a measurement: a tombstone (id, revision, a hash of its outside id)."""
         gone = self.get(ref)
         self.people.check_writable(self.people.get(gone.person))
+        kept = {"external_id": removed_key(gone.external_id) if gone.external_id else None}
         with self.store.write() as tx:
             records.tombstone(tx, "measurements", gone.id, CONTENT, device=self.store.device,
-                              blanks=BLANKS)
+                              blanks=BLANKS | kept)
             self.store.log(tx, "measure.remove", person=gone.person, record=gone.id,
                            detail={"kind": gone.kind})
         return gone
@@ -342,8 +384,26 @@ def _provenance(value: str) -> str:
     return value
 
 
-def _refuse_duplicate(tx: Connection, person_id: str, external_id: str) -> None:
+def removed_key(external_id: str) -> str:
+    """What a tombstone keeps of an outside id: a hash of it, never the id itself."""
+    return REMOVED + hashlib.sha256(external_id.encode("utf-8")).hexdigest()[:32]
+
+
+def _refuse_duplicate(tx: Connection, person_id: str, external_id: str,
+                      removed: Mapping[str, str] | None) -> None:
+    """Duplicate when the outside id is stored, or was stored and removed since."""
     row = tx.execute("SELECT id FROM measurements WHERE person = ? AND external_id = ? "
                      "AND deleted = 0", (person_id, external_id)).fetchone()
     if row:
         raise Duplicate(_("Already stored as {id}.").format(id=row[0][:8]), row[0])
+    key = removed_key(external_id)
+    gone = removed.get(key) if removed is not None else _scalar(tx.execute(
+        "SELECT id FROM measurements WHERE person = ? AND external_id = ? AND deleted = 1",
+        (person_id, key)).fetchone())
+    if gone:
+        raise Duplicate(_("Removed earlier ({id}): not imported again.").format(id=gone[:8]),
+                        gone, removed=True)
+
+
+def _scalar(row: Any) -> Any:
+    return row[0] if row else None

@@ -2,10 +2,15 @@
 
 `build_summary` reads the profile once (one query) and the latest measurement of each kind
 (one query, however many are stored) and lays them out as a neutral document for
-`msante.formats.pdf_out`: identity, allergies first, treatments, conditions (current, then
-history), vaccinations, latest measurements, other sections when filled in, trusted person,
-advance directives. Allergies, treatments and the sections every reader looks for say
-"none recorded" (or the person's "no known allergy") rather than vanish.
+`msante.formats.pdf_out`: identity, allergies first, treatments (current, then past),
+conditions (current, then history), vaccinations, latest measurements, other sections when
+filled in, trusted person, advance directives. Allergies, treatments and the sections every
+reader looks for say "none recorded" (or the person's "no known allergy") rather than vanish.
+
+Current and past follow one rule for the summary and the card: a treatment is past once its
+`end` is before today (a partial end, 2024 or 2024-03, means the end of that year or month); a
+condition is history when it is surgical, resolved, or has a date it resolved on. The card
+lists only current ones; the summary prints both, current first.
 
 The emergency card holds what a rescuer needs; its QR text must stay under `QR_MAX_BYTES`
 (UTF-8). When it does not fit, it loses, in this order (`DROP_ORDER`): notes, allergy
@@ -20,6 +25,7 @@ transaction (`summary.pdf`, `summary.emergency`).
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -126,7 +132,7 @@ def build_summary(vault: Vault, person: Person, today: dt.date | None = None) ->
     issued = today or dt.date.today()
     by = _by_section(vault.profile.list(person))
     latest = list(vault.measures.latest(person).values())
-    parts = [_identity(person, by, issued), *_clinical(by), _measures(latest),
+    parts = [_identity(person, by, issued), *_clinical(by, issued), _measures(latest),
              *_optional(by), _listed("trusted-person", by), _directives(by)]
     counts = {s.name: len(_facts(by.get(s.name, []))) for s in sections.SECTIONS}
     return Summary(person, issued, _document(person, issued, parts),
@@ -165,8 +171,9 @@ def _identity(person: Person, by: dict[str, list[Entry]], today: dt.date) -> pdf
     return pdf_out.Section(_("Identity"), [pdf_out.Table((), rows, (1, 3))])
 
 
-def _clinical(by: dict[str, list[Entry]]) -> list[pdf_out.Section]:
-    return [_listed("allergies", by), _listed("treatments", by), _conditions(by),
+def _clinical(by: dict[str, list[Entry]], today: dt.date) -> list[pdf_out.Section]:
+    return [_listed("allergies", by), _current_and_past("treatments", by, today, _("Past")),
+            _current_and_past("conditions", by, today, _("History")),
             _listed("vaccinations", by)]
 
 
@@ -205,19 +212,51 @@ def _heading(spec: sections.Section, names: tuple[str, ...]) -> str:
 
 
 def resolved(entry: Entry) -> bool:
-    """Whether a condition belongs to the history rather than the current ones."""
-    return entry.data.get("status") == "resolved" or bool(entry.data.get("resolved_on"))
+    """Whether a condition belongs to the history: surgical, resolved or with a resolved date."""
+    data = entry.data
+    return (data.get("kind") == "surgical" or data.get("status") == "resolved"
+            or bool(data.get("resolved_on")))
 
 
-def _conditions(by: dict[str, list[Entry]]) -> pdf_out.Section:
-    spec = sections.get("conditions")
-    facts = _facts(by.get("conditions", []))
-    current = [e for e in facts if not resolved(e)]
-    past = [e for e in facts if resolved(e)]
+def last_day(value: str) -> dt.date | None:
+    """The last day a partial date covers (2024 → Dec 31, 2024-02 → Feb 29); None if unreadable."""
+    parts = value.split("-")
+    try:
+        if len(parts) == 1:
+            return dt.date(int(parts[0]), 12, 31)
+        if len(parts) == 2:
+            year, month = int(parts[0]), int(parts[1])
+            return dt.date(year, month, calendar.monthrange(year, month)[1])
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def ended(entry: Entry, today: dt.date) -> bool:
+    """Whether a treatment stopped before `today` (an unreadable end counts as current)."""
+    end = last_day(str(entry.data.get("end") or ""))
+    return end is not None and end < today
+
+
+def current(name: str, by: dict[str, list[Entry]], today: dt.date) -> list[Entry]:
+    """The current treatments or conditions, by the rules of the module docstring."""
+    facts = _facts(by.get(name, []))
+    if name == "conditions":
+        return [e for e in facts if not resolved(e)]
+    return [e for e in facts if not ended(e, today)]
+
+
+def _current_and_past(name: str, by: dict[str, list[Entry]], today: dt.date,
+                      past_caption: str) -> pdf_out.Section:
+    """Treatments or conditions: the current ones, then the past ones under `past_caption`."""
+    spec = sections.get(name)
+    now = current(name, by, today)
+    ids = {e.id for e in now}
+    past = [e for e in _facts(by.get(name, [])) if e.id not in ids]
     parts: list[pdf_out.Table | str] = [
         _table(spec, group, caption) for group, caption in
-        ((current, _("Current")), (past, _("History"))) if group]
-    return pdf_out.Section(_(spec.label), parts or [_empty_text(by.get("conditions", []))])
+        ((now, _("Current")), (past, past_caption)) if group]
+    return pdf_out.Section(_(spec.label), parts or [_empty_text(by.get(name, []))])
 
 
 def _measures(latest: Sequence[Measurement]) -> pdf_out.Section:
@@ -458,26 +497,31 @@ def describe(item: Dropped) -> str:
     return text.format(n=n)
 
 
-def emergency_card(vault: Vault, person: Person) -> Card:
-    """The emergency card of `person`, from their current profile."""
+def emergency_card(vault: Vault, person: Person, today: dt.date | None = None) -> Card:
+    """The emergency card of `person`: current treatments and conditions only."""
     by = _by_section(vault.profile.list(person))
     groups = by.get("blood-group", [])
-    active = [e for e in _facts(by.get("conditions", [])) if not resolved(e)]
+    today = today or dt.date.today()
     lists = {
         "allergies": tuple(_allergy(e) for e in sorted(
             _facts(by.get("allergies", [])),
             key=lambda e: _SEVERITY_RANK.get(str(e.data.get("severity")), 3))),
         "treatments": tuple(_detailed(e, ("dose", "frequency", "note"))
-                            for e in _facts(by.get("treatments", []))),
-        "conditions": tuple(_detailed(e, ("note",)) for e in active),
+                            for e in current("treatments", by, today)),
+        "conditions": tuple(_detailed(e, ("note",)) for e in current("conditions", by, today)),
         "trusted-persons": tuple(_contact(e) for e in by.get("trusted-person", [])),
     }
     empty = {"allergies": _empty_text(by.get("allergies", [])),
-             "treatments": _empty_text(by.get("treatments", [])),
-             "conditions": _empty_text(by.get("conditions", [])),
+             "treatments": _none_current("treatments", by),
+             "conditions": _none_current("conditions", by),
              "trusted-persons": _("None recorded")}
     return Card(person.name, person.born, str(groups[0].data["group"]) if groups else None,
                 lists, empty)
+
+
+def _none_current(name: str, by: dict[str, list[Entry]]) -> str:
+    """"None current" when only past entries are recorded, else as `_empty_text`."""
+    return _("None current") if _facts(by.get(name, [])) else _empty_text(by.get(name, []))
 
 
 def _detailed(entry: Entry, names: tuple[str, ...]) -> Item:
