@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import stat
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +190,8 @@ def test_export_through_the_cli_is_private_audited_and_never_overwrites(cli, mad
     r = cli("fhir", "export", "--out", out, "--json", pfile=made)
     assert r.code == 0, r.err
     result = r.json()
-    assert set(result) == {"file", "person", "identifier", "resources", "counts"}
+    assert set(result) == {"file", "person", "identifier", "resources", "counts", "warnings"}
+    assert result["warnings"] == []
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     entries = cli("audit", "list", "--json", pfile=made).json()
     assert entries[0]["action"] == "fhir.export"
@@ -267,7 +269,7 @@ def test_a_french_ips_maps_what_it_can_and_reports_the_rest(vault):
     assert peni.data["severity"] == "severe" and peni.data["since"] == "2009"
     assert peni.code is not None and peni.code.code == "91936005"
     assert peni.provenance == "fhir"
-    assert peni.external_id == "AllergyIntolerance/allergie-penicilline"
+    assert peni.external_id == "urn:uuid:7a1c6f0e-3b52-4d7e-9c1a-000000000004"  # its fullUrl
     ramipril = by["treatments", "RAMIPRIL 5 mg, comprimé"]  # through its Medication reference
     assert ramipril.code is not None and ramipril.code.code == "C09AA05"
     assert ramipril.data["dose"] == "1 comprimé le matin"
@@ -352,6 +354,7 @@ def test_the_import_is_audited_with_its_counts(vault):
 def test_the_same_identifier_twice_in_a_file_is_reported(vault, tmp_path):
     """Two resources claiming one identifier: the second is not silently merged."""
     bundle = json.loads(FR.read_text("utf-8"))
+    bundle["entry"][4]["resource"]["identifier"] = [{"system": "urn:oid:1.2.3", "value": "A7"}]
     twin = copy.deepcopy(bundle["entry"][4])
     twin["fullUrl"] = "urn:uuid:11111111-2222-4333-8444-555555555555"
     twin["resource"]["code"]["text"] = "Amoxicilline"
@@ -493,3 +496,246 @@ def test_what_was_removed_does_not_come_back_from_our_own_export(vault, tmp_path
     assert report["added"] == {}
     assert weight.id not in {m.id for m in vault.measures.list(me, "weight")}
     assert vault.profile.list(me, "trusted-person") == []
+
+
+# -- review fixes: keys across sources, export of old data, limits, control characters -------
+
+
+ME = {"resourceType": "Patient", "name": [{"text": "Camille Martin"}],
+      "birthDate": "1985-06-02"}
+
+
+def write_bundle(path: Path, *resources: dict[str, Any], **top: Any) -> Path:
+    """A collection bundle of these resources (no fullUrl: only a `Type/id` names them)."""
+    bundle = {"resourceType": "Bundle", "type": "collection", **top,
+              "entry": [{"resource": r} for r in resources]}
+    path.write_text(json.dumps(bundle), "utf-8")
+    return path
+
+
+def condition(text: str, **more: Any) -> dict[str, Any]:
+    return {"resourceType": "Condition", "code": {"text": text},
+            "subject": {"reference": "Patient/me"}} | more
+
+
+def corrupt(vault: Any, entry_id: str, **columns: Any) -> None:
+    """Write columns as an older version may have stored them, past today's input checks."""
+    with vault.store.write() as tx:
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        tx.execute(f"UPDATE profile_entries SET {sets} WHERE id = ?",
+                   [*columns.values(), entry_id])
+        vault.store.log(tx, "test.corrupt", record=entry_id)
+
+
+@pytest.mark.parametrize("source_a, source_b", [
+    ({"identifier": {"system": "urn:oid:1.2.250.1.1", "value": "A-1"}},
+     {"identifier": {"system": "urn:oid:1.2.250.1.2", "value": "B-1"}}),
+    ({"id": "export"}, {"id": "export", "patient_id": "other-hospital-id"}),
+])
+def test_two_sources_with_the_same_type_and_id_do_not_collide(vault, tmp_path, source_a,
+                                                               source_b):
+    """`Condition/1` of one hospital is not `Condition/1` of another: before, the second was
+    counted "unchanged" and lost. The Bundle's identifier (else its Patient and id) tells
+    them apart, and each file still re-imports as unchanged."""
+    files = []
+    for name, source, text in (("a", source_a, "Asthme"), ("b", source_b, "Diabète")):
+        top = {k: v for k, v in source.items() if k != "patient_id"}
+        patient = ME | {"id": source.get("patient_id", "me")}
+        files.append(write_bundle(tmp_path / f"{name}.json", patient,
+                                  condition(text, id="1"), **top))
+    me = vault.people.owner()
+    assert [imp(vault, me, f)["added"] for f in files] == [{"conditions": 1}] * 2
+    assert sorted(e.text() for e in vault.profile.list(me, "conditions")) == [
+        "Asthme", "Diabète"]
+    assert [imp(vault, me, f)["unchanged"] for f in files] == [1, 1]
+
+
+def test_a_resource_with_no_name_at_all_is_not_duplicated_by_a_reimport(vault, tmp_path):
+    """No identifier, no id, no fullUrl: a digest of the content names it, so importing the
+    file again adds nothing (before, every import added a copy)."""
+    weight = {"resourceType": "Observation", "status": "final",
+              "code": {"coding": [{"system": fhir.LOINC, "code": "29463-7"}]},
+              "effectiveDateTime": "2025-02-01T08:00:00+01:00",
+              "valueQuantity": {"value": 70, "unit": "kg", "code": "kg"}}
+    path = write_bundle(tmp_path / "b.json", ME, condition("Asthme"), weight)
+    me = vault.people.owner()
+    assert imp(vault, me, path)["added"] == {"conditions": 1, "measurements": 1}
+    again = imp(vault, me, path)
+    assert again["added"] == {} and again["unchanged"] == 2
+    assert len(vault.profile.list(me, "conditions")) == 1
+    assert len(vault.measures.list(me, "weight")) == 1
+
+
+def test_a_stored_code_r4_refuses_is_left_out_of_the_export_with_a_warning(vault, tmp_path):
+    """Old data may hold a code FHIR R4 refuses (double spaces): the export leaves out that
+    coding, keeps the text, and says so, instead of failing as an internal error."""
+    from msante.profile.service import Code
+
+    me = vault.people.owner()
+    peni = vault.profile.add(me, "allergies", {"substance": "Pénicilline"},
+                             code=Code.parse("snomed:91936005"))
+    corrupt(vault, peni.id, code="9193  6005")
+    from msante.profile.fhir import export_ips
+
+    result = export_ips(vault, me, tmp_path / "ips.json")
+    assert result["warnings"] == [{
+        "section": "allergies", "entry": peni.id[:8], "code": f"{fhir.SNOMED}|9193  6005",
+        "reason": result["warnings"][0]["reason"]}]
+    assert "code" in result["warnings"][0]["reason"]
+    bundle = json.loads((tmp_path / "ips.json").read_text("utf-8"))
+    fhir.check_r4(bundle)
+    allergy = next(e["resource"] for e in bundle["entry"]
+                   if e["resource"]["resourceType"] == "AllergyIntolerance")
+    assert allergy["code"] == {"text": "Pénicilline"}
+
+
+def test_other_stored_values_r4_refuses_are_a_usage_error_naming_the_entry(vault, tmp_path):
+    """What cannot be left out (a date) fails the export as a usage error that names the
+    section and the entry, never as an internal error; nothing is written."""
+    from msante.profile.fhir import export_ips
+
+    me = vault.people.owner()
+    flu = vault.profile.add(me, "vaccinations", {"vaccine": "Grippe", "date": "2024-10-15"})
+    corrupt(vault, flu.id, data=json.dumps({"vaccine": "Grippe", "date": "last autumn"}))
+    with pytest.raises(UsageError) as caught:
+        export_ips(vault, me, tmp_path / "ips.json")
+    message = caught.value.message
+    assert f"vaccinations {flu.id[:8]}" in message and "occurrenceDateTime" in message
+    assert not (tmp_path / "ips.json").exists()
+
+
+def test_an_old_no_known_allergy_after_a_real_one_counts_as_unchanged(vault, tmp_path):
+    """Our own statement, superseded since by a real allergy, is recognised by its id:
+    re-importing the older export is no contradiction (before: exit 8)."""
+    me = vault.people.owner()
+    vault.profile.add_none(me, "allergies")
+    path = tmp_path / "old.json"
+    export(vault, me, path)
+    vault.profile.add(me, "allergies", {"substance": "Pénicilline"})
+    report = imp(vault, me, path)
+    assert report["unmapped"] == [] and report["added"] == {} and report["unchanged"] == 1
+    assert [e.text() for e in vault.profile.list(me, "allergies")] == ["Pénicilline"]
+
+
+def test_an_absurd_date_is_one_row_not_imported_not_a_failed_import(vault, tmp_path,
+                                                                    monkeypatch):
+    """Dates that leave the calendar once in UTC (year 1 ahead of UTC, 9999-12-31 behind
+    it) may raise OverflowError, a value ValueError, from the services: that row is reported
+    with the reason, the rest is imported."""
+    def weight(at: str) -> dict[str, Any]:
+        return {"resourceType": "Observation", "id": at[:4], "status": "final",
+                "code": {"coding": [{"system": fhir.LOINC, "code": "29463-7"}]},
+                "effectiveDateTime": at, "valueQuantity": {"value": 70, "code": "kg"}}
+    path = write_bundle(tmp_path / "b.json", ME, condition("Asthme", id="c"),
+                        weight("0001-01-01T00:30:00+01:00"),
+                        weight("9999-12-31T23:00:00-05:00"))
+    me = vault.people.owner()
+    report = imp(vault, me, path)
+    assert report["added"] == {"conditions": 1}
+    assert {u["id"] for u in report["unmapped"]} == {"0001", "9999"}
+    # Whatever the services raise for such a value, the import goes on.
+    real = type(vault.profile).add_in
+
+    def fussy(self: Any, tx: Any, person: Any, section: str, values: dict[str, Any],
+              **kw: Any) -> str:
+        if values.get("condition") == "Absurde":
+            raise OverflowError("date value out of range")
+        return str(real(self, tx, person, section, values, **kw))
+    monkeypatch.setattr(type(vault.profile), "add_in", fussy)
+    path = write_bundle(tmp_path / "c.json", ME, condition("Absurde", id="x"),
+                        condition("Rhume", id="y"))
+    report = imp(vault, me, path)
+    assert report["added"] == {"conditions": 1}
+    assert report["unmapped"] == [{"resource": "Condition", "id": "x", "reason":
+                                   "a value msante cannot store (date value out of range)"}]
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(vault, tmp_path, monkeypatch):
+    """Its size says enough: a file over 64 MiB is a usage error, not read into memory."""
+    big = tmp_path / "big.json"
+    with big.open("wb") as f:
+        f.truncate(64 * 2**20 + 1)  # sparse: no disk used
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the file was read")
+    monkeypatch.setattr(Path, "read_bytes", never)
+    monkeypatch.setattr(Path, "open", never)
+    with pytest.raises(UsageError, match="more than 64 MB"):
+        imp(vault, vault.people.owner(), big)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no named pipes")
+def test_a_pipe_is_read_no_further_than_the_limit(vault, tmp_path, monkeypatch):
+    """A pipe (or /dev/zero) has no size to check: reading stops one byte past the limit,
+    so an endless stream cannot exhaust memory."""
+    import os
+    import threading
+
+    monkeypatch.setattr(fhir, "MAX_BYTES", 4096)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    written = [0]
+
+    def feed() -> None:
+        with open(pipe, "wb", buffering=0) as f:
+            try:
+                while written[0] < 8 * 2**20:
+                    written[0] += f.write(b" " * 65536)
+            except BrokenPipeError:
+                pass
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        with pytest.raises(UsageError, match="too large"):
+            imp(vault, vault.people.owner(), pipe)
+    finally:
+        if writer.is_alive():  # unblock a writer still waiting for a reader
+            os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(10)
+    assert written[0] < 2**20
+
+
+def test_control_characters_from_the_file_are_neither_shown_nor_stored(vault, tmp_path):
+    """A file may carry terminal escapes: they never reach the report printed on a terminal
+    nor the vault (a note keeps its line breaks)."""
+    nasty = condition("Asthme\x1b[31m\tsévère\x07", id="c", note=[
+        {"text": "ligne 1\r\nligne\x1b]0;x\x072\x9b"}])
+    nasty["code"]["coding"] = [{"system": fhir.SNOMED, "code": "195967001",
+                                "display": "Asthma\x1b[2J"}]
+    strange = {"resourceType": "Observation", "id": "o", "status": "final",
+               "code": {"text": "Humeur\x1b[5m"}, "valueString": "bonne"}
+    unknown = {"resourceType": "Journal\x1b[2J", "id": "j"}
+    path = write_bundle(tmp_path / "b.json", ME, nasty, strange, unknown)
+    me = vault.people.owner()
+    report = imp(vault, me, path)
+    controls = {chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))}
+    shown = "".join(value for u in report["unmapped"] for value in u.values())
+    assert len(report["unmapped"]) == 2 and not controls & set(shown)
+    entry = vault.profile.list(me, "conditions")[0]
+    assert entry.data == {"condition": "Asthme[31m sévère", "note": "ligne 1\nligne]0;x2"}
+    assert entry.code is not None and entry.code.display == "Asthma[2J"
+    assert fhir.clean_text("a\tb\x85c\x00") == "a b c"
+
+
+def test_planning_an_import_looks_up_in_batches_not_per_row(vault, tmp_path, monkeypatch):
+    """Big files must not make a query per resource (a 2,000-condition import took 14 s):
+    the lookups planning makes stay a handful, however many rows there are."""
+    none = {"resourceType": "AllergyIntolerance", "patient": {"reference": "Patient/me"},
+            "code": {"coding": [{"system": fhir.ABSENT, "code": "no-known-allergies"}]}}
+    resources = [none | {"id": f"n{i}"} for i in range(40)]
+    resources += [condition(f"Condition {i}", id=f"c{i}") for i in range(600)]
+    path = write_bundle(tmp_path / "big.json", ME | {"id": "me"}, *resources)
+    calls: Counter[str] = Counter()
+
+    def counting(name: str, real: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return counted
+    for service, name in ((vault.profile, "list"), (vault.profile, "known_ids"),
+                          (vault.profile, "by_external_id"), (vault.measures, "known_ids")):
+        monkeypatch.setattr(service, name, counting(name, getattr(service, name)))
+    report = imp(vault, vault.people.owner(), path)
+    assert report["added"] == {"allergies": 1, "conditions": 600}
+    assert report["unchanged"] == 39
+    assert sum(calls.values()) <= 8, calls

@@ -29,7 +29,8 @@ def export(
 ) -> None:
     """Write the profile and latest measurements as a FHIR R4 International Patient Summary.
 
-    The file is new, mode 0600, and the export is recorded in the history.
+    The file is new, mode 0600, and the export is recorded in the history. A stored code
+    that FHIR R4 refuses is left out (the entry's text stays) and shown as a warning.
 
     Example: msante fhir export --out resume-patient.json --person "Léo Martin"
     """
@@ -41,6 +42,9 @@ def export(
     if json_:
         output.print_json(result)
         return
+    for warning in result["warnings"]:
+        output.info(_("{section} {entry}: its code {code} was left out, FHIR R4 refuses it "
+                      "({reason}).").format(**warning))
     output.info(_("Patient summary of {person} written to {path} ({n} resources).").format(
         person=result["person"], path=result["file"], n=result["resources"]))
 

@@ -7,11 +7,15 @@ there; the package's default, R5, rejects it). One bad resource does not sink a 
 is set aside with the reason, for the caller to report — unless it is valid R5, which makes
 the whole file an R5 bundle, refused. The IPS invariants that can be checked without a
 terminology server are plain functions returning the problems found.
+
+Text read from a file is cleaned of control characters (`clean_text`) before anyone shows or
+stores it. A resource from outside is named by `outside_key`, unique across sources.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import json
 import uuid
@@ -33,7 +37,11 @@ ENTRY_SYSTEM = "urn:msante:entry"
 MEASUREMENT_SYSTEM = "urn:msante:measurement"
 PERSON_SYSTEM = "urn:msante:person"
 XHTML = "http://www.w3.org/1999/xhtml"
-MAX_BYTES = 50 * 1024 * 1024
+MAX_BYTES = 64 * 1024 * 1024
+# C0 and C1 control characters (and DEL): those that move apart words become a space.
+_CONTROLS = {c: None for c in (*range(0x20), *range(0x7F, 0xA0))} | {
+    ord(c): " " for c in "\t\n\v\f\r\x85"}
+_CONTROLS_BUT_NEWLINE = _CONTROLS | {ord("\n"): "\n"}
 
 
 @dataclass(frozen=True)
@@ -255,11 +263,16 @@ class Parsed:
         return self._index.get(reference)
 
 
+def too_large() -> UsageError:
+    """The error for a file over MAX_BYTES."""
+    return UsageError(_("This file is too large for a FHIR bundle (more than {n} MB).")
+                      .format(n=MAX_BYTES // 2**20))
+
+
 def read_bundle(data: bytes) -> Parsed:
     """Parse and validate a FHIR R4 Bundle; UsageError for what is not one."""
     if len(data) > MAX_BYTES:
-        raise UsageError(_("This file is too large for a FHIR bundle (more than {n} MB).")
-                         .format(n=MAX_BYTES // 2**20))
+        raise too_large()
     bundle = _json(data)
     _check_bundle(bundle)
     items: list[Item] = []
@@ -279,7 +292,7 @@ def _json(data: bytes) -> dict[str, Any]:
         raise UsageError(_("This JSON file is not FHIR: it has no resourceType."))
     if value["resourceType"] != "Bundle":
         raise UsageError(_("This file is a FHIR {type}, not a Bundle.").format(
-            type=value["resourceType"]))
+            type=clean_text(value["resourceType"])))
     return value
 
 
@@ -334,15 +347,15 @@ def validation_error(kind: str, resource: dict[str, Any], version: str = "R4B") 
 
     model = _model(kind, version)
     if model is None or kind in ("Resource", "DomainResource", "Element"):
-        return _("{type} is not a FHIR R4 resource type").format(type=kind)
+        return _("{type} is not a FHIR R4 resource type").format(type=clean_text(kind))
     try:
         model.model_validate(resource)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{where}: {first.get('msg', '')}".strip(": ")
+        return clean_text(f"{where}: {first.get('msg', '')}".strip(": "))
     except (ValueError, KeyError, TypeError) as exc:  # an unknown type nested inside
-        return _("invalid content ({error})").format(error=exc)
+        return _("invalid content ({error})").format(error=clean_text(str(exc)))
     return None
 
 
@@ -353,16 +366,19 @@ def is_r5(kind: str, resource: dict[str, Any]) -> bool:
 
 def check_r4(bundle: dict[str, Any]) -> None:
     """Validate a whole bundle with the R4B models (ValueError with the first problem)."""
-    from fhir.resources.R4B.bundle import Bundle
-    from pydantic import ValidationError
-
-    try:
-        Bundle.model_validate(bundle)
-    except ValidationError as exc:
-        raise ValueError(str(exc)) from None
+    problem = validation_error("Bundle", bundle)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 # -- reading helpers ----------------------------------------------------------------------------
+
+
+def clean_text(text: str, *, lines: bool = False) -> str:
+    """`text` without C0/C1 control characters (`lines`: keep its line breaks)."""
+    if lines:
+        return text.replace("\r\n", "\n").translate(_CONTROLS_BUT_NEWLINE)
+    return text.translate(_CONTROLS)
 
 
 def text_of(value: Any) -> str | None:
@@ -370,10 +386,10 @@ def text_of(value: Any) -> str | None:
     if not isinstance(value, dict):
         return None
     if value.get("text"):
-        return str(value["text"])
+        return clean_text(str(value["text"]))
     for each in value.get("coding") or []:
         if each.get("display") or each.get("code"):
-            return str(each.get("display") or each.get("code"))
+            return clean_text(str(each.get("display") or each.get("code")))
     return None
 
 
@@ -392,7 +408,8 @@ def has_code(value: Any, system: str, *codes: str) -> str | None:
 
 def notes(resource: dict[str, Any]) -> str | None:
     """The texts of a resource's `note` annotations, one per line."""
-    texts = [str(n["text"]) for n in resource.get("note") or [] if n.get("text")]
+    texts = [clean_text(str(n["text"]), lines=True) for n in resource.get("note") or []
+             if n.get("text")]
     return "\n".join(texts) or None
 
 
@@ -409,16 +426,40 @@ def ids_of(resource: dict[str, Any], system: str) -> str | None:
     return None
 
 
-def outside_key(item: Item) -> str | None:
-    """A stable name of a resource from outside: its first identifier, its id or full URL."""
+def digest(value: Any) -> str:
+    """A stable hash of JSON content (its keys sorted), as `sha256:…`."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _without(value: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in value.items() if k not in keys}
+
+
+def source_scope(bundle: dict[str, Any], patient: dict[str, Any] | None) -> str:
+    """What tells apart the files of different sources: the Bundle's identifier, else a
+    digest of its Patient and id (of the whole Bundle when it has neither)."""
+    ident = bundle.get("identifier")
+    if isinstance(ident, dict) and ident.get("system") and ident.get("value"):
+        return f"{ident['system']}|{ident['value']}"
+    if patient is None and not bundle.get("id"):
+        return digest(_without(bundle, "meta", "timestamp"))
+    return digest({"patient": _without(patient or {}, "meta"), "bundle": bundle.get("id")})
+
+
+def outside_key(item: Item, scope: str) -> str:
+    """A name of a resource from outside, unique across sources: its first identifier with a
+    system, else its absolute full URL, else its `Type/id` in the file's `scope` (see
+    `source_scope`), else its type and a digest of its content."""
     found = item.resource.get("identifier")
     for each in found if isinstance(found, list) else [found] if found else []:
-        if isinstance(each, dict) and each.get("value"):
-            system = each.get("system")
-            return f"{system}|{each['value']}" if system else str(each["value"])
+        if isinstance(each, dict) and each.get("system") and each.get("value"):
+            return f"{each['system']}|{each['value']}"
+    if item.url and item.url.startswith(("http://", "https://", "urn:uuid:")):
+        return item.url
     if item.id:
-        return f"{item.type}/{item.id}"
-    return item.url if item.url and item.url.startswith("urn:uuid:") else None
+        return f"{item.type}/{item.id}@{scope}"
+    return f"{item.type}@{digest(_without(item.resource, 'id', 'meta'))}"
 
 
 # -- the invariants we can check ----------------------------------------------------------------

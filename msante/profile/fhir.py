@@ -3,9 +3,12 @@
 Export writes a FHIR R4 International Patient Summary (a document Bundle, msante.formats.fhir
 builds its frame): current entries only (an entry marked entered in error is not exported),
 each resource carrying our record id as an identifier (`urn:msante:entry`,
-`urn:msante:measurement`) so that importing the file again changes nothing. Import reads any
+`urn:msante:measurement`) so that importing the file again changes nothing. A stored code
+that FHIR R4 refuses is left out (the text stays) and reported as a warning. Import reads any
 R4 bundle; each resource maps to profile entries or measurements, or is reported with the
-reason it was not mapped. All its writes happen in one transaction, audited as `fhir.import`.
+reason it was not mapped. Each resource from outside is remembered by a key that tells its
+source apart (`fhir.outside_key`). All its writes happen in one transaction, audited as
+`fhir.import`.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 # Observation category of each kind that is not a vital sign (laboratory ones go to Results).
 CATEGORIES = {"glucose": "laboratory", "hba1c": "laboratory", "steps": "activity"}
+CHUNK = 500  # ids per query, under SQLite's limit on parameters
 
 
 # == export ===================================================================================
@@ -304,11 +308,26 @@ def patient_resource(person: Person, trusted: list[Entry]) -> Json:
                   "contact": [_contact(e) for e in trusted]})
 
 
-def build_ips(vault: Vault, person: Person, *,
-              all_measurements: bool = False) -> tuple[Json, Counter[str]]:
-    """The person's patient summary as a FHIR document Bundle, and what it holds."""
+def _r4_code(entry: Entry, warnings: list[Json]) -> Entry:
+    """The entry without its code when FHIR R4 refuses that coding (its text stays)."""
+    code = entry.code
+    if code is None:
+        return entry
+    problem = fhir.validation_error("Coding", coding(code.system, code.code, code.display))
+    if problem is None:
+        return entry
+    warnings.append({"section": entry.section, "entry": entry.id[:8],
+                     "code": f"{code.system}|{code.code}", "reason": problem})
+    return entry._replace(code=None)
+
+
+def build_ips(vault: Vault, person: Person, *, all_measurements: bool = False
+              ) -> tuple[Json, Counter[str], list[Json]]:
+    """The person's patient summary as a FHIR document Bundle, what it holds, and the codes
+    left out because FHIR R4 refuses them."""
     who = {"reference": fhir.url_of(person.id)}
-    entries = vault.profile.list(person)
+    warnings: list[Json] = []
+    entries = [_r4_code(e, warnings) for e in vault.profile.list(person)]
     measures = (list(vault.measures.stream(person)) if all_measurements
                 else list(vault.measures.latest(person).values()))
     parts = [p for e in entries if (p := _entry_part(e, who)) is not None]
@@ -319,7 +338,7 @@ def build_ips(vault: Vault, person: Person, *,
                         version=__version__)
     counts = Counter(e.section for e in entries)
     counts[MEASUREMENTS] = len(measures)
-    return fhir.document_bundle(doc), counts
+    return fhir.document_bundle(doc), counts, warnings
 
 
 def _write_new(path: Path, data: bytes) -> None:
@@ -332,12 +351,35 @@ def _write_new(path: Path, data: bytes) -> None:
             path=path, error=exc.strerror)) from None
 
 
+def _refused(vault: Vault, bundle: Json, problem: str) -> UsageError:
+    """Name the record whose resource FHIR R4 refuses, and why."""
+    for each in bundle["entry"]:
+        res = each["resource"]
+        reason = fhir.validation_error(res["resourceType"], res)
+        if reason is None:
+            continue
+        if rid := fhir.ids_of(res, fhir.ENTRY_SYSTEM):
+            what = f"{vault.profile.get(rid).section} {rid[:8]}"
+        elif rid := fhir.ids_of(res, fhir.MEASUREMENT_SYSTEM):
+            what = f"{MEASUREMENTS} {rid[:8]}"
+        else:
+            what = res["resourceType"]
+        return UsageError(_("Cannot export {what}: FHIR R4 refuses it ({reason}). Correct or "
+                            "remove it, then export again.").format(what=what, reason=reason))
+    return UsageError(_("Cannot export: FHIR R4 refuses the summary ({reason}).").format(
+        reason=problem))
+
+
 def export_ips(vault: Vault, person: Person, out_path: Path, *,
                all_measurements: bool = False) -> Json:
-    """Write the person's IPS to a new 0600 file, audited as `fhir.export`; what was written."""
-    bundle, counts = build_ips(vault, person, all_measurements=all_measurements)
+    """Write the person's IPS to a new 0600 file, audited as `fhir.export`; what was written
+    (with `warnings`: the codes left out)."""
+    bundle, counts, warnings = build_ips(vault, person, all_measurements=all_measurements)
     problems = fhir.ips_problems(bundle)
-    fhir.check_r4(bundle)
+    try:
+        fhir.check_r4(bundle)
+    except ValueError as exc:
+        raise _refused(vault, bundle, str(exc)) from None
     if problems:  # a bug of ours: never write a document that breaks the IPS rules
         raise RuntimeError("; ".join(problems))
     with vault.store.write() as tx:
@@ -346,7 +388,7 @@ def export_ips(vault: Vault, person: Person, out_path: Path, *,
         _write_new(out_path, fhir.dumps(bundle))
     return {"file": str(out_path), "person": person.name,
             "identifier": bundle["identifier"]["value"], "resources": len(bundle["entry"]),
-            "counts": dict(sorted(counts.items()))}
+            "counts": dict(sorted(counts.items())), "warnings": warnings}
 
 
 # == import ===================================================================================
@@ -363,8 +405,10 @@ class Report:
     unmapped: list[Json] = field(default_factory=list)
 
     def miss(self, kind: str, ident: str | None, reason: str) -> None:
-        """Report a resource that was not imported."""
-        self.unmapped.append({"resource": kind, "id": ident or "", "reason": reason})
+        """Report a resource that was not imported (no control character from the file)."""
+        clean = fhir.clean_text
+        self.unmapped.append({"resource": clean(kind), "id": clean(ident or ""),
+                              "reason": clean(reason)})
 
     def to_json(self) -> Json:
         """The stable JSON form (docs/cli.md)."""
@@ -378,7 +422,7 @@ class Report:
 class Plan:
     """The rows to write, each with the resource it came from and its outside key."""
 
-    facts: list[tuple[Item, Row, str | None]] = field(default_factory=list)
+    facts: list[tuple[Item, Row, str]] = field(default_factory=list)
     nones: list[str] = field(default_factory=list)
 
 
@@ -389,48 +433,65 @@ def _carried_id(item: Item, row: Row) -> str | None:
     return ours if ours and UUID.fullmatch(ours) else None
 
 
-def _known(vault: Vault, person: Person, carried: list[str], keys: set[str]) -> set[str]:
+def _known(vault: Vault, person: Person, carried: list[str], keys: list[str]) -> set[str]:
     """Which carried record ids are in the vault (removed ones too: they stay removed), and
-    which of `keys` the person's entries came from."""
+    which of `keys` the person's entries came from; a few queries, however many rows."""
     ids = vault.profile.known_ids(person, carried) | vault.measures.known_ids(person, carried)
-    return ids | set(vault.profile.by_external_id(person, keys))
+    for start in range(0, len(keys), CHUNK):
+        ids.update(vault.profile.by_external_id(person, keys[start:start + CHUNK]))
+    return ids
 
 
-def _plan(vault: Vault, person: Person, rows: list[tuple[Item, Row]], report: Report) -> Plan:
+def _plan(vault: Vault, person: Person, rows: list[tuple[Item, Row]], report: Report,
+          scope: str) -> Plan:
     """Leave out what is already there; refuse keys seen twice and contradictions."""
-    keyed = [(item, row, _key(item, row)) for item, row in rows]
-    carried = [c for item, row in rows if (c := _carried_id(item, row))]
-    known = _known(vault, person, carried, {k for _i, _r, k in keyed if k})
-    plan, seen = Plan(), set()
-    for item, row, key in keyed:
+    keyed = [(item, row, _key(item, row, scope), _carried_id(item, row)) for item, row in rows]
+    known = _known(vault, person, [c for *_rest, c in keyed if c],
+                   list(dict.fromkeys(k for _i, _r, k, _c in keyed)))
+    nones = _Nones.of(vault, person, [row for _i, row in rows])
+    plan, seen = Plan(), set[str]()
+    for item, row, key, carried in keyed:
         if row.none:
-            _plan_none(vault, person, rows, item, row, plan, report)
+            nones.plan(item, row, carried in known, plan, report)
         elif key in seen:
             report.miss(item.type, item.label, _("the same identifier as another resource"))
-        elif _carried_id(item, row) in known or key in known:
+        elif carried in known or key in known:
             report.unchanged += 1
         else:
             plan.facts.append((item, row, key))
-        if key:
-            seen.add(key)
+        seen.add(key)
     return plan
 
 
-def _key(item: Item, row: Row) -> str | None:
-    base = fhir.outside_key(item)
-    return base + row.suffix if base else None
+def _key(item: Item, row: Row, scope: str) -> str:
+    return fhir.outside_key(item, scope) + row.suffix
 
 
-def _plan_none(vault: Vault, person: Person, rows: list[tuple[Item, Row]], item: Item,
-               row: Row, plan: Plan, report: Report) -> None:
-    current = vault.profile.list(person, row.target)
-    if any(e.is_none_statement for e in current) or row.target in plan.nones:
-        report.unchanged += 1
-    elif current or any(r.target == row.target and not r.none for _i, r in rows):
-        report.miss(item.type, item.label, _("it contradicts the {section} listed").format(
-            section=_(sections.get(row.target).label).lower()))
-    else:
-        plan.nones.append(row.target)
+@dataclass
+class _Nones:
+    """What deciding on "no known …" statements looks at, looked up once per section."""
+
+    current: dict[str, list[Entry]]  # the person's current entries of these sections
+    facts: set[str]  # the sections in which the file lists facts
+
+    @classmethod
+    def of(cls, vault: Vault, person: Person, rows: list[Row]) -> _Nones:
+        """Look up the sections of the file's statements."""
+        wanted = {r.target for r in rows if r.none}
+        return cls({s: vault.profile.list(person, s) for s in wanted},
+                   {r.target for r in rows if not r.none})
+
+    def plan(self, item: Item, row: Row, ours: bool, plan: Plan, report: Report) -> None:
+        """Add the statement, or count it unchanged (`ours`: its record is in the vault,
+        even superseded since), or report what it contradicts."""
+        current = self.current[row.target]
+        if ours or row.target in plan.nones or any(e.is_none_statement for e in current):
+            report.unchanged += 1
+        elif current or row.target in self.facts:
+            report.miss(item.type, item.label, _("it contradicts the {section} listed").format(
+                section=_(sections.get(row.target).label).lower()))
+        else:
+            plan.nones.append(row.target)
 
 
 class _NothingAdded(Exception):
@@ -469,8 +530,8 @@ def _write(vault: Vault, person: Person, plan: Plan, report: Report, source: str
             for item, row, key in plan.facts:
                 try:
                     counted = _add(vault, tx, person, row, key, source)
-                except UsageError as exc:
-                    report.miss(item.type, item.label + row.suffix, exc.message)
+                except (UsageError, ValueError, OverflowError) as exc:
+                    report.miss(item.type, item.label + row.suffix, _refusal(exc))
                     continue
                 if counted:
                     report.added[counted] += 1
@@ -485,14 +546,29 @@ def _write(vault: Vault, person: Person, plan: Plan, report: Report, source: str
         pass
 
 
+def _refusal(exc: Exception) -> str:
+    """Why a row could not be written: the service's message, or a value out of range."""
+    if isinstance(exc, UsageError):
+        return exc.message
+    return _("a value msante cannot store ({error})").format(error=exc)
+
+
 def _read(path: Path) -> bytes:
+    """The file's bytes: refused past fhir.MAX_BYTES, told by its size or by reading no
+    further (a device or a pipe has no size)."""
     try:
-        return path.read_bytes()
+        if path.stat().st_size > fhir.MAX_BYTES:
+            raise fhir.too_large()
+        with path.open("rb") as f:
+            data = f.read(fhir.MAX_BYTES + 1)
     except FileNotFoundError:
         raise NotFoundError(_("No file {path}.").format(path=path)) from None
     except OSError as exc:
         raise UsageError(_("Cannot read {path}: {error}").format(
             path=path, error=exc.strerror)) from None
+    if len(data) > fhir.MAX_BYTES:
+        raise fhir.too_large()
+    return data
 
 
 def import_bundle(vault: Vault, person: Person, path: Path, force: bool = False) -> Json:
@@ -505,5 +581,6 @@ def import_bundle(vault: Vault, person: Person, path: Path, force: bool = False)
     for bad in parsed.rejected:
         report.miss(bad.resource, bad.id, bad.reason)
     rows = [(item, row) for item in parsed.items for row in rows_of(ctx, item, report.miss)]
-    _write(vault, person, _plan(vault, person, rows, report), report, path.name)
+    scope = fhir.source_scope(parsed.bundle, ctx.patient.resource if ctx.patient else None)
+    _write(vault, person, _plan(vault, person, rows, report, scope), report, path.name)
     return report.to_json()

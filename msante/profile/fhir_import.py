@@ -4,6 +4,7 @@ Each mapper turns one valid R4 resource into rows (a profile entry, a "no known 
 or a measurement), returns no row for what is only context ("no information" statements), or
 raises NotMapped with the reason the import reports. Codes are kept (the first coding that is
 not one of msante's own), partial dates stay partial, and units go to the measures module.
+Every text a row keeps is cleaned of control characters (only notes and texts keep lines).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from msante.errors import UsageError
@@ -41,6 +42,7 @@ LIFESTYLE_LOINC = {"tobacco": ("72166-2", "Tobacco smoking status"),
 LIFESTYLE_IN = {code: topic for topic, (code, _d) in LIFESTYLE_LOINC.items()} | {
     "74013-4": "alcohol"}  # Alcoholic drinks per day, as the IPS writes alcohol use
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MULTILINE = {"note", "text"}  # the fields whose line breaks are kept
 
 
 class NotMapped(Exception):
@@ -368,9 +370,9 @@ def _name_texts(name: Json) -> list[str]:
     given, family = [str(g) for g in name.get("given") or []], name.get("family")
     out = [str(name["text"])] if name.get("text") else []
     if family:
-        out += [" ".join([*given, family]), " ".join([family, *given])]
+        out += [" ".join([*given, str(family)]), " ".join([str(family), *given])]
         out += [f"{given[0]} {family}"] if given else []
-    return [" ".join(o.split()) for o in out if o.strip()]
+    return [" ".join(fhir.clean_text(o).split()) for o in out if o.strip()]
 
 
 def find_patient(parsed: Parsed) -> Item | None:
@@ -420,7 +422,19 @@ def rows_of(ctx: Context, item: Item, miss: Miss) -> list[Row]:
     except NotMapped as exc:
         miss(item.type, item.label, str(exc))
         return []
+    except (ValueError, OverflowError) as exc:  # a number or date out of any range
+        miss(item.type, item.label, _("a value cannot be read ({error})").format(error=exc))
+        return []
     for row in rows:
         if row.problem:
             miss(item.type, item.label + row.suffix, row.problem)
-    return [r for r in rows if not r.problem]
+    return [_cleaned(r) for r in rows if not r.problem]
+
+
+def _cleaned(row: Row) -> Row:
+    """The row with no control character in its texts and code."""
+    values = {k: fhir.clean_text(v, lines=k in MULTILINE) if isinstance(v, str) else v
+              for k, v in row.values.items()}
+    code = row.code and Code(fhir.clean_text(row.code.system), fhir.clean_text(row.code.code),
+                             fhir.clean_text(row.code.display) if row.code.display else None)
+    return replace(row, values=values, code=code)
