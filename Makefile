@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/vault.py
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/profile_measures.py
+	$(BIN)/python bench/agenda.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -13,6 +13,7 @@ from msante.vault.keys import Keys
 from msante.vault.store import Store, create
 
 if TYPE_CHECKING:
+    from msante.agenda.service import Agenda
     from msante.documents.service import Documents
     from msante.measures.service import Measures
     from msante.profile.service import Profile
@@ -74,6 +75,13 @@ class Vault:
         from msante.measures.service import Measures
 
         return Measures(self.store, self.people)
+
+    @cached_property
+    def agenda(self) -> Agenda:
+        """Appointments and prevention reminders."""
+        from msante.agenda.service import Agenda
+
+        return Agenda(self.store, self.people)
 
     @cached_property
     def audit(self) -> Activity:

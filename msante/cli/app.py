@@ -30,6 +30,8 @@ REGISTRY: dict[str, str] = {
     "measure": "msante.cli.measure_cmds",
     "summary": "msante.cli.summary_cmds:summary",
     "fhir": "msante.cli.fhir_cmds",
+    "agenda": "msante.cli.agenda_cmds",
+    "remind": "msante.cli.agenda_cmds:remind",
     "backup": "msante.cli.backup_cmds",
     "audit": "msante.cli.audit_cmds",
 }

@@ -141,9 +141,35 @@ def m004_profile_measures(conn: Connection, keys: Keys) -> None:
     ))
 
 
+def m005_agenda(conn: Connection, keys: Keys) -> None:
+    """Appointments and prevention items marked done.
+
+    An appointment keeps its start in UTC with the time zone it was made in (shown in local
+    time, repeated by an RFC 5545 rule), reminders as minutes before, and for an imported one
+    its iCalendar UID. A prevention item marked done names its rule and dose (the engine's
+    stable item id) and the day it was done.
+    """
+    run_script(conn, (
+        f"CREATE TABLE agenda_items ({records.SYNC_COLUMNS}, person TEXT NOT NULL, "
+        "title TEXT NOT NULL, starts_at TEXT NOT NULL, tz TEXT NOT NULL, "
+        "duration_min INTEGER NOT NULL DEFAULT 30, location TEXT, professional TEXT, "
+        "reminders TEXT NOT NULL DEFAULT '[]', rrule TEXT, note TEXT, uid TEXT, "
+        "provenance TEXT NOT NULL DEFAULT 'typed');"
+        "CREATE INDEX agenda_person ON agenda_items(person, starts_at) WHERE deleted = 0;"
+        "CREATE INDEX agenda_starts ON agenda_items(starts_at) WHERE deleted = 0;"
+        "CREATE UNIQUE INDEX agenda_uid ON agenda_items(person, uid) "
+        "WHERE uid IS NOT NULL AND deleted = 0;"
+        f"CREATE TABLE prevention_done ({records.SYNC_COLUMNS}, person TEXT NOT NULL, "
+        "rule TEXT NOT NULL, dose INTEGER NOT NULL, done_on TEXT NOT NULL, note TEXT);"
+        "CREATE UNIQUE INDEX prevention_done_item ON prevention_done(person, rule, dose) "
+        "WHERE deleted = 0"
+    ))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
     ("documents", m003_documents),
     ("profile_measures", m004_profile_measures),
+    ("agenda", m005_agenda),
 ]

@@ -1,0 +1,1 @@
+"""The agenda: appointments and reminders, and the prevention engine (vaccinations, screenings)."""

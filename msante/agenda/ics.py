@@ -1,0 +1,187 @@
+"""The iCalendar mapping of the agenda: appointments and prevention items out, events in.
+
+Export writes each appointment as a VEVENT whose UID is the one it was imported with, else
+`<record id>@msante`, and each prevention item that is due or overdue as a VTODO (DUE and
+DTSTART as dates, STATUS:NEEDS-ACTION) whose UID is `<item id>@msante`: stable across exports,
+so a calendar that reads a newer file updates the to-do instead of adding a second one.
+Without a person it covers everyone in the vault, each summary followed by the person's name
+when there are several. Import reads the events of any calendar (msante.formats.ics) into one
+person's appointments, in one transaction audited as `agenda.import`; an event whose UID the
+person already has (or one of our own exports' `<id>@msante`) is counted unchanged: the
+appointment in the vault wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from msante.agenda import times
+from msante.errors import NotFoundError, UsageError
+from msante.formats import ics
+from msante.i18n import _
+from msante.people import Person
+from msante.vault.fsutil import new_private_file
+
+if TYPE_CHECKING:
+    from msante.agenda.prevention import Item
+    from msante.agenda.service import Appointment
+    from msante.api import Vault
+
+UID_SUFFIX = "@msante"
+EXPORTED = ("overdue", "due")
+DEFAULT_DURATION = 30
+FIRST, LAST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2201, 1, 1, tzinfo=dt.UTC)
+Json = dict[str, Any]
+
+
+# == export ===================================================================================
+
+
+def export_ics(vault: Vault, path: Path, person: Person | None = None,
+               today: dt.date | None = None) -> Json:
+    """Write the appointments and due prevention items of `person` (default: everyone) to a
+    new 0600 .ics file, audited as `agenda.export`; what was written."""
+    people = [person] if person else vault.people.list()
+    named = {p.id: p.name for p in people} if len(people) > 1 else {}
+    events = [_event(a, named.get(a.person)) for a in _appointments(vault, person)]
+    todos = [_todo(item, named.get(who.id)) for who in people
+             for item in vault.agenda.due(who, today or dt.date.today())
+             if item.status in EXPORTED]
+    data = ics.build(events, todos, stamp=dt.datetime.now(dt.UTC), name=_calendar_name(person))
+    problems = ics.problems(data)
+    if problems:  # a bug of ours: never write a calendar that breaks RFC 5545
+        raise RuntimeError("; ".join(problems))
+    with vault.store.write() as tx:
+        vault.store.log(tx, "agenda.export", person=person.id if person else None, detail={
+            "file": path.name, "events": len(events), "todos": len(todos)})
+        _write_new(path, data)
+    return {"file": str(path), "person": person.name if person else None,
+            "events": len(events), "todos": len(todos)}
+
+
+def _appointments(vault: Vault, person: Person | None) -> list[Appointment]:
+    """Every appointment of the person (or of everyone) once, by first start."""
+    seen: dict[str, Appointment] = {}
+    for occurrence in vault.agenda.list(person, FIRST, LAST):
+        seen.setdefault(occurrence.appointment.id, occurrence.appointment)
+    return sorted(seen.values(), key=lambda a: (a.starts_at, a.id))
+
+
+def _titled(title: str, name: str | None) -> str:
+    """The title, followed by whose it is when the calendar covers several people."""
+    return f"{title} ({name})" if name else title
+
+
+def _event(item: Appointment, name: str | None) -> ics.Event:
+    return ics.Event(
+        uid=item.uid or f"{item.id}{UID_SUFFIX}", summary=_titled(item.title, name),
+        start=item.start, tz=item.tz, duration_min=item.duration_min, location=item.location,
+        professional=item.professional, note=item.note, rrule=item.rrule,
+        reminders=tuple(item.reminders))
+
+
+def _todo(item: Item, name: str | None) -> ics.Todo:
+    sources = "; ".join(source.title for source in item.source)
+    text = [item.why, item.catch_up or "",
+            _("Source: {source}").format(source=sources) if sources else ""]
+    return ics.Todo(uid=f"{item.id}{UID_SUFFIX}", summary=_titled(item.label, name),
+                    due=item.due_until, start=item.due_from,
+                    description="\n".join(line for line in text if line) or None,
+                    priority=1 if item.status == "overdue" else 5)
+
+
+def _calendar_name(person: Person | None) -> str:
+    return f"msante – {person.name}" if person else "msante"
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a new private file; a missing or closed folder is the user's to fix."""
+    try:
+        with new_private_file(path) as f:
+            f.write(data)
+    except OSError as exc:
+        raise UsageError(_("Cannot write {path}: {error}").format(
+            path=path, error=exc.strerror)) from None
+
+
+# == import ===================================================================================
+
+
+class _NothingAdded(Exception):
+    """Roll back a transaction in which no event could be added."""
+
+
+def import_ics(vault: Vault, path: Path, person: Person) -> Json:
+    """Add the events of an .ics file as the person's appointments; what was done."""
+    parsed = ics.read(_read(path), times.zone().key)
+    vault.people.check_writable(person)
+    known = _known(vault, person, [e.uid for e in parsed.events])
+    new = [e for e in parsed.events if e.uid not in known]
+    report: Json = {"file": str(path), "person": person.name, "added": 0,
+                    "unchanged": len(parsed.events) - len(new),
+                    "skipped": [s.to_json() for s in parsed.skipped]}
+    if new:
+        _write(vault, person, new, report, path.name)
+    return report
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(_("No file {path}.").format(path=path)) from None
+    except OSError as exc:
+        raise UsageError(_("Cannot read {path}: {error}").format(
+            path=path, error=exc.strerror)) from None
+
+
+def _known(vault: Vault, person: Person, uids: list[str]) -> set[str]:
+    """The UIDs the person has already: imported ones, and our own `<id>@msante`."""
+    known = set(vault.agenda.by_uid(person, uids))
+    for uid in uids:
+        if uid.endswith(UID_SUFFIX) and uid not in known and _own(vault, person, uid):
+            known.add(uid)
+    return known
+
+
+def _own(vault: Vault, person: Person, uid: str) -> bool:
+    """Whether `<id>@msante` names one of the person's appointments."""
+    record = uid.removesuffix(UID_SUFFIX)
+    try:
+        found = vault.agenda.get(record)
+    except (NotFoundError, UsageError):
+        return False
+    return found.id == record and found.person == person.id
+
+
+def _write(vault: Vault, person: Person, events: list[ics.Event], report: Json,
+           source: str) -> None:
+    """Add the events in one audited transaction; those the agenda refuses are reported."""
+    try:
+        with vault.store.write() as tx:
+            for event in events:
+                try:
+                    _add(vault, tx, person, event)
+                except UsageError as exc:
+                    report["skipped"].append(ics.Skipped(
+                        "VEVENT", event.uid, event.summary, exc.message).to_json())
+                    continue
+                report["added"] += 1
+            if not report["added"]:
+                raise _NothingAdded
+            vault.store.log(tx, "agenda.import", person=person.id, detail={
+                "file": source, "added": report["added"], "unchanged": report["unchanged"],
+                "skipped": len(report["skipped"])})
+    except _NothingAdded:
+        pass
+
+
+def _add(vault: Vault, tx: Any, person: Person, event: ics.Event) -> str:
+    """One event as an appointment (an event without an end lasts the default 30 minutes)."""
+    return vault.agenda.add_in(
+        tx, person, event.summary or _("(untitled)"), event.start, tz=event.tz,
+        duration_min=event.duration_min or DEFAULT_DURATION, location=event.location,
+        professional=event.professional, reminders=list(event.reminders), rrule=event.rrule,
+        note=event.note, uid=event.uid, provenance="ics")

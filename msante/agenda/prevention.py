@@ -1,0 +1,415 @@
+"""The prevention engine: what vaccinations and screenings a person is due, from the rules.
+
+Pure and fast: the caller passes the facts (`PersonFacts`: birth, sex, the vaccinations and
+screenings of the profile, the items marked done) and the day; nothing is read from a vault.
+The rules and the vaccine table are read once per process (`rules.default_rules`), vaccine
+texts and partial dates are parsed once (`functools.lru_cache`).
+
+Every rule yields *slots* — one per dose (a series), per occurrence (fixed-age repeats,
+yearly campaigns) or the next test (a screening) — with a window: `due_from`, `due_until`
+(still "due"), then "overdue" until its catch-up ends, then dropped. The algorithm and the
+choices behind each rule are described in docs/architecture.md (Prevention rules).
+
+An item's id is `RULE:DOSE:PERSON8` (`dtp_45:1:1a2b3c4d`): the rule, the dose (1-based in a
+series; the occurrence from the first in fixed-age repeats; the campaign's first year for a
+yearly campaign, `flu_65:2026:…` for 2026–2027; the next test's number for a screening) and
+the first 8 characters of the person's id. The same facts give the same ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from msante.agenda.facts import ONE_DAY, Fact, Facts, PersonFacts, index
+from msante.agenda.rules import Rule, RuleSet, Source, Span, default_rules, default_vaccines
+from msante.i18n import _
+from msante.profile.sections import CHOICE_LABELS
+
+Status = Literal["overdue", "due", "coming", "done", "ask-doctor"]
+URGENCY: tuple[Status, ...] = ("overdue", "due", "ask-doctor", "coming", "done")
+FOREVER = dt.date.max
+_ITEM_ID = re.compile(r"^([a-z][a-z0-9_]*):(\d{1,4}):([0-9a-f-]{4,})$")
+
+__all__ = ["URGENCY", "Item", "PersonFacts", "Status", "antigens_of", "evaluate", "item_id",
+           "parse_item_id", "plan", "rule"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to do (or done): a vaccine dose, a screening test, a question for the doctor."""
+
+    id: str
+    rule_id: str
+    dose: int
+    label: str
+    status: Status
+    due_from: dt.date
+    due_until: dt.date | None
+    catch_up: str | None
+    why: str
+    source: tuple[Source, ...]
+    verification: str
+    condition: str | None = None
+    domain: str = "vaccination"
+    catch_up_until: dt.date | None = None  # None: no end
+    done_on: dt.date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as JSON-ready data (ISO dates, sources as objects)."""
+        def iso(day: dt.date | None) -> str | None:
+            return day.isoformat() if day else None
+
+        return {"id": self.id, "rule": self.rule_id, "dose": self.dose, "label": self.label,
+                "status": self.status, "domain": self.domain, "due_from": iso(self.due_from),
+                "due_until": iso(self.due_until), "catch_up": self.catch_up,
+                "catch_up_until": iso(self.catch_up_until), "done_on": iso(self.done_on),
+                "why": self.why, "condition": self.condition, "verification": self.verification,
+                "source": [{"id": s.id, "title": s.title, "urls": list(s.urls)}
+                           for s in self.source]}
+
+
+# -- public helpers --------------------------------------------------------------------------
+
+
+def item_id(rule_id: str, dose: int, person_id: str) -> str:
+    """The stable id of a rule's dose for a person: `RULE:DOSE:PERSON8`."""
+    return f"{rule_id}:{dose}:{person_id[:8]}"
+
+
+def parse_item_id(text: str) -> tuple[str, int, str] | None:
+    """(rule id, dose, person id prefix) of an item id, or None if it is not one."""
+    match = _ITEM_ID.match(text.strip().lower())
+    return (match[1], int(match[2]), match[3]) if match else None
+
+
+def rule(rule_id: str) -> Rule | None:
+    """The shipped rule called `rule_id`, if any."""
+    return default_rules().get(rule_id)
+
+
+def antigens_of(vaccine: str) -> frozenset[str]:
+    """The antigens a vaccination's text names (brands and generic names); empty if unknown."""
+    return default_vaccines().antigens_of(vaccine)
+
+
+def evaluate(person: PersonFacts, today: dt.date, horizon_months: int = 12,
+             rules: RuleSet | None = None) -> list[Item]:
+    """Overdue, due, ask-your-doctor and coming (within the horizon) items, most urgent first."""
+    horizon = Span(months=max(0, horizon_months)).after(today)
+    ctx = _context(person, today, horizon, rules or default_rules())
+    items = list(_items(ctx, with_done=False))
+    return sorted(items, key=lambda i: (URGENCY.index(i.status), i.due_from, i.rule_id, i.dose))
+
+
+def plan(person: PersonFacts, today: dt.date, rules: RuleSet | None = None, *,
+         until_years: int = 18) -> list[Item]:
+    """A child's vaccination calendar from birth to 18: done, overdue, due, coming, by date."""
+    end = Span(years=until_years).after(person.born) - ONE_DAY
+    ctx = _context(person, today, end, rules or default_rules())
+    items = [i for i in _items(ctx, with_done=True)
+             if i.domain == "vaccination" and i.due_from <= end]
+    return sorted(items, key=lambda i: (i.due_from, i.rule_id, i.dose))
+
+
+@dataclass
+class _Ctx:
+    facts: Facts
+    today: dt.date
+    horizon: dt.date
+    rules: RuleSet
+    counted: dict[str, tuple[int, dict[int, dt.date]]] = field(default_factory=dict)
+
+    def age(self, span: Span) -> dt.date:
+        """The day the person reaches the age `span`."""
+        return self.facts.age(span)
+
+
+def _context(person: PersonFacts, today: dt.date, horizon: dt.date, rules: RuleSet) -> _Ctx:
+    return _Ctx(index(person, rules), today, horizon, rules)
+
+
+# -- slots -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Slot:
+    dose: int
+    due_from: dt.date
+    due_until: dt.date
+    catch_up_end: dt.date
+    done: bool = False
+    done_on: dt.date | None = None
+    ask: bool = False
+    condition: str | None = None
+    suffix: str = ""
+    history: str = ""
+
+
+def _items(ctx: _Ctx, *, with_done: bool) -> Iterator[Item]:
+    for rule in ctx.rules.rules:
+        if not with_done and _out_of_reach(ctx, rule):
+            continue
+        for slot in _slots(ctx, rule):
+            status = _status(ctx, slot)
+            if status is not None and (with_done or status != "done"):
+                yield _item(ctx, rule, slot, status)
+
+
+def _out_of_reach(ctx: _Ctx, rule: Rule) -> bool:
+    """A series none of whose doses can be pending now or within the horizon (a shortcut)."""
+    if rule.kind != "series":
+        return False
+    assert rule.doses[0].age is not None
+    if ctx.age(rule.doses[0].age) > ctx.horizon:
+        return True
+    ends = [d.catch_up_until for d in rule.doses]
+    if any(d.no_limit for d in rule.doses) or None in ends:
+        return False
+    return all(ctx.age(end) < ctx.today for end in ends if end is not None)
+
+
+def _slots(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+    sex = ctx.facts.person.sex
+    if rule.sex != "any" and sex != rule.sex and sex in ("female", "male"):
+        return []
+    slots = _KINDS[rule.kind](ctx, rule)
+    if rule.sex != "any" and sex != rule.sex:
+        condition = rule.condition.get() if rule.condition else _(
+            "recommended for {who}: ask your doctor whether it applies to you").format(
+            who=rule.who.get())
+        for slot in slots:
+            slot.ask, slot.condition = True, condition
+    return slots
+
+
+def _status(ctx: _Ctx, slot: _Slot) -> Status | None:
+    today = ctx.today
+    if slot.done:
+        return "done"
+    if slot.due_from > ctx.horizon or today > slot.catch_up_end:
+        return None
+    if slot.ask:
+        return "ask-doctor" if today >= slot.due_from else None
+    if today < slot.due_from:
+        return "coming"
+    return "due" if today <= slot.due_until else "overdue"
+
+
+def _item(ctx: _Ctx, rule: Rule, slot: _Slot, status: Status) -> Item:
+    label = rule.label.get() + (f", {slot.suffix}" if slot.suffix else "")
+    why = f"{rule.who.get()}, {rule.schedule.get()}" + (f"; {slot.history}" if slot.history
+                                                          else "")
+    return Item(
+        id=item_id(rule.id, slot.dose, ctx.facts.person.id), rule_id=rule.id, dose=slot.dose,
+        label=label, status=status, due_from=slot.due_from, due_until=slot.due_until,
+        catch_up=rule.catch_up.get() if rule.catch_up and status == "overdue" else None,
+        why=why, source=tuple(ctx.rules.sources[s] for s in rule.sources),
+        verification=rule.status, condition=slot.condition if status == "ask-doctor" else None,
+        domain=rule.domain, done_on=slot.done_on,
+        catch_up_until=None if slot.catch_up_end == FOREVER else slot.catch_up_end)
+
+
+def _done_history(day: dt.date | None) -> str:
+    if day is None:
+        return _("done, date not recorded")
+    return _("done on {date}").format(date=day.isoformat())
+
+
+def _last_recorded(ctx: _Ctx, rule: Rule) -> str:
+    last = ctx.facts.last_of(rule.antigens[0] - (rule.waive.antigens if rule.waive
+                                                  else frozenset()))
+    if last is None:
+        return _("none recorded")
+    return _("last recorded: {date} ({vaccine})").format(date=_shown(last), vaccine=last.text)
+
+
+def _shown(fact: Fact) -> str:
+    return fact.first.isoformat() if fact.first == fact.last else _span_text(fact)
+
+
+def _span_text(fact: Fact) -> str:
+    return fact.first.isoformat()[:4 if fact.first.month == 1 and fact.last.month == 12 else 7]
+
+
+# -- series ------------------------------------------------------------------------------------
+
+
+def _series(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+    if not _series_applies(ctx, rule):
+        return []
+    upto, dates = _counted(ctx, rule)
+    total, born = len(rule.doses), ctx.facts.person.born
+    slots: list[_Slot] = []
+    prev: dt.date | None = None
+    for n, dose in enumerate(rule.doses, 1):
+        start = dose.age.after(born) if dose.age else (prev or born)
+        if dose.after and prev:
+            start = max(start, dose.after.after(prev))
+        until = dose.window.after(start)
+        end = FOREVER if dose.no_limit else (
+            ctx.age(dose.catch_up_until) if dose.catch_up_until else until)
+        slot = _Slot(n, start, until, end, n <= upto, dates.get(n))
+        slot.suffix = _("dose {n} of {total}").format(n=n, total=total) if total > 1 else ""
+        slot.history = _series_history(ctx, rule, slot, dates.get(n - 1))
+        slots.append(slot)
+        prev = (dates.get(n) or start) if slot.done else max(start, ctx.today)
+    return _catch_up_slots(ctx, rule, slots) if rule.catch_up_of else slots
+
+
+def _catch_up_slots(ctx: _Ctx, rule: Rule, slots: list[_Slot]) -> list[_Slot]:
+    """A catch-up rule is silent before its start; doses given before it belong to the
+    rule it catches up (listed there)."""
+    begin = slots[0].due_from
+    if ctx.today < begin:
+        return []
+    return [s for s in slots if not (s.done_on and s.done_on < begin)]
+
+
+def _series_history(ctx: _Ctx, rule: Rule, slot: _Slot, previous: dt.date | None) -> str:
+    if slot.done:
+        return _done_history(slot.done_on)
+    if previous is not None:
+        return _("dose {n} on {date}").format(n=slot.dose - 1, date=previous.isoformat())
+    return _last_recorded(ctx, rule)
+
+
+def _counted(ctx: _Ctx, rule: Rule) -> tuple[int, dict[int, dt.date]]:
+    """How many of a series' doses are done, and the day of each whose day is known."""
+    if rule.id in ctx.counted:
+        return ctx.counted[rule.id]
+    total = len(rule.doses)
+    counts_from = ctx.age(rule.counts_from) if rule.counts_from else None
+    upto, dates = total, dict[int, dt.date]()
+    for group in rule.antigens:
+        n, seen = 0, {}
+        for fact in ctx.facts.matching(rule, group, counts_from):
+            n = max(n + 1, min(fact.dose or 0, total))
+            if n > total:
+                break
+            seen[n] = fact.first
+        upto = min(upto, min(n, total))
+        for k, day in seen.items():
+            dates[k] = max(dates.get(k, day), day)
+    for k, day in ctx.facts.done.get(rule.id, {}).items():
+        if 1 <= k <= total:
+            upto, dates[k] = max(upto, k), day
+    ctx.counted[rule.id] = (upto, dates)
+    return upto, dates
+
+
+def _series_applies(ctx: _Ctx, rule: Rule) -> bool:
+    if rule.born_from and ctx.facts.person.born < rule.born_from:
+        return False
+    other = ctx.rules.get(rule.catch_up_of) if rule.catch_up_of else None
+    if other is not None and _counted(ctx, other)[0] >= len(other.doses):
+        return False
+    if rule.first_dose_from is None and rule.first_dose_until is None:
+        return True
+    _upto, dates = _counted(ctx, rule)
+    started = min(dates.values(), default=ctx.today)
+    low = ctx.age(rule.first_dose_from) if rule.first_dose_from else ctx.facts.person.born
+    high = ctx.age(rule.first_dose_until) if rule.first_dose_until else FOREVER
+    return low <= started < high
+
+
+# -- fixed-age repeats, campaigns, screenings, questions for the doctor ----------------------
+
+
+def _every(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+    every = rule.every
+    assert every is not None
+    marked = ctx.facts.done.get(rule.id, {})
+    facts = ctx.facts.matching(rule, rule.antigens[0])
+    slots = []
+    for k in range(100):
+        start = ctx.age(_times(every.first, every.interval, k))
+        if start > ctx.horizon:
+            break
+        end = ctx.age(_times(every.first, every.interval, k + 1)) - ONE_DAY
+        early = every.early.before(start)
+        given = marked.get(k + 1) or next((f.first for f in facts if f.last >= early), None)
+        slot = _Slot(k + 1, start, every.window.after(start), end, given is not None, given)
+        slot.suffix = _("at {age}").format(age=every.first.years + k * every.interval.years)
+        slot.history = _done_history(given) if given else _last_recorded(ctx, rule)
+        slots.append(slot)
+    return slots
+
+
+def _times(first: Span, step: Span, k: int) -> Span:
+    return Span(first.years + k * step.years, first.months + k * step.months,
+                first.days + k * step.days)
+
+
+def _campaign(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+    campaign, eligible = rule.campaign, ctx.age(rule.age_from or Span())
+    assert campaign is not None
+    marked = ctx.facts.done.get(rule.id, {})
+    facts = list(ctx.facts.matching(rule, rule.antigens[0]))
+    slots = []
+    for year in range(max(ctx.today.year, eligible.year) - 1, ctx.horizon.year + 1):
+        start = dt.date(year, *campaign.start)
+        until = dt.date(year + (campaign.until < campaign.start), *campaign.until)
+        if until < eligible:
+            continue
+        season = dt.date(year, *campaign.season_starts)
+        season = Span(years=1).before(season) if season > start else season
+        season_end = Span(years=1).after(season) - ONE_DAY
+        fact = next((f for f in facts if f.last >= season and f.first <= season_end), None)
+        if fact is not None:
+            facts.remove(fact)  # a dose counts for one season ("2026" for the first open one)
+        given = marked.get(year) or (fact.first if fact else None)
+        slot = _Slot(year, max(start, eligible), until, until, given is not None, given)
+        slot.suffix = _("{start}–{end} campaign").format(start=year, end=year + 1)
+        slot.history = _done_history(given) if given else _last_recorded(ctx, rule)
+        slots.append(slot)
+    return slots
+
+
+def _screening(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+    assert rule.age_from and rule.age_until and rule.grace
+    begin, end = ctx.age(rule.age_from), ctx.age(rule.age_until)
+    intervals = dict(rule.tests)
+    tests = sorted((day, kind) for kind in intervals for day in ctx.facts.tests.get(kind, ()))
+    in_range = [t for t in tests if t[0] >= begin]
+    due = begin
+    if tests:
+        last, kind = tests[-1]
+        spans = intervals[kind]
+        due = max(spans[min(max(len(in_range) - 1, 0), len(spans) - 1)].after(last), begin)
+    if due >= end:
+        return []
+    slot = _Slot(len(in_range) + 1, due, rule.grace.after(due), end - ONE_DAY)
+    slot.history = _test_history(tests[-1] if tests else None, rule.tests[0][0])
+    return [slot]
+
+
+def _test_history(last: tuple[dt.date, str] | None, kind: str) -> str:
+    if last is None:
+        return _("none recorded: {test}").format(test=_(CHOICE_LABELS[kind]))
+    return _("last test: {test}, {date}").format(test=_(CHOICE_LABELS[last[1]]),
+                                                 date=last[0].isoformat())
+
+
+def _ask_doctor(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+    assert rule.age_from and rule.age_until and rule.condition
+    begin, end = ctx.age(rule.age_from), ctx.age(rule.age_until) - ONE_DAY
+    marked = dict(ctx.facts.done.get(rule.id, {}))
+    if rule.count_vaccinations and not marked:
+        counts_from = ctx.age(rule.counts_from) if rule.counts_from else None
+        given = ctx.facts.matching(rule, rule.antigens[0], counts_from)
+        if given:
+            marked[1] = given[0].first
+    slots = [_Slot(n, begin, end, end, True, day, history=_done_history(day))
+             for n, day in sorted(marked.items())]
+    if rule.repeat or not marked:
+        slots.append(_Slot(max(marked, default=0) + 1, begin, end, end, ask=True,
+                           condition=rule.condition.get()))
+    return slots
+
+
+_KINDS = {"series": _series, "every": _every, "campaign": _campaign,
+          "screening": _screening, "ask-doctor": _ask_doctor}

@@ -1,0 +1,317 @@
+"""The agenda: appointments (time zone, duration, reminders, repetition) and prevention items
+(what is overdue, due and coming, computed from the profile by the prevention engine).
+
+Every change is audited in its own transaction; reading the agenda is not.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from msante.agenda import times
+from msante.errors import NotFoundError, UsageError
+from msante.i18n import _
+from msante.people import People, Person
+from msante.vault import db, records
+from msante.vault.store import Store
+
+if TYPE_CHECKING:
+    from msante.agenda.prevention import Item
+
+_COLUMNS = ("id, revision, person, title, starts_at, tz, duration_min, location, professional, "
+            "reminders, rrule, note, uid, provenance, created_at, updated_at")
+CONTENT = ["location", "professional", "rrule", "note", "uid"]
+EDITABLE = ("title", "start", "tz", "duration_min", "location", "professional", "reminders",
+            "rrule", "note")
+
+
+class Appointment(NamedTuple):
+    """One appointment (a repeating one stands for all its occurrences)."""
+
+    id: str
+    revision: int
+    person: str
+    title: str
+    starts_at: str
+    tz: str
+    duration_min: int
+    location: str | None
+    professional: str | None
+    reminders: list[int]
+    rrule: str | None
+    note: str | None
+    uid: str | None
+    provenance: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> Appointment:
+        """Build from a row selected with _COLUMNS."""
+        values = list(row)
+        values[9] = json.loads(values[9])
+        return cls(*values)
+
+    @property
+    def start(self) -> dt.datetime:
+        """The (first) start, aware, in UTC."""
+        return dt.datetime.fromisoformat(self.starts_at)
+
+    def local(self, when: dt.datetime | None = None) -> dt.datetime:
+        """`when` (default: the first start) in the appointment's own time zone."""
+        return (when or self.start).astimezone(times.zone(self.tz))
+
+    def to_json(self, person_name: str | None = None,
+                occurrence: dt.datetime | None = None) -> dict[str, Any]:
+        """The stable JSON form (docs/cli.md lists the keys)."""
+        start = self.local(occurrence)
+        return {
+            "id": self.id, "title": self.title, "person": person_name or self.person,
+            "person_id": self.person, "start": start.isoformat(),
+            "end": (start + dt.timedelta(minutes=self.duration_min)).isoformat(),
+            "tz": self.tz, "duration_min": self.duration_min, "where": self.location,
+            "with": self.professional, "reminders_min": self.reminders, "repeat": self.rrule,
+            "note": self.note, "uid": self.uid, "provenance": self.provenance,
+            "revision": self.revision,
+        }
+
+
+class Occurrence(NamedTuple):
+    """One occurrence of an appointment."""
+
+    appointment: Appointment
+    start: dt.datetime  # UTC
+
+    def local(self) -> dt.datetime:
+        """Its start in the appointment's time zone."""
+        return self.appointment.local(self.start)
+
+
+class Agenda:
+    """Appointments and prevention items of every person in the vault."""
+
+    def __init__(self, store: Store, people: People) -> None:
+        self.store, self.people = store, people
+
+    # -- appointments --------------------------------------------------------------------
+
+    def add(self, person: Person, title: str, start: dt.datetime, *, tz: str | None = None,
+            duration_min: int = 30, location: str | None = None,
+            professional: str | None = None, reminders: builtins.list[int] | None = None,
+            rrule: str | None = None, note: str | None = None) -> Appointment:
+        """Add an appointment typed by the person."""
+        self.people.check_writable(person)
+        with self.store.write() as tx:
+            rid = self.add_in(tx, person, title, start, tz=tz, duration_min=duration_min,
+                              location=location, professional=professional,
+                              reminders=reminders, rrule=rrule, note=note, provenance="typed")
+        return self.get(rid)
+
+    def add_in(self, tx: db.Connection, person: Person, title: str, start: dt.datetime, *,
+               tz: str | None = None, duration_min: int = 30, location: str | None = None,
+               professional: str | None = None, reminders: builtins.list[int] | None = None,
+               rrule: str | None = None, note: str | None = None, uid: str | None = None,
+               provenance: str = "typed") -> str:
+        """Add inside the caller's transaction (audited); return the appointment's id."""
+        fields = _checked(title, start, times.zone(tz).key, duration_min, reminders or [],
+                          rrule)
+        rid = records.insert(tx, "agenda_items", fields | {
+            "person": person.id, "location": _text(location), "professional":
+            _text(professional), "note": _text(note), "uid": uid, "provenance": provenance,
+        }, device=self.store.device)
+        self.store.log(tx, "agenda.add", person=person.id, record=rid,
+                       detail={"provenance": provenance})
+        return rid
+
+    def get(self, ref: str) -> Appointment:
+        """An appointment by id or unique id prefix (at least 4 characters)."""
+        key = ref.strip().lower()
+        rows = self.store.conn.execute(
+            f"SELECT {_COLUMNS} FROM agenda_items WHERE deleted = 0 AND id LIKE ? LIMIT 2",
+            (key.replace("%", "").replace("_", "") + "%",)).fetchall() if len(key) >= 4 else []
+        if len(rows) > 1:
+            raise UsageError(_("'{ref}' matches several appointments: give more of the id.")
+                             .format(ref=ref))
+        if not rows:
+            raise NotFoundError(_("No appointment '{ref}'.").format(ref=ref))
+        return Appointment.from_row(rows[0])
+
+    def list(self, person: Person | None = None, start: dt.datetime | None = None,
+             end: dt.datetime | None = None) -> builtins.list[Occurrence]:
+        """Occurrences in [start, end) (default: from now for a year), soonest first."""
+        begin = start or dt.datetime.now(dt.UTC)
+        stop = end or begin + dt.timedelta(days=366)
+        sql = (f"SELECT {_COLUMNS} FROM agenda_items WHERE deleted = 0 "
+               "AND (starts_at < ? OR rrule IS NOT NULL)")
+        args: builtins.list[object] = [stop.astimezone(dt.UTC).isoformat()]
+        if person:
+            sql += " AND person = ?"
+            args.append(person.id)
+        out = []
+        for row in self.store.conn.execute(sql, args).fetchall():
+            item = Appointment.from_row(row)
+            shift = dt.timedelta(minutes=item.duration_min)
+            out += [Occurrence(item, when) for when in times.occurrences(
+                item.start, times.zone(item.tz), item.rrule, begin - shift, stop)]
+        return sorted(out, key=lambda o: (o.start, o.appointment.title))
+
+    def edit(self, ref: str, changes: dict[str, Any]) -> Appointment:
+        """Change some fields (keys of EDITABLE; `start` an aware datetime)."""
+        item = self.get(ref)
+        self.people.check_writable(self.people.get(item.person))
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            raise ValueError(sorted(unknown))
+        now: dict[str, Any] = {"title": item.title, "start": item.start, "tz": item.tz,
+               "duration_min": item.duration_min, "reminders": item.reminders,
+               "rrule": item.rrule, "location": item.location,
+               "professional": item.professional, "note": item.note}
+        merged = now | changes
+        fields = _checked(merged["title"], merged["start"], times.zone(merged["tz"]).key,
+                          merged["duration_min"], merged["reminders"], merged["rrule"])
+        fields |= {k: _text(merged[k]) for k in ("location", "professional", "note")}
+        current = {k: getattr(item, k) for k in fields if k != "reminders"}
+        if {k: v for k, v in fields.items() if k != "reminders"} == current \
+                and merged["reminders"] == item.reminders:
+            raise UsageError(_("Nothing to change."))
+        with self.store.write() as tx:
+            records.update(tx, "agenda_items", item.id, fields, device=self.store.device)
+            self.store.log(tx, "agenda.edit", person=item.person, record=item.id)
+        return self.get(item.id)
+
+    def remove(self, ref: str) -> Appointment:
+        """Delete an appointment (a tombstone keeps only its id and revision)."""
+        item = self.get(ref)
+        self.people.check_writable(self.people.get(item.person))
+        with self.store.write() as tx:
+            records.tombstone(tx, "agenda_items", item.id, CONTENT, device=self.store.device,
+                              blanks={"title": "", "reminders": "[]"})
+            self.store.log(tx, "agenda.remove", person=item.person, record=item.id)
+        return item
+
+    def by_uid(self, person: Person, uids: builtins.list[str]) -> dict[str, Appointment]:
+        """The person's appointments imported with these iCalendar UIDs."""
+        out: dict[str, Appointment] = {}
+        for first in range(0, len(uids), 500):
+            chunk = uids[first:first + 500]
+            rows = self.store.conn.execute(
+                f"SELECT {_COLUMNS} FROM agenda_items WHERE deleted = 0 AND person = ? AND "
+                f"uid IN ({','.join('?' * len(chunk))})", [person.id, *chunk]).fetchall()
+            out |= {a.uid: a for a in map(Appointment.from_row, rows) if a.uid}
+        return out
+
+    def reminders_due(self, now: dt.datetime, people: builtins.list[Person],
+                      ) -> builtins.list[Occurrence]:
+        """Occurrences not yet started whose earliest reminder time has come."""
+        out = []
+        for person in people:
+            for occ in self.list(person, now, now + dt.timedelta(days=60)):
+                first = max(occ.appointment.reminders, default=None)
+                if first is not None and occ.start - dt.timedelta(minutes=first) <= now \
+                        < occ.start:
+                    out.append(occ)
+        return out
+
+    # -- prevention ----------------------------------------------------------------------
+
+    def facts(self, person: Person) -> Any:
+        """What the engine needs about a person: birth, sex, vaccinations, screenings, done."""
+        from msante.agenda.prevention import PersonFacts
+
+        conn = self.store.conn
+        rows = conn.execute(
+            "SELECT section, data FROM profile_entries WHERE deleted = 0 AND person = ? AND "
+            "status = 'current' AND section IN ('vaccinations', 'screenings')",
+            (person.id,)).fetchall()
+        vaccinations, screenings = [], []
+        for section, data in rows:
+            fields = json.loads(data)
+            if section == "vaccinations":
+                vaccinations.append((fields["date"], fields["vaccine"], fields.get("dose")))
+            else:
+                screenings.append((fields["screening"], fields["date"]))
+        done = [(r[0], int(r[1]), r[2]) for r in conn.execute(
+            "SELECT rule, dose, done_on FROM prevention_done WHERE deleted = 0 AND person = ?",
+            (person.id,)).fetchall()]
+        return PersonFacts(id=person.id, born=person.born, sex=person.sex,
+                           vaccinations=vaccinations, screenings=screenings, done=done)
+
+    def due(self, person: Person, today: dt.date | None = None,
+            horizon_months: int = 12) -> builtins.list[Item]:
+        """Overdue, due, coming (within the horizon) and ask-your-doctor prevention items."""
+        from msante.agenda import prevention
+
+        items = prevention.evaluate(self.facts(person), today or dt.date.today(),
+                                    horizon_months=horizon_months)
+        return [i for i in items if i.status != "done"]
+
+    def plan(self, person: Person, today: dt.date | None = None) -> builtins.list[Item]:
+        """A child's whole vaccination calendar, done, due and coming."""
+        from msante.agenda import prevention
+
+        return prevention.plan(self.facts(person), today or dt.date.today())
+
+    def done(self, item_id: str, on: dt.date | None = None, *,
+             note: str | None = None) -> tuple[Person, str, int]:
+        """Mark a prevention item done (its id: rule:dose:person); (person, rule, dose)."""
+        person, rule, dose = self._item(item_id)
+        self.people.check_writable(person)
+        day = on or dt.date.today()
+        if day > dt.date.today() or day < person.born:
+            raise UsageError(_("{date} is not a day it could have been done.").format(date=day))
+        with self.store.write() as tx:
+            old = tx.execute("SELECT id FROM prevention_done WHERE deleted = 0 AND person = ? "
+                             "AND rule = ? AND dose = ?", (person.id, rule, dose)).fetchone()
+            if old:
+                records.update(tx, "prevention_done", old[0], {
+                    "done_on": day.isoformat(), "note": _text(note)}, device=self.store.device)
+            else:
+                records.insert(tx, "prevention_done", {
+                    "person": person.id, "rule": rule, "dose": dose,
+                    "done_on": day.isoformat(), "note": _text(note)}, device=self.store.device)
+            self.store.log(tx, "agenda.done", person=person.id,
+                           detail={"rule": rule, "dose": dose})
+        return person, rule, dose
+
+    def _item(self, item_id: str) -> tuple[Person, str, int]:
+        from msante.agenda import prevention
+
+        parsed = prevention.parse_item_id(item_id)
+        if parsed is None:
+            raise UsageError(_("'{id}' is not a prevention item id (see msante agenda due).")
+                             .format(id=item_id))
+        rule, dose, prefix = parsed
+        matches = [p for p in self.people.list() if p.id.startswith(prefix)]
+        if len(matches) != 1:
+            raise NotFoundError(_("No person for the prevention item '{id}'.")
+                                .format(id=item_id))
+        if prevention.rule(rule) is None:
+            raise NotFoundError(_("No prevention rule '{rule}'.").format(rule=rule))
+        return matches[0], rule, dose
+
+
+def _text(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _checked(title: str, start: dt.datetime, tz: str, duration_min: int,
+             reminders: builtins.list[int], rrule: str | None) -> dict[str, Any]:
+    """The stored fields of an appointment, checked."""
+    if not title or not title.strip():
+        raise UsageError(_("An appointment needs a title."))
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=times.zone(tz))
+    if not 0 < duration_min <= 7 * 1440:
+        raise UsageError(_("The duration must be between 1 minute and 7 days."))
+    if any(not 0 <= r <= 60 * 1440 for r in reminders):
+        raise UsageError(_("A reminder must come at most 60 days before."))
+    if start.year < 1900 or start.year > 2200:
+        raise UsageError(_("{date} is out of range.").format(date=start.date()))
+    rule = times.repeat_rule(rrule, start.astimezone(times.zone(tz))) if rrule else None
+    return {"title": title.strip(), "starts_at": start.astimezone(dt.UTC).isoformat(),
+            "tz": tz, "duration_min": int(duration_min), "reminders": json.dumps(reminders),
+            "rrule": rule}

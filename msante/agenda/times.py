@@ -1,0 +1,110 @@
+"""Times of the agenda: the local time zone, moments typed by a person, durations, reminders
+and repetition rules (RFC 5545 RRULE, or an alias such as `weekly`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msante.errors import UsageError
+from msante.i18n import _
+
+DEFAULT_TZ = "Europe/Paris"
+REPEAT_ALIASES = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY",
+                  "yearly": "FREQ=YEARLY", "quotidien": "FREQ=DAILY", "hebdo": "FREQ=WEEKLY",
+                  "hebdomadaire": "FREQ=WEEKLY", "mensuel": "FREQ=MONTHLY",
+                  "annuel": "FREQ=YEARLY"}
+_UNITS = {"m": 1, "min": 1, "h": 60, "d": 1440, "j": 1440, "w": 10080, "s": 10080}
+_PART = re.compile(r"(\d+)\s*(min|m|h|d|j|w|s)")
+_MOMENT = (
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2})[:h](\d{2})$"), (0, 1, 2, 3, 4)),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})[ T](\d{1,2})[:h](\d{2})$"), (2, 1, 0, 3, 4)),
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), (0, 1, 2)),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (2, 1, 0)),
+)
+
+
+def zone(name: str | None = None) -> ZoneInfo:
+    """The named IANA zone, else $MSANTE_TZ, else Europe/Paris; UsageError if unknown."""
+    key = name or os.environ.get("MSANTE_TZ") or DEFAULT_TZ
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(_("Unknown time zone '{name}': expected an IANA name such as "
+                           "Europe/Paris.").format(name=key)) from None
+
+
+def moment(text: str, tz: ZoneInfo) -> dt.datetime:
+    """A local date and time typed by a person (2026-12-01 14:30, 01/12/2026 14h30, ISO)."""
+    raw = text.strip()
+    for pattern, order in _MOMENT:
+        if match := pattern.match(raw):
+            parts = [int(match.group(i + 1)) for i in order] + [0, 0]
+            try:
+                return dt.datetime(parts[0], parts[1], parts[2], parts[3], parts[4], tzinfo=tz)
+            except ValueError:
+                break
+    try:
+        parsed = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(_("Invalid date and time '{text}': expected e.g. 2026-12-01 14:30 or "
+                           "01/12/2026 14h30.").format(text=text)) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def minutes(text: str, what: str) -> int:
+    """`30m`, `1h`, `1h30`, `2d` (French `j`) as minutes; UsageError otherwise."""
+    raw = text.strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+h\d+", raw):
+        raw = raw + "m"
+    parts = _PART.findall(raw)
+    if not parts or "".join(n + u for n, u in parts) != raw:
+        raise UsageError(_("Invalid {what} '{text}': expected e.g. 30m, 1h30, 2h or 1d.")
+                         .format(what=what, text=text))
+    return sum(int(n) * _UNITS[u] for n, u in parts)
+
+
+def reminders(text: str | None) -> list[int]:
+    """`1d,2h` as minutes before the start, largest first."""
+    if not text:
+        return []
+    values = {minutes(part, _("reminder")) for part in text.split(",") if part.strip()}
+    return sorted(values, reverse=True)
+
+
+def repeat_rule(text: str | None, start: dt.datetime) -> str | None:
+    """An RRULE value (without `RRULE:`) from an alias or a rule; UsageError if invalid."""
+    if not text:
+        return None
+    from dateutil.rrule import rrulestr
+
+    raw = text.strip()
+    rule = REPEAT_ALIASES.get(raw.lower()) or raw.upper().removeprefix("RRULE:")
+    try:
+        rrulestr(rule, dtstart=start.replace(tzinfo=None))
+    except (ValueError, TypeError, KeyError):
+        raise UsageError(_("Invalid repetition '{text}': use daily, weekly, monthly, yearly "
+                           "or an RFC 5545 rule such as FREQ=WEEKLY;BYDAY=MO;COUNT=10.")
+                         .format(text=text)) from None
+    return rule
+
+
+def occurrences(start_utc: dt.datetime, tz: ZoneInfo, rule: str | None, begin: dt.datetime,
+                end: dt.datetime, limit: int = 500) -> list[dt.datetime]:
+    """The item's starts (UTC) in [begin, end), expanded in local wall time (DST-safe)."""
+    if not rule:
+        return [start_utc] if begin <= start_utc < end else []
+    from dateutil.rrule import rrulestr
+
+    local = start_utc.astimezone(tz).replace(tzinfo=None)
+    recurrence = rrulestr(rule, dtstart=local)
+    lo = begin.astimezone(tz).replace(tzinfo=None)
+    hi = end.astimezone(tz).replace(tzinfo=None)
+    out = []
+    for when in recurrence.xafter(lo, count=limit, inc=True):
+        if when >= hi:
+            break
+        out.append(when.replace(tzinfo=tz).astimezone(dt.UTC))
+    return out

@@ -1,0 +1,193 @@
+"""The agenda's appointments: time zones (stored in UTC with their zone, shown in local time,
+DST-safe repetition), durations, reminders, repetition rules, edits and removal, each audited;
+marking prevention items done; `msante remind` for cron — through the service and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from msante.agenda import times
+from msante.errors import ExitCode, NotFoundError, UsageError
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_a_local_time_is_stored_in_utc_with_its_zone_and_shown_back_local(vault) -> None:
+    """14:30 in Paris in winter is 13:30 UTC; the zone is kept so it shows as 14:30 again."""
+    owner = vault.people.owner()
+    item = vault.agenda.add(owner, "Dentiste", dt.datetime(2026, 12, 3, 14, 30, tzinfo=PARIS),
+                            duration_min=45, reminders=[1440, 120])
+    assert item.starts_at.startswith("2026-12-03T13:30:00") and item.tz == "Europe/Paris"
+    data = item.to_json()
+    assert data["start"] == "2026-12-03T14:30:00+01:00"
+    assert data["end"] == "2026-12-03T15:15:00+01:00"
+    assert data["reminders_min"] == [1440, 120]
+
+
+def test_a_weekly_appointment_keeps_its_local_hour_across_the_dst_change(vault) -> None:
+    """Paris leaves summer time on 2026-10-25: 09:00 stays 09:00 local, not 08:00."""
+    owner = vault.people.owner()
+    start = dt.datetime(2026, 10, 19, 9, 0, tzinfo=PARIS)
+    vault.agenda.add(owner, "Kiné", start, rrule="weekly")
+    got = vault.agenda.list(owner, dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+                            dt.datetime(2026, 11, 3, tzinfo=dt.UTC))
+    assert [o.local().strftime("%m-%d %H:%M") for o in got] == [
+        "10-19 09:00", "10-26 09:00", "11-02 09:00"]
+    assert [o.start.hour for o in got] == [7, 8, 8]  # UTC moves, the local hour does not
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-12-01 14:30", dt.datetime(2026, 12, 1, 14, 30, tzinfo=PARIS)),
+    ("01/12/2026 9h05", dt.datetime(2026, 12, 1, 9, 5, tzinfo=PARIS)),
+    ("2026-12-01", dt.datetime(2026, 12, 1, 0, 0, tzinfo=PARIS)),
+    ("2026-12-01T14:30:00+00:00", dt.datetime(2026, 12, 1, 14, 30, tzinfo=dt.UTC)),
+])
+def test_moments_typed_by_a_person(text, expected) -> None:
+    """ISO, French day-first with 'h', a date alone (midnight), or an explicit offset."""
+    assert times.moment(text, PARIS) == expected
+
+
+@pytest.mark.parametrize("bad", ["2026-13-01 10:00", "31/02/2026", "demain", ""])
+def test_bad_moments_are_usage_errors(bad) -> None:
+    """A wrong date is refused with an example of a right one."""
+    with pytest.raises(UsageError, match="2026-12-01 14:30"):
+        times.moment(bad, PARIS)
+
+
+def test_durations_reminders_and_repetitions() -> None:
+    """30m, 1h30, 2d; reminders sorted largest first; aliases become RRULEs; bad ones refused."""
+    assert [times.minutes(t, "x") for t in ("30m", "1h30", "2h", "1d", "2j")] == [
+        30, 90, 120, 1440, 2880]
+    assert times.reminders("2h, 1d") == [1440, 120]
+    start = dt.datetime(2026, 12, 1, 9, tzinfo=PARIS)
+    assert times.repeat_rule("weekly", start) == "FREQ=WEEKLY"
+    assert times.repeat_rule("RRULE:freq=monthly;count=3", start) == "FREQ=MONTHLY;COUNT=3"
+    for bad in ("1 fois", "10x"):
+        with pytest.raises(UsageError):
+            times.minutes(bad, "x")
+    with pytest.raises(UsageError, match="RFC 5545"):
+        times.repeat_rule("FREQ=SOMETIMES", start)
+    with pytest.raises(UsageError, match="time zone"):
+        times.zone("Mars/Olympus")
+
+
+def test_appointments_refuse_nonsense(vault) -> None:
+    """No title, a zero or week-long duration, a reminder 90 days ahead: refused."""
+    owner, start = vault.people.owner(), dt.datetime(2026, 12, 3, 14, tzinfo=PARIS)
+    for kwargs in ({"title": " "}, {"duration_min": 0}, {"duration_min": 8 * 1440},
+                   {"reminders": [90 * 1440]}):
+        args = {"title": "RDV"} | kwargs
+        title = args.pop("title")
+        with pytest.raises(UsageError):
+            vault.agenda.add(owner, title, start, **args)
+    assert vault.agenda.list(owner, start - dt.timedelta(days=1)) == []
+
+
+def test_edit_and_remove_are_audited_and_remove_keeps_no_content(vault) -> None:
+    """Each change is one audit entry; a removed appointment leaves only its id."""
+    owner = vault.people.owner()
+    item = vault.agenda.add(owner, "Ophtalmo", dt.datetime(2027, 1, 5, 10, tzinfo=PARIS),
+                            location="Clinique", note="apporter les lunettes")
+    moved = vault.agenda.edit(item.id[:6], {"start": dt.datetime(2027, 1, 6, 11,
+                                                                 tzinfo=PARIS)})
+    assert moved.local().hour == 11 and moved.revision == 2
+    with pytest.raises(UsageError, match="Nothing to change"):
+        vault.agenda.edit(item.id, {"title": "Ophtalmo"})
+    vault.agenda.remove(item.id)
+    with pytest.raises(NotFoundError):
+        vault.agenda.get(item.id)
+    row = vault.store.conn.execute("SELECT title, location, note, deleted FROM agenda_items "
+                                   "WHERE id = ?", (item.id,)).fetchone()
+    assert tuple(row) == ("", None, None, 1)
+    actions = [r[0] for r in vault.store.conn.execute(
+        "SELECT action FROM audit ORDER BY seq DESC LIMIT 3").fetchall()]
+    assert actions == ["agenda.remove", "agenda.edit", "agenda.add"]
+
+
+def test_reminders_come_due_before_the_start_and_not_after(vault) -> None:
+    """A 1-day reminder is due from the day before until the appointment starts."""
+    owner = vault.people.owner()
+    start = dt.datetime(2026, 12, 3, 14, 30, tzinfo=PARIS)
+    vault.agenda.add(owner, "Dentiste", start, reminders=[1440])
+    vault.agenda.add(owner, "Sans rappel", start)
+    at = start.astimezone(dt.UTC)
+    due = lambda now: [o.appointment.title for o in vault.agenda.reminders_due(now, [owner])]  # noqa: E731
+    assert due(at - dt.timedelta(days=2)) == []
+    assert due(at - dt.timedelta(hours=20)) == ["Dentiste"]
+    assert due(at + dt.timedelta(minutes=1)) == []
+
+
+def test_an_adult_childs_agenda_is_read_only(vault) -> None:
+    """Past majority, the child's agenda is theirs."""
+    grown = vault.people.add("Emma Martin", "2000-01-01", "female")
+    from msante.errors import ReadOnlyError
+
+    with pytest.raises(ReadOnlyError):
+        vault.agenda.add(grown, "RDV", dt.datetime(2027, 1, 5, 10, tzinfo=PARIS))
+
+
+# -- through the CLI ------------------------------------------------------------------------
+
+def test_cli_add_list_show_edit_remove(cli, made) -> None:
+    """The commands a person types, with --json and exit codes."""
+    r = cli("agenda", "add", "Dentiste", "--at", "2030-12-03 14:30", "--duration", "45m",
+            "--remind", "1d,2h", "--where", "Cabinet du Parc", "--with", "Dr Lefèvre", "--json",
+            pfile=made)
+    assert r.code == 0, r.err
+    added = r.json()
+    assert (added["start"], added["duration_min"], added["where"], added["with"]) == (
+        "2030-12-03T14:30:00+01:00", 45, "Cabinet du Parc", "Dr Lefèvre")
+    listed = cli("agenda", "list", "--from", "2030-12-01", "--to", "2030-12-31", "--json",
+                 pfile=made).json()
+    assert [i["title"] for i in listed] == ["Dentiste"]
+    short = added["id"][:8]
+    assert cli("agenda", "show", short, "--json", pfile=made).json()["reminders_min"] == [
+        1440, 120]
+    edited = cli("agenda", "edit", short, "--at", "2030-12-04 09:00", "--where", "",
+                 "--json", pfile=made).json()
+    assert edited["start"] == "2030-12-04T09:00:00+01:00" and edited["where"] is None
+    assert cli("agenda", "remove", short, pfile=made).code == 0
+    assert cli("agenda", "show", short, pfile=made).code == ExitCode.NOT_FOUND
+
+
+def test_cli_errors_are_one_line(cli, made) -> None:
+    """No --at, a bad date, a bad repetition, a bad item id: exit 2 or 5 with a message."""
+    cases = [
+        (("agenda", "add", "RDV"), ExitCode.USAGE, "--at"),
+        (("agenda", "add", "RDV", "--at", "32/12/2026 10h00"), ExitCode.USAGE, "Invalid"),
+        (("agenda", "add", "RDV", "--at", "2030-01-01 10:00", "--repeat", "often"),
+         ExitCode.USAGE, "RFC 5545"),
+        (("agenda", "done", "nonsense"), ExitCode.USAGE, "prevention item"),
+        (("agenda", "due", "--horizon", "forever"), ExitCode.USAGE, "12m"),
+    ]
+    for args, code, said in cases:
+        r = cli(*args, pfile=made)
+        assert r.code == code, (args, r.err)
+        assert said in r.err and "Traceback" not in r.err
+
+
+def test_remind_is_silent_when_there_is_nothing_and_speaks_otherwise(cli, made) -> None:
+    """For cron: no output and exit 0 when nothing needs attention; one line per overdue item
+    or reminder due otherwise, still exit 0."""
+    for entry in (("vaccinations", "vaccine=Boostrixtetra", "date=2010-06-02"),
+                  ("vaccinations", "vaccine=ROR", "date=1986-06", "dose=1"),
+                  ("vaccinations", "vaccine=ROR", "date=1990-06", "dose=2"),
+                  ("screenings", "screening=cervical-hpv", "date=2024-01-10")):
+        assert cli("profile", "add", *entry, pfile=made).code == 0
+    r = cli("remind", pfile=made)
+    assert (r.code, r.out) == (0, ""), r.out
+    soon = (dt.datetime.now(PARIS) + dt.timedelta(hours=3)).strftime("%Y-%m-%d %H:%M")
+    cli("agenda", "add", "Dentiste", "--at", soon, "--remind", "1d", pfile=made)
+    cli("profile", "remove", "screenings", cli("profile", "show", "--section", "screenings",
+                                               "--json", pfile=made).json()[0]["id"],
+        pfile=made)
+    r = cli("remind", pfile=made)
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert len(lines) == 2 and "Dentiste" in lines[0] and lines[1].startswith("Overdue for")
+    data = cli("remind", "--json", pfile=made).json()
+    assert [a["title"] for a in data["appointments"]] == ["Dentiste"]
+    assert [i["rule"] for i in data["overdue"]] == ["screen_cervix_hpv"]

@@ -1,0 +1,143 @@
+"""The shipped prevention rules against the shipped reference data: every row of
+`fr_prevention_rules_2025.csv` has its rule in `prevention_rules.json` (same id, domain, sex,
+starting age, sources and verification status), every source is documented, and the vaccine
+table can satisfy every rule. DESIGN.md: "the project ships its own copy of the data it uses,
+with the sources, and tests its rules against them"."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from msante.agenda.rules import DATA, Span, default_rules, default_vaccines
+from msante.profile.sections import SCREENINGS
+
+CSV_FILE = DATA / "fr_prevention_rules_2025.csv"
+SOURCES_FILE = DATA / "PREVENTION_SOURCES.md"
+RULES_JSON = DATA / "prevention_rules.json"
+
+
+def _rows() -> list[dict[str, str]]:
+    with open(CSV_FILE, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+ROWS = _rows()
+
+
+def _json_rule(rule_id: str) -> dict[str, Any]:
+    data = json.loads(RULES_JSON.read_text(encoding="utf-8"))
+    return next(r for r in data["rules"] if r["id"] == rule_id)
+
+
+def test_the_reference_csv_is_shipped_whole() -> None:
+    """The copy in the package is the reference the rules were built from: 29 rules, the
+    columns of the shared data."""
+    assert len(ROWS) == 29
+    assert list(ROWS[0]) == ["id", "domain", "target_sex", "age_min_years", "age_max_years",
+                             "item", "schedule_or_interval", "conditions_notes", "status",
+                             "sources"]
+
+
+def test_every_csv_row_has_a_rule_and_no_rule_is_invented() -> None:
+    """A rule dropped, renamed or added without its reference row is caught here."""
+    assert {r["id"] for r in ROWS} == {r.id for r in default_rules().rules}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r["id"] for r in ROWS])
+def test_each_rule_keeps_its_row_s_facts(row: dict[str, str]) -> None:
+    """Same domain, target sex, sources (in order) and verification status as the CSV row;
+    the rule starts at the row's minimum age (in whole years) when the row gives one."""
+    rule = default_rules().get(row["id"])
+    assert rule is not None
+    assert rule.domain == row["domain"]
+    assert rule.sex == row["target_sex"]
+    assert list(rule.sources) == row["sources"].split(";")
+    assert rule.status == row["status"]
+    start = rule.start_age()
+    if row["age_min_years"] and start is not None:
+        assert _years(start) == int(row["age_min_years"])
+
+
+def _years(span: Span) -> int:
+    return span.years + span.months // 12
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r["domain"] == "screening"],
+                         ids=lambda r: r["id"])
+def test_screening_age_ranges_match_the_rows(row: dict[str, str]) -> None:
+    """Screening ages are inclusive in the CSV (50–74): the rule ends at the next birthday."""
+    rule = default_rules().get(row["id"])
+    assert rule is not None and rule.age_from and rule.age_until
+    assert _years(rule.age_from) == int(row["age_min_years"])
+    assert _years(rule.age_until) == int(row["age_max_years"]) + 1
+    assert {kind for kind, _spans in rule.tests} <= set(SCREENINGS)
+
+
+def test_rows_that_need_a_fact_msante_lacks_are_questions_for_the_doctor() -> None:
+    """Pregnancy, chronic disease and 'may be offered' rows are never applied silently (rows
+    whose note says the condition is 'not modelled' keep their main rule)."""
+    needs_fact = {r["id"] for r in ROWS if re.search(
+        r"pregnan|only with|may be offered", r["conditions_notes"] + r["schedule_or_interval"]
+        + r["item"]) and "not modelled" not in r["conditions_notes"]}
+    assert needs_fact == {"rsv_65_risk", "menb_15_24", "pertussis_pregnancy", "rsv_pregnancy"}
+    for rule_id in needs_fact:
+        rule = default_rules().get(rule_id)
+        assert rule is not None and rule.kind == "ask-doctor" and rule.condition is not None
+
+
+def test_the_csv_notes_are_kept_with_the_rules() -> None:
+    """Each row's conditions and notes travel with its rule (the `note` field), so a
+    reviewer re-checking a rule sees what the reference said."""
+    for row in ROWS:
+        assert _json_rule(row["id"]).get("note", "") == row["conditions_notes"], row["id"]
+
+
+def test_every_cited_source_is_documented_with_its_address() -> None:
+    """Each source a rule cites is in the JSON (title, addresses) and in
+    PREVENTION_SOURCES.md under the same id with the same addresses."""
+    text = SOURCES_FILE.read_text(encoding="utf-8")
+    lines = {m[1]: m[2] for m in re.finditer(r"^- (S\d+) +(.+)$", text, re.M)}
+    cited = {s for rule in default_rules().rules for s in rule.sources}
+    assert cited == set(lines) == set(default_rules().sources)
+    for sid in cited:
+        source = default_rules().sources[sid]
+        assert source.title and source.urls
+        for url in source.urls:
+            assert url.split("://", 1)[1] in lines[sid], (sid, url)
+    for status in ("official-page-verified", "regional-official-verified",
+                   "secondary-verified", "secondary-only"):
+        assert f"`{status}`" in text
+
+
+def test_every_rule_can_be_satisfied_by_some_vaccine_name() -> None:
+    """An antigen group no name in the vaccine table covers would leave a rule due forever."""
+    table = default_vaccines()
+    covered = set(table.names.values())
+    for rule in default_rules().rules:
+        for group in rule.antigens:
+            assert any(group <= antigens for antigens in covered), (rule.id, group)
+
+
+def test_the_data_files_are_package_data() -> None:
+    """pyproject ships msante/data/* — the rules, the brand table, the CSV and its sources."""
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert '"data/*"' in pyproject
+    for name in ("prevention_rules.json", "vaccine_brands.json", "fr_prevention_rules_2025.csv",
+                 "PREVENTION_SOURCES.md"):
+        assert (DATA / name).is_file()
+
+
+def test_french_texts_follow_the_catalog_s_typography() -> None:
+    """The rules' French texts bypass the catalog, so its rule is checked here: a space
+    before « : ; ? ! »."""
+    data = json.loads(RULES_JSON.read_text(encoding="utf-8"))
+    texts = [v["fr"] for rule in data["rules"] for v in rule.values()
+             if isinstance(v, dict) and "fr" in v]
+    assert len(texts) > 100
+    assert [t for t in texts if re.search(r"[^\s][:;?!](?=\s|$)", t)] == []
