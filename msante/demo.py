@@ -85,6 +85,13 @@ MEASURES = [["height", "1,68 m", "--at", "2025-01-05"], ["weight", "72,5", "--at
             ["bp", "124/79", "--at", "2025-03-02 08:30"], ["glucose", "5,1 mmol/L"]]
 
 
+def _soon() -> str:
+    """Tomorrow at 14:30, local time."""
+    import datetime as dt
+
+    return (dt.date.today() + dt.timedelta(days=1)).isoformat() + " 14:30"
+
+
 def _profile(env: dict[str, str], root: Path) -> None:
     """The medical profile, a few measurements, and what can be handed to a doctor."""
     for entry in PROFILE:
@@ -94,7 +101,12 @@ def _profile(env: dict[str, str], root: Path) -> None:
     for args in (["profile", "show"], ["measure", "list"], ["measure", "chart", "weight",
                                                                "--since", "2y"],
                  ["summary", "--pdf", str(root / "resume.pdf")], ["summary", "--emergency"],
-                 ["fhir", "export", "--out", str(root / "ips.json")]):
+                 ["fhir", "export", "--out", str(root / "ips.json")],
+                 ["agenda", "add", "Dentiste", "--at", _soon(), "--duration", "45m",
+                  "--where", "Cabinet du Parc", "--remind", "1d,2h"],
+                 ["agenda", "list"], ["agenda", "due", "--all"],
+                 ["agenda", "plan", "--person", "Léo Martin"],
+                 ["agenda", "export", "--ics", str(root / "agenda.ics")], ["remind", "--all"]):
         _run(env, *args)
 
 

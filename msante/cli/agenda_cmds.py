@@ -243,11 +243,39 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+_STYLES = {"overdue": "bold red", "due": "yellow", "coming": "cyan", "done": "green",
+           "ask-doctor": "magenta"}
+
+
 def _print_items(rows: list[tuple[str, Item]], title: str | None = None) -> None:
-    output.table([_("Item"), _("Status"), _("From"), _("Until"), _("Person"), _("Why")], [
-        [item.id, _(STATUS_LABELS.get(item.status, item.status)), _iso(item.due_from) or "",
-         _iso(item.due_until) or "", name, item.label + " — " + (item.condition or item.why)]
-        for name, item in rows], title=title)
+    """One block per item, grouped by person: status, label, window; why; id to mark done."""
+    from rich.markup import escape
+
+    con = output.console()
+    if title:
+        con.print(f"[bold]{escape(title)}[/]")
+    person = None
+    for name, item in rows:
+        if name != person and not title:
+            con.print(f"\n[bold]{escape(name)}[/]")
+        person = name
+        status = _(STATUS_LABELS.get(item.status, item.status))
+        window = _window(item)
+        con.print(f"  [{_STYLES.get(item.status, '')}]{escape(status):<12}[/] "
+                  f"{escape(item.label)}  [dim]{escape(window)}[/]")
+        con.print(f"    {escape(item.condition or item.why)}", highlight=False)
+        if item.catch_up and item.status == "overdue":
+            con.print(f"    {escape(item.catch_up)}", highlight=False)
+        sources = ", ".join(s.id for s in item.source)
+        con.print(f"    [dim]{escape(item.id)} · {escape(sources)}[/]", highlight=False)
+
+
+def _window(item: Item) -> str:
+    if item.status == "done" and item.done_on:
+        return _("done on {date}").format(date=item.done_on.isoformat())
+    if item.due_until and item.due_from != item.due_until:
+        return f"{item.due_from.isoformat()} → {item.due_until.isoformat()}"
+    return item.due_from.isoformat()
 
 
 @app.command("due")
