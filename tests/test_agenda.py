@@ -191,3 +191,82 @@ def test_remind_is_silent_when_there_is_nothing_and_speaks_otherwise(cli, made) 
     data = cli("remind", "--json", pfile=made).json()
     assert [a["title"] for a in data["appointments"]] == ["Dentiste"]
     assert [i["rule"] for i in data["overdue"]] == ["screen_cervix_hpv"]
+
+
+# -- found in review --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rule", ["FREQ=HOURLY;BYHOUR=99", "FREQ=DAILY;BYHOUR=99",
+                                  "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+                                  "FREQ=DAILY;COUNT=3\nEXDATE:20270101", "FREQ=MINUTELY",
+                                  "FREQ=WEEKLY;BYDAY=MO;BYSETPOS=5"])
+def test_rules_that_would_break_or_stall_the_agenda_are_refused(rule) -> None:
+    """A stored BYHOUR=99 made every later `agenda list` and `remind` crash; "the 30th of
+    February" made dateutil search until the year 9999 (4 s per listing)."""
+    with pytest.raises(UsageError, match="RFC 5545"):
+        times.repeat_rule(rule, dt.datetime(2027, 1, 5, 10, tzinfo=PARIS))
+
+
+def test_a_utc_until_is_accepted_and_the_start_is_always_an_occurrence(vault) -> None:
+    """RFC 5545 writes UNTIL in UTC beside a time zone, and counts DTSTART as the first
+    occurrence even when it does not match the rule (Tuesday start, Monday/Thursday rule)."""
+    owner = vault.people.owner()
+    item = vault.agenda.add(owner, "Kiné", dt.datetime(2027, 3, 2, 9, tzinfo=PARIS),
+                            rrule="FREQ=WEEKLY;BYDAY=MO,TH;UNTIL=20270308T080000Z")
+    assert item.rrule == "FREQ=WEEKLY;BYDAY=MO,TH;UNTIL=20270308T090000"
+    got = vault.agenda.list(owner, dt.datetime(2027, 3, 1, tzinfo=dt.UTC),
+                            dt.datetime(2027, 4, 1, tzinfo=dt.UTC))
+    assert [o.local().strftime("%m-%d") for o in got] == ["03-02", "03-04", "03-08"]
+
+
+def test_the_end_is_right_across_a_daylight_saving_change(vault) -> None:
+    """A 2-hour appointment at 01:30 on 2027-03-28 (clocks go forward at 02:00) ends at
+    04:30 local, two real hours later."""
+    item = vault.agenda.add(vault.people.owner(), "Garde", dt.datetime(2027, 3, 28, 1, 30,
+                                                                        tzinfo=PARIS),
+                            duration_min=120)
+    assert item.to_json()["end"] == "2027-03-28T04:30:00+02:00"
+
+
+def test_a_short_reminder_later_today_is_told_by_the_morning_run(vault) -> None:
+    """cron at 08:00 must tell of a 14:00 appointment with a 2-hour reminder."""
+    owner = vault.people.owner()
+    vault.agenda.add(owner, "Dentiste", dt.datetime(2027, 1, 5, 14, tzinfo=PARIS),
+                     reminders=[120])
+    vault.agenda.add(owner, "Demain", dt.datetime(2027, 1, 6, 14, tzinfo=PARIS),
+                     reminders=[120])
+    morning = dt.datetime(2027, 1, 5, 8, tzinfo=PARIS).astimezone(dt.UTC)
+    assert [o.appointment.title for o in vault.agenda.reminders_due(morning, [owner])] == [
+        "Dentiste"]
+
+
+def test_only_items_of_the_persons_schedule_can_be_marked_done(vault) -> None:
+    """dtp_45:99 or a baby's rule for a grown-up would be stored and then ignored, or worse,
+    close another rule."""
+    owner = vault.people.owner()  # born 1985
+    prefix = owner.id[:8]
+    for bad in (f"dtp_45:99:{prefix}", f"dtp_45:0:{prefix}", f"infant_hexa:1:{prefix}"):
+        with pytest.raises((UsageError, NotFoundError)):
+            vault.agenda.done(bad, dt.date(2026, 1, 5))
+    who, rule, dose = vault.agenda.done(f"dtp_45:1:{prefix}", dt.date(2026, 1, 5))
+    assert (rule, dose) == ("dtp_45", 1)
+
+
+def test_a_removed_imported_appointment_is_not_imported_again(vault) -> None:
+    """The tombstone keeps a hash of the UID: the same file imported again leaves it removed."""
+    owner = vault.people.owner()
+    with vault.store.write() as tx:
+        rid = vault.agenda.add_in(tx, owner, "Ophtalmo", dt.datetime(2027, 2, 1, 10,
+                                                                      tzinfo=PARIS),
+                                  uid="abc@example.org", provenance="ics")
+    vault.agenda.remove(rid)
+    assert set(vault.agenda.by_uid(owner, ["abc@example.org"])) == {"abc@example.org"}
+    row = vault.store.conn.execute("SELECT uid FROM agenda_items WHERE id = ?",
+                                   (rid,)).fetchone()
+    assert row[0].startswith("removed:") and "example" not in row[0]
+
+
+def test_list_refuses_dates_out_of_range(cli, made) -> None:
+    """--to 9999-12-31 overflowed into an internal error."""
+    for args in (("--to", "9999-12-31"), ("--from", "0001-01-01")):
+        r = cli("agenda", "list", *args, pfile=made)
+        assert r.code == ExitCode.USAGE and "out of range" in r.err

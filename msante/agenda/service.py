@@ -68,10 +68,12 @@ class Appointment(NamedTuple):
                 occurrence: dt.datetime | None = None) -> dict[str, Any]:
         """The stable JSON form (docs/cli.md lists the keys)."""
         start = self.local(occurrence)
+        end = ((occurrence or self.start) + dt.timedelta(minutes=self.duration_min)).astimezone(
+            start.tzinfo)  # in UTC first: a daylight-saving change inside stays right
         return {
             "id": self.id, "title": self.title, "person": person_name or self.person,
             "person_id": self.person, "start": start.isoformat(),
-            "end": (start + dt.timedelta(minutes=self.duration_min)).isoformat(),
+            "end": end.isoformat(),
             "tz": self.tz, "duration_min": self.duration_min, "where": self.location,
             "with": self.professional, "reminders_min": self.reminders, "repeat": self.rrule,
             "note": self.note, "uid": self.uid, "provenance": self.provenance,
@@ -188,12 +190,15 @@ class Agenda:
         self.people.check_writable(self.people.get(item.person))
         with self.store.write() as tx:
             records.tombstone(tx, "agenda_items", item.id, CONTENT, device=self.store.device,
-                              blanks={"title": "", "reminders": "[]"})
+                              blanks={"title": "", "reminders": "[]",
+                                      "uid": _removed_uid(item.uid) if item.uid else None})
             self.store.log(tx, "agenda.remove", person=item.person, record=item.id)
         return item
 
     def by_uid(self, person: Person, uids: builtins.list[str]) -> dict[str, Appointment]:
-        """The person's appointments imported with these iCalendar UIDs."""
+        """The person's appointments imported with these iCalendar UIDs, removed ones too (a
+        tombstone keeps a hash of its UID, so that importing the file again does not bring it
+        back)."""
         out: dict[str, Appointment] = {}
         for first in range(0, len(uids), 500):
             chunk = uids[first:first + 500]
@@ -201,17 +206,27 @@ class Agenda:
                 f"SELECT {_COLUMNS} FROM agenda_items WHERE deleted = 0 AND person = ? AND "
                 f"uid IN ({','.join('?' * len(chunk))})", [person.id, *chunk]).fetchall()
             out |= {a.uid: a for a in map(Appointment.from_row, rows) if a.uid}
+            hashed = {_removed_uid(u): u for u in chunk}
+            rows = self.store.conn.execute(
+                f"SELECT {_COLUMNS} FROM agenda_items WHERE deleted = 1 AND person = ? AND "
+                f"uid IN ({','.join('?' * len(hashed))})", [person.id, *hashed]).fetchall()
+            out |= {hashed[a.uid]: a for a in map(Appointment.from_row, rows) if a.uid}
         return out
 
     def reminders_due(self, now: dt.datetime, people: builtins.list[Person],
                       ) -> builtins.list[Occurrence]:
-        """Occurrences not yet started whose earliest reminder time has come."""
+        """Occurrences not yet started whose earliest reminder falls before the end of today
+        (local): a cron run in the morning tells of a 14:00 appointment with a 2-hour
+        reminder."""
+        local_now = now.astimezone(times.zone())
+        end_of_day = (local_now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0,
+                                                                microsecond=0)
         out = []
         for person in people:
-            for occ in self.list(person, now, now + dt.timedelta(days=60)):
+            for occ in self.list(person, now, now + dt.timedelta(days=61)):
                 first = max(occ.appointment.reminders, default=None)
-                if first is not None and occ.start - dt.timedelta(minutes=first) <= now \
-                        < occ.start:
+                if first is not None and now < occ.start and \
+                        occ.start - dt.timedelta(minutes=first) < end_of_day:
                     out.append(occ)
         return out
 
@@ -259,6 +274,7 @@ class Agenda:
         """Mark a prevention item done (its id: rule:dose:person); (person, rule, dose)."""
         person, rule, dose = self._item(item_id)
         self.people.check_writable(person)
+        self._check_scheduled(person, rule, dose, item_id)
         day = on or dt.date.today()
         if day > dt.date.today() or day < person.born:
             raise UsageError(_("{date} is not a day it could have been done.").format(date=day))
@@ -276,6 +292,19 @@ class Agenda:
                            detail={"rule": rule, "dose": dose})
         return person, rule, dose
 
+    def _check_scheduled(self, person: Person, rule: str, dose: int, item_id: str) -> None:
+        """Only an item the person's schedule has (due, coming, done…) can be marked done."""
+        from msante.agenda import prevention
+
+        today, facts = dt.date.today(), self.facts(person)
+        known = {(i.rule_id, i.dose) for i in prevention.evaluate(facts, today,
+                                                                  horizon_months=240)}
+        known |= {(i.rule_id, i.dose) for i in prevention.plan(facts, today)}
+        if (rule, dose) not in known:
+            raise UsageError(_("'{id}' is not an item of {name}'s schedule: see msante agenda "
+                               "due or msante agenda plan.").format(id=item_id,
+                                                                   name=person.name))
+
     def _item(self, item_id: str) -> tuple[Person, str, int]:
         from msante.agenda import prevention
 
@@ -291,6 +320,13 @@ class Agenda:
         if prevention.rule(rule) is None:
             raise NotFoundError(_("No prevention rule '{rule}'.").format(rule=rule))
         return matches[0], rule, dose
+
+
+def _removed_uid(uid: str) -> str:
+    """What a removed appointment keeps of its UID: a hash, not the UID itself."""
+    import hashlib
+
+    return "removed:" + hashlib.sha256(uid.encode()).hexdigest()[:32]
 
 
 def _text(value: object) -> str | None:

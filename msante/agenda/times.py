@@ -74,21 +74,78 @@ def reminders(text: str | None) -> list[int]:
     return sorted(values, reverse=True)
 
 
+FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+ALLOWED = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS",
+           "WKST"}
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.ASCII)
+
+
 def repeat_rule(text: str | None, start: dt.datetime) -> str | None:
-    """An RRULE value (without `RRULE:`) from an alias or a rule; UsageError if invalid."""
+    """An RRULE value (without `RRULE:`) from an alias or a rule; UsageError if invalid.
+
+    The rule must repeat daily at most and happen within 5 years of the start; a UTC UNTIL
+    (the form RFC 5545 requires beside a time zone) is stored in the start's local time, as
+    the agenda repeats in local wall time.
+    """
     if not text:
         return None
-    from dateutil.rrule import rrulestr
-
     raw = text.strip()
     rule = REPEAT_ALIASES.get(raw.lower()) or raw.upper().removeprefix("RRULE:")
-    try:
-        rrulestr(rule, dtstart=start.replace(tzinfo=None))
-    except (ValueError, TypeError, KeyError):
+    rule = _UNTIL_UTC.sub(lambda m: _local_until(m[1], start), rule)
+    if "\n" in rule or "\r" in rule or not _first(rule, start):
         raise UsageError(_("Invalid repetition '{text}': use daily, weekly, monthly, yearly "
                            "or an RFC 5545 rule such as FREQ=WEEKLY;BYDAY=MO;COUNT=10.")
-                         .format(text=text)) from None
+                         .format(text=text))
     return rule
+
+
+def _local_until(value: str, start: dt.datetime) -> str:
+    """A UTC UNTIL (20270325T080000) in the start's local wall time."""
+    try:
+        moment = dt.datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=dt.UTC)
+        return "UNTIL=" + moment.astimezone(start.tzinfo).strftime("%Y%m%dT%H%M%S")
+    except (ValueError, OverflowError):
+        return f"UNTIL={value}Z"  # left as is: the check below refuses it
+
+
+def _feasible(parts: dict[str, str]) -> bool:
+    """Whether the BY parts can ever meet (dateutil would search until the year 9999 for
+    "the 30th of February"): a month holds the day; BYSETPOS within a month's weekdays."""
+    try:
+        months = [int(m) for m in parts["BYMONTH"].split(",")] if "BYMONTH" in parts else \
+            list(range(1, 13))
+        days = [int(d) for d in parts["BYMONTHDAY"].split(",")] if "BYMONTHDAY" in parts \
+            else []
+        positions = [int(n) for n in parts["BYSETPOS"].split(",")] if "BYSETPOS" in parts \
+            else []
+    except ValueError:
+        return False
+    if any(not 1 <= m <= 12 for m in months) or any(not 1 <= abs(d) <= 31 for d in days):
+        return False
+    if days and not any(abs(d) <= _MONTH_DAYS[m - 1] for m in months for d in days):
+        return False
+    return not positions or (parts["FREQ"] in ("MONTHLY", "YEARLY") and "BYDAY" in parts
+                             and all(1 <= abs(n) <= 4 for n in positions))
+
+
+def _first(rule: str, start: dt.datetime) -> bool:
+    """Whether the rule is one dateutil reads, at most daily, with an occurrence in 5 years."""
+    from dateutil.rrule import rrule, rrulestr
+
+    parts = dict(p.partition("=")[::2] for p in rule.split(";"))
+    if parts.get("FREQ") not in FREQUENCIES or not set(parts) <= ALLOWED or not _feasible(
+            parts):
+        return False
+    local = start.replace(tzinfo=None)
+    try:
+        recurrence = rrulestr(rule, dtstart=local)
+        if not isinstance(recurrence, rrule):
+            return False
+        probe = recurrence.replace(until=local.replace(year=local.year + 5), count=None)
+        return next(iter(probe), None) is not None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        return False
 
 
 def occurrences(start_utc: dt.datetime, tz: ZoneInfo, rule: str | None, begin: dt.datetime,
@@ -96,10 +153,18 @@ def occurrences(start_utc: dt.datetime, tz: ZoneInfo, rule: str | None, begin: d
     """The item's starts (UTC) in [begin, end), expanded in local wall time (DST-safe)."""
     if not rule:
         return [start_utc] if begin <= start_utc < end else []
-    from dateutil.rrule import rrulestr
+    from dateutil.rrule import rrule, rruleset, rrulestr
 
     local = start_utc.astimezone(tz).replace(tzinfo=None)
-    recurrence = rrulestr(rule, dtstart=local)
+    recurrence = rruleset()
+    try:
+        parsed = rrulestr(rule, dtstart=local)
+        if not isinstance(parsed, rrule):
+            raise ValueError(rule)
+        recurrence.rrule(parsed)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        return occurrences(start_utc, tz, None, begin, end)  # an unreadable rule: once
+    recurrence.rdate(local)  # RFC 5545: the start is always the first occurrence
     lo = begin.astimezone(tz).replace(tzinfo=None)
     hi = end.astimezone(tz).replace(tzinfo=None)
     out = []

@@ -10,7 +10,7 @@ import typer
 
 from msante.cli import output, session
 from msante.cli.vault_cmds import JsonOpt
-from msante.errors import UsageError
+from msante.errors import PartialError, UsageError
 from msante.i18n import N_, _
 
 if TYPE_CHECKING:
@@ -94,6 +94,8 @@ def _day(text: str | None, zone: Any, end: bool = False) -> dt.datetime | None:
     if not text:
         return None
     moment = times.moment(text, zone)
+    if not 1900 <= moment.year <= 2200:
+        raise UsageError(_("{date} is out of range.").format(date=text))
     return moment + dt.timedelta(days=1) if end and len(text.strip()) <= 10 else moment
 
 
@@ -365,7 +367,13 @@ def import_(
         report = import_ics(vault, ics, who)
     if json_:
         output.print_json(report)
-        return
+    else:
+        _print_report(report)
+    if report["skipped"]:
+        raise PartialError(_("Parts of the file were not imported (see above)."))
+
+
+def _print_report(report: dict[str, Any]) -> None:
     for skipped in report["skipped"]:
         output.info(_("skipped {what} {summary}: {reason}").format(
             what=skipped["what"], summary=skipped.get("summary") or "", reason=skipped["reason"]))
