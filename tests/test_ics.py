@@ -79,17 +79,18 @@ def test_the_export_passes_the_strict_rfc_5545_checks() -> None:
 
 
 def test_the_strict_checks_do_find_what_they_look_for() -> None:
-    """A checker that finds nothing in a broken calendar would make the test above vacuous."""
+    """A checker that finds nothing in a broken calendar would make the test above vacuous
+    (a DUE equal to DTSTART breaks §3.8.2.3: it must come later)."""
     broken = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\n"
               b"DTSTART;TZID=Europe/Paris:20261201T100000\r\nDTEND:20261201T110000Z\r\n"
               b"DURATION:PT1H\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\n"
               b"END:VALARM\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:t\r\nDTSTAMP:20261201T100000\r\n"
-              b"DTSTART;VALUE=DATE:20260201\r\nDUE;VALUE=DATE:20260101\r\nEND:VTODO\r\n"
+              b"DTSTART;VALUE=DATE:20260201\r\nDUE;VALUE=DATE:20260201\r\nEND:VTODO\r\n"
               b"END:VCALENDAR\n")
     found = "\n".join(ics.problems(broken))
     for expected in ("no PRODID", "VEVENT has no DTSTAMP", "DTSTAMP not in UTC",
                      "both DTEND and DURATION", "TZID Europe/Paris without its VTIMEZONE",
-                     "DISPLAY VALARM has no DESCRIPTION", "DUE before DTSTART", "CRLF"):
+                     "DISPLAY VALARM has no DESCRIPTION", "DUE not after DTSTART", "CRLF"):
         assert expected in found
 
 
@@ -127,16 +128,84 @@ def test_what_we_write_we_read_back_unchanged() -> None:
     assert [s.what for s in parsed.skipped] == ["VTODO", "VTODO"]
 
 
-def test_the_vtimezone_covers_a_repeating_event_for_years() -> None:
-    """A rule without an end needs the zone's transitions well past the first occurrence."""
-    events, _todos = _sample()
-    cal = icalendar.Calendar.from_ical(ics.build(events[1:2], [], stamp=STAMP))
+def _zone_changes(data: bytes) -> list[dt.datetime]:
+    """The local times at which the file's first VTIMEZONE changes offset."""
     starts = []
-    for sub in cal.walk("VTIMEZONE")[0].subcomponents:
+    for sub in icalendar.Calendar.from_ical(data).walk("VTIMEZONE")[0].subcomponents:
         rdates = sub.get("RDATE", [])
         starts += [sub["DTSTART"].dt] + [d.dt for r in (rdates if isinstance(rdates, list)
                                                          else [rdates]) for d in r.dts]
-    assert max(starts).year >= STAMP.year + ics.REPEAT_YEARS - 1
+    return starts
+
+
+def test_the_vtimezone_covers_a_rule_without_end_for_decades() -> None:
+    """A rule without an end outlives any short span: the zone's changes must be listed for
+    REPEAT_YEARS (20) past today, else a calendar places later occurrences an hour off."""
+    weekly = ics.Event("w@msante", "Kiné", dt.datetime(2026, 10, 19, 9, 0, tzinfo=PARIS),
+                       "Europe/Paris", 30, rrule="FREQ=WEEKLY;BYDAY=MO")
+    data = ics.build([weekly], [], stamp=STAMP)
+    assert max(_zone_changes(data)).year >= STAMP.year + 20 - 1
+    assert ics.REPEAT_YEARS >= 20 and ics.problems(data) == []
+
+
+def test_the_vtimezone_covers_a_rule_to_its_last_occurrence() -> None:
+    """A rule that ends in 2040 needs the zone until 2040; one that ends in 9999 is covered
+    COVER_YEARS ahead, not for eight millennia (the file stays small)."""
+    until = ics.Event("u@msante", "Kiné", dt.datetime(2026, 10, 19, 9, 0, tzinfo=PARIS),
+                      "Europe/Paris", 30, rrule="FREQ=MONTHLY;UNTIL=20401231T090000")
+    assert max(_zone_changes(ics.build([until], [], stamp=STAMP))).year == 2040
+    counted = ics.Event("c@msante", "Kiné", dt.datetime(2026, 10, 19, 9, 0, tzinfo=PARIS),
+                        "Europe/Paris", 30, rrule="FREQ=YEARLY;COUNT=30")
+    assert max(_zone_changes(ics.build([counted], [], stamp=STAMP))).year == 2055
+    far = ics.Event("f@msante", "Kiné", dt.datetime(2026, 10, 19, 9, 0, tzinfo=PARIS),
+                    "Europe/Paris", 30, rrule="FREQ=DAILY;UNTIL=99991231T235959")
+    data = ics.build([far], [], stamp=STAMP)
+    assert max(_zone_changes(data)).year >= 2120 and len(data) < 20_000
+
+
+def test_a_one_day_todo_window_has_its_due_after_its_start() -> None:
+    """RFC 5545 §3.8.2.3: DUE must be later than DTSTART. A window of one day (from = until)
+    is written as DUE the next day; an inverted window keeps its DUE and drops DTSTART."""
+    day = dt.date(2026, 12, 1)
+    data = ics.build([], [ics.Todo("t@msante", "Vaccin", day, day),
+                          ics.Todo("i@msante", "Rappel", day, day + dt.timedelta(days=3))],
+                     stamp=STAMP)
+    assert ics.problems(data) == []
+    same, inverted = icalendar.Calendar.from_ical(data).walk("VTODO")
+    assert (same["DTSTART"].dt, same["DUE"].dt) == (day, dt.date(2026, 12, 2))
+    assert "DTSTART" not in inverted and inverted["DUE"].dt == day
+
+
+def test_an_end_across_a_dst_change_counts_real_time() -> None:
+    """Clocks jump from 2:00 to 3:00 on 28 March 2027 in Paris: 1:30 to 4:30 on the wall is two
+    hours, not three; the writer adds the duration in real time too."""
+    data = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:d\r\n"
+            b"DTSTART;TZID=Europe/Paris:20270328T013000\r\n"
+            b"DTEND;TZID=Europe/Paris:20270328T043000\r\nSUMMARY:Garde\r\nEND:VEVENT\r\n"
+            b"END:VCALENDAR\r\n")
+    event = ics.read(data, "Europe/Paris").events[0]
+    assert event.duration_min == 120
+    written = icalendar.Calendar.from_ical(ics.build([event], [], stamp=STAMP)).walk("VEVENT")[0]
+    assert written["DTEND"].dt == dt.datetime(2027, 3, 28, 4, 30, tzinfo=PARIS)
+    assert ics.read(ics.build([event], [], stamp=STAMP), "Europe/Paris").events == [event]
+
+
+def test_a_far_until_is_kept_not_a_crash() -> None:
+    """UNTIL=99991231T235959 in New York is past what a datetime holds in UTC: it is written at
+    the last representable UTC time, and such a UTC UNTIL read in Paris does not overflow."""
+    zone = ZoneInfo("America/New_York")
+    assert ics.utc_rule("FREQ=DAILY;UNTIL=99991231T235959", zone).to_ical() == (
+        b"FREQ=DAILY;UNTIL=99991231T235959Z")
+    recur = icalendar.vRecur.from_ical("FREQ=DAILY;UNTIL=99991231T235959Z")
+    assert ics.local_rule(recur, PARIS) == "FREQ=DAILY;UNTIL=99991231T235959"
+
+
+@pytest.mark.parametrize("rule", ["FREQ=DAILY\r\nX-EVIL:1", "FREQ=DAILY\nCOUNT=3",
+                                  "COUNT=3"])
+def test_a_rule_that_cannot_be_written_is_refused(rule: str) -> None:
+    """A line break in a stored rule would inject a property (or blank the RRULE): refused."""
+    with pytest.raises(ValueError):
+        ics.utc_rule(rule, PARIS)
 
 
 def test_an_empty_agenda_is_still_a_valid_calendar() -> None:
@@ -248,6 +317,21 @@ def test_a_windows_1252_file() -> None:
     event = _read("outlook_cp1252.ics").events[0]
     assert event.summary == "Kiné – séance n°3" and event.reminders == (60,)
     assert "Dr Ménard" in (event.note or "")
+
+
+def test_an_unknown_zone_without_vtimezone_is_reported() -> None:
+    """A TZID that is neither known nor defined in the file is read in the calendar's zone:
+    the event is imported, and the guess is said, not made silently."""
+    data = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:m\r\n"
+            b"DTSTART;TZID=Mars/Olympus:20261201T090000\r\nSUMMARY:Base\r\nEND:VEVENT\r\n"
+            b"END:VCALENDAR\r\n")
+    parsed = ics.read(data, "Europe/Paris")
+    assert [(e.summary, e.tz, e.start.hour) for e in parsed.events] == [
+        ("Base", "Europe/Paris", 9)]
+    assert [s.to_json() for s in parsed.skipped] == [{
+        "what": "TZID", "uid": "m", "summary": "Base",
+        "reason": "unknown time zone Mars/Olympus: read as Europe/Paris"}]
+    assert not [s for s in _read("outlook_crlf.ics").skipped if s.what == "TZID"]  # defined
 
 
 @pytest.mark.parametrize(("name", "message"), [
@@ -539,3 +623,65 @@ def test_an_unreadable_rule_or_end_skips_the_event_on_any_icalendar_version() ->
     assert _reasons(parsed) == {"A": "VEVENT: its repetition rule (RRULE) cannot be read",
                                 "B": "VEVENT: its DTEND cannot be read"}
     assert [(e.summary, e.tz) for e in parsed.events] == [("C", "Europe/Rome")]
+
+
+def test_our_own_uids_are_looked_up_in_batches(vault) -> None:
+    """Importing a 5,000-event export of ours took a prefix search per UID (11 s): the
+    `<id>@msante` UIDs are now checked CHUNK at a time, and only the person's own count."""
+    from msante.agenda.ics import _known
+
+    owner, leo = vault.people.owner(), vault.people.add("Léo Martin", "2019-03-14", "male")
+    mine = [_add(vault, owner, f"RDV {n}", dt.datetime(2026, 12, 1 + n, 9, tzinfo=PARIS))
+            for n in range(2)]
+    uids = [f"{rid}@msante" for rid in mine] + [f"{n:08x}-0000-4000-8000-000000000000@msante"
+                                                for n in range(1200)]
+    statements: list[str] = []
+    vault.store.conn.set_trace_callback(statements.append)
+    try:
+        assert _known(vault, owner, uids) == set(uids[:2])
+        assert _known(vault, leo, uids) == set()
+    finally:
+        vault.store.conn.set_trace_callback(None)
+    ours = [q for q in statements if q.startswith("SELECT id FROM agenda_items")]
+    assert len(ours) == 2 * 3  # 1,202 UIDs: three chunks of at most 500, for each person
+    assert not [q for q in statements if " LIKE " in q]  # no search by id prefix
+
+
+def test_an_alarm_the_agenda_refuses_drops_the_alarm_not_the_event(vault, tmp_path) -> None:
+    """An AUDIO alarm 90 days ahead is past the agenda's 60 days: that alarm is reported and
+    left out, the event and its other alarm are imported."""
+    from msante.agenda.ics import import_ics
+
+    path = tmp_path / "alarm.ics"
+    path.write_bytes(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:al\r\n"
+        b"DTSTART:20261201T090000Z\r\nDURATION:PT1H\r\nSUMMARY:Scanner\r\nBEGIN:VALARM\r\n"
+        b"ACTION:AUDIO\r\nTRIGGER:-P90D\r\nEND:VALARM\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\n"
+        b"DESCRIPTION:x\r\nTRIGGER:-P1D\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    result = import_ics(vault, path, vault.people.owner())
+    assert result["added"] == 1
+    assert [(s["what"], s["uid"], "90 days" in s["reason"]) for s in result["skipped"]] == [
+        ("VALARM", "al", True)]
+    assert vault.agenda.by_uid(vault.people.owner(), ["al"])["al"].reminders == [1440]
+
+
+def test_an_export_with_a_far_until_or_a_broken_rule_does_not_crash(
+        vault, tmp_path, stand_in_prevention, monkeypatch: pytest.MonkeyPatch) -> None:
+    """UNTIL=99991231T235959 in New York overflowed in UTC; a stored rule with a line break
+    would have injected a property: the first is written as is, the second left out of its
+    event and reported, and the file stays valid."""
+    import msante.agenda.ics as agenda_ics
+
+    owner = vault.people.owner()
+    far = vault.agenda.add(owner, "Tension", dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC),
+                           tz="America/New_York", rrule="FREQ=DAILY;UNTIL=99991231T235959")
+    result = agenda_ics.export_ics(vault, tmp_path / "far.ics", owner)
+    data = (tmp_path / "far.ics").read_bytes()
+    assert ics.problems(data) == [] and result["skipped"] == []
+    assert b"RRULE:FREQ=DAILY;UNTIL=99991231T235959Z" in data
+    broken = far._replace(rrule="FREQ=DAILY\r\nX-EVIL:1")
+    monkeypatch.setattr(agenda_ics, "_appointments", lambda vault, person: [broken])
+    result = agenda_ics.export_ics(vault, tmp_path / "broken.ics", owner)
+    data = (tmp_path / "broken.ics").read_bytes()
+    assert ics.problems(data) == [] and b"X-EVIL" not in data and b"RRULE" not in data
+    assert [(s["what"], s["uid"]) for s in result["skipped"]] == [("RRULE", f"{far.id}@msante")]

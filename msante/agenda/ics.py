@@ -5,17 +5,21 @@ Export writes each appointment as a VEVENT whose UID is the one it was imported 
 DTSTART as dates, STATUS:NEEDS-ACTION) whose UID is `<item id>@msante`: stable across exports,
 so a calendar that reads a newer file updates the to-do instead of adding a second one.
 Without a person it covers everyone in the vault, each summary followed by the person's name
-when there are several. Import reads the events of any calendar (msante.formats.ics) into one
-person's appointments, in one transaction audited as `agenda.import`; an event whose UID the
-person already has (or one of our own exports' `<id>@msante`) is counted unchanged: the
-appointment in the vault wins.
+when there are several; a stored rule that cannot be written (a line break in it) is left out
+of its event and reported in `skipped`. Import reads the events of any calendar
+(msante.formats.ics) into one person's appointments, in one transaction audited as
+`agenda.import`; an event whose UID the person already has (or one of our own exports'
+`<id>@msante`) is counted unchanged: the appointment in the vault wins. An alarm earlier
+than the agenda keeps (MAX_REMINDER_MIN) is reported and left out; its event is imported.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from msante.agenda import times
 from msante.errors import NotFoundError, UsageError
@@ -32,6 +36,8 @@ if TYPE_CHECKING:
 UID_SUFFIX = "@msante"
 EXPORTED = ("overdue", "due")
 DEFAULT_DURATION = 30
+MAX_REMINDER_MIN = 60 * 1440  # the earliest reminder the agenda keeps (agenda.service)
+CHUNK = 500  # ids per query, well under SQLite's limit on parameters
 FIRST, LAST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2201, 1, 1, tzinfo=dt.UTC)
 Json = dict[str, Any]
 
@@ -45,7 +51,8 @@ def export_ics(vault: Vault, path: Path, person: Person | None = None,
     new 0600 .ics file, audited as `agenda.export`; what was written."""
     people = [person] if person else vault.people.list()
     named = {p.id: p.name for p in people} if len(people) > 1 else {}
-    events = [_event(a, named.get(a.person)) for a in _appointments(vault, person)]
+    skipped: list[ics.Skipped] = []
+    events = [_event(a, named.get(a.person), skipped) for a in _appointments(vault, person)]
     todos = [_todo(item, named.get(who.id)) for who in people
              for item in vault.agenda.due(who, today or dt.date.today())
              if item.status in EXPORTED]
@@ -58,7 +65,8 @@ def export_ics(vault: Vault, path: Path, person: Person | None = None,
             "file": path.name, "events": len(events), "todos": len(todos)})
         _write_new(path, data)
     return {"file": str(path), "person": person.name if person else None,
-            "events": len(events), "todos": len(todos)}
+            "events": len(events), "todos": len(todos),
+            "skipped": [s.to_json() for s in skipped]}
 
 
 def _appointments(vault: Vault, person: Person | None) -> list[Appointment]:
@@ -74,12 +82,28 @@ def _titled(title: str, name: str | None) -> str:
     return f"{title} ({name})" if name else title
 
 
-def _event(item: Appointment, name: str | None) -> ics.Event:
+def _event(item: Appointment, name: str | None, skipped: list[ics.Skipped]) -> ics.Event:
+    uid, summary = item.uid or f"{item.id}{UID_SUFFIX}", _titled(item.title, name)
     return ics.Event(
-        uid=item.uid or f"{item.id}{UID_SUFFIX}", summary=_titled(item.title, name),
-        start=item.start, tz=item.tz, duration_min=item.duration_min, location=item.location,
-        professional=item.professional, note=item.note, rrule=item.rrule,
-        reminders=tuple(item.reminders))
+        uid=uid, summary=summary, start=item.start, tz=item.tz,
+        duration_min=item.duration_min, location=item.location,
+        professional=item.professional, note=item.note,
+        rrule=_writable_rule(item, uid, summary, skipped), reminders=tuple(item.reminders))
+
+
+def _writable_rule(item: Appointment, uid: str, summary: str,
+                   skipped: list[ics.Skipped]) -> str | None:
+    """The stored rule, or None (reported) when it cannot be written into a valid file."""
+    if not item.rrule:
+        return None
+    try:
+        ics.utc_rule(item.rrule, ZoneInfo(item.tz))
+    except (ValueError, TypeError):
+        skipped.append(ics.Skipped("RRULE", uid, summary, _(
+            "its repetition rule cannot be written to a calendar file and is left out: "
+            "{rule}").format(rule=item.rrule.encode("unicode_escape").decode("ascii"))))
+        return None
+    return item.rrule
 
 
 def _todo(item: Item, name: str | None) -> ics.Todo:
@@ -140,20 +164,22 @@ def _read(path: Path) -> bytes:
 def _known(vault: Vault, person: Person, uids: list[str]) -> set[str]:
     """The UIDs the person has already: imported ones, and our own `<id>@msante`."""
     known = set(vault.agenda.by_uid(person, uids))
-    for uid in uids:
-        if uid.endswith(UID_SUFFIX) and uid not in known and _own(vault, person, uid):
-            known.add(uid)
-    return known
+    ours = {uid.removesuffix(UID_SUFFIX): uid for uid in uids
+            if uid.endswith(UID_SUFFIX) and uid not in known}
+    return known | {ours[record] for record in _own(vault, person, list(ours))}
 
 
-def _own(vault: Vault, person: Person, uid: str) -> bool:
-    """Whether `<id>@msante` names one of the person's appointments."""
-    record = uid.removesuffix(UID_SUFFIX)
-    try:
-        found = vault.agenda.get(record)
-    except (NotFoundError, UsageError):
-        return False
-    return found.id == record and found.person == person.id
+def _own(vault: Vault, person: Person, records: list[str]) -> set[str]:
+    """Those of the record ids that are the person's appointments, removed ones too (so that
+    importing an older export does not bring them back); one query per CHUNK."""
+    found: set[str] = set()
+    for first in range(0, len(records), CHUNK):
+        chunk = records[first:first + CHUNK]
+        rows = vault.store.conn.execute(
+            "SELECT id FROM agenda_items WHERE person = ? AND "
+            f"id IN ({','.join('?' * len(chunk))})", [person.id, *chunk]).fetchall()
+        found |= {row[0] for row in rows}
+    return found
 
 
 def _write(vault: Vault, person: Person, events: list[ics.Event], report: Json,
@@ -163,7 +189,7 @@ def _write(vault: Vault, person: Person, events: list[ics.Event], report: Json,
         with vault.store.write() as tx:
             for event in events:
                 try:
-                    _add(vault, tx, person, event)
+                    _add(vault, tx, person, _kept_alarms(event, report))
                 except UsageError as exc:
                     report["skipped"].append(ics.Skipped(
                         "VEVENT", event.uid, event.summary, exc.message).to_json())
@@ -176,6 +202,17 @@ def _write(vault: Vault, person: Person, events: list[ics.Event], report: Json,
                 "skipped": len(report["skipped"])})
     except _NothingAdded:
         pass
+
+
+def _kept_alarms(event: ics.Event, report: Json) -> ics.Event:
+    """The event less the alarms earlier than the agenda keeps, each reported."""
+    kept = tuple(m for m in event.reminders if m <= MAX_REMINDER_MIN)
+    for minutes in sorted(set(event.reminders) - set(kept), reverse=True):
+        report["skipped"].append(ics.Skipped("VALARM", event.uid, event.summary, _(
+            "an alarm {days} days before the start is ignored: reminders come at most "
+            "{limit} days before").format(days=minutes // 1440, limit=MAX_REMINDER_MIN // 1440),
+        ).to_json())
+    return dataclasses.replace(event, reminders=kept) if kept != event.reminders else event
 
 
 def _add(vault: Vault, tx: Any, person: Person, event: ics.Event) -> str:

@@ -345,8 +345,11 @@ def export(
         done_ = export_ics(vault, ics, person=who)
     if json_:
         output.print_json(done_)
-    else:
-        output.info(_("Written to {path}.").format(path=ics))
+        return
+    for skipped in done_.get("skipped", []):
+        output.info(_("left out {what} {summary}: {reason}").format(
+            what=skipped["what"], summary=skipped.get("summary") or "", reason=skipped["reason"]))
+    output.info(_("Written to {path}.").format(path=ics))
 
 
 @app.command("import")

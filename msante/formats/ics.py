@@ -9,7 +9,10 @@ in the middle of a character. What cannot become an event is set aside with the 
 
 A repetition rule is kept as the agenda expands it, in local wall time: its UNTIL is a local
 time without zone. In a file, RFC 5545 wants UNTIL in UTC when DTSTART has a TZID; the
-conversion happens here, both ways.
+conversion happens here, both ways (an UNTIL too far to convert, such as 9999-12-31, is kept at
+the last representable time). A VTIMEZONE lists the zone's changes over the span the events
+need: to a repeating event's last occurrence, at least REPEAT_YEARS past today when the rule has
+no end, at most COVER_YEARS past.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from msante.i18n import N_, _
 
 PRODID = f"-//msante//msante {__version__}//EN"
 MAX_BYTES = 20 * 1024 * 1024
-REPEAT_YEARS = 5  # how far a VTIMEZONE reaches past today for a rule that never ends
+REPEAT_YEARS = 20  # how far a VTIMEZONE reaches past today for a rule that never ends
+COVER_YEARS = 100  # and at most, past today or the first start, for any rule
+_FAR = dt.datetime.max.replace(microsecond=0)
 _FOLD = re.compile(rb"\r?\n[ \t]")
 _KINDS = {"VTODO": N_("a to-do (VTODO)"), "VJOURNAL": N_("a journal entry (VJOURNAL)"),
           "VFREEBUSY": N_("free/busy time (VFREEBUSY)")}
@@ -148,11 +153,51 @@ def build(events: Iterable[Event], todos: Iterable[Todo], *, stamp: dt.datetime,
 def _span(events: list[Event], stamp: dt.datetime) -> tuple[dt.date, dt.date]:
     """The days a VTIMEZONE must cover: every start and end, and years ahead for repeats."""
     first = min(e.start.date() for e in events) - dt.timedelta(days=1)
-    ends = [(e.start + dt.timedelta(minutes=e.duration_min)).date() for e in events]
-    if any(e.rrule for e in events):
-        ends += [max(e.start.date(), stamp.date()).replace(day=1)
-                 + dt.timedelta(days=366 * REPEAT_YEARS) for e in events if e.rrule]
+    ends = [_end(e).date() for e in events]
+    ends += [_rule_end(e, stamp) for e in events if e.rrule]
     return first, max(ends) + dt.timedelta(days=1)
+
+
+def _end(event: Event) -> dt.datetime:
+    """When the (first) event ends, counted in real time across a DST change."""
+    return event.start.astimezone(dt.UTC) + dt.timedelta(minutes=event.duration_min)
+
+
+def _rule_end(event: Event, stamp: dt.datetime) -> dt.date:
+    """The last day a repeating event needs its zone: its UNTIL or last counted occurrence
+    within COVER_YEARS, or REPEAT_YEARS past today (or its start) when the rule has no end."""
+    base = max(event.start.date(), stamp.date())
+    cap = base + dt.timedelta(days=366 * COVER_YEARS)
+    rule = (event.rrule or "").upper()
+    until = re.search(r"(?:^|;)UNTIL=(\d{8})", rule)
+    if until:
+        last = min(_day(until[1]) or cap, cap)
+    elif re.search(r"(?:^|;)COUNT=", rule):
+        last = _last_counted(event, cap)
+    else:
+        last = base + dt.timedelta(days=366 * REPEAT_YEARS)
+    return last + dt.timedelta(days=event.duration_min // 1440 + 1)
+
+
+def _day(text: str) -> dt.date | None:
+    """A YYYYMMDD day, or None when it is no day."""
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _last_counted(event: Event, cap: dt.date) -> dt.date:
+    """The last occurrence of a rule with COUNT, or `cap` when it is later or unreadable."""
+    from dateutil.rrule import rrulestr
+
+    local = event.start.astimezone(ZoneInfo(event.tz)).replace(tzinfo=None)
+    try:
+        found = rrulestr(event.rrule or "", dtstart=local).before(
+            dt.datetime.combine(cap, dt.time()), inc=True)
+    except _UNREADABLE:
+        return cap
+    return (found or local).date()
 
 
 def _vevent(event: Event, stamp: dt.datetime) -> icalendar.Event:
@@ -161,7 +206,7 @@ def _vevent(event: Event, stamp: dt.datetime) -> icalendar.Event:
     out.add("uid", event.uid)
     out.add("dtstamp", stamp.astimezone(dt.UTC))
     out.add("dtstart", event.start.astimezone(zone))
-    out.add("dtend", (event.start + dt.timedelta(minutes=event.duration_min)).astimezone(zone))
+    out.add("dtend", _end(event).astimezone(zone))
     out.add("summary", event.summary)
     for key, value in (("location", event.location), ("description", _description(event)),
                        ("x-msante-professional", event.professional)):
@@ -194,10 +239,13 @@ def _vtodo(todo: Todo, stamp: dt.datetime) -> icalendar.Todo:
     out.add("dtstamp", stamp.astimezone(dt.UTC))
     out.add("summary", todo.summary)
     out.add("status", "NEEDS-ACTION")
-    if todo.start and (todo.due is None or todo.start <= todo.due):
+    due = todo.due
+    if todo.start and (due is None or todo.start <= due):
         out.add("dtstart", todo.start)
-    if todo.due:
-        out.add("due", todo.due)
+        if due is not None and due <= todo.start:  # DUE must come after DTSTART (§3.8.2.3)
+            due = todo.start + dt.timedelta(days=1)
+    if due:
+        out.add("due", due)
     if todo.description:
         out.add("description", todo.description)
     if todo.priority:
@@ -206,8 +254,13 @@ def _vtodo(todo: Todo, stamp: dt.datetime) -> icalendar.Todo:
 
 
 def utc_rule(rule: str, zone: ZoneInfo) -> icalendar.vRecur:
-    """A stored rule for a file: a local UNTIL (time or day) becomes a UTC time."""
+    """A stored rule for a file: a local UNTIL (time or day) becomes a UTC time; ValueError
+    for a rule that cannot be written (no FREQ, a line break or another control character)."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in rule):
+        raise ValueError("a repetition rule with a control character")
     recur: icalendar.vRecur = icalendar.vRecur.from_ical(rule)
+    if "FREQ" not in recur:
+        raise ValueError("a repetition rule without FREQ")
     until = recur.get("UNTIL")
     if until:
         value = until[0]
@@ -215,8 +268,16 @@ def utc_rule(rule: str, zone: ZoneInfo) -> icalendar.vRecur:
             value = dt.datetime.combine(value, dt.time())
         if value.tzinfo is None:
             value = value.replace(tzinfo=zone)
-        recur["UNTIL"] = [value.astimezone(dt.UTC)]
+        recur["UNTIL"] = [_moved(value, dt.UTC)]
     return recur
+
+
+def _moved(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """An aware time in another zone; the last representable time when it is too far."""
+    try:
+        return value.astimezone(zone)
+    except OverflowError:
+        return _FAR.replace(tzinfo=zone)
 
 
 def local_rule(recur: icalendar.vRecur, zone: ZoneInfo) -> str:
@@ -224,7 +285,7 @@ def local_rule(recur: icalendar.vRecur, zone: ZoneInfo) -> str:
     copy: Any = icalendar.vRecur(recur)
     until = copy.get("UNTIL")
     if until and isinstance(until[0], dt.datetime) and until[0].tzinfo is not None:
-        copy["UNTIL"] = [until[0].astimezone(zone).replace(tzinfo=None)]
+        copy["UNTIL"] = [_moved(until[0], zone).replace(tzinfo=None)]
     return str(copy.to_ical().decode("ascii"))
 
 
@@ -376,6 +437,7 @@ class _Reader:
         raw = start_prop.dt
         all_day = not isinstance(raw, dt.datetime)
         tz = iana(start_prop.params.get("TZID")) or self.zone
+        self._unknown_zone(start_prop, tz, uid, summary)
         start = _aware(raw, tz).astimezone(ZoneInfo(tz))
         duration = _duration(comp, raw, start, tz)
         professional = _text(comp.get("X-MSANTE-PROFESSIONAL"))
@@ -384,6 +446,15 @@ class _Reader:
                      note=_note(_text(comp.get("DESCRIPTION")), professional),
                      rrule=self._rule(comp, tz, uid, summary),
                      reminders=self._reminders(comp, duration, uid, summary), all_day=all_day)
+
+    def _unknown_zone(self, start: Any, tz: str, uid: str, summary: str) -> None:
+        """Report a TZID that is neither known nor defined by a VTIMEZONE of the file (the
+        parser then leaves the time without zone): it is read in `tz`."""
+        tzid = start.params.get("TZID")
+        if tzid and iana(tzid) is None and isinstance(start.dt, dt.datetime) \
+                and start.dt.tzinfo is None:
+            self.skip("TZID", uid, summary, _("unknown time zone {tzid}: read as {tz}").format(
+                tzid=tzid, tz=tz))
 
     def _rule(self, comp: icalendar.cal.Component, tz: str, uid: str,
               summary: str) -> str | None:
@@ -446,7 +517,8 @@ def _duration(comp: icalendar.cal.Component, first: dt.date, start: dt.datetime,
     if end is not None and all_day and not isinstance(end.dt, dt.datetime):
         minutes = int((end.dt - first).days) * 1440
     elif end is not None:
-        minutes = int((_aware(end.dt, tz) - start).total_seconds() // 60)
+        ends = _aware(end.dt, tz).astimezone(dt.UTC)  # in UTC: a DST change counts
+        minutes = int((ends - start.astimezone(dt.UTC)).total_seconds() // 60)
     elif length is not None and isinstance(length.dt, dt.timedelta):
         minutes = int(length.dt.total_seconds() // 60)
     else:
@@ -511,8 +583,8 @@ def _component_problems(comp: icalendar.cal.Component) -> list[str]:
         end = "DTEND" if comp.name == "VEVENT" else "DUE"
         if end in comp and "DURATION" in comp:
             out.append(f"{comp.name} has both {end} and DURATION")
-        if end in comp and "DTSTART" in comp and _prop(comp, end).dt < _prop(comp, "DTSTART").dt:
-            out.append(f"{comp.name} has {end} before DTSTART")
+        if end in comp and "DTSTART" in comp and _prop(comp, end).dt <= _prop(comp, "DTSTART").dt:
+            out.append(f"{comp.name} has {end} not after DTSTART")
     if comp.name == "VEVENT" and "DTSTART" not in comp:
         out.append("VEVENT has no DTSTART")
     if comp.name == "VALARM":
