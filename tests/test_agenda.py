@@ -270,3 +270,14 @@ def test_list_refuses_dates_out_of_range(cli, made) -> None:
     for args in (("--to", "9999-12-31"), ("--from", "0001-01-01")):
         r = cli("agenda", "list", *args, pfile=made)
         assert r.code == ExitCode.USAGE and "out of range" in r.err
+
+
+def test_a_positive_screening_result_in_the_profile_reaches_the_engine(vault) -> None:
+    """The profile's screening result is passed on: a positive FIT is the doctor's follow-up,
+    not another routine test in two years."""
+    owner = vault.people.add("Marc Martin", "1970-05-01", "male", relation="other")
+    vault.profile.add(owner, "screenings", {"screening": "colorectal-fit",
+                                            "date": "2026-03-01", "result": "positif"})
+    items = [i for i in vault.agenda.due(owner, dt.date(2026, 11, 23), horizon_months=36)
+             if i.rule_id == "screen_colorectal"]
+    assert [i.status for i in items] == ["ask-doctor"]

@@ -19,6 +19,7 @@ from msante.agenda.rules import RULES_FILE, RulesError, default_vaccines, load_r
 from msante.errors import IntegrityError
 
 TODAY = dt.date(2026, 11, 23)
+PCV, PPSV = "pneumococcus-conjugate", "pneumococcus-polysaccharide"
 PID = "0f1e2d3c-4b5a-4697-8877-665544332211"
 
 
@@ -318,23 +319,242 @@ def test_ask_doctor_items_carry_their_condition_and_are_never_applied() -> None:
     assert find(teen, "menb_15_24").status == "ask-doctor"
 
 
-def test_a_pregnancy_question_marked_done_asks_again_for_the_next() -> None:
-    """'One dose each pregnancy': marking dose 1 done shows dose 2 as a question; the plan
-    lists dose 1 as done."""
-    facts = person(dt.date(2000, 1, 1), done=[("pertussis_pregnancy", 1, "2026-04-01")])
+@pytest.mark.parametrize("rule_id", ["pertussis_pregnancy", "rsv_pregnancy"])
+@pytest.mark.parametrize(("done_on", "today", "shown"), [
+    ("2026-11-20", TODAY, False),  # marked three days ago: not asked again at once
+    ("2026-04-01", TODAY, False),  # the pregnancy's 9 months are not over
+    ("2026-02-01", TODAY, True),  # over since 2026-11-01: asked again for a next pregnancy
+    ("2026-11-20", dt.date(2027, 8, 20), True),
+])
+def test_a_pregnancy_question_marked_done_is_silent_for_nine_months(
+        rule_id: str, done_on: str, today: dt.date, shown: bool) -> None:
+    """'One dose each pregnancy': a done mark must not bring the question straight back (it
+    repeats); 9 months after the day marked it asks again (dose 2), dose 1 stays done."""
+    facts = person(dt.date(2000, 1, 1), done=[(rule_id, 1, done_on)])
+    got = statuses(evaluate(facts, today, horizon_months=0))
+    assert (got.get((rule_id, 2)) == "ask-doctor") is shown, got
+    assert (rule_id, 1) not in got
+
+
+@pytest.mark.parametrize(("born", "asked"), [
+    (dt.date(2010, 1, 1), False), (dt.date(2009, 11, 24), False), (dt.date(2008, 11, 23), True),
+    (dt.date(1977, 1, 1), True), (dt.date(1976, 11, 23), False)])
+def test_pregnancy_questions_are_for_women_aged_18_to_49(born: dt.date, asked: bool) -> None:
+    """Not shown to a girl of 16 or 17 (msante's chosen range starts at 18, adults)."""
+    got = rules_of(evaluate(person(born), TODAY, horizon_months=0))
+    assert ({"pertussis_pregnancy", "rsv_pregnancy"} <= got) is asked
+    assert not ({"pertussis_pregnancy", "rsv_pregnancy"} & got) or asked
+
+
+# -- review fixes: minimum intervals, separate tracks, missed infant doses, PPSV23, results --
+
+TEEN = dt.date(2012, 1, 1)  # 13 in 2025
+
+
+@pytest.mark.parametrize(("facts", "expected", "early"), [
+    pytest.param(person(TEEN, vaccinations=[("2025-03-01", "Gardasil 9", None),
+                                            ("2025-04-01", "Gardasil 9", None)]),
+                 {("hpv_11_14", 2): "overdue"}, "2025-04-01",
+                 id="Gardasil one month apart: the second does not count, another is due"),
+    pytest.param(person(TEEN, vaccinations=[("2025-03-01", "Gardasil 9", 1),
+                                            ("2025-04-01", "Gardasil 9", 2)]),
+                 {("hpv_11_14", 2): "overdue"}, "2025-04-01",
+                 id="a recorded dose number does not make a too-early dose count"),
+    pytest.param(person(TEEN, vaccinations=[("2025-03-01", "Gardasil 9", None),
+                                            ("2025-04-01", "Gardasil 9", None),
+                                            ("2025-09-01", "Gardasil 9", None)]),
+                 {}, None, id="Gardasil: the dose given 6 months after the first completes"),
+    pytest.param(person(TEEN, vaccinations=[("2025-03-01", "Gardasil 9", None),
+                                            ("2025-08-01", "Gardasil 9", None)]),
+                 {}, None, id="Gardasil exactly 5 months apart counts"),
+    pytest.param(person(SIXTY_FIVE, vaccinations=[("2026-08-10", "Shingrix", None),
+                                                  ("2026-08-24", "Shingrix", None)]),
+                 {("zona_65", 2): "due"}, "2026-08-24",
+                 id="Shingrix two weeks apart: dose 2 still due from 2 months after dose 1"),
+    pytest.param(person(dt.date(2015, 1, 1), vaccinations=[("2016-01-05", "Priorix", None),
+                                                           ("2016-01-19", "ROR", None)]),
+                 {("mmr_born_1980", 2): "overdue"}, "2016-01-19",
+                 id="MMR two weeks apart: the second does not count"),
+])
+def test_a_dose_given_too_soon_does_not_count(facts: PersonFacts,
+                                              expected: dict[tuple[str, int], str],
+                                              early: str | None) -> None:
+    """The CSV's minimum gaps ('2 doses >=5 months apart', '2 months apart'): a dose given
+    sooner after the previous one is ignored for the next slot, and `why` says so."""
     items = evaluate(facts, TODAY)
-    assert statuses(items)[("pertussis_pregnancy", 2)] == "ask-doctor"
-    assert ("pertussis_pregnancy", 1) not in statuses(items)
-    once = person(dt.date(2000, 1, 1), done=[("rsv_pregnancy", 1, "2026-04-01")])
-    assert "rsv_pregnancy" not in rules_of(evaluate(once, TODAY))
+    rule_id = next(iter(expected), ("hpv_11_14",))[0]
+    assert {k: v for k, v in statuses(items).items() if k[0] == rule_id} == expected
+    for rule_id, dose in expected:
+        assert early and f"{early} came too soon" in find(items, rule_id, dose).why
+
+
+def test_a_too_soon_shingles_dose_leaves_dose_2_due_two_months_after_dose_1() -> None:
+    """The slot's window is still counted from dose 1, not from the ignored dose."""
+    facts = person(SIXTY_FIVE, vaccinations=[("2026-08-10", "Shingrix", None),
+                                             ("2026-08-24", "Shingrix", None)])
+    item = find(evaluate(facts, TODAY), "zona_65", 2)
+    assert item.due_from == dt.date(2026, 10, 10) and "dose 1 on 2026-08-10" in item.why
+
+
+@pytest.mark.parametrize(("vaccinations", "done", "expected"), [
+    pytest.param([("2026-10-23", "Infanrix hexa", None)], [],
+                 {("infant_hexa.pcv", 1): "due"}, id="hexavalent only: the PCV dose is due"),
+    pytest.param([("2026-10-23", "Prevenar 13", None)], [],
+                 {("infant_hexa", 1): "due"}, id="Prevenar only: the hexavalent dose is due"),
+    pytest.param([("2026-10-23", "Infanrix hexa + Prevenar 13", None)], [], {},
+                 id="both in one record"),
+    pytest.param([("2026-10-23", "Hexyon", None), ("2026-10-23", "Vaxneuvance", None)], [],
+                 {}, id="both as two records"),
+    pytest.param([("2026-10-23", "Infanrix hexa", None)], [("infant_hexa.pcv", 1, "2026-10-24")],
+                 {}, id="the PCV dose marked done by its own id"),
+    pytest.param([("2026-10-23", "Infanrix hexa + Pneumovax", None)], [],
+                 {("infant_hexa.pcv", 1): "due"},
+                 id="a polysaccharide vaccine is not the conjugate dose"),
+])
+def test_hexavalent_and_pneumococcal_doses_are_followed_apart(
+        vaccinations: list[Any], done: list[Any], expected: dict[tuple[str, int], str]) -> None:
+    """A baby with the hexavalent at 2 months but no Prevenar is due the PCV dose, not a
+    second hexavalent (and the other way round); each item names its vaccine."""
+    items = evaluate(person(BABY, vaccinations=vaccinations, done=done), TODAY)
+    got = {k: v for k, v in statuses(items).items() if k[0].startswith("infant_hexa")
+           and k[1] == 1}
+    assert got == expected
+    if ("infant_hexa.pcv", 1) in expected:
+        item = find(items, "infant_hexa.pcv", 1)
+        assert item.label.startswith("Pneumococcal conjugate") and "Hexavalent" not in item.label
+        assert item.id == "infant_hexa.pcv:1:0f1e2d3c"
+    if ("infant_hexa", 1) in expected:
+        assert "pneumococ" not in find(items, "infant_hexa", 1).label.lower()
+
+
+def test_track_ids_parse_and_name_a_rule() -> None:
+    """`agenda done infant_hexa.pcv:1:…` must find its rule; malformed track ids do not."""
+    assert prevention.parse_item_id("infant_hexa.pcv:1:0f1e2d3c") == (
+        "infant_hexa.pcv", 1, "0f1e2d3c")
+    track = prevention.rule("infant_hexa.pcv")
+    assert track is not None and track.antigens == (frozenset({PCV}),)
+    assert prevention.rule("infant_hexa.nope") is None
+    for bad in ("infant_hexa.:1:0f1e2d3c", "a.b.c:1:0f1e2d3c", ".pcv:1:0f1e2d3c"):
+        assert prevention.parse_item_id(bad) is None
+
+
+ASK = "missed infant dose: a catch-up schedule is decided by your doctor"
+
+
+@pytest.mark.parametrize(("born", "vaccinations", "expected", "absent"), [
+    pytest.param(dt.date(2023, 6, 1), [],
+                 {("infant_hexa", 3): "ask-doctor", ("infant_hexa.pcv", 3): "ask-doctor",
+                  ("infant_menb", 3): "ask-doctor", ("infant_menacwy", 2): "ask-doctor",
+                  ("mmr_born_1980", 1): "overdue"}, set(),
+                 id="3-year-old with nothing: every missed series is a question"),
+    pytest.param(dt.date(2023, 6, 1), [("2024-05-01", "Infanrix hexa + Prevenar 13", 3)],
+                 {("infant_menb", 3): "ask-doctor"}, {"infant_hexa", "infant_hexa.pcv"},
+                 id="a complete series is not asked about"),
+    pytest.param(dt.date(2024, 11, 24), [], {("infant_hexa", 1): "overdue"}, set(),
+                 id="the day before 2: still overdue, not a question"),
+    pytest.param(dt.date(2014, 6, 1), [], {("infant_hexa", 3): "ask-doctor",
+                                           ("infant_menb", 3): "ask-doctor"},
+                 {"infant_menacwy"}, id="12-year-old: MenACWY is menacwy_11_14's from 11"),
+    pytest.param(dt.date(2010, 6, 1), [], {("infant_hexa", 3): "ask-doctor"},
+                 {"infant_menb"}, id="16-year-old: MenB is menb_15_24's from 15"),
+    pytest.param(dt.date(2008, 6, 1), [], {},
+                 {"infant_hexa", "infant_hexa.pcv", "infant_menb", "infant_menacwy"},
+                 id="18-year-old: no infant question any more"),
+])
+def test_missed_infant_doses_become_a_question_for_the_doctor(
+        born: dt.date, vaccinations: list[Any], expected: dict[tuple[str, int], str],
+        absent: set[str]) -> None:
+    """After the catch-up window (2 years) a missed infant dose must not vanish: one
+    ask-your-doctor item per series, until 18 or a later rule covering it."""
+    items = evaluate(person(born, vaccinations=vaccinations), TODAY, horizon_months=0)
+    got = statuses(items)
+    for key, status in expected.items():
+        assert got.get(key) == status, (key, got)
+        if status == "ask-doctor":
+            assert find(items, *key).condition == ASK
+    assert not rules_of(items) & absent
+    infant = [k for k in got if k[0].startswith("infant_")]
+    assert len(infant) == len({k[0] for k in infant})  # one item per series, not per dose
+
+
+def test_the_missed_dose_question_closes_when_marked_done_and_lists_the_doses() -> None:
+    """Marking the question done (its id carries the last dose) closes the series."""
+    born = dt.date(2023, 6, 1)
+    item = find(evaluate(person(born), TODAY), "infant_hexa", 3)
+    assert item.id == "infant_hexa:3:0f1e2d3c" and "missed doses 1 to 3" in item.label
+    assert "none recorded" in item.why
+    done = evaluate(person(born, done=[("infant_hexa", 3, "2026-11-01")]), TODAY)
+    assert "infant_hexa" not in rules_of(done) and "infant_hexa.pcv" in rules_of(done)
+    assert find(plan(person(born), TODAY), "infant_hexa", 3).status == "ask-doctor"
+
+
+@pytest.mark.parametrize(("vaccinations", "due"), [
+    pytest.param([], True, id="nothing recorded"),
+    pytest.param([("2026-01-10", "Pneumovax 23", None)], True, id="PPSV23 only"),
+    pytest.param([("2026-01-10", "VPP23", None)], True, id="VPP23 only"),
+    pytest.param([("2026-01-10", "Prevenar 20", None)], False, id="PCV20"),
+    pytest.param([("2026-01-10", "Capvaxive", None)], False, id="PCV21"),
+    pytest.param([("2026-01-10", "Pneumovax 23", None), ("2026-03-10", "Prevenar 20", None)],
+                 False, id="PPSV23 then PCV20"),
+])
+def test_only_a_conjugate_pneumococcal_vaccine_counts_at_65(vaccinations: list[Any],
+                                                            due: bool) -> None:
+    """Pneumovax 23 (polysaccharide) is not the PCV20 dose the 2025 schedule asks for; the
+    reminder says why it does not count."""
+    items = evaluate(person(SIXTY_FIVE, "male", vaccinations=vaccinations), TODAY)
+    assert ("pneumo_65" in rules_of(items)) is due
+    if due and vaccinations:
+        why = find(items, "pneumo_65").why
+        assert "none recorded" in why and f"{vaccinations[0][1]} (2026-01-10) does not count" in why
+
+
+SCREEN_ASK = ("a positive or abnormal result is followed up by your doctor, not by routine "
+              "screening")
+WOMAN_52 = dt.date(1974, 5, 10)
+
+
+@pytest.mark.parametrize(("born", "screenings", "rule_id", "status", "due_from"), [
+    pytest.param(WOMAN_52, [("mammography", "2025-10-04", "Positive")], "screen_breast",
+                 "ask-doctor", dt.date(2025, 10, 4), id="positive mammography"),
+    pytest.param(WOMAN_52, [("mammography", "2025-10-04", "ACR 4, ANORMALE")],
+                 "screen_breast", "ask-doctor", dt.date(2025, 10, 4), id="anormale, capitals"),
+    pytest.param(WOMAN_52, [("mammography", "2025-10-04", "abnormal")], "screen_breast",
+                 "ask-doctor", dt.date(2025, 10, 4), id="abnormal"),
+    pytest.param(WOMAN_52, [("colorectal-fit", "2025-10-04", "test POSITIF")],
+                 "screen_colorectal", "ask-doctor", dt.date(2025, 10, 4), id="positive FIT"),
+    pytest.param(dt.date(1990, 1, 1), [("cervical-hpv", "2024-03-01", "HPV-HR positif")],
+                 "screen_cervix_hpv", "ask-doctor", dt.date(2024, 3, 1), id="positive HPV"),
+    pytest.param(WOMAN_52, [("mammography", "2025-10-04", "négatif")], "screen_breast",
+                 "coming", dt.date(2027, 10, 4), id="negative: routine"),
+    pytest.param(WOMAN_52, [("mammography", "2025-10-04", "normale")], "screen_breast",
+                 "coming", dt.date(2027, 10, 4), id="normal: routine"),
+    pytest.param(WOMAN_52, [("mammography", "2025-10-04", None)], "screen_breast",
+                 "coming", dt.date(2027, 10, 4), id="no result: routine"),
+    pytest.param(WOMAN_52, [("mammography", "2025-10-04")], "screen_breast",
+                 "coming", dt.date(2027, 10, 4), id="two-element tuple: routine"),
+    pytest.param(WOMAN_52, [("mammography", "2023-10-04", "anormal"),
+                            ("mammography", "2025-10-04", "normal")], "screen_breast",
+                 "coming", dt.date(2027, 10, 4), id="a later normal test resumes the routine"),
+])
+def test_a_positive_or_abnormal_screening_is_followed_by_the_doctor(
+        born: dt.date, screenings: list[Any], rule_id: str, status: str,
+        due_from: dt.date) -> None:
+    """A positive FIT means a colonoscopy, not another FIT in 2 years: the item asks the
+    doctor; the result text is matched whatever its case or accents."""
+    items = evaluate(person(born, screenings=screenings), TODAY, horizon_months=60)
+    item = find(items, rule_id)
+    assert (item.status, item.due_from) == (status, due_from)
+    assert (item.condition == SCREEN_ASK) is (status == "ask-doctor")
+    if status == "ask-doctor":
+        assert "result: " in item.why
 
 
 # -- names, dates, done, ids ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("text", "antigens"), [
-    ("Prevenar 20", {"pneumococcus"}), ("PRÉVENAR-20", {"pneumococcus"}),
-    ("prevenar20 (lot X12)", {"pneumococcus"}), ("Shingrix", {"shingles"}), ("zona", {"shingles"}),
+    ("Prevenar 20", {PCV}), ("PRÉVENAR-20", {PCV}), ("prevenar20 (lot X12)", {PCV}),
+    ("Shingrix", {"shingles"}), ("zona", {"shingles"}),
     ("Infanrix hexa", {"diphtheria", "tetanus", "pertussis", "polio", "hib", "hepatitis-b"}),
     ("Hexyon", {"diphtheria", "tetanus", "pertussis", "polio", "hib", "hepatitis-b"}),
     ("Vaxelis", {"diphtheria", "tetanus", "pertussis", "polio", "hib", "hepatitis-b"}),
@@ -352,10 +572,11 @@ def test_a_pregnancy_question_marked_done_asks_again_for_the_next() -> None:
     ("Menjugate", {"meningococcus-c"}), ("Vaxigrip Tetra", {"influenza"}),
     ("Influvac", {"influenza"}), ("Efluelda", {"influenza"}), ("vaccin grippe", {"influenza"}),
     ("Comirnaty", {"covid-19"}), ("Spikevax", {"covid-19"}), ("Abrysvo", {"rsv"}),
-    ("Arexvy", {"rsv"}), ("mRESVIA", {"rsv"}), ("Prevenar 13", {"pneumococcus"}),
-    ("Vaxneuvance", {"pneumococcus"}), ("Pneumovax", {"pneumococcus"}),
+    ("Arexvy", {"rsv"}), ("mRESVIA", {"rsv"}), ("Prevenar 13", {PCV}),
+    ("Vaxneuvance", {PCV}), ("Capvaxive", {PCV}), ("pneumocoque", {PCV}),
+    ("Pneumovax", {PPSV}), ("Pneumovax 23", {PPSV}), ("VPP23", {PPSV}), ("PPSV23", {PPSV}),
     ("Infanrix hexa + Prevenar 13", {"diphtheria", "tetanus", "pertussis", "polio", "hib",
-                                     "hepatitis-b", "pneumococcus"}),
+                                     "hepatitis-b", PCV}),
     ("Zostavax", set()), ("vitamine D", set()), ("", set()),
 ])
 def test_vaccine_names_map_to_antigens(text: str, antigens: set[str]) -> None:
@@ -461,15 +682,15 @@ def test_a_child_s_plan_lists_every_dose_from_birth_to_18_by_date() -> None:
 
 
 def test_a_newborn_s_plan_is_the_whole_calendar() -> None:
-    """From birth: 3 hexavalent, 3 MenB, 2 MenACWY, 2 MMR, the boosters at 6 and 11–13,
-    HPV and MenACWY at 11 — all coming."""
+    """From birth: 3 hexavalent, 3 pneumococcal conjugate, 3 MenB, 2 MenACWY, 2 MMR, the
+    boosters at 6 and 11–13, HPV and MenACWY at 11 — all coming."""
     items = plan(person(dt.date(2026, 11, 1), "male"), TODAY)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.rule_id] = counts.get(item.rule_id, 0) + 1
-    assert counts == {"infant_hexa": 3, "infant_menb": 3, "infant_menacwy": 2, "infant_mmr": 2,
-                      "child_dtcap_6": 1, "child_dtcap_11_13": 1, "hpv_11_14": 2,
-                      "menacwy_11_14": 1}
+    assert counts == {"infant_hexa": 3, "infant_hexa.pcv": 3, "infant_menb": 3,
+                      "infant_menacwy": 2, "infant_mmr": 2, "child_dtcap_6": 1,
+                      "child_dtcap_11_13": 1, "hpv_11_14": 2, "menacwy_11_14": 1}
     assert {i.status for i in items} == {"coming"}
 
 

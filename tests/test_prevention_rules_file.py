@@ -119,9 +119,59 @@ def test_every_rule_can_be_satisfied_by_some_vaccine_name() -> None:
     """An antigen group no name in the vaccine table covers would leave a rule due forever."""
     table = default_vaccines()
     covered = set(table.names.values())
-    for rule in default_rules().rules:
+    for rule in default_rules().all():
         for group in rule.antigens:
             assert any(group <= antigens for antigens in covered), (rule.id, group)
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if re.search(
+    r"(\d+) months? apart", r["schedule_or_interval"])], ids=lambda r: r["id"])
+def test_the_minimum_gap_a_row_states_is_the_rule_s(row: dict[str, str]) -> None:
+    """'2 doses >=5 months apart', '2 months apart', '>=1 month apart': a later dose counts
+    only from that gap after the previous one, so each later dose's `after` is that gap."""
+    rule = default_rules().get(row["id"])
+    match = re.search(r"(\d+) months? apart", row["schedule_or_interval"])
+    assert rule is not None and match and len(rule.doses) >= 2
+    assert {d.after for d in rule.doses[1:]} == {Span(months=int(match[1]))}
+
+
+def test_the_infant_row_s_two_vaccines_are_two_tracks() -> None:
+    """The infant_hexa row names the hexavalent '+ pneumocoque conjugué': both are followed,
+    apart, on the row's schedule (2, 4, 11 months), each with its own label."""
+    row = next(r for r in ROWS if r["id"] == "infant_hexa")
+    assert "hexavalent" in row["item"] and "pneumocoque conjugué" in row["item"]
+    rule = default_rules().get("infant_hexa")
+    assert rule is not None and [t.id for t in rule.tracks] == ["infant_hexa.pcv"]
+    track = rule.tracks[0]
+    assert default_rules().get("infant_hexa.pcv") == track
+    assert track.antigens == (frozenset({"pneumococcus-conjugate"}),)
+    assert "pneumococcus-conjugate" not in rule.antigens[0]
+    for one in (rule, track):
+        assert [d.age for d in one.doses] == [Span(months=m) for m in (2, 4, 11)]
+        assert one.missed_ask_until == Span(years=18)
+    assert track.label.fr.startswith("Pneumocoque conjugué")
+
+
+def test_only_conjugate_pneumococcal_vaccines_count_for_pcv_rules() -> None:
+    """The pneumo_65 row says VPC20 / Prevenar 20: the polysaccharide vaccine (Pneumovax 23)
+    has its own antigen, required by no rule."""
+    table = default_vaccines()
+    assert table.antigens_of("Pneumovax 23") == {"pneumococcus-polysaccharide"}
+    assert table.antigens_of("Prevenar 20") == {"pneumococcus-conjugate"}
+    needed = {a for rule in default_rules().all() for g in rule.antigens for a in g}
+    assert "pneumococcus-polysaccharide" not in needed
+    rule = default_rules().get("pneumo_65")
+    assert rule is not None and rule.antigens == (frozenset({"pneumococcus-conjugate"}),)
+
+
+def test_pregnancy_questions_start_at_18_and_pause_after_done() -> None:
+    """The rows give no age: msante asks women from 18 to 49 and, once marked done, not again
+    for 9 months (each pregnancy); both choices are written in the rule."""
+    for rule_id in ("pertussis_pregnancy", "rsv_pregnancy"):
+        rule = default_rules().get(rule_id)
+        assert rule is not None and rule.age_from == Span(years=18)
+        assert rule.repeat and rule.pause == Span(months=9)
+        assert "18–49" in _json_rule(rule_id)["choices"]
 
 
 def test_the_data_files_are_package_data() -> None:

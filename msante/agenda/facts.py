@@ -2,8 +2,9 @@
 
 Vaccinations become periods and antigens (a partial date `2019` is the period 2019-01-01 to
 2019-12-31; the vaccine text is matched against the vaccine table), grouped by antigen and
-sorted by date; screening tests are grouped by kind; items marked done are kept by (rule,
-dose) and also count as the vaccination or the test they stand for. Parsing is cached, so
+sorted by date; screening tests are grouped by kind, with the results that say positive or
+abnormal kept apart; items marked done are kept by (rule, dose) and also count as the
+vaccination or the test they stand for. Parsing is cached, so
 evaluating the same records again costs little.
 """
 
@@ -16,9 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from msante.agenda.rules import TEST_KINDS, Rule, RuleSet, Span, VaccineTable, default_vaccines
+from msante.text import fold
 
 Day = dt.date | str
 ONE_DAY = dt.timedelta(days=1)
+Screening = tuple[str, Day] | tuple[str, Day, str | None]  # (kind, date[, result text])
+ABNORMAL = ("positi", "anormal", "abnormal")  # in a folded result: follow-up, not screening
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class PersonFacts:
     born: dt.date
     sex: str  # female, male or other
     vaccinations: Sequence[tuple[Day, str, int | None]] = ()  # (date, vaccine text, dose)
-    screenings: Sequence[tuple[str, Day]] = ()  # (kind, date)
+    screenings: Sequence[Screening] = ()  # (kind, date) or (kind, date, result)
     done: Sequence[tuple[str, int, Day]] = ()  # (rule id, dose, day) marked done
 
 
@@ -51,6 +55,7 @@ class Facts:
     person: PersonFacts
     by_antigen: dict[str, list[Fact]] = field(default_factory=dict)  # by date
     tests: dict[str, list[dt.date]] = field(default_factory=dict)  # kind → days, by date
+    abnormal: dict[tuple[str, dt.date], str] = field(default_factory=dict)  # → result text
     done: dict[str, dict[int, dt.date]] = field(default_factory=dict)  # rule → dose → day
     _ages: dict[Span, dt.date] = field(default_factory=dict)
     _matched: dict[tuple[object, ...], list[Fact]] = field(default_factory=dict)
@@ -85,13 +90,21 @@ def index(person: PersonFacts, rules: RuleSet) -> Facts:
     for fact in sorted(found, key=_by_date):
         for antigen in fact.antigens:
             facts.by_antigen.setdefault(antigen, []).append(fact)
-    for kind, day in person.screenings:
+    for kind, day, *result in person.screenings:
         span = period(day)
         if span and kind in TEST_KINDS:
             facts.tests.setdefault(kind, []).append(span[0])
+            if result and is_abnormal(result[0]):
+                facts.abnormal[kind, span[0]] = str(result[0])
     for days in facts.tests.values():
         days.sort()
     return facts
+
+
+def is_abnormal(result: object) -> bool:
+    """Whether a screening's result text says positive or abnormal (any case or accents)."""
+    text = fold(str(result or ""))
+    return any(word in text for word in ABNORMAL)
 
 
 def period(day: Day) -> tuple[dt.date, dt.date] | None:

@@ -7,13 +7,22 @@ texts and partial dates are parsed once (`functools.lru_cache`).
 
 Every rule yields *slots* — one per dose (a series), per occurrence (fixed-age repeats,
 yearly campaigns) or the next test (a screening) — with a window: `due_from`, `due_until`
-(still "due"), then "overdue" until its catch-up ends, then dropped. The algorithm and the
-choices behind each rule are described in docs/architecture.md (Prevention rules).
+(still "due"), then "overdue" until its catch-up ends, then dropped — or, for a series with
+`missed_ask_until` (the infant ones), one ask-your-doctor item for the missed doses until that
+age. A dose counts for the next slot of a series only if given at least that slot's `after`
+interval after the previous counted dose; one given sooner is named in `why`. A positive or
+abnormal screening result makes the next test an ask-your-doctor item; an ask-your-doctor
+rule with a `pause` (pregnancy) is silent that long after it is marked done. The algorithm
+and the choices behind each rule are described in docs/architecture.md (Prevention rules)
+and in each rule's `choices`.
 
 An item's id is `RULE:DOSE:PERSON8` (`dtp_45:1:1a2b3c4d`): the rule, the dose (1-based in a
 series; the occurrence from the first in fixed-age repeats; the campaign's first year for a
 yearly campaign, `flu_65:2026:…` for 2026–2027; the next test's number for a screening) and
-the first 8 characters of the person's id. The same facts give the same ids.
+the first 8 characters of the person's id. A series' track is a rule of its own,
+`RULE.TRACK` (`infant_hexa.pcv:1:1a2b3c4d`, the pneumococcal conjugate doses given with the
+hexavalent `infant_hexa:1:1a2b3c4d`); the missed-doses question of an infant series takes
+the number of its last dose (`infant_hexa:3:…`). The same facts give the same ids.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from msante.profile.sections import CHOICE_LABELS
 Status = Literal["overdue", "due", "coming", "done", "ask-doctor"]
 URGENCY: tuple[Status, ...] = ("overdue", "due", "ask-doctor", "coming", "done")
 FOREVER = dt.date.max
-_ITEM_ID = re.compile(r"^([a-z][a-z0-9_]*):(\d{1,4}):([0-9a-f-]{4,})$")
+_ITEM_ID = re.compile(r"^([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?):(\d{1,4}):([0-9a-f-]{4,})$")
 
 __all__ = ["URGENCY", "Item", "PersonFacts", "Status", "antigens_of", "evaluate", "item_id",
            "parse_item_id", "plan", "rule"]
@@ -87,7 +96,7 @@ def parse_item_id(text: str) -> tuple[str, int, str] | None:
 
 
 def rule(rule_id: str) -> Rule | None:
-    """The shipped rule called `rule_id`, if any."""
+    """The shipped rule or track (`infant_hexa.pcv`) called `rule_id`, if any."""
     return default_rules().get(rule_id)
 
 
@@ -121,7 +130,7 @@ class _Ctx:
     today: dt.date
     horizon: dt.date
     rules: RuleSet
-    counted: dict[str, tuple[int, dict[int, dt.date]]] = field(default_factory=dict)
+    counted: dict[str, _Count] = field(default_factory=dict)
 
     def age(self, span: Span) -> dt.date:
         """The day the person reaches the age `span`."""
@@ -130,6 +139,16 @@ class _Ctx:
 
 def _context(person: PersonFacts, today: dt.date, horizon: dt.date, rules: RuleSet) -> _Ctx:
     return _Ctx(index(person, rules), today, horizon, rules)
+
+
+@dataclass
+class _Count:
+    """A series' doses done: how many, the day of each known one, and per slot the last dose
+    given too soon after the previous one to count for it."""
+
+    upto: int
+    dates: dict[int, dt.date] = field(default_factory=dict)
+    early: dict[int, dt.date] = field(default_factory=dict)
 
 
 # -- slots -------------------------------------------------------------------------------------
@@ -150,7 +169,7 @@ class _Slot:
 
 
 def _items(ctx: _Ctx, *, with_done: bool) -> Iterator[Item]:
-    for rule in ctx.rules.rules:
+    for rule in ctx.rules.all():
         if not with_done and _out_of_reach(ctx, rule):
             continue
         for slot in _slots(ctx, rule):
@@ -166,6 +185,8 @@ def _out_of_reach(ctx: _Ctx, rule: Rule) -> bool:
     assert rule.doses[0].age is not None
     if ctx.age(rule.doses[0].age) > ctx.horizon:
         return True
+    if rule.missed_ask_until and ctx.age(rule.missed_ask_until) > ctx.today:
+        return False
     ends = [d.catch_up_until for d in rule.doses]
     if any(d.no_limit for d in rule.doses) or None in ends:
         return False
@@ -182,7 +203,7 @@ def _slots(ctx: _Ctx, rule: Rule) -> list[_Slot]:
             "recommended for {who}: ask your doctor whether it applies to you").format(
             who=rule.who.get())
         for slot in slots:
-            slot.ask, slot.condition = True, condition
+            slot.ask, slot.condition = True, slot.condition or condition
     return slots
 
 
@@ -222,9 +243,13 @@ def _done_history(day: dt.date | None) -> str:
 def _last_recorded(ctx: _Ctx, rule: Rule) -> str:
     last = ctx.facts.last_of(rule.antigens[0] - (rule.waive.antigens if rule.waive
                                                   else frozenset()))
-    if last is None:
-        return _("none recorded")
-    return _("last recorded: {date} ({vaccine})").format(date=_shown(last), vaccine=last.text)
+    text = _("none recorded") if last is None else _("last recorded: {date} ({vaccine})").format(
+        date=_shown(last), vaccine=last.text)
+    other = ctx.facts.last_of(rule.not_counted) if rule.not_counted else None
+    if other is not None:
+        text += "; " + _("{vaccine} ({date}) does not count for this vaccine").format(
+            vaccine=other.text, date=_shown(other))
+    return text
 
 
 def _shown(fact: Fact) -> str:
@@ -241,7 +266,8 @@ def _span_text(fact: Fact) -> str:
 def _series(ctx: _Ctx, rule: Rule) -> list[_Slot]:
     if not _series_applies(ctx, rule):
         return []
-    upto, dates = _counted(ctx, rule)
+    count = _counted(ctx, rule)
+    upto, dates = count.upto, count.dates
     total, born = len(rule.doses), ctx.facts.person.born
     slots: list[_Slot] = []
     prev: dt.date | None = None
@@ -254,10 +280,25 @@ def _series(ctx: _Ctx, rule: Rule) -> list[_Slot]:
             ctx.age(dose.catch_up_until) if dose.catch_up_until else until)
         slot = _Slot(n, start, until, end, n <= upto, dates.get(n))
         slot.suffix = _("dose {n} of {total}").format(n=n, total=total) if total > 1 else ""
-        slot.history = _series_history(ctx, rule, slot, dates.get(n - 1))
+        slot.history = _series_history(ctx, rule, slot, dates.get(n - 1), count.early.get(n))
         slots.append(slot)
         prev = (dates.get(n) or start) if slot.done else max(start, ctx.today)
-    return _catch_up_slots(ctx, rule, slots) if rule.catch_up_of else slots
+    return _missed(ctx, rule, _catch_up_slots(ctx, rule, slots) if rule.catch_up_of else slots)
+
+
+def _missed(ctx: _Ctx, rule: Rule, slots: list[_Slot]) -> list[_Slot]:
+    """Once their catch-up is over, a series' missed doses are one ask-your-doctor item until
+    `missed_ask_until`, numbered as the last dose: marking it done closes the series."""
+    missed = [s for s in slots if not s.done]
+    if rule.missed_ask_until is None or not missed or ctx.today <= missed[0].catch_up_end:
+        return slots
+    end, last = ctx.age(rule.missed_ask_until) - ONE_DAY, slots[-1]
+    ask = _Slot(last.dose, missed[0].due_from, end, end, ask=True, history=missed[0].history,
+                condition=_("missed infant dose: a catch-up schedule is decided by your doctor"))
+    ask.suffix = last.suffix if len(missed) == 1 else _(
+        "missed doses {first} to {last} of {total}").format(
+        first=missed[0].dose, last=last.dose, total=last.dose)
+    return [s for s in slots if s.done] + [ask]
 
 
 def _catch_up_slots(ctx: _Ctx, rule: Rule, slots: list[_Slot]) -> list[_Slot]:
@@ -269,48 +310,67 @@ def _catch_up_slots(ctx: _Ctx, rule: Rule, slots: list[_Slot]) -> list[_Slot]:
     return [s for s in slots if not (s.done_on and s.done_on < begin)]
 
 
-def _series_history(ctx: _Ctx, rule: Rule, slot: _Slot, previous: dt.date | None) -> str:
+def _series_history(ctx: _Ctx, rule: Rule, slot: _Slot, previous: dt.date | None,
+                    early: dt.date | None) -> str:
     if slot.done:
         return _done_history(slot.done_on)
-    if previous is not None:
-        return _("dose {n} on {date}").format(n=slot.dose - 1, date=previous.isoformat())
-    return _last_recorded(ctx, rule)
+    if previous is None:
+        return _last_recorded(ctx, rule)
+    text = _("dose {n} on {date}").format(n=slot.dose - 1, date=previous.isoformat())
+    if early is not None:
+        text += "; " + _("the dose of {date} came too soon after it to count").format(
+            date=early.isoformat())
+    return text
 
 
-def _counted(ctx: _Ctx, rule: Rule) -> tuple[int, dict[int, dt.date]]:
-    """How many of a series' doses are done, and the day of each whose day is known."""
+def _counted(ctx: _Ctx, rule: Rule) -> _Count:
+    """How many of a series' doses are done, the day of each whose day is known, and the
+    doses given too soon to count."""
     if rule.id in ctx.counted:
         return ctx.counted[rule.id]
     total = len(rule.doses)
     counts_from = ctx.age(rule.counts_from) if rule.counts_from else None
-    upto, dates = total, dict[int, dt.date]()
+    count = _Count(total)
     for group in rule.antigens:
-        n, seen = 0, {}
-        for fact in ctx.facts.matching(rule, group, counts_from):
-            n = max(n + 1, min(fact.dose or 0, total))
-            if n > total:
-                break
-            seen[n] = fact.first
-        upto = min(upto, min(n, total))
+        n, seen = _count_group(ctx, rule, group, counts_from, count.early)
+        count.upto = min(count.upto, n)
         for k, day in seen.items():
-            dates[k] = max(dates.get(k, day), day)
+            count.dates[k] = max(count.dates.get(k, day), day)
     for k, day in ctx.facts.done.get(rule.id, {}).items():
         if 1 <= k <= total:
-            upto, dates[k] = max(upto, k), day
-    ctx.counted[rule.id] = (upto, dates)
-    return upto, dates
+            count.upto, count.dates[k] = max(count.upto, k), day
+    ctx.counted[rule.id] = count
+    return count
+
+
+def _count_group(ctx: _Ctx, rule: Rule, group: frozenset[str], counts_from: dt.date | None,
+                 early: dict[int, dt.date]) -> tuple[int, dict[int, dt.date]]:
+    """The doses of one antigen group: each fills the next slot if given at least that slot's
+    `after` interval after the previous one (else it is noted in `early`); a recorded dose
+    number skips ahead (the doses before it are taken as given)."""
+    total, n, seen = len(rule.doses), 0, dict[int, dt.date]()
+    for fact in ctx.facts.matching(rule, group, counts_from):
+        if n >= total:
+            break
+        slot = max(n + 1, min(fact.dose or 0, total))
+        gap = rule.doses[slot - 1].after
+        if slot == n + 1 and n in seen and gap and fact.last < gap.after(seen[n]):
+            early[slot] = fact.first
+            continue
+        n = slot
+        seen[n] = fact.first
+    return n, seen
 
 
 def _series_applies(ctx: _Ctx, rule: Rule) -> bool:
     if rule.born_from and ctx.facts.person.born < rule.born_from:
         return False
     other = ctx.rules.get(rule.catch_up_of) if rule.catch_up_of else None
-    if other is not None and _counted(ctx, other)[0] >= len(other.doses):
+    if other is not None and _counted(ctx, other).upto >= len(other.doses):
         return False
     if rule.first_dose_from is None and rule.first_dose_until is None:
         return True
-    _upto, dates = _counted(ctx, rule)
-    started = min(dates.values(), default=ctx.today)
+    started = min(_counted(ctx, rule).dates.values(), default=ctx.today)
     low = ctx.age(rule.first_dose_from) if rule.first_dose_from else ctx.facts.person.born
     high = ctx.age(rule.first_dose_until) if rule.first_dose_until else FOREVER
     return low <= started < high
@@ -375,23 +435,30 @@ def _screening(ctx: _Ctx, rule: Rule) -> list[_Slot]:
     intervals = dict(rule.tests)
     tests = sorted((day, kind) for kind in intervals for day in ctx.facts.tests.get(kind, ()))
     in_range = [t for t in tests if t[0] >= begin]
+    last = tests[-1] if tests else None
+    result = ctx.facts.abnormal.get((last[1], last[0])) if last else None
     due = begin
-    if tests:
-        last, kind = tests[-1]
-        spans = intervals[kind]
-        due = max(spans[min(max(len(in_range) - 1, 0), len(spans) - 1)].after(last), begin)
+    if last:
+        spans = intervals[last[1]]
+        step = spans[min(max(len(in_range) - 1, 0), len(spans) - 1)]
+        due = max(last[0] if result else step.after(last[0]), begin)
     if due >= end:
         return []
     slot = _Slot(len(in_range) + 1, due, rule.grace.after(due), end - ONE_DAY)
-    slot.history = _test_history(tests[-1] if tests else None, rule.tests[0][0])
+    slot.history = _test_history(last, rule.tests[0][0], result)
+    if result:
+        slot.ask, slot.condition = True, _(
+            "a positive or abnormal result is followed up by your doctor, not by routine "
+            "screening")
     return [slot]
 
 
-def _test_history(last: tuple[dt.date, str] | None, kind: str) -> str:
+def _test_history(last: tuple[dt.date, str] | None, kind: str, result: str | None) -> str:
     if last is None:
         return _("none recorded: {test}").format(test=_(CHOICE_LABELS[kind]))
-    return _("last test: {test}, {date}").format(test=_(CHOICE_LABELS[last[1]]),
+    text = _("last test: {test}, {date}").format(test=_(CHOICE_LABELS[last[1]]),
                                                  date=last[0].isoformat())
+    return text + ("; " + _("result: {result}").format(result=result) if result else "")
 
 
 def _ask_doctor(ctx: _Ctx, rule: Rule) -> list[_Slot]:
@@ -406,7 +473,10 @@ def _ask_doctor(ctx: _Ctx, rule: Rule) -> list[_Slot]:
     slots = [_Slot(n, begin, end, end, True, day, history=_done_history(day))
              for n, day in sorted(marked.items())]
     if rule.repeat or not marked:
-        slots.append(_Slot(max(marked, default=0) + 1, begin, end, end, ask=True,
+        start = begin
+        if marked and rule.pause:  # asked again only once the pause after the last is over
+            start = max(begin, rule.pause.after(max(marked.values())))
+        slots.append(_Slot(max(marked, default=0) + 1, start, end, end, ask=True,
                            condition=rule.condition.get()))
     return slots
 

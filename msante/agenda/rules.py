@@ -2,7 +2,10 @@
 (`data/vaccine_brands.json`), read once and checked into frozen, typed dataclasses.
 
 Ages and intervals are ISO 8601 durations (`P2M`, `P25Y`, `P1Y6M`); texts shown to people
-are `{"en": …, "fr": …}` pairs picked in the language in use. Any unknown key, unknown
+are `{"en": …, "fr": …}` pairs picked in the language in use. A series may have `tracks`:
+the same doses for another antigen group, followed and shown apart as the rule
+`RULE.TRACK` (`infant_hexa.pcv`, the pneumococcal conjugate doses given with the
+hexavalent ones). Any unknown key, unknown
 antigen, source or test kind, or missing field is an `IntegrityError` naming the rule: a
 typo in the data never silently drops a recommendation. The format is described in
 docs/architecture.md (Prevention rules).
@@ -11,6 +14,7 @@ docs/architecture.md (Prevention rules).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -38,16 +42,18 @@ NO_LIMIT = "no-limit"
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 _MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
 _RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+TRACK_SEP = "."
 _COMMON = {"id", "domain", "sex", "kind", "label", "who", "schedule", "status", "sources",
            "note", "choices", "catch_up"}
 _KEYS = {
     "series": {"antigens", "doses", "counts_from", "waive", "first_dose_from",
-               "first_dose_until", "born_from", "catch_up_of"},
+               "first_dose_until", "born_from", "catch_up_of", "tracks", "missed_ask_until",
+               "not_counted"},
     "every": {"antigens", "every"},
     "campaign": {"antigens", "age_from", "campaign"},
     "screening": {"age_from", "age_until", "tests", "grace"},
     "ask-doctor": {"antigens", "counts_from", "age_from", "age_until", "condition",
-                   "count_vaccinations", "repeat"},
+                   "count_vaccinations", "repeat", "pause"},
 }
 
 
@@ -177,6 +183,10 @@ class Rule:
     condition: Text | None = None
     count_vaccinations: bool = True
     repeat: bool = False
+    pause: Span | None = None  # ask-doctor: silent for this long after a done mark
+    missed_ask_until: Span | None = None  # series: missed doses become a question until then
+    not_counted: frozenset[str] = frozenset()  # series: antigens named in `why` as not counting
+    tracks: tuple[Rule, ...] = ()  # series: the same doses for other antigens (`RULE.TRACK`)
     note: str = ""
     choices: str = ""
 
@@ -196,8 +206,14 @@ class RuleSet:
     sources: Mapping[str, Source]
 
     def get(self, rule_id: str) -> Rule | None:
-        """The rule called `rule_id`, if any."""
-        return next((r for r in self.rules if r.id == rule_id), None)
+        """The rule or track (`infant_hexa.pcv`) called `rule_id`, if any."""
+        return next((r for r in self.all() if r.id == rule_id), None)
+
+    def all(self) -> Iterator[Rule]:
+        """Every rule, each followed by its tracks."""
+        for rule in self.rules:
+            yield rule
+            yield from rule.tracks
 
 
 @dataclass(frozen=True, eq=False)
@@ -329,7 +345,7 @@ def _check_links(rules: tuple[Rule, ...]) -> None:
 def _rule(raw: Mapping[str, Any], sources: Mapping[str, Source],
           vaccines: VaccineTable) -> Rule:
     with _reporting(f"rule {raw.get('id')!r}"):
-        return _checked(_build(raw, vaccines), sources)
+        return _checked(_with_tracks(_build(raw, vaccines), raw, vaccines), sources)
 
 
 def _build(raw: Mapping[str, Any], vaccines: VaccineTable) -> Rule:
@@ -357,8 +373,23 @@ def _build(raw: Mapping[str, Any], vaccines: VaccineTable) -> Rule:
         catch_up=_text(raw["catch_up"], "catch_up") if "catch_up" in raw else None,
         condition=_text(raw["condition"], "condition") if "condition" in raw else None,
         count_vaccinations=bool(raw.get("count_vaccinations", True)),
-        repeat=bool(raw.get("repeat", False)), note=str(raw.get("note", "")),
-        choices=str(raw.get("choices", "")))
+        repeat=bool(raw.get("repeat", False)), pause=get("pause"),
+        missed_ask_until=get("missed_ask_until"),
+        not_counted=_antigens({"antigens": [raw["not_counted"]]}, vaccines)[0]
+        if "not_counted" in raw else frozenset(),
+        note=str(raw.get("note", "")), choices=str(raw.get("choices", "")))
+
+
+def _with_tracks(rule: Rule, raw: Mapping[str, Any], vaccines: VaccineTable) -> Rule:
+    """The rule with its tracks: copies named `RULE.TRACK` with their own label and antigens."""
+    tracks = []
+    for track in raw.get("tracks", ()):
+        if set(track) != {"id", "label", "antigens"} or not _RULE_ID.match(track["id"]):
+            raise _Bad(f"a track needs an id, a label and antigens: {track}")
+        tracks.append(dataclasses.replace(
+            rule, id=f"{rule.id}{TRACK_SEP}{track['id']}", label=_text(track["label"], "label"),
+            antigens=_antigens(track, vaccines), tracks=()))
+    return dataclasses.replace(rule, tracks=tuple(tracks))
 
 
 def _checked(rule: Rule, sources: Mapping[str, Source]) -> Rule:
@@ -381,6 +412,7 @@ def _checked(rule: Rule, sources: Mapping[str, Source]) -> Rule:
         (rule.kind == "ask-doctor" and rule.condition is None, "'condition' needed"),
         (rule.kind in ("every", "campaign", "ask-doctor") and len(rule.antigens) > 1,
          "only a series may name several antigen groups"),
+        (any(not t.antigens for t in rule.tracks), "a track needs antigens"),
     ]
     for bad, problem in problems:
         if bad:

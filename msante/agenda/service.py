@@ -247,7 +247,7 @@ class Agenda:
             if section == "vaccinations":
                 vaccinations.append((fields["date"], fields["vaccine"], fields.get("dose")))
             else:
-                screenings.append((fields["screening"], fields["date"]))
+                screenings.append((fields["screening"], fields["date"], fields.get("result")))
         done = [(r[0], int(r[1]), r[2]) for r in conn.execute(
             "SELECT rule, dose, done_on FROM prevention_done WHERE deleted = 0 AND person = ?",
             (person.id,)).fetchall()]
