@@ -32,6 +32,7 @@ REGISTRY: dict[str, str] = {
     "fhir": "msante.cli.fhir_cmds",
     "agenda": "msante.cli.agenda_cmds",
     "remind": "msante.cli.agenda_cmds:remind",
+    "tui": "msante.cli.tui_cmds:tui",
     "backup": "msante.cli.backup_cmds",
     "audit": "msante.cli.audit_cmds",
 }

@@ -1,0 +1,234 @@
+"""The msante TUI: `MsanteApp` and `main()`, which `msante tui` runs.
+
+State lives here and nowhere else: the open vault (`session`), the person every screen shows
+(`person`, watched by the screens) and the clock. Screens talk to the core API only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import var
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+
+from msante.api import Vault
+from msante.errors import MsanteError
+from msante.i18n import _
+from msante.people import Person
+from msante.tui.commands import MsanteCommands
+from msante.tui.screens.documents import DocumentsScreen
+from msante.tui.screens.help import HelpScreen
+from msante.tui.screens.home import HomeScreen
+from msante.tui.screens.unlock import UnlockScreen
+from msante.tui.state import Clock, Session, Via
+from msante.unlock import keys_from_agent
+from msante.vault import agent
+
+AGENT_POLL_S = 3.0
+DARK, LIGHT = "textual-dark", "textual-light"
+NEEDS_VAULT = ("go", "next_person", "lock")
+
+
+class MsanteApp(App[None]):
+    """The whole record, keyboard-first."""
+
+    TITLE = "msante"
+    COMMANDS = App.COMMANDS | {MsanteCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", _("Quit"), priority=True),
+        Binding("question_mark,f1", "help", _("Help")),
+        Binding("1", "go('home')", _("Home")),
+        Binding("2", "go('documents')", _("Documents")),
+        Binding("p", "next_person", _("Person")),
+        Binding("ctrl+t", "toggle_theme", _("Light/dark"), show=False),
+        Binding("ctrl+l", "lock", _("Lock"), show=False),
+    ]
+
+    person: var[Person | None] = var(None)
+    """The person every screen shows (the owner after unlocking)."""
+
+    def __init__(self, home: Path, vault: Vault | None = None, *, clock: Clock | None = None,
+                 via: Via = "given", agent_poll_s: float = AGENT_POLL_S) -> None:
+        super().__init__()
+        self.home = home
+        self.clock = clock or Clock()
+        self.session = Session(vault, via) if vault is not None else None
+        self.agent_poll_s = agent_poll_s
+        self._agent_timer: Timer | None = None
+        self._active = False
+        self.theme = DARK
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def vault(self) -> Vault:
+        """The open vault (only the main screens ask, and they exist only while it is open)."""
+        assert self.session is not None, "no vault is open"
+        return self.session.vault
+
+    @property
+    def current_person(self) -> Person:
+        """The person every screen shows."""
+        assert self.person is not None, "no vault is open"
+        return self.person
+
+    def choose_person(self, person_id: str) -> None:
+        """Make the person with this id the one every screen shows."""
+        self.person = self.vault.people.get(person_id)
+
+    def screen_names(self) -> dict[str, str]:
+        """The main screens by name, with their label."""
+        return {"home": _("Home"), "documents": _("Documents")}
+
+    def unlocked_text(self) -> str:
+        """How the vault was unlocked, for the status line."""
+        via = self.session.via if self.session else None
+        if via == "agent":
+            return _("unlocked by the agent")
+        return _("unlocked") if via else _("locked")
+
+    # -- opening and locking ---------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.session is not None:
+            self._start(self.session)
+        else:
+            self.push_screen(UnlockScreen(self.home), self._unlocked)
+
+    def _unlocked(self, session: Session | None) -> None:
+        if session is not None:
+            self._start(session)
+
+    def _start(self, session: Session) -> None:
+        self.session = session
+        for warning in session.warnings:
+            self.notify(warning, severity="warning")
+        self.person = session.vault.people.owner()
+        self.install_screen(HomeScreen(), "home")
+        self.install_screen(DocumentsScreen(), "documents")
+        self.push_screen("home")
+        if session.via == "agent":
+            self._agent_timer = self.set_interval(self.agent_poll_s, self._check_agent)
+
+    @work(thread=True, exclusive=True, group="agent")
+    def _check_agent(self) -> None:
+        """Lock when the agent that gave the key is gone (`msante lock`, its idle timeout)."""
+        touch, self._active = self._active, False  # the person's activity keeps it alive
+        try:
+            keys = keys_from_agent(self.home, touch=touch)
+        except MsanteError:
+            keys = None
+        if keys is None:
+            self.call_from_thread(self.call_later, self.lock, _(
+                "The vault was locked (msante lock, or the agent's idle timeout)."))
+
+    async def lock(self, message: str = "") -> None:
+        """Close the vault and go back to the unlock screen."""
+        if self.session is None:
+            return
+        if self._agent_timer is not None:
+            self._agent_timer.stop()
+            self._agent_timer = None
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        for name in self.screen_names():
+            self.uninstall_screen(name)
+        session, self.session, self.person = self.session, None, None
+        if session.via != "given":
+            session.vault.close()
+        unlock = UnlockScreen(self.home, silent=False)
+        await self.push_screen(unlock, self._unlocked)
+        if message:
+            unlock.call_after_refresh(unlock.notify, message, severity="warning", timeout=10)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._active = True
+        await super().on_event(event)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NEEDS_VAULT:
+            return self.session is not None
+        return True
+
+    async def action_go(self, name: str) -> None:
+        """Show one of the main screens."""
+        await self.go(name)
+
+    async def go(self, name: str) -> None:
+        """Show the main screen `name`, closing any dialog first."""
+        if self.session is None:
+            return
+        while isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 2:
+            await self.pop_screen()
+        if self.screen is not self.get_screen(name):
+            await self.switch_screen(name)
+
+    def action_next_person(self) -> None:
+        """Show the next person of the vault."""
+        people = self.vault.people.list()
+        ids = [p.id for p in people]
+        here = ids.index(self.current_person.id) if self.current_person.id in ids else -1
+        self.person = people[(here + 1) % len(people)]
+        self.notify(_("Showing {name}").format(name=self.person.name), timeout=2)
+
+    def action_toggle_theme(self) -> None:
+        """Switch between the light and the dark theme."""
+        self.theme = LIGHT if self.current_theme.dark else DARK
+
+    async def action_lock(self) -> None:
+        """Lock now (stopping the agent when the key came from it)."""
+        if self.session is not None and self.session.via == "agent":
+            agent.stop_agent(self.home)
+        await self.lock(_("Locked."))
+
+    def action_help(self) -> None:
+        """Show the keys of the current screen."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self._help_title(self.screen), self.keys_of(self.screen)))
+
+    def _help_title(self, screen: Screen[Any]) -> str:
+        names = {HomeScreen: _("Home"), DocumentsScreen: _("Documents"),
+                 UnlockScreen: _("Unlock")}
+        label = names.get(type(screen), screen.__class__.__name__)
+        return _("Keys: {screen}").format(screen=label)
+
+    def keys_of(self, screen: Screen[Any]) -> list[tuple[str, str]]:
+        """(key, description) of the bindings active on `screen`, the focused widget's first.
+
+        A widget's hidden bindings (a table's cursor keys) are left out: they are the usual
+        keys, and they would push the screen's own below the fold.
+        """
+        rows: dict[str, tuple[str, str]] = {}
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.show and not isinstance(active.node, (Screen, App)):
+                continue
+            if binding.description and binding.action not in rows:
+                rows[binding.action] = (self.get_key_display(binding), binding.description)
+        return list(rows.values())
+
+
+def main(home: Path | None = None) -> None:
+    """Run the TUI on the vault at `home` (default: MSANTE_HOME or the user's data dir)."""
+    from msante import paths
+    from msante.vault import header
+    from msante.vault.hardening import protect_process
+
+    base = home or paths.home()
+    header.load(base)  # NotFoundError with the usual message when there is no vault
+    protect_process()
+    app = MsanteApp(base)
+    try:
+        app.run()
+    finally:
+        if app.session is not None:
+            app.session.vault.close()

@@ -1,0 +1,56 @@
+"""What the main screens share: the app's vault, selected person and clock."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.screen import Screen
+
+from msante.api import Vault
+from msante.people import Person
+from msante.tui.state import Clock
+
+if TYPE_CHECKING:
+    from msante.tui.app import MsanteApp
+
+
+class MainScreen(Screen[None]):
+    """A screen shown once the vault is open; `reload()` runs on mount and on person change."""
+
+    loaded = False
+    """Whether the screen has shown its data once (tests wait on it)."""
+
+    @property
+    def msante(self) -> MsanteApp:
+        """The app, typed."""
+        return cast("MsanteApp", self.app)
+
+    @property
+    def vault(self) -> Vault:
+        """The open vault (a main screen only exists while one is open)."""
+        return self.msante.vault
+
+    @property
+    def person(self) -> Person:
+        """The person the app shows."""
+        return self.msante.current_person
+
+    @property
+    def clock(self) -> Clock:
+        """The app's clock."""
+        return self.msante.clock
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "person", self._person_changed, init=False)
+        self.call_after_refresh(self._first_load)  # once the children are mounted
+
+    def _first_load(self) -> None:
+        self.reload()
+        self.loaded = True
+
+    def _person_changed(self, _old: object, new: object) -> None:
+        if new is not None:  # None: the vault was just locked
+            self.reload()
+
+    def reload(self) -> None:
+        """Read again what the screen shows."""

@@ -1,0 +1,337 @@
+"""Documents: a table fed by SQL with a limit, filtered as you type, and a preview pane.
+
+The table never holds more than LIMIT rows: a listing or a search with a limit is a few
+milliseconds whatever the vault holds, where a 10,000-row DataTable takes seconds to settle.
+Reading a document's text is audited by the service, so the text is loaded only on Enter;
+moving through the table shows the metadata only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+
+from msante.documents import types
+from msante.documents.model import Document
+from msante.documents.service import export_name
+from msante.errors import MsanteError
+from msante.i18n import _
+from msante.tui.screens.base import MainScreen
+from msante.tui.screens.dialogs import ConfirmScreen, PathScreen
+from msante.tui.screens.home import MUTED, day
+
+LIMIT = 200
+DEBOUNCE_S = 0.15
+TEXT_CHARS = 20_000
+TITLE_MIN, TYPE_WIDTH, MARKS_WIDTH = 16, 16, 6
+NARROW = 60  # under this table width, the type column gives way to the title
+TYPE_ALIASES = types.MAIN_ALIASES
+
+
+class DocumentTable(DataTable[str]):
+    """The documents table: Enter reads the highlighted document's text."""
+
+    BINDINGS = [Binding("enter", "select_cursor", _("Read"))]
+
+    def on_resize(self, event: events.Resize) -> None:
+        if isinstance(self.screen, DocumentsScreen):
+            self.screen.fit(event.size.width)
+
+
+def type_options() -> list[tuple[str, str]]:
+    """The main document types, by label."""
+    codes = dict.fromkeys(types.ALIASES[a] for a in TYPE_ALIASES)
+    return sorted(((types.get(c).label, c) for c in codes), key=lambda o: o[0].lower())
+
+
+def as_you_type(text: str) -> str:
+    """The query with its last word taken as a prefix while it is being typed ("glyc" → "glyc*").
+
+    Not after a space, inside an open quote, after an operator or on a one-letter word (the
+    grammar ignores prefixes under two characters).
+    """
+    words = text.split()
+    if not words or text[-1:].isspace() or sum(text.count(q) for q in '"“”«»') % 2:
+        return text
+    last = words[-1].lstrip("-")
+    if len(last) < 2 or last in ("OR", "AND", "NOT") or not last[-1].isalnum():
+        return text
+    return text + "*"
+
+
+def marks(doc: Document) -> str:
+    """The short flags column: hidden from professionals, something wrong with the file."""
+    out = _("hidden") if doc.hidden else ""
+    if doc.flags:
+        out += " ⚠"
+    return out.strip()
+
+
+class DocumentsScreen(MainScreen):
+    """The selected person's documents."""
+
+    SUB_TITLE = _("Documents")
+
+    DEFAULT_CSS = """
+    DocumentsScreen #filters { height: 3; }
+    DocumentsScreen #filter { width: 1fr; }
+    DocumentsScreen #type { width: 26; }
+    DocumentsScreen #body { height: 1fr; }
+    DocumentsScreen DocumentTable { width: 1fr; height: 1fr; }
+    DocumentsScreen #preview {
+        width: 36%; height: 1fr; border: round $primary-darken-1; padding: 0 1;
+    }
+    DocumentsScreen #text { margin-top: 1; }
+    DocumentsScreen #count { height: 1; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("slash", "focus_filter", _("Search")),
+        Binding("escape,down", "focus_table", _("To the table"), show=False),
+        Binding("h", "hide", _("Hide")),
+        Binding("x", "export", _("Export")),
+        Binding("delete", "trash", _("Delete")),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.docs: dict[str, Document] = {}
+        self._with_type = True
+        self._type: object = Select.NULL
+        self.shown = 0  # how many times the table was filled (tests and the bench wait on it)
+        self._debounce: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="filters"):
+            yield Input(placeholder=_("Search: words, \"a phrase\", prefix*  (/)"), id="filter")
+            yield Select[str](type_options(), prompt=_("All types"), id="type")
+        with Horizontal(id="body"):
+            yield DocumentTable(cursor_type="row", zebra_stripes=True, id="table")
+            with VerticalScroll(id="preview"):
+                yield Static(id="meta")
+                yield Static(id="text")
+        yield Static(id="count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._columns(TITLE_MIN)
+        self.query_one("#preview").border_title = _("Preview")
+        super().on_mount()
+        self.query_one(DocumentTable).focus()
+
+    def _columns(self, title_width: int) -> None:
+        table = self.query_one(DocumentTable)
+        table.clear(columns=True)
+        table.add_column(_("Date"), width=10, key="date")
+        table.add_column(_("Title"), width=title_width, key="title")
+        if self._with_type:
+            table.add_column(_("Type"), width=TYPE_WIDTH, key="type")
+        table.add_column("", width=MARKS_WIDTH, key="marks")
+
+    def fit(self, table_width: int) -> None:
+        """Give the title whatever width the other columns leave (a DataTable has no `1fr`)."""
+        table = self.query_one(DocumentTable)
+        # each column has one cell of padding on both sides; 2 more for the scroll bar
+        with_type = table_width >= NARROW
+        others = 10 + MARKS_WIDTH + (TYPE_WIDTH + 2 if with_type else 0) + 3 * 2 + 2
+        width = max(TITLE_MIN, table_width - others)
+        if (table.columns and table.ordered_columns[1].width == width
+                and with_type == self._with_type):
+            return
+        self._with_type = with_type
+        self._columns(width)
+        self._fill(list(self.docs.values()))
+
+    # -- the table -------------------------------------------------------------------------
+
+    @on(Input.Changed, "#filter")
+    def _typed(self) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(DEBOUNCE_S, self.reload)
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self) -> None:
+        self.reload()
+        self.action_focus_table()
+
+    @on(Select.Changed, "#type")
+    def _type_changed(self, event: Select.Changed) -> None:
+        if event.value != self._type:  # not the Changed of its first mount
+            self._type = event.value
+            self.reload()
+
+    def _query(self) -> list[Document]:
+        text = self.query_one("#filter", Input).value.strip()
+        chosen = self.query_one("#type", Select).value
+        type_code = chosen if isinstance(chosen, str) else None
+        if not text:
+            return self.vault.documents.list(person=self.person, type_code=type_code,
+                                             limit=LIMIT)
+        found = [d for d, _snippet in self.vault.documents.search(
+            as_you_type(text), person=self.person, limit=LIMIT)]
+        return [d for d in found if type_code is None or d.type_code == type_code]
+
+    def reload(self) -> None:
+        try:
+            docs = self._query()
+        except MsanteError as exc:
+            self.query_one("#count", Static).update(exc.message)
+            return
+        self._fill(docs)
+        self.shown += 1
+
+    def _fill(self, docs: list[Document]) -> None:
+        table = self.query_one(DocumentTable)
+        keep = self.current.id if self.current else None
+        table.clear()
+        self.docs = {d.id: d for d in docs}
+        for d in docs:
+            cells = (day(d.date), d.title, d.type_label, marks(d))
+            table.add_row(*(cells if self._with_type else cells[:2] + cells[3:]), key=d.id)
+        if keep in self.docs:
+            table.move_cursor(row=table.get_row_index(keep))
+        self._count(len(docs))
+        self._show_meta()
+
+    def _count(self, n: int) -> None:
+        if n >= LIMIT:
+            text = _("The first {n} documents: type more to narrow the search.").format(n=n)
+        elif n == 0:
+            text = _("No document matches.") if self._filtering() else _("No document yet.")
+        else:
+            text = _("{n} documents").format(n=n) if n > 1 else _("1 document")
+        self.query_one("#count", Static).update(text)
+
+    def _filtering(self) -> bool:
+        return bool(self.query_one("#filter", Input).value.strip()) or isinstance(
+            self.query_one("#type", Select).value, str)
+
+    @property
+    def current(self) -> Document | None:
+        """The highlighted document, if any."""
+        table = self.query_one(DocumentTable)
+        if not self.docs or table.cursor_row < 0 or table.cursor_row >= table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.docs.get(key) if key is not None else None
+
+    # -- the preview -----------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_meta()
+
+    def _show_meta(self) -> None:
+        doc = self.current
+        self.query_one("#meta", Static).update(metadata(doc) if doc else "")
+        hint = _("Enter: read the text (the reading is recorded in the activity log).")
+        self.query_one("#text", Static).update(Content.styled(hint, MUTED) if doc else "")
+
+    @on(DataTable.RowSelected)
+    def _selected(self) -> None:
+        doc = self.current
+        if doc is None:
+            return
+        try:
+            text = self.vault.documents.text(doc)
+        except MsanteError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        shown = text[:TEXT_CHARS] or _("(no text could be extracted from this file)")
+        self.query_one("#text", Static).update(Content(shown))
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_focus_filter(self) -> None:
+        """Put the cursor in the search box."""
+        self.query_one("#filter", Input).focus()
+
+    def action_focus_table(self) -> None:
+        """Go back to the table."""
+        self.query_one(DocumentTable).focus()
+
+    def action_hide(self) -> None:
+        """Hide the document from professionals, or show it again."""
+        doc = self.current
+        if doc is None:
+            return
+        try:
+            changed = self.vault.documents.set_hidden(doc, not doc.hidden)
+        except MsanteError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.notify(_("Hidden from professionals.") if changed.hidden
+                    else _("Visible to professionals again."))
+        self.reload()
+
+    def action_trash(self) -> None:
+        """Move the document to the trash, after a confirmation."""
+        doc = self.current
+        if doc is None:
+            return
+        question = _("Move “{title}” to the trash? It can be restored until the trash is "
+                     "emptied.").format(title=doc.title)
+        self.app.push_screen(ConfirmScreen(question, _("Move to trash")),
+                             lambda yes: self._trash(doc) if yes else None)
+
+    def _trash(self, doc: Document) -> None:
+        try:
+            self.vault.documents.trash(doc)
+        except MsanteError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.notify(_("Moved to the trash: {title}").format(title=doc.title))
+        self.reload()
+
+    def action_export(self) -> None:
+        """Write a copy of the original file where the person says."""
+        doc = self.current
+        if doc is None:
+            return
+        prompt = _("Write a decrypted copy of “{title}” to:").format(title=doc.title)
+        self.app.push_screen(PathScreen(prompt, Path.cwd() / export_name(doc)),
+                             lambda path: self._export(doc, path) if path else None)
+
+    def _export(self, doc: Document, path: Path) -> None:
+        try:
+            written = self.vault.documents.export(doc, path)
+        except MsanteError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        except OSError as exc:
+            self.notify(_("Cannot write {path}: {error}").format(path=path, error=exc.strerror),
+                        severity="error")
+            return
+        self.notify(_("Exported to {path}").format(path=written))
+
+
+def metadata(doc: Document) -> Content:
+    """What the preview shows of a document without reading its content."""
+    guessed = f" ({_('guessed')})"
+    rows = [(_("Type"), doc.type_label + (guessed if doc.type_guessed else "")),
+            (_("Date"), day(doc.date) + (guessed if doc.date_guessed and doc.date else "")),
+            (_("Author"), doc.author or ""), (_("Tags"), ", ".join(doc.tags)),
+            (_("Pages"), str(doc.pages or "")), (_("Size"), _human_size(doc.size)),
+            (_("Warnings"), ", ".join(doc.flag_texts())),
+            (_("Hidden"), _("yes, from professionals") if doc.hidden else ""),
+            (_("Note"), doc.note or ""), (_("Imported"), doc.imported_at[:10]),
+            (_("Id"), doc.id[:8])]
+    lines = [Content.styled(doc.title, "bold")]
+    lines += [Content.assemble((f"{label}: ", MUTED), value) for label, value in rows if value]
+    return Content("\n").join(lines)
+
+
+def _human_size(size: int) -> str:
+    if size < 1024:
+        return _("{n} bytes").format(n=size)
+    if size < 1024 * 1024:
+        return _("{n} KiB").format(n=round(size / 1024))
+    return _("{n:.1f} MiB").format(n=size / 1024 / 1024)

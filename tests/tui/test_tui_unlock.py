@@ -1,0 +1,100 @@
+"""Unlocking: the passphrase (wrong, then right), the running agent, and locking back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Static
+
+from msante.tui.app import MsanteApp
+from msante.tui.screens.home import HomeScreen
+from msante.tui.screens.unlock import UnlockScreen
+from msante.vault import agent
+from tests.conftest import PASSPHRASE
+from tests.helpers_vault import keys_of, make_vault, write_secret
+from tests.tui.helpers import SIZE, frozen_clock, sync, until
+
+
+def closed_vault(home: Path) -> Path:
+    vault, _recovery = make_vault(home)
+    vault.close()
+    return home
+
+
+def message(app: MsanteApp) -> str:
+    return str(app.screen.query_one("#message", Static).render())
+
+
+def home_ready(app: MsanteApp) -> bool:
+    return isinstance(app.screen, HomeScreen) and app.screen.loaded
+
+
+def asking(app: MsanteApp) -> bool:
+    return isinstance(app.screen, UnlockScreen) and not app.screen.query_one(Input).disabled
+
+
+@sync
+async def test_a_wrong_passphrase_says_so_and_the_right_one_opens(home: Path) -> None:
+    app = MsanteApp(closed_vault(home), clock=frozen_clock())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: asking(app))
+        box = app.screen.query_one(Input)
+        assert box.password  # no echo
+        await pilot.press(*"not the passphrase", "enter")
+        await until(pilot, lambda: asking(app) and "Wrong passphrase" in message(app))
+        assert box.value == ""  # cleared for the next try
+        await pilot.press(*PASSPHRASE, "enter")
+        await until(pilot, lambda: home_ready(app))
+        assert app.session is not None and app.session.via == "passphrase"
+        assert app.current_person.name == "Camille Martin"
+
+
+@sync
+async def test_an_empty_passphrase_is_not_tried(home: Path) -> None:
+    app = MsanteApp(closed_vault(home), clock=frozen_clock())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: asking(app))
+        await pilot.press("enter")
+        assert "Type the passphrase" in message(app) and asking(app)
+
+
+@sync
+async def test_the_passphrase_file_opens_without_asking(home: Path, tmp_path: Path,
+                                                        monkeypatch) -> None:
+    closed_vault(home)
+    monkeypatch.setenv("MSANTE_PASSPHRASE_FILE", str(write_secret(tmp_path / "p", PASSPHRASE)))
+    app = MsanteApp(home, clock=frozen_clock())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: home_ready(app))
+        assert app.session is not None and app.session.via == "file"
+
+
+@sync
+async def test_the_agent_is_reused_and_msante_lock_locks_the_app(home: Path) -> None:
+    """With an agent running the app opens at once; when it stops, the app locks itself."""
+    keys = keys_of(closed_vault(home))
+    agent.start_agent(home, keys.vault_id, keys.vault_key, 600)
+    app = MsanteApp(home, clock=frozen_clock(), agent_poll_s=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: home_ready(app))
+        assert app.session is not None and app.session.via == "agent"
+        await pilot.press("2")
+        agent.stop_agent(home)  # what `msante lock` does
+        await until(pilot, lambda: asking(app))
+        assert app.session is None and app.person is None
+        await app.run_action("go('documents')")  # the main screens are gone while locked
+        assert isinstance(app.screen, UnlockScreen)
+        await pilot.press(*PASSPHRASE, "enter")
+        await until(pilot, lambda: home_ready(app))
+
+
+@sync
+async def test_lock_from_the_app_closes_the_vault(home: Path) -> None:
+    app = MsanteApp(closed_vault(home), clock=frozen_clock())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: asking(app))
+        await pilot.press(*PASSPHRASE, "enter")
+        await until(pilot, lambda: home_ready(app))
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: asking(app))
+        assert app.session is None
