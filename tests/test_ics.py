@@ -627,7 +627,7 @@ def test_an_unreadable_rule_or_end_skips_the_event_on_any_icalendar_version() ->
 
 def test_our_own_uids_are_looked_up_in_batches(vault) -> None:
     """Importing a 5,000-event export of ours took a prefix search per UID (11 s): the
-    `<id>@msante` UIDs are now checked CHUNK at a time, and only the person's own count."""
+    `<id>@msante` UIDs are now checked 500 at a time, and only the person's own count."""
     from msante.agenda.ics import _known
 
     owner, leo = vault.people.owner(), vault.people.add("Léo Martin", "2019-03-14", "male")

@@ -106,3 +106,18 @@ def test_new_private_file_is_whole_or_absent_and_never_overwrites(tmp_path: Path
         with new_private_file(target) as f:
             f.write(b"other")
     assert target.read_bytes() == b"whole" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_record_lookups_by_prefix_and_by_many_ids(vault) -> None:
+    """One helper serves every service: a prefix needs 4 characters and is not a LIKE pattern;
+    many ids are asked in chunks (over SQLite's limit on parameters they used to fail)."""
+    owner = vault.people.owner()
+    entry = vault.profile.add(owner, "allergies", {"substance": "Latex"})
+    select = "SELECT id FROM profile_entries WHERE deleted = 0"
+    conn = vault.store.conn
+    assert records.by_prefix(conn, select, entry.id[:4].upper()) == [(entry.id,)]
+    assert records.by_prefix(conn, select, entry.id[:3]) == []
+    assert records.by_prefix(conn, select, "%%%%") == []  # wildcards are stripped, not matched
+    ids = [f"{n:08x}-missing" for n in range(40_000)] + [entry.id]
+    assert records.known_ids(conn, "profile_entries", owner.id, ids) == {entry.id}
+    assert records.known_ids(conn, "profile_entries", "someone-else", ids) == set()

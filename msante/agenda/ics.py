@@ -37,7 +37,6 @@ UID_SUFFIX = "@msante"
 EXPORTED = ("overdue", "due")
 DEFAULT_DURATION = 30
 MAX_REMINDER_MIN = 60 * 1440  # the earliest reminder the agenda keeps (agenda.service)
-CHUNK = 500  # ids per query, well under SQLite's limit on parameters
 FIRST, LAST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2201, 1, 1, tzinfo=dt.UTC)
 Json = dict[str, Any]
 
@@ -171,15 +170,10 @@ def _known(vault: Vault, person: Person, uids: list[str]) -> set[str]:
 
 def _own(vault: Vault, person: Person, records: list[str]) -> set[str]:
     """Those of the record ids that are the person's appointments, removed ones too (so that
-    importing an older export does not bring them back); one query per CHUNK."""
-    found: set[str] = set()
-    for first in range(0, len(records), CHUNK):
-        chunk = records[first:first + CHUNK]
-        rows = vault.store.conn.execute(
-            "SELECT id FROM agenda_items WHERE person = ? AND "
-            f"id IN ({','.join('?' * len(chunk))})", [person.id, *chunk]).fetchall()
-        found |= {row[0] for row in rows}
-    return found
+    importing an older export does not bring them back); a query per 500 ids."""
+    from msante.vault.records import known_ids
+
+    return known_ids(vault.store.conn, "agenda_items", person.id, records)
 
 
 def _write(vault: Vault, person: Person, events: list[ics.Event], report: Json,

@@ -130,10 +130,8 @@ class Agenda:
 
     def get(self, ref: str) -> Appointment:
         """An appointment by id or unique id prefix (at least 4 characters)."""
-        key = ref.strip().lower()
-        rows = self.store.conn.execute(
-            f"SELECT {_COLUMNS} FROM agenda_items WHERE deleted = 0 AND id LIKE ? LIMIT 2",
-            (key.replace("%", "").replace("_", "") + "%",)).fetchall() if len(key) >= 4 else []
+        rows = records.by_prefix(
+            self.store.conn, f"SELECT {_COLUMNS} FROM agenda_items WHERE deleted = 0", ref)
         if len(rows) > 1:
             raise UsageError(_("'{ref}' matches several appointments: give more of the id.")
                              .format(ref=ref))
@@ -199,19 +197,11 @@ class Agenda:
         """The person's appointments imported with these iCalendar UIDs, removed ones too (a
         tombstone keeps a hash of its UID, so that importing the file again does not bring it
         back)."""
-        out: dict[str, Appointment] = {}
-        for first in range(0, len(uids), 500):
-            chunk = uids[first:first + 500]
-            rows = self.store.conn.execute(
-                f"SELECT {_COLUMNS} FROM agenda_items WHERE deleted = 0 AND person = ? AND "
-                f"uid IN ({','.join('?' * len(chunk))})", [person.id, *chunk]).fetchall()
-            out |= {a.uid: a for a in map(Appointment.from_row, rows) if a.uid}
-            hashed = {_removed_uid(u): u for u in chunk}
-            rows = self.store.conn.execute(
-                f"SELECT {_COLUMNS} FROM agenda_items WHERE deleted = 1 AND person = ? AND "
-                f"uid IN ({','.join('?' * len(hashed))})", [person.id, *hashed]).fetchall()
-            out |= {hashed[a.uid]: a for a in map(Appointment.from_row, rows) if a.uid}
-        return out
+        sql = f"SELECT {_COLUMNS} FROM agenda_items WHERE deleted = ? AND person = ? AND uid IN"
+        conn, hashed = self.store.conn, {_removed_uid(u): u for u in uids}
+        live = map(Appointment.from_row, records.rows_in(conn, sql, [0, person.id], uids))
+        gone = map(Appointment.from_row, records.rows_in(conn, sql, [1, person.id], list(hashed)))
+        return {a.uid: a for a in live if a.uid} | {hashed[a.uid]: a for a in gone if a.uid}
 
     def reminders_due(self, now: dt.datetime, people: builtins.list[Person],
                       ) -> builtins.list[Occurrence]:

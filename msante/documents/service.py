@@ -47,10 +47,7 @@ class Documents:
 
     def get(self, ref: str) -> Document:
         """A document by id or unique id prefix (at least 4 characters), trashed ones too."""
-        key = ref.strip().lower()
-        rows = self.store.conn.execute(
-            SELECT + " WHERE deleted = 0 AND id LIKE ? LIMIT 2",
-            (key.replace("%", "").replace("_", "") + "%",)).fetchall() if len(key) >= 4 else []
+        rows = records.by_prefix(self.store.conn, SELECT + " WHERE deleted = 0", ref)
         if len(rows) == 1:
             return Document.from_row(rows[0])
         if len(rows) > 1:

@@ -270,20 +270,11 @@ class Measures:
 
     def known_ids(self, person: Person, ids: builtins.list[str]) -> set[str]:
         """Which of `ids` are the person's measurements, removed ones included."""
-        found: set[str] = set()
-        for start in range(0, len(ids), 500):  # under SQLite's limit on parameters
-            chunk = ids[start:start + 500]
-            found.update(r[0] for r in self.store.conn.execute(
-                f"SELECT id FROM measurements WHERE person = ? AND "
-                f"id IN ({','.join('?' * len(chunk))})", [person.id, *chunk]).fetchall())
-        return found
+        return records.known_ids(self.store.conn, "measurements", person.id, ids)
 
     def get(self, ref: str) -> Measurement:
         """A measurement by id or unique id prefix (at least 4 characters)."""
-        key = ref.strip().lower().replace("%", "").replace("_", "")
-        rows = self.store.conn.execute(
-            SELECT + " WHERE m.deleted = 0 AND m.id LIKE ? LIMIT 2",
-            (key + "%",)).fetchall() if len(key) >= 4 else []
+        rows = records.by_prefix(self.store.conn, SELECT + " WHERE m.deleted = 0", ref, "m.id")
         if len(rows) == 1:
             return _row(rows[0])
         if len(rows) > 1:

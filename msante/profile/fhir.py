@@ -55,7 +55,6 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 # Observation category of each kind that is not a vital sign (laboratory ones go to Results).
 CATEGORIES = {"glucose": "laboratory", "hba1c": "laboratory", "steps": "activity"}
-CHUNK = 500  # ids per query, under SQLite's limit on parameters
 
 
 # == export ===================================================================================
@@ -437,9 +436,7 @@ def _known(vault: Vault, person: Person, carried: list[str], keys: list[str]) ->
     """Which carried record ids are in the vault (removed ones too: they stay removed), and
     which of `keys` the person's entries came from; a few queries, however many rows."""
     ids = vault.profile.known_ids(person, carried) | vault.measures.known_ids(person, carried)
-    for start in range(0, len(keys), CHUNK):
-        ids.update(vault.profile.by_external_id(person, keys[start:start + CHUNK]))
-    return ids
+    return ids | set(vault.profile.by_external_id(person, keys))
 
 
 def _plan(vault: Vault, person: Person, rows: list[tuple[Item, Row]], report: Report,

@@ -148,10 +148,9 @@ class Profile:
 
     def get(self, id_or_prefix: str) -> Entry:
         """The entry with this id or unique id prefix (at least 4 characters)."""
-        key = id_or_prefix.strip().lower()
-        rows = self.store.conn.execute(
-            f"SELECT {_COLUMNS} FROM profile_entries WHERE deleted = 0 AND id LIKE ? LIMIT 2",
-            (key.replace("%", "").replace("_", "") + "%",)).fetchall() if len(key) >= 4 else []
+        rows = records.by_prefix(
+            self.store.conn, f"SELECT {_COLUMNS} FROM profile_entries WHERE deleted = 0",
+            id_or_prefix)
         if len(rows) > 1:
             raise UsageError(_("'{ref}' matches several profile entries: give more of the id.")
                              .format(ref=id_or_prefix))
@@ -312,22 +311,13 @@ class Profile:
 
     def known_ids(self, person: Person, ids: builtins.list[str]) -> set[str]:
         """Which of `ids` are the person's profile entries, removed ones included."""
-        found: set[str] = set()
-        for start in range(0, len(ids), 500):  # under SQLite's limit on parameters
-            chunk = ids[start:start + 500]
-            found.update(r[0] for r in self.store.conn.execute(
-                f"SELECT id FROM profile_entries WHERE person = ? AND "
-                f"id IN ({','.join('?' * len(chunk))})", [person.id, *chunk]).fetchall())
-        return found
+        return records.known_ids(self.store.conn, "profile_entries", person.id, ids)
 
     def by_external_id(self, person: Person, external_ids: Iterable[str]) -> dict[str, Entry]:
         """The person's entries that came from outside with these ids."""
-        wanted = list(external_ids)
-        if not wanted:
-            return {}
-        rows = self.store.conn.execute(
-            f"SELECT {_COLUMNS} FROM profile_entries WHERE deleted = 0 AND person = ? AND "
-            f"external_id IN ({','.join('?' * len(wanted))})", [person.id, *wanted]).fetchall()
+        rows = records.rows_in(
+            self.store.conn, f"SELECT {_COLUMNS} FROM profile_entries WHERE deleted = 0 AND "
+            "person = ? AND external_id IN", [person.id], list(external_ids))
         return {e.external_id: e for e in map(Entry.from_row, rows) if e.external_id}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from msante.errors import ConflictError, NotFoundError
@@ -104,3 +105,34 @@ def tombstone(tx: Connection, table: str, rid: str, content_columns: list[str], 
     tx.execute("UPDATE changes SET op = 'delete' WHERE tbl = ? AND record_id = ? AND revision = ?",
                (table, rid, revision))
     return revision
+
+
+CHUNK = 500  # values per `IN (…)`: well under SQLite's limit on parameters
+
+
+def rows_in(conn: Connection, sql: str, args: Sequence[object],
+            values: Sequence[object]) -> list[Any]:
+    """The rows of `sql` (ending in `IN`) for all `values`, asked CHUNK at a time."""
+    rows: list[Any] = []
+    for first in range(0, len(values), CHUNK):
+        chunk = list(values[first:first + CHUNK])
+        rows += conn.execute(f"{sql} ({','.join('?' * len(chunk))})",
+                             [*args, *chunk]).fetchall()
+    return rows
+
+
+def by_prefix(conn: Connection, select: str, ref: str, column: str = "id") -> list[Any]:
+    """At most two rows of `select` (a query ending in a WHERE clause) whose `column` starts
+    with `ref`; none when `ref` has fewer than 4 characters (a prefix must mean something)."""
+    key = ref.strip().lower().replace("%", "").replace("_", "")
+    if len(key) < 4:
+        return []
+    rows: list[Any] = conn.execute(f"{select} AND {column} LIKE ? LIMIT 2",
+                                   (key + "%",)).fetchall()
+    return rows
+
+
+def known_ids(conn: Connection, table: str, person: str, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` are records of `person` in `table`, tombstones included."""
+    return {row[0] for row in rows_in(
+        conn, f"SELECT id FROM {_ident(table)} WHERE person = ? AND id IN", [person], ids)}
