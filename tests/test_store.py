@@ -121,3 +121,35 @@ def test_record_lookups_by_prefix_and_by_many_ids(vault) -> None:
     ids = [f"{n:08x}-missing" for n in range(40_000)] + [entry.id]
     assert records.known_ids(conn, "profile_entries", owner.id, ids) == {entry.id}
     assert records.known_ids(conn, "profile_entries", "someone-else", ids) == set()
+
+
+def test_an_export_is_audited_private_and_gone_if_the_transaction_fails(vault, tmp_path,
+                                                                       monkeypatch) -> None:
+    """Plaintext leaving the vault (PDF, FHIR, iCalendar, QR) goes through Store.export: a new
+    0600 file, one audit entry; a failed commit leaves no file; a bad folder is exit 2."""
+    from contextlib import contextmanager
+
+    from msante.errors import AlreadyExistsError, UsageError
+
+    out = tmp_path / "out.bin"
+    vault.store.export(out, b"plain", "test.export", detail={"file": out.name})
+    assert out.read_bytes() == b"plain" and out.stat().st_mode & 0o777 == 0o600
+    last = vault.store.conn.execute("SELECT action FROM audit ORDER BY seq DESC").fetchone()
+    assert last[0] == "test.export"
+    with pytest.raises(AlreadyExistsError):
+        vault.store.export(out, b"other", "test.export")
+    with pytest.raises(UsageError, match="Cannot write"):
+        vault.store.export(tmp_path / "no" / "such" / "x.bin", b"x", "test.export")
+    real = vault.store.write
+
+    @contextmanager
+    def failing():
+        with real() as tx:
+            yield tx
+            raise OSError("disk full at commit")
+
+    monkeypatch.setattr(vault.store, "write", failing)
+    gone = tmp_path / "gone.bin"
+    with pytest.raises(UsageError):
+        vault.store.export(gone, b"x", "test.export")
+    assert not gone.exists()

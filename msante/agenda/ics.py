@@ -26,7 +26,6 @@ from msante.errors import NotFoundError, UsageError
 from msante.formats import ics
 from msante.i18n import _
 from msante.people import Person
-from msante.vault.fsutil import new_private_file
 
 if TYPE_CHECKING:
     from msante.agenda.prevention import Item
@@ -59,10 +58,8 @@ def export_ics(vault: Vault, path: Path, person: Person | None = None,
     problems = ics.problems(data)
     if problems:  # a bug of ours: never write a calendar that breaks RFC 5545
         raise RuntimeError("; ".join(problems))
-    with vault.store.write() as tx:
-        vault.store.log(tx, "agenda.export", person=person.id if person else None, detail={
-            "file": path.name, "events": len(events), "todos": len(todos)})
-        _write_new(path, data)
+    vault.store.export(path, data, "agenda.export", person=person.id if person else None,
+                       detail={"file": path.name, "events": len(events), "todos": len(todos)})
     return {"file": str(path), "person": person.name if person else None,
             "events": len(events), "todos": len(todos),
             "skipped": [s.to_json() for s in skipped]}
@@ -117,16 +114,6 @@ def _todo(item: Item, name: str | None) -> ics.Todo:
 
 def _calendar_name(person: Person | None) -> str:
     return f"msante – {person.name}" if person else "msante"
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    """Write a new private file; a missing or closed folder is the user's to fix."""
-    try:
-        with new_private_file(path) as f:
-            f.write(data)
-    except OSError as exc:
-        raise UsageError(_("Cannot write {path}: {error}").format(
-            path=path, error=exc.strerror)) from None
 
 
 # == import ===================================================================================

@@ -46,7 +46,6 @@ from msante.profile.fhir_import import (
     rows_of,
 )
 from msante.profile.service import Entry
-from msante.vault.fsutil import new_private_file
 
 if TYPE_CHECKING:
     from msante.api import Vault
@@ -340,16 +339,6 @@ def build_ips(vault: Vault, person: Person, *, all_measurements: bool = False
     return fhir.document_bundle(doc), counts, warnings
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """Write a new private file; a missing or closed folder is the user's to fix."""
-    try:
-        with new_private_file(path) as f:
-            f.write(data)
-    except OSError as exc:
-        raise UsageError(_("Cannot write {path}: {error}").format(
-            path=path, error=exc.strerror)) from None
-
-
 def _refused(vault: Vault, bundle: Json, problem: str) -> UsageError:
     """Name the record whose resource FHIR R4 refuses, and why."""
     for each in bundle["entry"]:
@@ -381,10 +370,8 @@ def export_ips(vault: Vault, person: Person, out_path: Path, *,
         raise _refused(vault, bundle, str(exc)) from None
     if problems:  # a bug of ours: never write a document that breaks the IPS rules
         raise RuntimeError("; ".join(problems))
-    with vault.store.write() as tx:
-        vault.store.log(tx, "fhir.export", person=person.id,
-                        detail={"file": out_path.name, "counts": dict(counts)})
-        _write_new(out_path, fhir.dumps(bundle))
+    vault.store.export(out_path, fhir.dumps(bundle), "fhir.export", person=person.id,
+                       detail={"file": out_path.name, "counts": dict(counts)})
     return {"file": str(out_path), "person": person.name,
             "identifier": bundle["identifier"]["value"], "resources": len(bundle["entry"]),
             "counts": dict(sorted(counts.items())), "warnings": warnings}

@@ -39,7 +39,6 @@ from msante.i18n import N_, _, ngettext
 from msante.people import SEX_LABELS, Person
 from msante.profile import sections
 from msante.profile.service import Entry
-from msante.vault.fsutil import new_private_file
 
 if TYPE_CHECKING:
     from msante.api import Vault
@@ -292,35 +291,9 @@ def save_pdf(vault: Vault, summary: Summary, path: Path) -> int:
     """Write the summary to a new 0600 PDF file (audited); return its number of pages."""
     rendered = pdf_out.render(summary.document)
     detail = {"file": path.name, "pages": rendered.pages}
-    export(vault, summary.person, path, rendered.data, "summary.pdf", detail)
+    vault.store.export(path, rendered.data, "summary.pdf", person=summary.person.id,
+                       detail=detail)
     return rendered.pages
-
-
-def export(vault: Vault, person: Person, path: Path, data: bytes, action: str,
-           detail: dict[str, Any]) -> None:
-    """Write plaintext out of the vault: a new 0600 file, audited in the same transaction.
-
-    The file appears whole or not at all; if the transaction then fails, it is removed.
-    """
-    written = False
-    try:
-        with vault.store.write() as tx:
-            vault.store.log(tx, action, person=person.id, detail=detail)
-            _write_new(path, data)
-            written = True
-    except BaseException:
-        if written:
-            path.unlink(missing_ok=True)
-        raise
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    try:
-        with new_private_file(path) as out:
-            out.write(data)
-    except OSError as exc:
-        raise MsanteError(_("Cannot write {path}: {error}").format(
-            path=path, error=exc.strerror or exc)) from None
 
 
 # -- the emergency card ------------------------------------------------------------------
@@ -547,5 +520,6 @@ def save_qr(vault: Vault, person: Person, card: Card, path: Path,
     fitted = card.fit(max_bytes)
     detail = {"file": path.name, "bytes": fitted.size,
               "dropped": {d.what: d.number for d in fitted.dropped}}
-    export(vault, person, path, qr.png(fitted.text), "summary.emergency", detail)
+    vault.store.export(path, qr.png(fitted.text), "summary.emergency", person=person.id,
+                       detail=detail)
     return fitted

@@ -21,12 +21,13 @@ from msante.errors import (
     AlreadyExistsError,
     DecryptError,
     IntegrityError,
+    UsageError,
     WrongKeyError,
 )
 from msante.i18n import _
 from msante.vault import audit, crypto, db, header
 from msante.vault.blobs import BlobStore
-from msante.vault.fsutil import file_lock, make_private_dir, process_running
+from msante.vault.fsutil import file_lock, make_private_dir, new_private_file, process_running
 from msante.vault.keys import Keys
 from msante.vault.migrations import MIGRATIONS
 
@@ -219,6 +220,28 @@ class Store:
         """Append an audit entry inside the current write transaction."""
         self._audited = audit.append(tx, self.keys.audit, actor=self.actor, action=action,
                                      person=person, record=record, detail=detail)
+
+    def export(self, path: Path, data: bytes, action: str, *, person: str | None = None,
+               detail: dict[str, Any] | None = None) -> None:
+        """Write plaintext out of the vault: a new 0600 file, audited in the same transaction.
+
+        The file appears whole or not at all, never over another; if the transaction then
+        fails, it is removed. A folder that is missing or closed is the user's to fix.
+        """
+        written = False
+        try:
+            with self.write() as tx:
+                self.log(tx, action, person=person, detail=detail)
+                with new_private_file(path) as out:
+                    out.write(data)
+                written = True
+        except BaseException as exc:
+            if written:
+                path.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise UsageError(_("Cannot write {path}: {error}").format(
+                    path=path, error=exc.strerror or exc)) from None
+            raise
 
     def verify(self) -> audit.Verdict:
         """Check the whole audit chain and the chain head kept in vault.json."""
