@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -130,3 +131,46 @@ def made(cli, passphrase_file: Path) -> Path:
             pfile=passphrase_file)
     assert r.code == 0, r.err
     return passphrase_file
+
+
+class Handover:
+    """Jeanne Martin, born 2004-02-29: her records are made while she is still a minor
+    (`while_minor`), then handed over into her own new vault (`to_own_vault`)."""
+
+    NAME, BORN = "Jeanne Martin", "2004-02-29"
+
+    def __init__(self, cli, made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.cli, self.made, self.tmp, self.monkeypatch = cli, made, tmp_path, monkeypatch
+        assert cli("people", "add", self.NAME, "--born", self.BORN, "--sex", "female",
+                   pfile=made).code == 0
+
+    def while_minor(self) -> contextlib.AbstractContextManager[None]:
+        """Her profile is writable inside this block (she is of age today)."""
+        from msante import people as people_module
+
+        @contextlib.contextmanager
+        def minor() -> Iterator[None]:
+            with self.monkeypatch.context() as m:
+                m.setattr(people_module.Person, "read_only", lambda self, today=None: False)
+                yield
+        return minor()
+
+    def to_own_vault(self) -> dict:
+        """Hand her space over, create her vault, merge the archive; what the merge said."""
+        out = self.tmp / "j.msh"
+        r = self.cli("people", "handover", self.NAME, "--out", out, "--json", pfile=self.made)
+        assert r.code == 0, r.err
+        (self.tmp / "code").write_text(r.json()["code"])
+        os.environ["MSANTE_HOME"] = str(self.tmp / "jeanne-home")
+        assert self.cli("init", "--name", self.NAME, "--born", self.BORN, "--sex", "female",
+                        "--kdf-memory", "16", "--kdf-iterations", "2", pfile=self.made).code == 0
+        m = self.cli("backup", "restore", out, "--merge", "--code-file", self.tmp / "code",
+                     "--json", pfile=self.made)
+        assert m.code == 0, m.err
+        return m.json()
+
+
+@pytest.fixture
+def handover(cli, made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Handover:
+    """A grown-up child in the owner's vault, ready to be handed over."""
+    return Handover(cli, made, tmp_path, monkeypatch)

@@ -364,28 +364,13 @@ def test_a_few_files_imported_by_hand_say_what_was_guessed(cli, made, files):
         "2025-03-12 (guessed)" in r.err
 
 
-def test_handover_with_documents(cli, made, files, tmp_path, monkeypatch):
+def test_handover_with_documents(cli, made, files, handover, tmp_path):
     """Documents imported while the child was a minor travel with the handover archive; in the
     now-adult's own vault they are re-encrypted under its keys, searchable, byte for byte."""
-    from msante import people as people_module
-
-    cli("people", "add", "Jeanne Martin", "--born", "2004-02-29", "--sex", "female", pfile=made)
-    real = people_module.Person.read_only
-    monkeypatch.setattr(people_module.Person, "read_only", lambda self, today=None: False)
     data = pdfgen.lab_report(patient="Jeanne Martin")
-    assert imp(cli, made, put(files, "j.pdf", data), "--person", "jeanne").code == 0
-    monkeypatch.setattr(people_module.Person, "read_only", real)
-    out = tmp_path / "j.msh"
-    r = cli("people", "handover", "Jeanne Martin", "--out", out, "--json", pfile=made)
-    assert r.code == 0, r.err
-    (tmp_path / "code").write_text(r.json()["code"])
-    os.environ["MSANTE_HOME"] = str(tmp_path / "jeanne-home")
-    assert cli("init", "--name", "Jeanne Martin", "--born", "2004-02-29", "--sex", "female",
-               "--kdf-memory", "16", "--kdf-iterations", "2", pfile=made).code == 0
-    m = cli("backup", "restore", out, "--merge", "--code-file", tmp_path / "code", "--json",
-            pfile=made)
-    assert m.code == 0, m.err
-    assert m.json()["documents"] == 1
+    with handover.while_minor():
+        assert imp(cli, made, put(files, "j.pdf", data), "--person", "jeanne").code == 0
+    assert handover.to_own_vault()["documents"] == 1
     mine = docs(cli, made)
     assert [(d["type"], d["date"], d["person"]) for d in mine] == \
         [("11502-2", "2025-03-12", "Jeanne Martin")]

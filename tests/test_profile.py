@@ -230,38 +230,21 @@ def test_cli_show_in_french_uses_the_public_services_words(cli, made) -> None:
     assert "Allergies et intolérances" in out and "Personne de confiance" in out
 
 
-def test_handover_carries_the_profile_its_history_and_the_measurements(cli, made, tmp_path,
-                                                                       monkeypatch) -> None:
+def test_handover_carries_the_profile_its_history_and_the_measurements(cli, made,
+                                                                       handover) -> None:
     """A child's profile recorded by a parent travels to the now-adult's own vault: entries
-    with their codes, statuses and edit history, and measurements; importing twice adds
-    nothing."""
-    import os
-
-    from msante import people as people_module
-
-    cli("people", "add", "Jeanne Martin", "--born", "2004-02-29", "--sex", "female", pfile=made)
-    real = people_module.Person.read_only
-    monkeypatch.setattr(people_module.Person, "read_only", lambda self, today=None: False)
+    with their codes, statuses and edit history, and measurements."""
     who = ("--person", "jeanne")
-    a = cli("profile", "add", "allergies", "substance=Arachide", "--code", "snomed:91935009",
-            *who, "--json", pfile=made).json()
-    cli("profile", "edit", "allergies", a["id"], "reaction=œdème", pfile=made)
-    gone = cli("profile", "add", "conditions", "condition=Erreur", *who, "--json",
-               pfile=made).json()
-    cli("profile", "remove", "conditions", gone["id"], pfile=made)
-    assert cli("measure", "add", "weight", "52,5", *who, pfile=made).code == 0
-    monkeypatch.setattr(people_module.Person, "read_only", real)
-    out = tmp_path / "j.msh"
-    r = cli("people", "handover", "Jeanne Martin", "--out", out, "--json", pfile=made)
-    assert r.code == 0, r.err
-    (tmp_path / "code").write_text(r.json()["code"])
-    os.environ["MSANTE_HOME"] = str(tmp_path / "jeanne-home")
-    assert cli("init", "--name", "Jeanne Martin", "--born", "2004-02-29", "--sex", "female",
-               "--kdf-memory", "16", "--kdf-iterations", "2", pfile=made).code == 0
-    m = cli("backup", "restore", out, "--merge", "--code-file", tmp_path / "code", "--json",
-            pfile=made)
-    assert m.code == 0, m.err
-    assert (m.json()["profile_entries"], m.json()["measurements"]) == (2, 1)
+    with handover.while_minor():
+        a = cli("profile", "add", "allergies", "substance=Arachide", "--code",
+                "snomed:91935009", *who, "--json", pfile=made).json()
+        cli("profile", "edit", "allergies", a["id"], "reaction=œdème", pfile=made)
+        gone = cli("profile", "add", "conditions", "condition=Erreur", *who, "--json",
+                   pfile=made).json()
+        cli("profile", "remove", "conditions", gone["id"], pfile=made)
+        assert cli("measure", "add", "weight", "52,5", *who, pfile=made).code == 0
+    merged = handover.to_own_vault()
+    assert (merged["profile_entries"], merged["measurements"]) == (2, 1)
     mine = cli("profile", "show", "--all", "--json", pfile=made).json()
     by_text = {e["text"]: e for e in mine}
     assert by_text["Arachide"]["fields"]["reaction"] == "œdème"

@@ -130,3 +130,12 @@ async def test_every_screen_fits_in_80_by_24(filled: Any) -> None:
         for selector in ("#filter", "#table", "#preview", "#count"):
             region = app.screen.query_one(selector).region
             assert region.height > 0 and region.right <= 80 and region.bottom <= 23, selector
+
+
+def test_msante_tui_without_a_vault_is_a_clear_error(cli) -> None:
+    """`msante tui` where there is no vault says so (exit 5) instead of opening a window."""
+    from msante.errors import ExitCode
+
+    r = cli("tui")
+    assert r.code == ExitCode.NOT_FOUND, r.err
+    assert "Traceback" not in r.err and "msante init" in r.err
