@@ -41,6 +41,17 @@ def old_vault(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Keys]:
     yield keys
 
 
+def _assert_still_version_1(home, keys) -> None:
+    """The vault is as version 1 left it: no later migration, no identities table."""
+    conn = _raw(home, keys)
+    try:
+        assert db.schema_version(conn) == 1
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'identities'"
+                            ).fetchone() is None
+    finally:
+        conn.close()
+
+
 def _raw(home: Path, keys: Keys) -> db.Connection:
     return db.connect(paths.db_path(home), keys.db)
 
@@ -52,13 +63,7 @@ def test_an_older_vault_is_upgraded_on_open(old_vault: Keys, home: Path) -> None
     from cryptography.hazmat.primitives import serialization as ser
     from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
-    conn = _raw(home, old_vault)
-    try:
-        assert db.schema_version(conn) == 1
-        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'identities'"
-                            ).fetchone() is None
-    finally:
-        conn.close()
+    _assert_still_version_1(home, old_vault)
     with Vault.open(home, old_vault) as vault:
         assert vault.schema_version() == len(FULL)
         conn = vault.store.conn
@@ -103,13 +108,7 @@ def test_a_migration_that_fails_half_way_changes_nothing(
     with pytest.raises(OSError):
         Vault.open(home, old_vault)
     monkeypatch.undo()
-    conn = _raw(home, old_vault)
-    try:
-        assert db.schema_version(conn) == 1
-        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'identities'"
-                            ).fetchone() is None
-    finally:
-        conn.close()
+    _assert_still_version_1(home, old_vault)
     with Vault.open(home, old_vault) as vault:
         assert vault.schema_version() == len(FULL)
         assert vault.audit.verify().ok

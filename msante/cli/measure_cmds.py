@@ -100,8 +100,12 @@ def list_(
                 output.print_json_line(m.to_json(who.name))
             return
         items = measures.list(who, kind, since, limit=None if all_ else limit or None)
+    _print(items, who.name, json_)
+
+
+def _print(items: list[Measurement], name: str, json_: bool) -> None:
     if json_:
-        output.print_json([m.to_json(who.name) for m in items])
+        output.print_json([m.to_json(name) for m in items])
     elif not items:
         output.info(_("No measurement."))
     else:
@@ -125,12 +129,7 @@ def latest(person: PersonOpt = None, json_: JsonOpt = False) -> None:
     with session.open_vault() as vault:
         who = vault.people.get(person)
         items = list(vault.measures.latest(who).values())
-    if json_:
-        output.print_json([m.to_json(who.name) for m in items])
-    elif not items:
-        output.info(_("No measurement."))
-    else:
-        _table(items)
+    _print(items, who.name, json_)
 
 
 @app.command("chart")
