@@ -8,6 +8,19 @@ import unicodedata
 from msante.errors import UsageError
 from msante.i18n import _
 
+# C0 and C1 control characters (and DEL): those that move words apart become a space.
+_CONTROLS = {c: None for c in (*range(0x20), *range(0x7F, 0xA0))} | {
+    ord(c): " " for c in "\t\n\v\f\r\x85"}
+_CONTROLS_BUT_NEWLINE = _CONTROLS | {ord("\n"): "\n"}
+
+
+def clean(text: str, *, lines: bool = False) -> str:
+    """`text` without control characters, so that it cannot drive a terminal (`lines`: keep
+    its line breaks)."""
+    if lines:
+        return text.replace("\r\n", "\n").translate(_CONTROLS_BUT_NEWLINE)
+    return text.translate(_CONTROLS)
+
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive key of `text` ("Élodie  Martin" → "elodie martin")."""

@@ -281,3 +281,14 @@ def test_a_positive_screening_result_in_the_profile_reaches_the_engine(vault) ->
     items = [i for i in vault.agenda.due(owner, dt.date(2026, 11, 23), horizon_months=36)
              if i.rule_id == "screen_colorectal"]
     assert [i.status for i in items] == ["ask-doctor"]
+
+
+def test_stored_text_cannot_drive_the_terminal(cli, made) -> None:
+    """A title with an escape sequence (from a typo'd paste or an imported calendar) is shown
+    without its control characters, on stderr messages and in remind's lines."""
+    soon = (dt.datetime.now(PARIS) + dt.timedelta(hours=3)).strftime("%Y-%m-%d %H:%M")
+    r = cli("agenda", "add", "Dentiste \x1b[2J\x07", "--at", soon, "--remind", "1d",
+            pfile=made)
+    assert r.code == 0 and "Dentiste" in r.err and "\x1b" not in r.err and "\x07" not in r.err
+    out = cli("remind", pfile=made).out
+    assert "Dentiste" in out and "\x1b" not in out

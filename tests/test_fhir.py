@@ -16,6 +16,7 @@ import pytest
 
 from msante.errors import ExitCode, UsageError
 from msante.formats import fhir
+from msante.text import clean
 from tests.conftest import FAST_KDF, PASSPHRASE
 
 DATA = Path(__file__).parent / "data" / "fhir"
@@ -714,7 +715,7 @@ def test_control_characters_from_the_file_are_neither_shown_nor_stored(vault, tm
     entry = vault.profile.list(me, "conditions")[0]
     assert entry.data == {"condition": "Asthme[31m sévère", "note": "ligne 1\nligne]0;x2"}
     assert entry.code is not None and entry.code.display == "Asthma[2J"
-    assert fhir.clean_text("a\tb\x85c\x00") == "a b c"
+    assert clean("a\tb\x85c\x00") == "a b c"
 
 
 def test_planning_an_import_looks_up_in_batches_not_per_row(vault, tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ from typing import Any
 
 from msante.errors import ConfirmationRequired
 from msante.i18n import _
+from msante.text import clean
 
 
 def print_json(data: Any) -> None:
@@ -24,13 +25,14 @@ def print_json_line(data: Any) -> None:
 
 
 def error(message: str) -> None:
-    """One line on stderr, in the user's language."""
-    sys.stderr.write(message.rstrip() + "\n")
+    """One line on stderr, in the user's language (stored text in it cannot drive the
+    terminal)."""
+    sys.stderr.write(clean(message, lines=True).rstrip() + "\n")
 
 
 def info(message: str) -> None:
     """A line for people on stderr (so that stdout stays clean for data)."""
-    sys.stderr.write(message.rstrip() + "\n")
+    sys.stderr.write(clean(message, lines=True).rstrip() + "\n")
 
 
 def console() -> Any:

@@ -8,7 +8,7 @@ is set aside with the reason, for the caller to report — unless it is valid R5
 the whole file an R5 bundle, refused. The IPS invariants that can be checked without a
 terminology server are plain functions returning the problems found.
 
-Text read from a file is cleaned of control characters (`clean_text`) before anyone shows or
+Text read from a file is cleaned of control characters (`msante.text.clean`) before anyone shows or
 stores it. A resource from outside is named by `outside_key`, unique across sources.
 """
 
@@ -25,6 +25,7 @@ from typing import Any
 
 from msante.errors import UsageError
 from msante.i18n import N_, _, current
+from msante.text import clean
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -38,10 +39,6 @@ MEASUREMENT_SYSTEM = "urn:msante:measurement"
 PERSON_SYSTEM = "urn:msante:person"
 XHTML = "http://www.w3.org/1999/xhtml"
 MAX_BYTES = 64 * 1024 * 1024
-# C0 and C1 control characters (and DEL): those that move apart words become a space.
-_CONTROLS = {c: None for c in (*range(0x20), *range(0x7F, 0xA0))} | {
-    ord(c): " " for c in "\t\n\v\f\r\x85"}
-_CONTROLS_BUT_NEWLINE = _CONTROLS | {ord("\n"): "\n"}
 
 
 @dataclass(frozen=True)
@@ -292,7 +289,7 @@ def _json(data: bytes) -> dict[str, Any]:
         raise UsageError(_("This JSON file is not FHIR: it has no resourceType."))
     if value["resourceType"] != "Bundle":
         raise UsageError(_("This file is a FHIR {type}, not a Bundle.").format(
-            type=clean_text(value["resourceType"])))
+            type=clean(value["resourceType"])))
     return value
 
 
@@ -347,15 +344,15 @@ def validation_error(kind: str, resource: dict[str, Any], version: str = "R4B") 
 
     model = _model(kind, version)
     if model is None or kind in ("Resource", "DomainResource", "Element"):
-        return _("{type} is not a FHIR R4 resource type").format(type=clean_text(kind))
+        return _("{type} is not a FHIR R4 resource type").format(type=clean(kind))
     try:
         model.model_validate(resource)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return clean_text(f"{where}: {first.get('msg', '')}".strip(": "))
+        return clean(f"{where}: {first.get('msg', '')}".strip(": "))
     except (ValueError, KeyError, TypeError) as exc:  # an unknown type nested inside
-        return _("invalid content ({error})").format(error=clean_text(str(exc)))
+        return _("invalid content ({error})").format(error=clean(str(exc)))
     return None
 
 
@@ -374,22 +371,15 @@ def check_r4(bundle: dict[str, Any]) -> None:
 # -- reading helpers ----------------------------------------------------------------------------
 
 
-def clean_text(text: str, *, lines: bool = False) -> str:
-    """`text` without C0/C1 control characters (`lines`: keep its line breaks)."""
-    if lines:
-        return text.replace("\r\n", "\n").translate(_CONTROLS_BUT_NEWLINE)
-    return text.translate(_CONTROLS)
-
-
 def text_of(value: Any) -> str | None:
     """The text of a CodeableConcept: its text, else its first coding's display or code."""
     if not isinstance(value, dict):
         return None
     if value.get("text"):
-        return clean_text(str(value["text"]))
+        return clean(str(value["text"]))
     for each in value.get("coding") or []:
         if each.get("display") or each.get("code"):
-            return clean_text(str(each.get("display") or each.get("code")))
+            return clean(str(each.get("display") or each.get("code")))
     return None
 
 
@@ -408,7 +398,7 @@ def has_code(value: Any, system: str, *codes: str) -> str | None:
 
 def notes(resource: dict[str, Any]) -> str | None:
     """The texts of a resource's `note` annotations, one per line."""
-    texts = [clean_text(str(n["text"]), lines=True) for n in resource.get("note") or []
+    texts = [clean(str(n["text"]), lines=True) for n in resource.get("note") or []
              if n.get("text")]
     return "\n".join(texts) or None
 

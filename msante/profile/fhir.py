@@ -46,6 +46,7 @@ from msante.profile.fhir_import import (
     rows_of,
 )
 from msante.profile.service import Entry
+from msante.text import clean
 
 if TYPE_CHECKING:
     from msante.api import Vault
@@ -392,7 +393,6 @@ class Report:
 
     def miss(self, kind: str, ident: str | None, reason: str) -> None:
         """Report a resource that was not imported (no control character from the file)."""
-        clean = fhir.clean_text
         self.unmapped.append({"resource": clean(kind), "id": clean(ident or ""),
                               "reason": clean(reason)})
 

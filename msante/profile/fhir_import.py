@@ -24,7 +24,7 @@ from msante.measures import kinds
 from msante.measures.kinds import Kind
 from msante.people import Person
 from msante.profile.service import Code
-from msante.text import fold
+from msante.text import clean, fold
 
 Json = dict[str, Any]
 Miss = Callable[[str, str | None, str], None]
@@ -372,7 +372,7 @@ def _name_texts(name: Json) -> list[str]:
     if family:
         out += [" ".join([*given, str(family)]), " ".join([str(family), *given])]
         out += [f"{given[0]} {family}"] if given else []
-    return [" ".join(fhir.clean_text(o).split()) for o in out if o.strip()]
+    return [" ".join(clean(o).split()) for o in out if o.strip()]
 
 
 def find_patient(parsed: Parsed) -> Item | None:
@@ -433,8 +433,8 @@ def rows_of(ctx: Context, item: Item, miss: Miss) -> list[Row]:
 
 def _cleaned(row: Row) -> Row:
     """The row with no control character in its texts and code."""
-    values = {k: fhir.clean_text(v, lines=k in MULTILINE) if isinstance(v, str) else v
+    values = {k: clean(v, lines=k in MULTILINE) if isinstance(v, str) else v
               for k, v in row.values.items()}
-    code = row.code and Code(fhir.clean_text(row.code.system), fhir.clean_text(row.code.code),
-                             fhir.clean_text(row.code.display) if row.code.display else None)
+    code = row.code and Code(clean(row.code.system), clean(row.code.code),
+                             clean(row.code.display) if row.code.display else None)
     return replace(row, values=values, code=code)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from msante.errors import UsageError
 from msante.i18n import N_, _
-from msante.text import fold
+from msante.text import clean, fold
 
 
 @dataclass(frozen=True)
@@ -183,11 +183,8 @@ def _valid_partial(value: str, today: dt.date) -> bool:
     return 1900 <= first.year and first <= today
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def _one(spec: Field, raw: object) -> object:
-    text = _CONTROL.sub("", str(raw)).strip()  # no terminal escapes stored
+    text = clean(str(raw), lines=True).strip()  # no terminal escapes stored
     if spec.kind == "date":
         return partial_date(text, spec.label)
     if spec.kind == "enum":
