@@ -21,9 +21,15 @@ from msante.errors import MsanteError
 from msante.i18n import _
 from msante.people import Person
 from msante.tui.commands import MsanteCommands
+from msante.tui.screens.activity import ActivityScreen
+from msante.tui.screens.agenda import AgendaScreen
+from msante.tui.screens.base import MainScreen
 from msante.tui.screens.documents import DocumentsScreen
 from msante.tui.screens.help import HelpScreen
 from msante.tui.screens.home import HomeScreen
+from msante.tui.screens.measures import MeasuresScreen
+from msante.tui.screens.people import PeopleScreen
+from msante.tui.screens.profile import ProfileScreen
 from msante.tui.screens.unlock import UnlockScreen
 from msante.tui.state import Clock, Session, Via
 from msante.unlock import keys_from_agent
@@ -32,6 +38,15 @@ from msante.vault import agent
 AGENT_POLL_S = 3.0
 DARK, LIGHT = "textual-dark", "textual-light"
 NEEDS_VAULT = ("go", "next_person", "lock")
+MAIN_SCREENS: tuple[type[MainScreen], ...] = (
+    HomeScreen, DocumentsScreen, ProfileScreen, MeasuresScreen, AgendaScreen, ActivityScreen,
+    PeopleScreen)
+"""The main screens, in the order of their keys 1, 2, 3…"""
+
+
+def main_screens() -> dict[str, type[MainScreen]]:
+    """The main screens by name, in the order of their keys."""
+    return {screen.NAME: screen for screen in MAIN_SCREENS}
 
 
 class MsanteApp(App[None]):
@@ -42,8 +57,9 @@ class MsanteApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", _("Quit"), priority=True),
         Binding("question_mark,f1", "help", _("Help")),
-        Binding("1", "go('home')", _("Home")),
-        Binding("2", "go('documents')", _("Documents")),
+        *(Binding(str(key), f"go('{screen.NAME}')", screen.SUB_TITLE or screen.NAME,
+                  show=False)
+          for key, screen in enumerate(MAIN_SCREENS, start=1)),
         Binding("p", "next_person", _("Person")),
         Binding("ctrl+t", "toggle_theme", _("Light/dark"), show=False),
         Binding("ctrl+l", "lock", _("Lock"), show=False),
@@ -83,7 +99,7 @@ class MsanteApp(App[None]):
 
     def screen_names(self) -> dict[str, str]:
         """The main screens by name, with their label."""
-        return {"home": _("Home"), "documents": _("Documents")}
+        return {name: screen.SUB_TITLE or name for name, screen in main_screens().items()}
 
     def unlocked_text(self) -> str:
         """How the vault was unlocked, for the status line."""
@@ -109,8 +125,8 @@ class MsanteApp(App[None]):
         for warning in session.warnings:
             self.notify(warning, severity="warning")
         self.person = session.vault.people.owner()
-        self.install_screen(HomeScreen(), "home")
-        self.install_screen(DocumentsScreen(), "documents")
+        for name, screen in main_screens().items():
+            self.install_screen(screen(), name)
         self.push_screen("home")
         if session.via == "agent":
             self._agent_timer = self.set_interval(self.agent_poll_s, self._check_agent)
@@ -196,10 +212,8 @@ class MsanteApp(App[None]):
         self.push_screen(HelpScreen(self._help_title(self.screen), self.keys_of(self.screen)))
 
     def _help_title(self, screen: Screen[Any]) -> str:
-        names = {HomeScreen: _("Home"), DocumentsScreen: _("Documents"),
-                 UnlockScreen: _("Unlock")}
-        label = names.get(type(screen), screen.__class__.__name__)
-        return _("Keys: {screen}").format(screen=label)
+        label = _("Unlock") if isinstance(screen, UnlockScreen) else screen.sub_title
+        return _("Keys: {screen}").format(screen=label or screen.__class__.__name__)
 
     def keys_of(self, screen: Screen[Any]) -> list[tuple[str, str]]:
         """(key, description) of the bindings active on `screen`, the focused widget's first.

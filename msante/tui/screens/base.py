@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.screen import Screen
 
@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 class MainScreen(Screen[None]):
     """A screen shown once the vault is open; `reload()` runs on mount and on person change."""
+
+    NAME: ClassVar[str] = ""
+    """The screen's name in the app (`app.go(NAME)`); its label is SUB_TITLE."""
 
     loaded = False
     """Whether the screen has shown its data once (tests wait on it)."""

@@ -26,6 +26,7 @@ from msante.i18n import _
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen, PathScreen
 from msante.tui.screens.home import MUTED, day
+from msante.tui.screens.nav import NavBar
 
 LIMIT = 200
 DEBOUNCE_S = 0.15
@@ -77,6 +78,7 @@ def marks(doc: Document) -> str:
 class DocumentsScreen(MainScreen):
     """The selected person's documents."""
 
+    NAME = "documents"
     SUB_TITLE = _("Documents")
 
     DEFAULT_CSS = """
@@ -109,6 +111,7 @@ class DocumentsScreen(MainScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield NavBar(self.NAME)
         with Horizontal(id="filters"):
             yield Input(placeholder=_("Search: words, \"a phrase\", prefix*  (/)"), id="filter")
             yield Select[str](type_options(), prompt=_("All types"), id="type")

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, Static, Tab, Tabs
 
 from msante.i18n import _, current, ngettext
 from msante.tui.screens.base import MainScreen
+from msante.tui.screens.nav import NavBar
 
 ATTENTION = ("overdue", "due")
 STATUS_STYLE = {"overdue": "bold $error", "due": "bold $warning"}
@@ -38,6 +39,7 @@ def day(value: dt.date | None) -> str:
 class HomeScreen(MainScreen):
     """The record at a glance for the selected person."""
 
+    NAME = "home"
     SUB_TITLE = _("Home")
 
     DEFAULT_CSS = """
@@ -50,6 +52,7 @@ class HomeScreen(MainScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield NavBar(self.NAME)
         yield Tabs(*self._tabs(), active=tab_id(self.person.id), id="person")
         with Grid(id="grid"):
             for name in ("attention", "agenda", "documents", "measures"):
