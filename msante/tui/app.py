@@ -77,6 +77,7 @@ class MsanteApp(App[None]):
         self.agent_poll_s = agent_poll_s
         self._agent_timer: Timer | None = None
         self._active = False
+        self._locking = False
         self.theme = DARK
 
     # -- state -----------------------------------------------------------------------------
@@ -144,9 +145,20 @@ class MsanteApp(App[None]):
                 "The vault was locked (msante lock, or the agent's idle timeout)."))
 
     async def lock(self, message: str = "") -> None:
-        """Close the vault and go back to the unlock screen."""
-        if self.session is None:
+        """Close the vault and go back to the unlock screen.
+
+        Two calls may overlap (the agent watcher fires again while the screens close): the
+        second one does nothing.
+        """
+        if self.session is None or self._locking:
             return
+        self._locking = True
+        try:
+            await self._lock(self.session, message)
+        finally:
+            self._locking = False
+
+    async def _lock(self, session: Session, message: str) -> None:
         if self._agent_timer is not None:
             self._agent_timer.stop()
             self._agent_timer = None
@@ -154,7 +166,7 @@ class MsanteApp(App[None]):
             await self.pop_screen()
         for name in self.screen_names():
             self.uninstall_screen(name)
-        session, self.session, self.person = self.session, None, None
+        self.session, self.person = None, None
         if session.via != "given":
             session.vault.close()
         unlock = UnlockScreen(self.home, silent=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual.widgets import Input, Static
@@ -98,3 +99,17 @@ async def test_lock_from_the_app_closes_the_vault(home: Path) -> None:
         await pilot.press("ctrl+l")
         await until(pilot, lambda: asking(app))
         assert app.session is None
+
+
+@sync
+async def test_two_locks_at_once_leave_one_unlock_screen(home: Path) -> None:
+    """The agent watcher may ask to lock again while the first lock closes the screens."""
+    app = MsanteApp(closed_vault(home), clock=frozen_clock())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: asking(app))
+        await pilot.press(*PASSPHRASE, "enter")
+        await until(pilot, lambda: home_ready(app))
+        await pilot.press("2")
+        await asyncio.gather(app.lock("first"), app.lock("second"))
+        await until(pilot, lambda: asking(app))
+        assert [type(s) for s in app.screen_stack].count(UnlockScreen) == 1
