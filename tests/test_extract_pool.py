@@ -256,3 +256,25 @@ def test_workers_that_cannot_start_raise_instead_of_hanging(tmp_path) -> None:
             pool.submit(put(tmp_path, "a.pdf"))
             collect(pool.results())
         assert time.monotonic() - started < 20
+
+
+def test_the_pool_starts_under_a_host_whose_stderr_has_no_descriptor() -> None:
+    """Textual replaces sys.stderr with an object whose fileno() is -1 while the TUI runs;
+    multiprocessing's resource tracker passes that number on and every spawn failed ("bad
+    value(s) in fds_to_keep"). A fresh interpreter, so that no tracker is running yet."""
+    code = textwrap.dedent("""
+        import io, sys
+        from msante.formats.extract_pool import ExtractionPool
+
+        class NoFd(io.StringIO):
+            def fileno(self):
+                return -1
+
+        sys.stderr = NoFd()
+        with ExtractionPool(workers=1):
+            pass
+        print("started")
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert run.returncode == 0 and "started" in run.stdout, run.stderr

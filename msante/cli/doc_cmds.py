@@ -93,36 +93,11 @@ def _import_human(results: Any, summary: Any, total: int) -> None:
             if result.status != "imported" or total <= FEW:
                 notes.append(result)
     for result in notes:
-        output.info(_import_line(result))
-    c = summary.counts
-    output.info(_("{imported} imported, {duplicate} duplicates, {flagged} flagged, "
-                  "{failed} failed.").format(**c))
+        output.info(result.describe())
+    output.info(summary.describe())
 
 
 FEW = 10  # up to this many files, each imported one is described (what was guessed)
-
-
-def _import_line(result: Any) -> str:
-    from msante.documents.model import FLAG_TEXTS
-
-    if result.status == "imported":
-        return _imported_line(result)
-    status = {"duplicate": _("duplicate"), "flagged": _("flagged"),
-              "failed": _("failed")}[result.status]
-    flags = ", ".join(_(FLAG_TEXTS.get(f, f)) for f in result.flags)
-    why = " — ".join(x for x in (flags, result.reason or "") if x)
-    return _("{status}: {path}").format(status=status, path=result.path) + (
-        f" ({why})" if why else "")
-
-
-def _imported_line(result: Any) -> str:
-    from msante.documents import types
-
-    guessed = " " + _("(guessed)")
-    kind = types.get(result.type_code).label + (guessed if result.type_guessed else "")
-    date = (result.date or "—") + (guessed if result.date_guessed else "")
-    return _("imported: {title} — {type}, {date} [{id}]").format(
-        title=result.title, type=kind, date=date, id=(result.id or "")[:8])
 
 
 @app.command("list")

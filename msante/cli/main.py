@@ -47,7 +47,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     from msante.cli import framework, session
 
     session.STATE["passphrase_stdin"] = stdin
+    if not rest and opens_tui(stdin):
+        rest = ["tui"]
     return framework.invoke(rest)
+
+
+def opens_tui(passphrase_stdin: bool) -> bool:
+    """Whether plain `msante` opens the TUI: on a terminal, with a vault to open.
+
+    Elsewhere (a pipe, a script, no vault yet) it prints the help, as before.
+    """
+    from msante import paths
+
+    if passphrase_stdin or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    try:
+        return paths.header_path(paths.home()).is_file()
+    except MsanteError:
+        return False
 
 
 def run() -> None:

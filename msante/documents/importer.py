@@ -71,6 +71,24 @@ class Result:
                 "type_guessed": self.type_guessed, "date": self.date,
                 "date_guessed": self.date_guessed, "title": self.title}
 
+    def describe(self) -> str:
+        """One line for a person: what was imported and guessed, or why a file was not."""
+        from msante.documents.model import FLAG_TEXTS
+
+        if self.status == "imported":
+            guessed = " " + _("(guessed)")
+            kind = types.get(self.type_code or types.OTHER).label + (
+                guessed if self.type_guessed else "")
+            date = (self.date or "—") + (guessed if self.date_guessed else "")
+            return _("imported: {title} — {type}, {date} [{id}]").format(
+                title=self.title, type=kind, date=date, id=(self.id or "")[:8])
+        status = {"duplicate": _("duplicate"), "flagged": _("flagged"),
+                  "failed": _("failed")}[self.status]
+        flags = ", ".join(_(FLAG_TEXTS.get(f, f)) for f in self.flags)
+        why = " — ".join(x for x in (flags, self.reason or "") if x)
+        return _("{status}: {path}").format(status=status, path=self.path) + (
+            f" ({why})" if why else "")
+
 
 @dataclass
 class _Item:
@@ -96,6 +114,11 @@ class Summary:
     def partial(self) -> bool:
         """Whether any file was flagged or failed (exit 8)."""
         return bool(self.counts["flagged"] or self.counts["failed"])
+
+    def describe(self) -> str:
+        """The summary line: how many files of each status."""
+        return _("{imported} imported, {duplicate} duplicates, {flagged} flagged, "
+                 "{failed} failed.").format(**self.counts)
 
 
 def walk(paths: Iterable[Path], recursive: bool) -> Iterator[tuple[Path, str | None]]:

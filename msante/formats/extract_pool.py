@@ -37,7 +37,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import get_context, resource_tracker
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -122,6 +122,27 @@ class _Worker:
         self.conn.close()
 
 
+def _start_tracker() -> None:
+    """Start multiprocessing's resource tracker even when sys.stderr has no real descriptor.
+
+    The tracker hands `sys.stderr.fileno()` to its child; a host that replaced sys.stderr with
+    an object answering -1 (Textual does, while the TUI runs) makes every spawn fail with "bad
+    value(s) in fds_to_keep". The tracker then gets /dev/null: its warnings must not scribble
+    over a full-screen interface anyway.
+    """
+    try:
+        if sys.stderr is not None and sys.stderr.fileno() >= 0:
+            return
+    except (AttributeError, ValueError, OSError):
+        pass
+    with open(os.devnull, "w") as null:
+        saved, sys.stderr = sys.stderr, null
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
 class ExtractionPool:
     """Worker processes extracting PDFs under `Limits`; a context manager."""
 
@@ -131,6 +152,7 @@ class ExtractionPool:
         self._extractor = extractor
         self._size = max(1, workers or min(4, os.cpu_count() or 1))
         self._context = get_context("spawn")
+        _start_tracker()
         self._pending: deque[_Job] = deque()
         self._done: deque[tuple[Ticket, Extraction]] = deque()
         self._workers: list[_Worker] = []
