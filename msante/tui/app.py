@@ -6,11 +6,12 @@ State lives here and nowhere else: the open vault (`session`), the person every 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from textual import events, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
@@ -21,6 +22,7 @@ from msante.errors import MsanteError
 from msante.i18n import _
 from msante.people import Person
 from msante.tui.commands import MsanteCommands
+from msante.tui.keys import offered
 from msante.tui.screens.activity import ActivityScreen
 from msante.tui.screens.agenda import AgendaScreen
 from msante.tui.screens.base import MainScreen
@@ -227,21 +229,24 @@ class MsanteApp(App[None]):
         label = _("Unlock") if isinstance(screen, UnlockScreen) else screen.sub_title
         return _("Keys: {screen}").format(screen=label or screen.__class__.__name__)
 
-    def keys_of(self, screen: Screen[Any]) -> list[tuple[str, str]]:
-        """(key, description) of the bindings active on `screen`, the focused widget's first.
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own palette entries, in the user's language, without "Screenshot".
 
-        A widget's hidden bindings (a table's cursor keys) are left out: they are the usual
-        keys, and they would push the screen's own below the fold.
+        A screenshot is an SVG of the screen written in the clear to the current directory:
+        health data on disk outside the vault, so it is not offered (the keys panel is `?`).
         """
-        rows: dict[str, tuple[str, str]] = {}
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not binding.show and not isinstance(active.node, (Screen, App)):
-                continue
-            if binding.description and binding.action not in rows:
-                rows[binding.action] = (self.get_key_display(binding), binding.description)
-        return list(rows.values())
+        yield SystemCommand(_("Theme"), _("Choose the colours"), self.action_change_theme)
+        if screen.maximized is not None:
+            yield SystemCommand(_("Restore"), _("Give the maximised part its place back"),
+                                screen.action_minimize)
+        elif screen.focused is not None and screen.focused.allow_maximize:
+            yield SystemCommand(_("Maximise"), _("Give the focused part the whole window"),
+                                screen.action_maximize)
 
+    def keys_of(self, screen: Screen[Any]) -> list[tuple[str, str]]:
+        """(key, description) of the keys `screen` offers, its own first (tui/keys.py)."""
+        return [(self.get_key_display(active.binding), description)
+                for active, description in offered(screen)]
 
 def main(home: Path | None = None) -> None:
     """Run the TUI on the vault at `home` (default: MSANTE_HOME or the user's data dir)."""

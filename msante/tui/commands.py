@@ -6,12 +6,11 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
-from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.screen import Screen
 
 from msante.i18n import _
 from msante.text import fold
+from msante.tui.keys import offered
 
 if TYPE_CHECKING:
     from msante.tui.app import MsanteApp
@@ -32,16 +31,11 @@ class MsanteCommands(Provider):
                 yield (_("Show {name}").format(name=person.name),
                        partial(app.choose_person, person.id),
                        _("Make {name} the person every screen shows").format(name=person.name))
-        seen = set()
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            if not binding.description or not active.enabled or binding.action in seen:
-                continue
-            if not binding.show and not isinstance(active.node, (Screen, App)):
-                continue  # a widget's cursor keys
-            seen.add(binding.action)
-            yield (binding.description, partial(app.run_action, binding.action, active.node),
-                   binding.tooltip or app.get_key_display(binding))
+        for active, description in offered(self.screen):
+            if active.enabled:
+                binding = active.binding
+                yield (description, partial(app.run_action, binding.action, active.node),
+                       binding.tooltip or app.get_key_display(binding))
 
     async def discover(self) -> Hits:
         for name, run, help_text in self._commands():

@@ -27,13 +27,16 @@ def sync(test: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
     return run
 
 
-async def until(pilot: Any, condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Wait (letting the app run) until `condition()` holds; fail after `seconds`."""
+async def until(pilot: Any, condition: Callable[[], bool], seconds: float = 10.0,
+                message: Callable[[], str] | None = None) -> None:
+    """Wait (letting the app run) until `condition()` holds; fail after `seconds`, saying
+    `message()` when given (what the screen shows instead)."""
     for _ in range(int(seconds / 0.02)):
         if condition():
             return
         await pilot.pause(0.02)
-    raise AssertionError(f"condition not met in time ({pilot.app.screen_stack})")
+    said = f": {message()}" if message else ""
+    raise AssertionError(f"condition not met in time ({pilot.app.screen_stack}){said}")
 
 
 TODAY = dt.date(2025, 6, 16)

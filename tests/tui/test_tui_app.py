@@ -139,3 +139,63 @@ def test_msante_tui_without_a_vault_is_a_clear_error(cli) -> None:
     r = cli("tui")
     assert r.code == ExitCode.NOT_FOUND, r.err
     assert "Traceback" not in r.err and "msante init" in r.err
+
+
+class _Tty:
+    def isatty(self) -> bool:
+        return True
+
+
+def test_plain_msante_on_a_terminal_opens_the_tui(monkeypatch, made) -> None:
+    """No arguments, a terminal, a vault: the TUI (most people never type a subcommand)."""
+    from msante.cli.main import main
+
+    opened: list[object] = []
+    monkeypatch.setattr("msante.tui.app.main", opened.append)
+    monkeypatch.setattr("sys.stdin", _Tty())
+    monkeypatch.setattr("sys.stdout", _Tty())
+    assert main([]) == 0
+    assert len(opened) == 1
+
+
+def test_plain_msante_elsewhere_prints_the_help(cli, monkeypatch, home) -> None:
+    """In a pipe, or on a terminal without a vault yet, plain `msante` still prints the help."""
+    opened: list[object] = []
+    monkeypatch.setattr("msante.tui.app.main", opened.append)
+    r = cli()  # stdin is not a terminal
+    assert r.code == 0 and "doc" in r.out and not opened
+    monkeypatch.setattr("sys.stdin", _Tty())
+    monkeypatch.setattr("sys.stdout", _Tty())
+    from msante.cli.main import opens_tui
+
+    assert not opens_tui(False)  # no vault at `home`
+
+
+@sync
+async def test_help_puts_the_screen_s_keys_before_textual_s_own_in_the_user_s_language(
+        filled: Any) -> None:
+    """Textual's tab / ctrl+c come last, in French under --lang fr, not "Focus Next" first."""
+    from msante import i18n
+
+    app = app_for(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        described = [d for _key, d in app.keys_of(app.screen)]
+        assert described.index("Hide") < described.index("Quit") < described.index("Next field")
+        assert "Focus Next" not in described and "Copy selected text" not in described
+        i18n.setup("fr")
+        try:
+            described = [d for _key, d in app.keys_of(app.screen)]
+        finally:
+            i18n.setup("en")
+        assert "Champ suivant" in described
+
+
+@sync
+async def test_the_palette_offers_no_screenshot(filled: Any) -> None:
+    """Textual's screenshot writes the screen, health data included, in the clear to disk."""
+    app = app_for(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        names = [c.title for c in app.get_system_commands(app.screen)]
+        assert names and not any("creenshot" in n for n in names)

@@ -1,4 +1,4 @@
-"""Small modal dialogs: a yes/no confirmation and a path to write to."""
+"""Small modal dialogs: a yes/no confirmation, a message to close, a path to write to."""
 
 from __future__ import annotations
 
@@ -52,6 +52,34 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_answer(self, yes: bool) -> None:
         """Answer the question."""
         self.dismiss(yes)
+
+
+class DoneScreen(ModalScreen[bool]):
+    """Say something and wait until the person closes it (Enter or Escape)."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="DoneScreen")
+    BINDINGS = [Binding("escape", "close", _("Close"))]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.text)
+            with Horizontal(classes="buttons"):
+                yield Button(_("Done"), id="done", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#done", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self) -> None:
+        self.dismiss(True)
+
+    def action_close(self) -> None:
+        """Close."""
+        self.dismiss(True)
 
 
 class PathScreen(ModalScreen[Path | None]):

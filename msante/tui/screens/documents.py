@@ -8,9 +8,11 @@ moving through the table shows the metadata only.
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -18,13 +20,24 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
-from msante.documents import types
 from msante.documents.model import Document
 from msante.documents.service import export_name
+from msante.documents.viewing import QUICK_S, remove_copy, viewer_command
 from msante.errors import MsanteError
-from msante.i18n import _
+from msante.i18n import _, ngettext
 from msante.tui.screens.base import MainScreen
-from msante.tui.screens.dialogs import ConfirmScreen, PathScreen
+from msante.tui.screens.dialogs import ConfirmScreen, DoneScreen, PathScreen
+from msante.tui.screens.doc_edit import EditDocumentScreen
+from msante.tui.screens.doc_import import ImportScreen, Outcome
+from msante.tui.screens.doc_parts import (
+    as_you_type,
+    marks,
+    metadata,
+    period_bounds,
+    period_options,
+    type_options,
+    within,
+)
 from msante.tui.screens.home import MUTED, day
 from msante.tui.screens.nav import NavBar
 
@@ -33,7 +46,6 @@ DEBOUNCE_S = 0.15
 TEXT_CHARS = 20_000
 TITLE_MIN, TYPE_WIDTH, MARKS_WIDTH = 16, 16, 6
 NARROW = 60  # under this table width, the type column gives way to the title
-TYPE_ALIASES = types.MAIN_ALIASES
 
 
 class DocumentTable(DataTable[str]):
@@ -46,35 +58,6 @@ class DocumentTable(DataTable[str]):
             self.screen.fit(event.size.width)
 
 
-def type_options() -> list[tuple[str, str]]:
-    """The main document types, by label."""
-    codes = dict.fromkeys(types.ALIASES[a] for a in TYPE_ALIASES)
-    return sorted(((types.get(c).label, c) for c in codes), key=lambda o: o[0].lower())
-
-
-def as_you_type(text: str) -> str:
-    """The query with its last word taken as a prefix while it is being typed ("glyc" → "glyc*").
-
-    Not after a space, inside an open quote, after an operator or on a one-letter word (the
-    grammar ignores prefixes under two characters).
-    """
-    words = text.split()
-    if not words or text[-1:].isspace() or sum(text.count(q) for q in '"“”«»') % 2:
-        return text
-    last = words[-1].lstrip("-")
-    if len(last) < 2 or last in ("OR", "AND", "NOT") or not last[-1].isalnum():
-        return text
-    return text + "*"
-
-
-def marks(doc: Document) -> str:
-    """The short flags column: hidden from professionals, something wrong with the file."""
-    out = _("hidden") if doc.hidden else ""
-    if doc.flags:
-        out += " ⚠"
-    return out.strip()
-
-
 class DocumentsScreen(MainScreen):
     """The selected person's documents."""
 
@@ -84,7 +67,8 @@ class DocumentsScreen(MainScreen):
     DEFAULT_CSS = """
     DocumentsScreen #filters { height: 3; }
     DocumentsScreen #filter { width: 1fr; }
-    DocumentsScreen #type { width: 26; }
+    DocumentsScreen #type { width: 24; }
+    DocumentsScreen #period { width: 22; }
     DocumentsScreen #body { height: 1fr; }
     DocumentsScreen DocumentTable { width: 1fr; height: 1fr; }
     DocumentsScreen #preview {
@@ -96,18 +80,27 @@ class DocumentsScreen(MainScreen):
     BINDINGS = [
         Binding("slash", "focus_filter", _("Search")),
         Binding("escape,down", "focus_table", _("To the table"), show=False),
-        Binding("h", "hide", _("Hide")),
-        Binding("x", "export", _("Export")),
+        Binding("i", "import", _("Import")),
+        Binding("o", "open", _("Open"), show=False),
+        Binding("e", "edit", _("Edit")),
+        Binding("h", "hide", _("Hide"), show=False),
+        Binding("x", "export", _("Export"), show=False),
         Binding("delete", "trash", _("Delete")),
+        Binding("r", "restore", _("Restore")),
+        Binding("t", "toggle_trash", _("Trash")),
     ]
+    IN_TRASH = ("restore",)
+    OUT_OF_TRASH = ("import", "edit", "hide")
 
     def __init__(self) -> None:
         super().__init__()
         self.docs: dict[str, Document] = {}
         self._with_type = True
-        self._type: object = Select.NULL
+        self._chosen: dict[str, object] = {}
         self.shown = 0  # how many times the table was filled (tests and the bench wait on it)
         self._debounce: Timer | None = None
+        self.in_trash = False
+        self.copies: set[Path] = set()  # decrypted copies open in a viewer, removed on unmount
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -115,13 +108,14 @@ class DocumentsScreen(MainScreen):
         with Horizontal(id="filters"):
             yield Input(placeholder=_("Search: words, \"a phrase\", prefix*  (/)"), id="filter")
             yield Select[str](type_options(), prompt=_("All types"), id="type")
+            yield Select[str](period_options(), prompt=_("Any date"), id="period")
         with Horizontal(id="body"):
             yield DocumentTable(cursor_type="row", zebra_stripes=True, id="table")
             with VerticalScroll(id="preview"):
                 yield Static(id="meta")
                 yield Static(id="text")
         yield Static(id="count")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._columns(TITLE_MIN)
@@ -165,22 +159,28 @@ class DocumentsScreen(MainScreen):
         self.reload()
         self.action_focus_table()
 
-    @on(Select.Changed, "#type")
-    def _type_changed(self, event: Select.Changed) -> None:
-        if event.value != self._type:  # not the Changed of its first mount
-            self._type = event.value
+    @on(Select.Changed, "#type, #period")
+    def _select_changed(self, event: Select.Changed) -> None:
+        key = event.select.id or ""
+        if event.value != self._chosen.get(key, Select.NULL):  # not the Changed of its mount
+            self._chosen[key] = event.value
             self.reload()
 
     def _query(self) -> list[Document]:
         text = self.query_one("#filter", Input).value.strip()
         chosen = self.query_one("#type", Select).value
         type_code = chosen if isinstance(chosen, str) else None
-        if not text:
+        period = self.query_one("#period", Select).value
+        since, until = period_bounds(period if isinstance(period, str) else None,
+                                     self.clock.today())
+        if not text or self.in_trash:  # the trash is short: no search there
             return self.vault.documents.list(person=self.person, type_code=type_code,
+                                             since=since, until=until, trashed=self.in_trash,
                                              limit=LIMIT)
         found = [d for d, _snippet in self.vault.documents.search(
             as_you_type(text), person=self.person, limit=LIMIT)]
-        return [d for d in found if type_code is None or d.type_code == type_code]
+        return [d for d in found if (type_code is None or d.type_code == type_code)
+                and within(d.date, since, until)]
 
     def reload(self) -> None:
         try:
@@ -205,7 +205,11 @@ class DocumentsScreen(MainScreen):
         self._show_meta()
 
     def _count(self, n: int) -> None:
-        if n >= LIMIT:
+        if self.in_trash:
+            text = (_("The trash is empty.") if n == 0 else
+                    ngettext("Trash: {n} document — Delete erases it for good",
+                             "Trash: {n} documents — Delete erases one for good", n).format(n=n))
+        elif n >= LIMIT:
             text = _("The first {n} documents: type more to narrow the search.").format(n=n)
         elif n == 0:
             text = _("No document matches.") if self._filtering() else _("No document yet.")
@@ -214,8 +218,9 @@ class DocumentsScreen(MainScreen):
         self.query_one("#count", Static).update(text)
 
     def _filtering(self) -> bool:
-        return bool(self.query_one("#filter", Input).value.strip()) or isinstance(
-            self.query_one("#type", Select).value, str)
+        return bool(self.query_one("#filter", Input).value.strip()) or any(
+            isinstance(self.query_one(f"#{name}", Select).value, str)
+            for name in ("type", "period"))
 
     @property
     def current(self) -> Document | None:
@@ -261,6 +266,98 @@ class DocumentsScreen(MainScreen):
         """Go back to the table."""
         self.query_one(DocumentTable).focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.IN_TRASH:
+            return self.in_trash
+        if action in self.OUT_OF_TRASH:
+            return not self.in_trash
+        return True
+
+    def action_toggle_trash(self) -> None:
+        """Show the trash (to restore or erase), or the documents again."""
+        self.in_trash = not self.in_trash
+        self.sub_title = _("Documents — trash") if self.in_trash else _("Documents")
+        self.query_one("#filter", Input).disabled = self.in_trash
+        self.refresh_bindings()
+        self.reload()
+        self.action_focus_table()
+
+    def action_import(self) -> None:
+        """Import files or a folder into the person's documents."""
+        screen = ImportScreen(self.vault.path, self.vault.store.keys, self.person, Path.home())
+        self.app.push_screen(screen, self._imported)
+
+    def _imported(self, outcome: Outcome | None) -> None:
+        if outcome is not None:
+            self.notify(outcome.summary.describe(),
+                        severity="warning" if outcome.summary.partial else "information")
+        self.reload()
+
+    def action_edit(self) -> None:
+        """Fix the title, type or date, add tags or a note."""
+        doc = self.current
+        if doc is not None:
+            self.app.push_screen(EditDocumentScreen(self.vault, doc), self._edited)
+
+    def _edited(self, doc: Document | None) -> None:
+        if doc is not None:
+            self.notify(_("Document {id} updated.").format(id=doc.id[:8]))
+            self.reload()
+
+    def action_open(self) -> None:
+        """Open the original file in the system's viewer (a private decrypted copy)."""
+        doc = self.current
+        if doc is None:
+            return
+        try:
+            command = viewer_command()
+            path = self.vault.documents.open_copy(doc)
+        except MsanteError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.copies.add(path)
+        self._view(command, path)
+
+    @work(thread=True, group="viewer")
+    def _view(self, command: list[str], path: Path) -> None:
+        started = time.monotonic()
+        try:  # quiet: a launcher's messages would scribble over the screen
+            subprocess.run([*command, str(path)], check=False, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, _("Cannot run the viewer: {error}").format(
+                error=exc.strerror), severity="error")
+        if time.monotonic() - started > QUICK_S:  # the viewer ran until it was closed
+            self.app.call_from_thread(self._forget, path)
+        else:  # a launcher (xdg-open) returned at once: the copy is still being read
+            self.app.call_from_thread(self._ask_when_done, path)
+
+    def _ask_when_done(self, path: Path) -> None:
+        question = _("The document is open in another window. When you have finished reading "
+                     "it, close this: the decrypted copy is then deleted.")
+        self.app.push_screen(DoneScreen(question), lambda _done: self._forget(path))
+
+    def _forget(self, path: Path) -> None:
+        remove_copy(path)
+        self.copies.discard(path)
+
+    def on_unmount(self) -> None:
+        for path in list(self.copies):  # the app quits or locks: no copy stays behind
+            self._forget(path)
+
+    def action_restore(self) -> None:
+        """Take the document out of the trash."""
+        doc = self.current
+        if doc is None:
+            return
+        try:
+            self.vault.documents.restore(doc)
+        except MsanteError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.notify(_("Restored: {title}").format(title=doc.title))
+        self.reload()
+
     def action_hide(self) -> None:
         """Hide the document from professionals, or show it again."""
         doc = self.current
@@ -276,9 +373,15 @@ class DocumentsScreen(MainScreen):
         self.reload()
 
     def action_trash(self) -> None:
-        """Move the document to the trash, after a confirmation."""
+        """Move the document to the trash (in the trash: erase it for good), after asking."""
         doc = self.current
         if doc is None:
+            return
+        if self.in_trash:
+            question = _("Erase “{title}” for good? Its file and its text are destroyed; this "
+                         "cannot be undone.").format(title=doc.title)
+            self.app.push_screen(ConfirmScreen(question, _("Erase for good")),
+                                 lambda yes: self._purge(doc) if yes else None)
             return
         question = _("Move “{title}” to the trash? It can be restored until the trash is "
                      "emptied.").format(title=doc.title)
@@ -292,6 +395,15 @@ class DocumentsScreen(MainScreen):
             self.notify(exc.message, severity="error")
             return
         self.notify(_("Moved to the trash: {title}").format(title=doc.title))
+        self.reload()
+
+    def _purge(self, doc: Document) -> None:
+        try:
+            self.vault.documents.purge(doc)
+        except MsanteError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.notify(_("Erased for good: {title}").format(title=doc.title))
         self.reload()
 
     def action_export(self) -> None:
@@ -314,27 +426,3 @@ class DocumentsScreen(MainScreen):
                         severity="error")
             return
         self.notify(_("Exported to {path}").format(path=written))
-
-
-def metadata(doc: Document) -> Content:
-    """What the preview shows of a document without reading its content."""
-    guessed = f" ({_('guessed')})"
-    rows = [(_("Type"), doc.type_label + (guessed if doc.type_guessed else "")),
-            (_("Date"), day(doc.date) + (guessed if doc.date_guessed and doc.date else "")),
-            (_("Author"), doc.author or ""), (_("Tags"), ", ".join(doc.tags)),
-            (_("Pages"), str(doc.pages or "")), (_("Size"), _human_size(doc.size)),
-            (_("Warnings"), ", ".join(doc.flag_texts())),
-            (_("Hidden"), _("yes, from professionals") if doc.hidden else ""),
-            (_("Note"), doc.note or ""), (_("Imported"), doc.imported_at[:10]),
-            (_("Id"), doc.id[:8])]
-    lines = [Content.styled(doc.title, "bold")]
-    lines += [Content.assemble((f"{label}: ", MUTED), value) for label, value in rows if value]
-    return Content("\n").join(lines)
-
-
-def _human_size(size: int) -> str:
-    if size < 1024:
-        return _("{n} bytes").format(n=size)
-    if size < 1024 * 1024:
-        return _("{n} KiB").format(n=round(size / 1024))
-    return _("{n:.1f} MiB").format(n=size / 1024 / 1024)

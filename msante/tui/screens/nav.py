@@ -14,7 +14,7 @@ class NavBar(Static):
     """`1 Home  2 Documents  3 Profile …`, the current screen highlighted."""
 
     DEFAULT_CSS = """
-    NavBar { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
+    NavBar { height: 1; background: $panel; color: $text-muted; }
     """
 
     def __init__(self, current: str) -> None:
@@ -29,4 +29,4 @@ class NavBar(Static):
             label = f" {key} {screen.SUB_TITLE} "
             style = "bold reverse $accent " if name == self.current else ""
             parts.append(Content.styled(label, f"{style}@click=app.go('{name}')"))
-        self.update(Content(" ").join(parts))
+        self.update(Content("").join(parts))  # 80 columns hold the seven names
