@@ -80,6 +80,7 @@ class MsanteApp(App[None]):
         self._agent_timer: Timer | None = None
         self._active = False
         self._locking = False
+        self._main: dict[str, MainScreen] = {}  # this session's main screens
         self.theme = DARK
 
     # -- state -----------------------------------------------------------------------------
@@ -95,6 +96,11 @@ class MsanteApp(App[None]):
         """The person every screen shows."""
         assert self.person is not None, "no vault is open"
         return self.person
+
+    def watch_person(self, _old: Person | None, new: Person | None) -> None:
+        if new is not None:  # None: the vault was just locked
+            for screen in self._main.values():
+                screen.person_changed()
 
     def choose_person(self, person_id: str) -> None:
         """Make the person with this id the one every screen shows."""
@@ -128,8 +134,9 @@ class MsanteApp(App[None]):
         for warning in session.warnings:
             self.notify(warning, severity="warning")
         self.person = session.vault.people.owner()
-        for name, screen in main_screens().items():
-            self.install_screen(screen(), name)
+        self._main = {name: screen() for name, screen in main_screens().items()}
+        for name, main_screen in self._main.items():
+            self.install_screen(main_screen, name)
         self.push_screen("home")
         if session.via == "agent":
             self._agent_timer = self.set_interval(self.agent_poll_s, self._check_agent)
@@ -166,8 +173,9 @@ class MsanteApp(App[None]):
             self._agent_timer = None
         while len(self.screen_stack) > 1:
             await self.pop_screen()
-        for name in self.screen_names():
+        for name in self._main:
             self.uninstall_screen(name)
+        self._main = {}
         self.session, self.person = None, None
         if session.via != "given":
             session.vault.close()

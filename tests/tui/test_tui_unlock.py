@@ -113,3 +113,29 @@ async def test_two_locks_at_once_leave_one_unlock_screen(home: Path) -> None:
         await asyncio.gather(app.lock("first"), app.lock("second"))
         await until(pilot, lambda: asking(app))
         assert [type(s) for s in app.screen_stack].count(UnlockScreen) == 1
+
+
+@sync
+async def test_the_screens_of_a_locked_session_are_let_go(home: Path) -> None:
+    """After lock and unlock, changing person reloads the new screens only: the old ones are
+    not kept alive by a watcher on the app (they used to be, one set per unlock)."""
+    app = MsanteApp(closed_vault(home), clock=frozen_clock())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: asking(app))
+        await pilot.press(*PASSPHRASE, "enter")
+        await until(pilot, lambda: home_ready(app))
+        old = app.screen
+        old_reloads: list[int] = []
+        old.reload = lambda: old_reloads.append(1)  # type: ignore[method-assign]
+        for _cycle in range(2):
+            await pilot.press("ctrl+l")
+            await until(pilot, lambda: asking(app))
+            await pilot.press(*PASSPHRASE, "enter")
+            await until(pilot, lambda: home_ready(app))
+        assert app.screen is not old
+        app.vault.people.add("Léo Martin", "2019-04-27", "male")
+        await pilot.press("p")
+        await until(pilot, lambda: app.current_person.name == "Léo Martin")
+        await pilot.pause()
+        assert old_reloads == []
+        assert not getattr(app, "__watchers", {}).get("person")

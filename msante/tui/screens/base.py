@@ -44,15 +44,16 @@ class MainScreen(Screen[None]):
         return self.msante.clock
 
     def on_mount(self) -> None:
-        self.watch(self.app, "person", self._person_changed, init=False)
         self.call_after_refresh(self._first_load)  # once the children are mounted
 
     def _first_load(self) -> None:
         self.reload()
         self.loaded = True
 
-    def _person_changed(self, _old: object, new: object) -> None:
-        if new is not None:  # None: the vault was just locked
+    def person_changed(self) -> None:
+        """The app shows another person (the app calls this on its screens of this session;
+        a watcher on the app would outlive the screen when the vault is locked)."""
+        if self.loaded:
             self.reload()
 
     def reload(self) -> None:

@@ -82,14 +82,22 @@ class HomeScreen(MainScreen):
         return [Tab(p.name, id=tab_id(p.id)) for p in self.vault.people.list()]
 
     def _fill_people(self) -> None:
+        """Bring the tabs in line with the people (added, removed or renamed elsewhere).
+
+        Tab by tab: clearing and adding again would reuse the ids before the removal is done.
+        """
         tabs = self.query_one("#person", Tabs)
-        wanted = [(str(t.label), t.id) for t in self._tabs()]
-        if wanted != [(str(t.label), t.id) for t in tabs.query(Tab)]:
-            with self.prevent(Tabs.TabActivated):
-                tabs.clear()
-                for tab in self._tabs():
-                    tabs.add_tab(tab)
+        wanted = {t.id: t for t in self._tabs()}
         with self.prevent(Tabs.TabActivated):
+            for tab in list(tabs.query(Tab)):
+                if tab.id not in wanted:
+                    tabs.remove_tab(tab)
+                elif str(tab.label) != str(wanted[tab.id].label):
+                    tab.label = wanted[tab.id].label
+            present = {tab.id for tab in tabs.query(Tab)}
+            for key, tab in wanted.items():
+                if key not in present:
+                    tabs.add_tab(tab)
             tabs.active = tab_id(self.person.id)
 
     @on(Tabs.TabActivated, "#person")
