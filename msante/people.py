@@ -75,8 +75,16 @@ def validate(name: str, born: str | dt.date, sex: str,
     return clean, day, sex
 
 
+def check_child(born: dt.date, today: dt.date | None = None) -> None:
+    """Refuse to add as a child someone already of age (their profile would be read-only)."""
+    if add_years(born, MAJORITY_YEARS) <= (today or dt.date.today()):
+        raise UsageError(
+            _("Someone born on {date} is already of age: add them with the relation 'other'.")
+            .format(date=born.isoformat()))
+
+
 class People:
-    """The people service: add, list, find, remove."""
+    """The people service: add, list, find, rename, remove."""
 
     SELECT = "SELECT id, name, born, sex, relation, majority, revision FROM people"
 
@@ -149,6 +157,21 @@ class People:
                   "Hand it over with 'msante people handover'.")
                 .format(name=person.name, date=person.majority)
             )
+
+    def rename(self, person: Person, name: str, today: dt.date | None = None) -> Person:
+        """Give a person a new name; refused for a child who came of age (read-only)."""
+        self.check_writable(person, today)
+        clean, _day, _sex = validate(name, person.born, person.sex)
+        key = fold(clean)
+        with self.store.write() as tx:
+            if tx.execute("SELECT 1 FROM people WHERE name_key = ? AND deleted = 0 AND id != ?",
+                          (key, person.id)).fetchone():
+                raise AlreadyExistsError(
+                    _("A person named {name} already exists.").format(name=clean))
+            records.update(tx, "people", person.id, {"name": clean, "name_key": key},
+                           device=self.store.device, base_revision=person.revision)
+            self.store.log(tx, "person.rename", person=person.id, record=person.id)
+        return self.get(person.id)
 
     def remove(self, name_or_id: str) -> Person:
         """Remove a person: their record becomes a tombstone and their space key is erased."""

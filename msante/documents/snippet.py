@@ -1,16 +1,36 @@
 """Search-result snippets, cut in Python around the first match in the document's text.
 
-FTS5's snippet() re-tokenizes each result's columns; here the query's terms become one regular
-expression that ignores case and accents by itself (each letter a class of its accented forms:
-e → [eéèêë…]), run by the C regex engine over the original text: no folding pass, no
-tokenizing. Matches in the window are marked with `**`. A document matched only by its title,
-author or tags shows the start of its text.
+FTS5's snippet() re-tokenizes each result's columns; here each included term of the query
+becomes a regular expression run by the C regex engine that ignores case and accents the way
+the index does on Latin letters (e finds é, è, ê, ë, É…; "oe" also finds œ and Œ, "ae" æ and
+Æ). Matches in a window around the first one are marked with `**`. A document matched only by
+its title, author or tags shows the start of its text.
+
+The same matches are found in one of two ways, chosen by the query:
+
+- Folded (when every word of the query folds to ASCII letters, digits or _, nearly always): the
+  text is first folded to one byte per character, in C: encoded as Latin-1 (or as cp1252 when
+  it has ’, “, –, œ…; the few characters cp1252 lacks go through `_unencodable`), then each
+  byte translated by a 256-byte table to its lower-case unaccented letter (É → e, ª → a);
+  œ/Œ and æ/Æ become the stand-ins Q and X, other letters and digits (ß, ø, ², Greek…) Z,
+  and signs stay signs, so that word boundaries stay where they were. Each term is then a
+  regular expression of plain letters over those bytes, which the regex engine finds with a
+  fast literal scan, and positions in the folded bytes are positions in the text. A long
+  text is folded a chunk at a time, only until the first match is certain (`_first`).
+- Plain (a query word with letters that fold to nothing ASCII: Greek, ø, ł…): one regular
+  expression over the text itself, each letter a class of its accented forms (e → [eéèêë…]),
+  ignoring case. It is the reference: a test checks that the fold and the classes agree on
+  every character of Unicode.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
+import string
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 
 from msante.documents.query import Query, Term
@@ -19,28 +39,109 @@ from msante.text import fold
 SCAN = 20_000  # characters of a document's text looked at for its snippet
 BEFORE, AFTER = 50, 110
 MARK = "**"
+CHUNK = 2_048  # characters of a long text folded at first (then 4 times more, and so on)
+
+# The letter pairs that also match their ligature, and the folded stand-in of the ligature.
+PAIRS = {"oe": ("œŒ", "Q"), "ae": ("æÆ", "X")}
+OTHER = "Z"  # what any other letter or digit folds to (never part of a folded query word)
+# Characters that re.IGNORECASE also matches with a letter's class, besides its listed forms
+# (dotless ı with i, the Kelvin and Ångström signs with k and å). A test checks this against
+# the regex engine over all of Unicode.
+CASE_TWINS = {"\u0131": "i", "\u212a": "k", "\u212b": "a"}
+_ERRORS = "msante-snippet-fold"
 
 
 @cache
-def _variants() -> dict[str, str]:
-    """For each base letter, a regex class of it and its accented forms (both cases)."""
+def _forms() -> dict[str, frozenset[str]]:
+    """For each base letter, its accented forms in both cases (and itself)."""
     forms: dict[str, set[str]] = {}
     for code in range(0x41, 0x250):
         char = chr(code)
         base = fold(char)
         if len(base) == 1 and base.isalpha():
-            forms.setdefault(base, {base}).update({char, char.lower(), char.upper()})
-    extra = {"oe": "œŒ", "ae": "æÆ"}
-    classes = {b: "[" + "".join(sorted(re.escape(c) for c in f)) + "]" for b, f in forms.items()}
-    return classes | {k: f"(?:{k}|[{v}])" for k, v in extra.items()}
+            # one character each: 'İ'.lower() and 'ǰ'.upper() are two (a letter and a mark)
+            forms.setdefault(base, {base}).update(
+                c for c in (char, char.lower(), char.upper()) if len(c) == 1)
+    return {b: frozenset(f) for b, f in forms.items()}
 
+
+@cache
+def _variants() -> dict[str, str]:
+    """For each base letter, a regex class of its forms; for oe and ae, either the pair (ë
+    included, as in Noël) or the ligature."""
+    classes = {b: "[" + "".join(sorted(re.escape(c) for c in f)) + "]"
+               for b, f in _forms().items()}
+    pairs = {k: f"(?:{classes[k[0]]}{classes[k[1]]}|[{v}])" for k, (v, _q) in PAIRS.items()}
+    return classes | pairs
+
+
+@cache
+def _letters() -> dict[str, str]:
+    """Every character a class of an ASCII letter matches (ignoring case), with that letter."""
+    forms = _forms()
+    return {c: b for b in string.ascii_lowercase for c in forms[b]} | CASE_TWINS
+
+
+def _folded_char(char: str) -> str:
+    """The ASCII character `char` folds to (a sign outside ASCII stays itself)."""
+    letter = _letters().get(char)
+    if letter:
+        return letter
+    if char.isascii():  # a digit, _ or a sign
+        return char
+    for ligatures, stand_in in PAIRS.values():
+        if char in ligatures:
+            return stand_in
+    if char.isalnum() or char == "_":  # what the regex engine calls a word character
+        return OTHER
+    return char
+
+
+@cache
+def _table(codec: str) -> bytes:
+    """For each byte of `codec`, the byte its character folds to."""
+    out = bytearray()
+    for byte in range(256):
+        char = bytes([byte]).decode(codec, errors="replace")  # cp1252's 5 unused bytes: �
+        folded = _folded_char(char)
+        out.append(ord(folded) if folded.isascii() else byte)
+    return bytes(out)
+
+
+def _unencodable(error: UnicodeError) -> tuple[str, int]:
+    """Replace each character cp1252 lacks by one that folds as it does (a letter of its
+    class, ß for another letter or digit, ? for a sign)."""
+    assert isinstance(error, UnicodeEncodeError)
+    out = []
+    for char in error.object[error.start:error.end]:
+        folded = _folded_char(char)
+        out.append("ß" if folded == OTHER else folded if folded.isascii() else "?")
+    return "".join(out), error.end
+
+
+codecs.register_error(_ERRORS, _unencodable)
+
+
+def fold_bytes(text: str) -> bytes:
+    """`text` folded to one ASCII-or-sign byte per character (see the module's docstring)."""
+    try:
+        return text.encode("latin-1").translate(_table("latin-1"))
+    except UnicodeEncodeError:
+        return text.encode("cp1252", _ERRORS).translate(_table("cp1252"))
+
+
+def _tokens(term: Term) -> list[str]:
+    return re.findall(r"\w+", fold(unicodedata.normalize("NFC", term.text)))
+
+
+# -- the plain regular expression over the text ---------------------------------------------
 
 def _token_regex(token: str) -> str:
     classes = _variants()
     out, i = [], 0
     while i < len(token):
         pair = token[i:i + 2]
-        if pair in ("oe", "ae"):  # also the ligatures œ, æ
+        if pair in PAIRS:  # also the ligatures œ, æ
             out.append(classes[pair])
             i += 2
             continue
@@ -49,36 +150,130 @@ def _token_regex(token: str) -> str:
     return "".join(out)
 
 
-def _term_regex(term: Term) -> str:
-    tokens = re.findall(r"\w+", fold(unicodedata.normalize("NFC", term.text)))
-    if not tokens:
-        return ""
-    body = r"\W+".join(_token_regex(t) for t in tokens)
-    return rf"\b{body}" + (r"\w*" if term.kind == "prefix" else r"\b")
+def _plain(terms: list[tuple[list[str], bool]]) -> re.Pattern[str]:
+    """One regex over the text for `terms` ((tokens, is a prefix)), ignoring case, accents."""
+    parts = [rf"\b{body}" + (r"\w*" if prefix else r"\b")
+             for tokens, prefix in terms if (body := r"\W+".join(map(_token_regex, tokens)))]
+    return re.compile("|".join(parts), re.IGNORECASE)
 
 
-def matcher(query: Query) -> re.Pattern[str] | None:
-    """One regex matching any included term of `query`, ignoring case and accents."""
-    parts = [regex for term in query.terms if not term.negated and (regex := _term_regex(term))]
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+# -- the folded regular expressions over the folded bytes -----------------------------------
+
+def _folded(tokens: list[str], prefix: bool) -> str:
+    """The regex of one term over folded bytes. It begins with the term's first plain letters
+    (the regex engine scans for such a literal prefix quickly) and checks the word boundary
+    before them with a lookbehind, \\b(?=…) in front would hide the prefix."""
+    words = []
+    for token in tokens:
+        parts, i = [], 0
+        while i < len(token):
+            pair = token[i:i + 2]
+            if pair in PAIRS:
+                parts.append(f"(?:{pair}|{PAIRS[pair][1]})")
+                i += 2
+            else:
+                parts.append(token[i])  # a-z, 0-9 or _: nothing to escape
+                i += 1
+        words.append(parts)
+    lead = 0  # how many plain letters the first word begins with
+    while lead < len(words[0]) and len(words[0][lead]) == 1:
+        lead += 1
+    body = r"\W+".join("".join(parts) for parts in words)
+    end = r"\w*" if prefix else r"\b"
+    if not lead:  # the first word begins with oe or ae
+        return rf"\b{body}{end}"
+    return rf"{body[:lead]}(?<=\b.{{{lead}}}){body[lead:]}{end}"
 
 
-def snippet(text: str, pattern: re.Pattern[str] | None) -> str:
+@dataclass(frozen=True)
+class Matcher:
+    """How to find a query's included terms in a text (see the module's docstring)."""
+
+    plain: re.Pattern[str] | None  # the plain way; None when the folded way is taken
+    terms: tuple[re.Pattern[bytes], ...] = ()  # folded: one per term, in the query's order
+    any: re.Pattern[bytes] | None = None  # folded: any of the terms
+    settled: re.Pattern[bytes] | None = None  # folded: see _first
+
+    def found(self, text: str) -> bool:
+        """Whether any term matches somewhere in `text`."""
+        if self.plain:
+            return self.plain.search(text) is not None
+        assert self.any
+        return self.any.search(fold_bytes(text)) is not None
+
+
+def matcher(query: Query) -> Matcher | None:
+    """How to find the included terms of `query`, ignoring case and accents."""
+    terms = [(tokens, term.kind == "prefix") for term in query.terms
+             if not term.negated and (tokens := _tokens(term))]
+    if not terms:
+        return None
+    if not all(t.isascii() for tokens, _prefix in terms for t in tokens):
+        return Matcher(_plain(terms))
+    patterns = [_folded(tokens, prefix) for tokens, prefix in terms]
+    most = max(len(tokens) for tokens, _prefix in terms)
+    return Matcher(None, tuple(re.compile(p.encode()) for p in patterns),
+                   re.compile("|".join(patterns).encode()),
+                   re.compile(rf"(?:\w+\W+){{{most}}}\w".encode()))
+
+
+def snippet(text: str, pattern: Matcher | None) -> str:
     """A short passage of `text` around the first match, matches marked with **…**."""
-    first = pattern.search(text, 0, SCAN) if pattern else None
-    if first is None:
+    if pattern is None or (first := _first(pattern, text)) is None:
         head = text[:BEFORE + AFTER]
         return _squeeze(head) + ("…" if len(text) > len(head) else "")
-    start, end = max(0, first.start() - BEFORE), min(len(text), first.end() + AFTER)
+    s, e, folded = first
+    start, end = max(0, s - BEFORE), min(len(text), e + AFTER)
     if start:  # begin on a whole word
-        space = text.find(" ", start, first.start())
-        start = space + 1 if space >= 0 else first.start()
+        space = text.find(" ", start, s)
+        start = space + 1 if space >= 0 else s
     out, pos = [], start
-    for match in pattern.finditer(text, start, end):  # type: ignore[union-attr]
-        out += [text[pos:match.start()], MARK, match.group(), MARK]
-        pos = match.end()
+    for a, b in _matches(pattern, text, folded, start, end):
+        out += [text[pos:a], MARK, text[a:b], MARK]
+        pos = b
     out.append(text[pos:end])
     return ("…" if start else "") + _squeeze("".join(out)) + ("…" if end < len(text) else "")
+
+
+def _first(m: Matcher, text: str) -> tuple[int, int, bytes] | None:
+    """The span of the first match in the first SCAN characters of `text`, with the folded
+    bytes of (at least) what was searched (empty the plain way).
+
+    Folding 20,000 characters costs more than finding an early match, so a long text is
+    folded a chunk at a time. A match found in a chunk is the first in the text when, from
+    its start, the chunk still holds more words than any term has: a match of a term that
+    starts there or earlier covers at most that many consecutive words (a term is words
+    separated by non-word characters, each word of the text matching one word of the term),
+    so it cannot run past the chunk's end, and the chunk's answer is the text's.
+    """
+    if m.plain:
+        found = m.plain.search(text, 0, SCAN)
+        return (found.start(), found.end(), b"") if found else None
+    assert m.settled
+    whole = min(len(text), SCAN)
+    size = CHUNK
+    while True:
+        folded = fold_bytes(text[:min(size, whole)])
+        best = None
+        for term in m.terms:
+            match = term.search(folded)
+            if match and (best is None or match.start() < best.start()):
+                best = match
+        if len(folded) == whole or (best and m.settled.match(folded, best.start())):
+            return (best.start(), best.end(), folded) if best else None
+        size *= 4
+
+
+def _matches(m: Matcher, text: str, folded: bytes, start: int,
+             end: int) -> Iterator[tuple[int, int]]:
+    """The spans of the matches between `start` and `end` (the regex sees `end` as the end of
+    the text, as it sees SCAN when looking for the first match)."""
+    if m.plain:
+        return (match.span() for match in m.plain.finditer(text, start, end))
+    assert m.any
+    if len(folded) < end:
+        folded = fold_bytes(text[:end])
+    return (match.span() for match in m.any.finditer(folded, start, end))
 
 
 def _squeeze(text: str) -> str:

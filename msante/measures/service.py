@@ -44,6 +44,9 @@ BLANKS = {"kind": "", "value": 0.0, "unit": "", "at": "", "provenance": ""}
 FUTURE_SLACK = dt.timedelta(minutes=5)
 BATCH = 500
 NOTE_MAX = 500
+CHART_POINTS = 300
+"""The most points `trend` gives: more than a terminal chart can show apart."""
+J2000 = (2451545.0, dt.datetime(2000, 1, 1, 12, tzinfo=dt.UTC))  # a Julian day and its time
 
 REMOVED = "removed:"  # the tombstone of an outside id: REMOVED + a hash of it
 _HEIGHTS = "FROM measurements h WHERE h.person = m.person AND h.kind = 'height' AND h.deleted = 0"
@@ -339,6 +342,29 @@ class Measures:
                 if series.values2 is not None:
                     series.values2.append(value2)
         return series
+
+    def trend(self, person: Person, kind: str, since: str | dt.date | None = None,
+              points: int = CHART_POINTS) -> Series:
+        """At most `points` points to chart one kind, oldest first: when there are more
+        measurements, the period is cut into `points` equal parts and each gives its mean."""
+        if points < 1:
+            raise UsageError(_("A chart needs at least one point ({n}).").format(n=points))
+        spec = kinds.get(kind)
+        inner, args = self._query(person, spec.name, since, order="ASC",
+                                  columns="julianday(m.at) AS j, m.value AS v, m.value2 AS w")
+        count, first, last = self.store.conn.execute(
+            f"SELECT count(*), min(j), max(j) FROM ({inner})", args).fetchone()
+        if count <= points:
+            return self.chart_series(person, spec.name, since)
+        # One pass in SQLite (flat memory): each row goes to the part its time falls in.
+        rows = self.store.conn.execute(
+            f"SELECT avg(j), avg(v), avg(w) FROM ({inner}) "
+            "GROUP BY min(CAST((j - ?) / ? AS INTEGER), ?) ORDER BY 1",
+            [*args, first, (last - first) / points or 1.0, points - 1]).fetchall()
+        day0, time0 = J2000
+        times = [time0 + dt.timedelta(seconds=round((j - day0) * 86400)) for j, _v, _w in rows]
+        return Series(spec, times, [v for _j, v, _w in rows],
+                      [w for _j, _v, w in rows] if spec.pair else None)
 
     # -- removing (audited) -------------------------------------------------------------------
 

@@ -183,6 +183,11 @@ def _valid_partial(value: str, today: dt.date) -> bool:
     return 1900 <= first.year and first <= today
 
 
+def check_field(section: Section, name: str, raw: object) -> object:
+    """One field's value checked and normalised (UsageError naming the field otherwise)."""
+    return _one(section.get(name), raw)
+
+
 def _one(spec: Field, raw: object) -> object:
     text = clean(str(raw), lines=True).strip()  # no terminal escapes stored
     if spec.kind == "date":

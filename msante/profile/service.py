@@ -173,6 +173,22 @@ class Profile:
         order = {s.name: i for i, s in enumerate(sections.SECTIONS)}
         return sorted((Entry.from_row(r) for r in rows), key=lambda e: order[e.section])
 
+    def counts(self, person: Person) -> dict[str, int]:
+        """How many current entries each section holds ("no known …" statements left out)."""
+        rows = self.store.conn.execute(
+            "SELECT section, count(*) FROM profile_entries WHERE deleted = 0 AND person = ? "
+            "AND status = 'current' AND json_extract(data, '$.none') IS NULL GROUP BY section",
+            (person.id,)).fetchall()
+        return {section: n for section, n in rows}
+
+    def none_stated(self, person: Person) -> set[str]:
+        """The sections whose current word is a "no known …" statement."""
+        rows = self.store.conn.execute(
+            "SELECT DISTINCT section FROM profile_entries WHERE deleted = 0 AND person = ? "
+            "AND status = 'current' AND json_extract(data, '$.none') IS NOT NULL",
+            (person.id,)).fetchall()
+        return {section for (section,) in rows}
+
     def history(self, entry: Entry) -> builtins.list[Revision]:
         """The previous versions of `entry`, oldest first."""
         rows = self.store.conn.execute(
