@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from msante.documents import search as search_mod
-from msante.documents.search import RANK_CAP, search
+from msante.documents.query import parse
+from msante.documents.search import FIRST_READ, RANK_CAP, search
+from msante.documents.snippet import SCAN, matcher, snippet
 from msante.vault import records
 
 
@@ -81,3 +83,63 @@ def test_a_limit_of_zero_or_a_query_of_nothing_finds_nothing(vault) -> None:
     _add(vault, vault.people.owner().id, title="Ordonnance", text="paracétamol")
     assert search(vault.store.conn, "paracetamol", limit=0) == []
     assert search(vault.store.conn, '" - * "') == []
+
+
+def test_many_matches_whose_newest_are_hidden_still_give_the_newest_visible(vault,
+                                                                             monkeypatch) -> None:
+    """The newest listed matches are read first; when trashed or another person's documents
+    leave too few, the whole list is read, then the index walked: same answer every time."""
+    monkeypatch.setattr(search_mod, "RANK_CAP", 2)
+    reads: list[int] = []
+    read, walk = search_mod._read, search_mod._recent
+    monkeypatch.setattr(search_mod, "_read", lambda *a, **k: reads.append(1) or read(*a, **k))
+    monkeypatch.setattr(search_mod, "_recent", lambda *a, **k: reads.append(2) or walk(*a, **k))
+    owner = vault.people.owner().id
+    child = vault.people.add("Léo Martin", "2019-04-01", "male").id
+    for i in range(3):
+        _add(vault, owner, title=f"Ancien {i}", text="ferritine")
+    _add(vault, child, title="Léo", text="ferritine")
+    _add(vault, owner, title="Jeté", text="ferritine", trashed=True)
+    _add(vault, owner, title="Récent", text="ferritine")  # listed: Récent, Jeté, Léo
+
+    def titles(**kwargs: Any) -> tuple[list[str], list[int]]:
+        reads.clear()
+        return _titles(vault, "ferritine", **kwargs), list(reads)
+    assert titles(limit=1) == (["Récent"], [1])  # the newest suffice
+    assert titles(limit=2) == (["Récent", "Léo"], [1, 1])  # the whole list
+    assert titles(limit=3) == (["Récent", "Léo", "Ancien 2"], [1, 1, 2])  # the index
+    assert titles(person_id=owner, limit=2) == (["Récent", "Ancien 2"], [1, 1, 2])
+    assert titles(person_id=child) == (["Léo"], [1, 1, 2])
+
+
+def test_few_matches_beyond_the_limit_keep_the_ranking(vault) -> None:
+    """More matches than shown (but few): ranked on the short columns, then only the chosen
+    rows read, in the ranked order."""
+    owner = vault.people.owner().id
+    _add(vault, owner, title="Ferritine", text="rien")
+    for i in range(3):
+        _add(vault, owner, title=f"Texte {i}", text="ferritine")
+    _add(vault, owner, title="Bilan", text="rien", tags="ferritine")
+    assert _titles(vault, "ferritine", limit=3) == ["Ferritine", "Bilan", "Texte 2"]
+
+
+def test_a_match_far_in_a_long_text_is_the_snippets_center(vault) -> None:
+    """Only match past the first chunk of a long text: the snippet is cut around it."""
+    owner = vault.people.owner().id
+    _add(vault, owner, title="Long", text="Rien à signaler. " * 600 + "Ferritine à 12 µg/L.")
+    (_doc, snippet), = search(vault.store.conn, "ferritine")
+    assert snippet.startswith("…") and "**Ferritine** à 12 µg/L." in snippet
+
+
+@pytest.mark.parametrize("where", [10, FIRST_READ - 60, FIRST_READ - 4, FIRST_READ + 500, None])
+def test_long_texts_are_read_further_only_as_needed(vault, where: int | None) -> None:
+    """The start of each text is read with the rows, the rest only when the snippet needs it
+    (match past the start, window running past it, no match in the text): the snippet is
+    always the one of the whole text."""
+    owner = vault.people.owner().id
+    filler = "rien à signaler " * (2 * FIRST_READ // 16)
+    text = filler if where is None else filler[:where] + " ferritine basse " + filler[where:]
+    _add(vault, owner, title="Ferritine" if where is None else "Bilan", text=text)
+    (_doc, found), = search(vault.store.conn, "ferritine")
+    assert found == snippet(text[:SCAN], matcher(parse("ferritine")))
+    assert ("**ferritine**" in found) is (where is not None)

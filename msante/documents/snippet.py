@@ -16,7 +16,9 @@ The same matches are found in one of two ways, chosen by the query:
   and signs stay signs, so that word boundaries stay where they were. Each term is then a
   regular expression of plain letters over those bytes, which the regex engine finds with a
   fast literal scan, and positions in the folded bytes are positions in the text. A long
-  text is folded a chunk at a time, only until the first match is certain (`_first`).
+  text is folded a chunk at a time, only until the first match is certain (`_first`), and
+  `snippet_of_start` cuts the snippet from the start of a text alone when that start settles
+  it (search.py reads the rest of a text only otherwise).
 - Plain (a query word with letters that fold to nothing ASCII: Greek, ø, ł…): one regular
   expression over the text itself, each letter a class of its accented forms (e → [eéèêë…]),
   ignoring case. It is the reference: a test checks that the fold and the classes agree on
@@ -30,8 +32,9 @@ import re
 import string
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
+from typing import NamedTuple
 
 from msante.documents.query import Query, Term
 from msante.text import fold
@@ -39,7 +42,7 @@ from msante.text import fold
 SCAN = 20_000  # characters of a document's text looked at for its snippet
 BEFORE, AFTER = 50, 110
 MARK = "**"
-CHUNK = 2_048  # characters of a long text folded at first (then 4 times more, and so on)
+CHUNK = 512  # characters of a long text folded at first (see _first)
 
 # The letter pairs that also match their ligature, and the folded stand-in of the ligature.
 PAIRS = {"oe": ("œŒ", "Q"), "ae": ("æÆ", "X")}
@@ -162,31 +165,19 @@ def _plain(terms: list[tuple[list[str], bool]]) -> re.Pattern[str]:
 def _folded(tokens: list[str], prefix: bool) -> str:
     """The regex of one term over folded bytes. It begins with the term's first plain letters
     (the regex engine scans for such a literal prefix quickly) and checks the word boundary
-    before them with a lookbehind, \\b(?=…) in front would hide the prefix."""
-    words = []
-    for token in tokens:
-        parts, i = [], 0
-        while i < len(token):
-            pair = token[i:i + 2]
-            if pair in PAIRS:
-                parts.append(f"(?:{pair}|{PAIRS[pair][1]})")
-                i += 2
-            else:
-                parts.append(token[i])  # a-z, 0-9 or _: nothing to escape
-                i += 1
-        words.append(parts)
-    lead = 0  # how many plain letters the first word begins with
-    while lead < len(words[0]) and len(words[0][lead]) == 1:
-        lead += 1
-    body = r"\W+".join("".join(parts) for parts in words)
+    before them with a lookbehind (a \\b in front would hide the prefix)."""
+    body = r"\W+".join(tokens)
+    pairs = [i for pair in PAIRS if (i := tokens[0].find(pair)) >= 0]
+    lead = min(pairs, default=len(tokens[0]))  # how many plain letters the term begins with
+    for pair, (_ligatures, stand_in) in PAIRS.items():  # pairs cannot overlap (both end in e)
+        body = body.replace(pair, f"(?:{pair}|{stand_in})")
     end = r"\w*" if prefix else r"\b"
-    if not lead:  # the first word begins with oe or ae
+    if not lead:  # the term begins with oe or ae
         return rf"\b{body}{end}"
     return rf"{body[:lead]}(?<=\b.{{{lead}}}){body[lead:]}{end}"
 
 
-@dataclass(frozen=True)
-class Matcher:
+class Matcher(NamedTuple):
     """How to find a query's included terms in a text (see the module's docstring)."""
 
     plain: re.Pattern[str] | None  # the plain way; None when the folded way is taken
@@ -202,13 +193,14 @@ class Matcher:
         return self.any.search(fold_bytes(text)) is not None
 
 
-def matcher(query: Query) -> Matcher | None:
-    """How to find the included terms of `query`, ignoring case and accents."""
+def matcher(query: Query, *, folded: bool = True) -> Matcher | None:
+    """How to find the included terms of `query`, ignoring case and accents (`folded=False`:
+    the plain way whatever the query, as tests compare the two)."""
     terms = [(tokens, term.kind == "prefix") for term in query.terms
              if not term.negated and (tokens := _tokens(term))]
     if not terms:
         return None
-    if not all(t.isascii() for tokens, _prefix in terms for t in tokens):
+    if not folded or not all(t.isascii() for tokens, _prefix in terms for t in tokens):
         return Matcher(_plain(terms))
     patterns = [_folded(tokens, prefix) for tokens, prefix in terms]
     most = max(len(tokens) for tokens, _prefix in terms)
@@ -219,61 +211,92 @@ def matcher(query: Query) -> Matcher | None:
 
 def snippet(text: str, pattern: Matcher | None) -> str:
     """A short passage of `text` around the first match, matches marked with **…**."""
-    if pattern is None or (first := _first(pattern, text)) is None:
+    out = _snippet(text, pattern, whole=True)
+    assert out is not None
+    return out
+
+
+def snippet_of_start(text: str, pattern: Matcher | None) -> str | None:
+    """The snippet of a text of which `text` is only the start (longer than BEFORE + AFTER);
+    None when the rest is needed: no match is certain yet, or the window runs past `text`."""
+    return _snippet(text, pattern, whole=False)
+
+
+class _Unsettled(Exception):
+    """The start of a text does not tell its first match."""
+
+
+def _snippet(text: str, pattern: Matcher | None, *, whole: bool) -> str | None:
+    try:
+        first = _first(pattern, text, whole) if pattern else None
+    except _Unsettled:
+        return None
+    if pattern is None or first is None:  # the start of the text
         head = text[:BEFORE + AFTER]
+        if not whole and len(head) == len(text):
+            return None  # whether to end with … depends on the rest
         return _squeeze(head) + ("…" if len(text) > len(head) else "")
     s, e, folded = first
+    if not whole and e + AFTER >= len(text):
+        return None
     start, end = max(0, s - BEFORE), min(len(text), e + AFTER)
     if start:  # begin on a whole word
         space = text.find(" ", start, s)
         start = space + 1 if space >= 0 else s
-    out, pos = [], start
-    for a, b in _matches(pattern, text, folded, start, end):
-        out += [text[pos:a], MARK, text[a:b], MARK]
-        pos = b
-    out.append(text[pos:end])
-    return ("…" if start else "") + _squeeze("".join(out)) + ("…" if end < len(text) else "")
+    # every match in the window (the regex sees `end` as the end of the text, as it sees
+    # SCAN when looking for the first match)
+    matches: Iterator[re.Match[str]] | Iterator[re.Match[bytes]]
+    if pattern.plain:
+        matches = pattern.plain.finditer(text, start, end)
+    else:
+        assert pattern.any
+        if len(folded) < end:
+            folded += fold_bytes(text[len(folded):end])
+        matches = pattern.any.finditer(folded, start, end)
+    cuts = [start]
+    for match in matches:
+        cuts += match.span()
+    cuts.append(end)
+    # between cuts: unmarked, marked, unmarked… text, so the marks join the pieces
+    marked = MARK.join([text[a:b] for a, b in pairwise(cuts)])
+    return ("…" if start else "") + _squeeze(marked) + ("…" if end < len(text) else "")
 
 
-def _first(m: Matcher, text: str) -> tuple[int, int, bytes] | None:
+def _first(m: Matcher, text: str, whole: bool) -> tuple[int, int, bytes] | None:
     """The span of the first match in the first SCAN characters of `text`, with the folded
-    bytes of (at least) what was searched (empty the plain way).
+    bytes of (at least) what was searched (empty the plain way). _Unsettled when `text` is
+    not `whole` and its end could change the answer.
 
     Folding 20,000 characters costs more than finding an early match, so a long text is
-    folded a chunk at a time. A match found in a chunk is the first in the text when, from
-    its start, the chunk still holds more words than any term has: a match of a term that
-    starts there or earlier covers at most that many consecutive words (a term is words
-    separated by non-word characters, each word of the text matching one word of the term),
-    so it cannot run past the chunk's end, and the chunk's answer is the text's.
+    folded a chunk at a time (CHUNK characters, then 4 times as many, and so on). A match
+    found in what is folded is the first in the text when, from its start, the folded part
+    still holds more words than any term has: a match of a term that starts there or earlier
+    covers at most that many consecutive words (a term is words separated by non-word
+    characters, each word of the text matching one word of the term), so it cannot run past
+    the folded part, and the answer there is the text's.
     """
     if m.plain:
+        if not whole:
+            raise _Unsettled
         found = m.plain.search(text, 0, SCAN)
         return (found.start(), found.end(), b"") if found else None
     assert m.settled
-    whole = min(len(text), SCAN)
-    size = CHUNK
+    limit = min(len(text), SCAN)
+    folded, size = b"", CHUNK
     while True:
-        folded = fold_bytes(text[:min(size, whole)])
+        folded += fold_bytes(text[len(folded):min(size, limit)])
         best = None
-        for term in m.terms:
+        for term in m.terms:  # the earliest match, the first term's on a tie
             match = term.search(folded)
             if match and (best is None or match.start() < best.start()):
                 best = match
-        if len(folded) == whole or (best and m.settled.match(folded, best.start())):
+        if len(folded) == limit and whole:
             return (best.start(), best.end(), folded) if best else None
+        if best and m.settled.match(folded, best.start()):
+            return best.start(), best.end(), folded
+        if len(folded) == limit:
+            raise _Unsettled
         size *= 4
-
-
-def _matches(m: Matcher, text: str, folded: bytes, start: int,
-             end: int) -> Iterator[tuple[int, int]]:
-    """The spans of the matches between `start` and `end` (the regex sees `end` as the end of
-    the text, as it sees SCAN when looking for the first match)."""
-    if m.plain:
-        return (match.span() for match in m.plain.finditer(text, start, end))
-    assert m.any
-    if len(folded) < end:
-        folded = fold_bytes(text[:end])
-    return (match.span() for match in m.any.finditer(folded, start, end))
 
 
 def _squeeze(text: str) -> str:
