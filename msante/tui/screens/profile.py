@@ -33,9 +33,10 @@ from msante.tui.screens.profile_view import (
     cell,
     detail,
     details,
+    entry_title,
     none_text,
+    row_style,
     section_prompt,
-    status_cell,
     status_label,
 )
 
@@ -76,8 +77,10 @@ class ProfileScreen(MainScreen):
     }
     ProfileScreen.-narrow #sections { width: 34; }
     ProfileScreen #sections:focus, ProfileScreen EntryTable:focus { border: round $accent; }
-    ProfileScreen EntryTable { height: 1fr; border: round $primary-darken-1; }
-    ProfileScreen #detail { height: 45%; border: round $primary-darken-1; padding: 0 1; }
+    ProfileScreen EntryTable {
+        height: auto; min-height: 5; max-height: 50%; border: round $primary-darken-1;
+    }
+    ProfileScreen #detail { height: 1fr; border: round $primary-darken-1; padding: 0 1; }
     ProfileScreen #status { height: 1; padding: 0 1; color: $text-muted; }
     ProfileScreen #status.-read-only { color: $text-warning; text-style: bold; }
     """
@@ -117,12 +120,7 @@ class ProfileScreen(MainScreen):
         self.query_one("#detail").border_title = _("Detail and history")
         self._columns()
         super().on_mount()
-        self.watch(self.app, "theme", self._theme_changed, init=False)
         self.query_one(SectionList).focus()
-
-    def _theme_changed(self) -> None:
-        if self.loaded and self.show_removed:
-            self._fill()  # the status cells take their colours from the theme
 
     def on_screen_resume(self) -> None:
         if self.loaded:
@@ -163,11 +161,13 @@ class ProfileScreen(MainScreen):
         table.clear()
         self.entries = {e.id: e for e in entries[:LIMIT]}
         with_details, with_date, with_status = self._layout()
+        titles = self._titles()
         for e in self.entries.values():
-            cells = [cell(e.text())]
-            cells += [cell(details(e))] if with_details else []
-            cells += [cell(e.sort_date or "")] if with_date else []
-            cells += [status_cell(e.status, self.app.theme_variables)] if with_status else []
+            style = row_style(e.status)
+            cells = [cell(entry_title(e, titles), style)]
+            cells += [cell(details(e, titles), style)] if with_details else []
+            cells += [cell(e.sort_date or "", style)] if with_date else []
+            cells += [cell(status_label(e.status))] if with_status else []
             table.add_row(*cells, key=e.id)
         if keep in self.entries:
             table.move_cursor(row=table.get_row_index(keep))
@@ -225,7 +225,7 @@ class ProfileScreen(MainScreen):
             pane.update(self._empty_hint())
             return
         try:
-            pane.update(detail(entry, self.vault.profile.history(entry)))
+            pane.update(detail(entry, self.vault.profile.history(entry), self._titles()))
         except MsanteError as exc:
             pane.update(exc.message)
 
@@ -313,14 +313,15 @@ class ProfileScreen(MainScreen):
             self.notify(_("A \"no known …\" statement has no fields to change: add the entry "
                           "itself, it replaces the statement."), severity="warning")
             return
-        spec = self.section
+        spec = sections.get(entry.section)
         form = EntryForm(spec, lambda values: self.vault.profile.edit(entry.id, values),
                          entry=entry, documents=self._documents(spec))
         self.app.push_screen(form, lambda e: self._saved(e, _("Changed {text} ({id}).")))
 
     def _saved(self, entry: Entry | None, message: str) -> None:
         if entry is not None:
-            self.notify(message.format(text=entry.text(), id=entry.id[:8]))
+            self.notify(message.format(text=entry_title(entry, self._titles()),
+                                       id=entry.id[:8]))
             self._select = entry.id
             self.reload()
 
@@ -330,6 +331,10 @@ class ProfileScreen(MainScreen):
             return []
         docs = self.vault.documents.list(person=self.person, limit=LIMIT)
         return [(f"{day(d.date)} {d.title}", d.id) for d in docs]
+
+    def _titles(self) -> dict[str, str]:
+        """Document id → its date and title, when the section names documents."""
+        return {doc_id: label for label, doc_id in self._documents(self.section)}
 
     def _replaces(self, spec: Section) -> str:
         """What a new entry will supersede: the blood group, or "no known allergy"."""
@@ -347,7 +352,7 @@ class ProfileScreen(MainScreen):
         entry = self.current
         if entry is None or not self._writable(entry):
             return
-        if self.section.clinical:
+        if sections.get(entry.section).clinical:
             question = _("Mark “{text}” as entered in error? It leaves the profile and the "
                          "summaries, and stays in its history (r shows it).")
             yes = _("Mark entered in error")
@@ -355,7 +360,8 @@ class ProfileScreen(MainScreen):
             question = _("Delete “{text}” for good? A trusted person or a habit keeps no "
                          "history.")
             yes = _("Delete")
-        self.app.push_screen(ConfirmScreen(question.format(text=entry.text()), yes),
+        text = entry_title(entry, self._titles())
+        self.app.push_screen(ConfirmScreen(question.format(text=text), yes),
                              lambda ok: self._remove(entry) if ok else None)
 
     def _remove(self, entry: Entry) -> None:
@@ -364,9 +370,9 @@ class ProfileScreen(MainScreen):
         except MsanteError as exc:
             self.notify(exc.message, severity="error")
             return
-        text = (_("Marked as entered in error: {text}") if self.section.clinical
-                else _("Deleted: {text}"))
-        self.notify(text.format(text=entry.text()))
+        text = (_("Marked as entered in error: {text}")
+                if sections.get(entry.section).clinical else _("Deleted: {text}"))
+        self.notify(text.format(text=entry_title(entry, self._titles())))
         self.reload()
 
     def action_none_known(self) -> None:
