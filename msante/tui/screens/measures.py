@@ -130,9 +130,10 @@ class MeasuresScreen(MainScreen):
     def _fill_kinds(self, latest: dict[str, Measurement]) -> None:
         options = self.query_one("#kinds", OptionList)
         options.clear_options()
+        # The second line is not muted: it stays readable on the highlight in both themes.
         options.add_options(Option(Content.assemble(
-            (m.kind_info.label, "bold"), "\n", (f"{m.display(current())}  {day(m.time.date())}",
-                                                MUTED)), id=name)
+            (m.kind_info.label, "bold"), "\n", f"{m.display(current())}  {day(m.time.date())}"),
+            id=name)
             for name, m in latest.items())
         options.highlighted = options.get_option_index(self.kind or "")
 
