@@ -124,8 +124,9 @@ class AgendaScreen(MainScreen):
 
     @property
     def tab(self) -> str:
-        """The tab shown: 'appointments' or 'prevention'."""
-        return self.query_one(TabbedContent).active or TABS[0]
+        """The tab shown: 'appointments' or 'prevention' (the first before it is mounted)."""
+        tabs = self.query(TabbedContent)
+        return (tabs.first().active if tabs else "") or TABS[0]
 
     def reload(self) -> None:
         try:
@@ -205,8 +206,8 @@ class AgendaScreen(MainScreen):
         urgent = sum(1 for i in self.items.values() if i.status in ATTENTION)
         parts.append(ngettext("{n} prevention item overdue or due",
                               "{n} prevention items overdue or due", urgent).format(n=urgent))
-        if self.person.read_only(self.clock.today()):
-            parts.append(_("{name} is of age: read only").format(name=self.person.name))
+        if self.person.read_only(self.clock.today()):  # first: it explains refused keys
+            parts.insert(0, _("{name} is of age: read only").format(name=self.person.name))
         self.query_one("#status", Static).update(" · ".join(parts))
 
     @property
