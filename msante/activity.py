@@ -85,6 +85,7 @@ ACTIONS: dict[str, str] = {
     "backup.create": N_("Backup made"),
     "backup.restore": N_("Backup restored"),
     "person.add": N_("Person added"),
+    "person.rename": N_("Person renamed"),
     "person.remove": N_("Person removed"),
     "person.handover": N_("Space handed over"),
     "person.handover_import": N_("Handed-over space received"),
