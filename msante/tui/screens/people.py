@@ -15,6 +15,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import DataTable, Footer, Header, Static
 
 from msante.errors import MsanteError
@@ -94,7 +95,7 @@ class PeopleScreen(MainScreen):
             people = self.vault.people.list()[:LIMIT]
             self.counts = {c["name"]: c for c in self.vault.counts()}
         except MsanteError as exc:
-            self.query_one("#status", Static).update(exc.message)
+            self.query_one("#status", Static).update(Content(exc.message))
             return
         self.people = {p.id: p for p in people}
         self.fill()
@@ -157,14 +158,14 @@ class PeopleScreen(MainScreen):
     def _show(self) -> None:
         person = self.current
         pane = self.query_one("#details")
-        pane.border_title = person.name if person else ""
+        pane.border_title = Content(person.name) if person else ""
         self.query_one("#detail", Static).update(
             details(person, self.clock.today(), self.counts.get(person.name))
             if person else "")
         n = len(self.people)
         status = ngettext("{n} person", "{n} people", n).format(n=n)
         status += " · " + _("every screen shows {name}").format(name=self.person.name)
-        self.query_one("#status", Static).update(status)
+        self.query_one("#status", Static).update(Content(status))
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -178,7 +179,7 @@ class PeopleScreen(MainScreen):
         if person is None or person.id == self.person.id:
             return
         self.msante.choose_person(person.id)  # the screens reload, this one too
-        self.notify(_("Showing {name}").format(name=person.name), timeout=2)
+        self.notify(_("Showing {name}").format(name=person.name), timeout=2, markup=False)
 
     def action_add(self) -> None:
         """Add a child (or another loved one) in a form checked by the core."""
@@ -197,7 +198,7 @@ class PeopleScreen(MainScreen):
     def _added(self, person: Person | None) -> None:
         if person is None:
             return
-        self.notify(_("{name} added.").format(name=person.name))
+        self.notify(_("{name} added.").format(name=person.name), markup=False)
         self.reload()
         table = self.query_one(PeopleTable)
         table.move_cursor(row=table.get_row_index(person.id), animate=False)
@@ -210,7 +211,7 @@ class PeopleScreen(MainScreen):
         try:
             self.vault.people.check_writable(person, self.clock.today())
         except MsanteError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(exc.message, severity="error", markup=False)
             return
         form = PersonForm(_("Rename {name}").format(name=person.name),
                           lambda f: self.vault.people.rename(person, f.name, self.clock.today()),
@@ -224,7 +225,7 @@ class PeopleScreen(MainScreen):
             self.msante.person = person  # the header and every screen take the new name
         else:
             self.reload()
-        self.notify(_("Renamed {name}.").format(name=person.name))
+        self.notify(_("Renamed {name}.").format(name=person.name), markup=False)
 
     def action_remove(self) -> None:
         """Remove the highlighted person and erase their records, after a confirmation."""
@@ -242,9 +243,9 @@ class PeopleScreen(MainScreen):
         try:
             self.vault.people.remove(person.id)
         except MsanteError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(exc.message, severity="error", markup=False)
             return
-        self.notify(_("{name} removed.").format(name=person.name))
+        self.notify(_("{name} removed.").format(name=person.name), markup=False)
         if person.id == self.person.id:
             self.msante.person = self.vault.people.owner()  # the screens reload
         else:
