@@ -13,6 +13,7 @@ from typing import Any
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -183,6 +184,12 @@ class MsanteApp(App[None]):
         await self.push_screen(unlock, self._unlocked)
         if message:
             unlock.call_after_refresh(unlock.notify, message, severity="warning", timeout=10)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Notify, never reading the message as markup: it often quotes a title or a name
+        from the vault ("[/x]" would raise, "[link=…]" would become a link)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):

@@ -99,9 +99,9 @@ async def test_key_6_shows_the_persons_entries_newest_first(filled: Any) -> None
         assert rows == _seqs(filled, person=owner.id)
         assert rows == sorted(rows, reverse=True) and 1 not in rows
         table = screen.query_one("#table")
-        assert table.get_row_at(0)[2] == "Appointment added"
-        assert table.get_row_at(0)[0] == "2025-06-14 15:33"  # 13:33 UTC, in Paris
-        assert "Bilan lipidique" in [table.get_row_at(i)[-1] for i in range(table.row_count)]
+        assert str(table.get_row_at(0)[2]) == "Appointment added"
+        assert str(table.get_row_at(0)[0]) == "2025-06-14 15:33"  # 13:33 UTC, in Paris
+        assert "Bilan lipidique" in [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
         assert _text(screen, "count") == f"{len(rows)} entries"
     assert _seqs(filled) == before
 
@@ -249,7 +249,7 @@ async def test_verify_names_a_forged_entry_plainly(filled: Any) -> None:
         assert screen.query_one("#verdict").has_class("bad")
         assert screen.current is not None and screen.current.seq == 5  # Enter shows it
         table = screen.query_one("#table")
-        assert table.get_row_at(table.cursor_row)[2] == "⚠ Document hidden from professionals"
+        assert str(table.get_row_at(table.cursor_row)[2]) == "⚠ Document hidden from professionals"
 
 
 @sync
@@ -274,7 +274,7 @@ async def test_a_read_on_another_screen_shows_up_on_return(filled: Any) -> None:
         await until(pilot, lambda: len(_seqs(filled, action="document.read")) == 1)
         await pilot.press("6")
         await until(pilot, lambda: _rows(screen)[0] == _seqs(filled)[0])
-        assert screen.query_one("#table").get_row_at(0)[2] == "Document text read"
+        assert str(screen.query_one("#table").get_row_at(0)[2]) == "Document text read"
 
 
 # -- snapshots -------------------------------------------------------------------------------

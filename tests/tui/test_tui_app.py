@@ -199,3 +199,30 @@ async def test_the_palette_offers_no_screenshot(filled: Any) -> None:
         await pilot.pause()
         names = [c.title for c in app.get_system_commands(app.screen)]
         assert names and not any("creenshot" in n for n in names)
+
+
+@sync
+async def test_a_screen_hidden_during_a_resize_lays_itself_out_when_shown(filled: Any) -> None:
+    """Textual resizes only the screen in front; the others take the new size on return."""
+    from textual.widgets import Select
+
+    from msante.tui.screens.activity import ActivityScreen
+    from msante.tui.screens.profile import ProfileScreen
+
+    app = app_for(filled)
+    async with app.run_test(size=(110, 32)) as pilot:
+        for key in "36":
+            await pilot.press(key)
+            await pilot.pause()
+        assert not app.screen.has_class("narrow")
+        await pilot.press("1")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("3")
+        await pilot.pause()
+        assert isinstance(app.screen, ProfileScreen) and app.screen.has_class("-narrow")
+        await pilot.press("6")
+        await pilot.pause()
+        assert isinstance(app.screen, ActivityScreen) and app.screen.has_class("narrow")
+        who = app.screen.query_one("#who", Select)
+        assert who.region.height == 3, "the person's name wraps in its box"

@@ -137,7 +137,7 @@ async def test_switching_person_changes_the_kinds(weights: Any) -> None:
         await pilot.press("p")
         await until(pilot, lambda: kinds_shown(screen) == ["height"])
         assert screen.kind == "height"
-        assert screen.query_one("#table", DataTable).get_row_at(0)[1] == "112 cm"
+        assert str(screen.query_one("#table", DataTable).get_row_at(0)[1]) == "112 cm"
         await pilot.press("p")
         await until(pilot, lambda: len(kinds_shown(screen)) == 3)
 

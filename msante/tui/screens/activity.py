@@ -35,6 +35,7 @@ from msante.tui.screens.activity_view import (
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.home import MUTED
 from msante.tui.screens.nav import NavBar
+from msante.tui.widgets import Plain, PlainTable
 from msante.vault.audit import Entry
 
 LIMIT = 200
@@ -43,7 +44,7 @@ EVERYONE = "*"
 TIME_W, WIDE = 16, 90  # under WIDE columns, "who" and "person" get narrower
 
 
-class EntryTable(DataTable[str]):
+class EntryTable(PlainTable[str]):
     """The entries: Enter shows the highlighted one whole."""
 
     BINDINGS = [Binding("enter", "select_cursor", _("Details"))]
@@ -77,8 +78,9 @@ class ActivityScreen(MainScreen):
     ActivityScreen #kind { width: 26; }
     ActivityScreen #text { width: 1fr; }
     ActivityScreen #period { width: 21; }
-    ActivityScreen.narrow #who { width: 18; }
-    ActivityScreen.narrow #kind { width: 21; }
+    ActivityScreen.narrow #who { width: 22; }
+    ActivityScreen.narrow #kind { width: 20; }
+    ActivityScreen.narrow #period { width: 19; }
     ActivityScreen EntryTable { height: 1fr; }
     ActivityScreen #verdict {
         height: auto; max-height: 12; border: round $primary-darken-1; padding: 0 1;
@@ -123,9 +125,9 @@ class ActivityScreen(MainScreen):
             yield Input(placeholder=_("Search (/)"), id="text")
             yield Input(placeholder=_("From YYYY-MM-DD"), id="period")
         yield EntryTable(cursor_type="row", zebra_stripes=True, id="table")
-        yield Static(id="verdict")
-        yield Static(id="count")
-        yield Footer()
+        yield Plain(id="verdict")
+        yield Plain(id="count")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#verdict").border_title = _("Verification")
@@ -148,9 +150,10 @@ class ActivityScreen(MainScreen):
             self.query_one("#who", Select).value = self.person.id
         self.show()
 
-    def _people_options(self) -> list[tuple[str, str]]:
+    def _people_options(self) -> list[tuple[str | Content, str]]:
         self.people = {p.id: p.name for p in self.vault.people.list()}
-        return [(_("Everyone"), EVERYONE), *((name, pid) for pid, name in self.people.items())]
+        return [(_("Everyone"), EVERYONE),
+                *((Content(name), pid) for pid, name in self.people.items())]
 
     def _update_people(self) -> None:
         """Offer the people of the vault as it is now (one may have been added)."""

@@ -14,12 +14,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from msante.activity import Verification, action_label
 from msante.i18n import _, ngettext
 from msante.text import clean
 from msante.tui.screens.home import MUTED
+from msante.tui.widgets import Plain
 from msante.vault.audit import Entry
 
 GOOD, BAD = "bold $success", "bold $error"
@@ -138,8 +138,8 @@ class EntryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
             box.border_title = _("Activity history")
-            yield Static(self.text, id="entry")
-            yield Static(_("Escape closes this entry."), classes="hint")
+            yield Plain(self.text, id="entry")
+            yield Plain(_("Escape closes this entry."), classes="hint")
 
     def action_close(self) -> None:
         """Close the entry."""

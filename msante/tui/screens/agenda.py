@@ -30,6 +30,7 @@ from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.screens.home import MUTED, day
 from msante.tui.screens.nav import NavBar
+from msante.tui.widgets import Plain
 
 LIMIT = 100
 UPCOMING_DAYS = 366
@@ -101,14 +102,14 @@ class AgendaScreen(MainScreen):
             with TabPane(tab_label("m", _("Appointments")), id="appointments"), Horizontal():
                 with Vertical(id="left"):
                     yield MonthGrid(self.clock.today(), id="month")
-                    yield Static(id="detail")
+                    yield Plain(id="detail")
                 yield AppointmentList(id="list")
             with TabPane(tab_label("v", _("Prevention")), id="prevention"), Horizontal():
                 yield PreventionList(id="items")
                 with VerticalScroll(id="why"):
-                    yield Static(id="item")
-        yield Static(id="status")
-        yield Footer()
+                    yield Plain(id="item")
+        yield Plain(id="status")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#why").border_title = _("Why")

@@ -24,6 +24,7 @@ from msante.errors import MsanteError, UsageError
 from msante.i18n import _, current
 from msante.text import parse_date
 from msante.tui.screens.dialogs import DIALOG_CSS
+from msante.tui.widgets import Plain
 
 T = TypeVar("T")
 Values = dict[str, str]
@@ -148,14 +149,14 @@ class FormScreen(ModalScreen[T]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.heading, classes="heading")
+            yield Plain(self.heading, classes="heading")
             for name, (label, hint) in self.fields.items():
                 with Horizontal(classes="row"):
                     yield Label(label)
                     yield Input(self.values.get(name, ""), placeholder=hint, id=name,
                                 compact=True)
-                yield Static(id=f"{name}-error", classes="error")
-            yield Static(id="error", classes="error")
+                yield Plain(id=f"{name}-error", classes="error")
+            yield Plain(id="error", classes="error")
             with Horizontal(classes="buttons"):
                 yield Button(_("Cancel"), id="cancel", compact=True)
                 yield Button(self.save_label, id="save", variant="primary", compact=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import events
+from textual.geometry import Size
 from textual.screen import Screen
 
 from msante.api import Vault
@@ -22,6 +24,9 @@ class MainScreen(Screen[None]):
 
     loaded = False
     """Whether the screen has shown its data once (tests wait on it)."""
+
+    _sized_for = Size(0, 0)
+    """The terminal size of the screen's last Resize."""
 
     @property
     def msante(self) -> MsanteApp:
@@ -45,6 +50,15 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._first_load)  # once the children are mounted
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._sized_for = event.size
+
+    def on_screen_resume(self) -> None:
+        """Textual resizes only the screen in front: one that was hidden while the terminal
+        changed size gets its Resize now (its narrow layout, its table's columns)."""
+        if self._sized_for != self.app.size:
+            self.post_message(events.Resize(self.app.size, self.app.size))
 
     def _first_load(self) -> None:
         self.reload()

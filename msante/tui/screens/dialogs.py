@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input
 
 from msante.i18n import _
+from msante.tui.widgets import Plain
 
 DIALOG_CSS = """
 {name} {{ align: center middle; background: $background 60%; }}
@@ -37,7 +38,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question)
+            yield Plain(self.question)
             with Horizontal(classes="buttons"):
                 yield Button(_("Cancel"), id="no")
                 yield Button(self.yes, id="yes", variant="error")
@@ -66,7 +67,7 @@ class DoneScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.text)
+            yield Plain(self.text)
             with Horizontal(classes="buttons"):
                 yield Button(_("Done"), id="done", variant="primary")
 
@@ -94,9 +95,9 @@ class PathScreen(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.prompt)
+            yield Plain(self.prompt)
             yield Input(str(self.default), id="path")
-            yield Static(_("Enter to write, Escape to cancel."), classes="hint")
+            yield Plain(_("Enter to write, Escape to cancel."), classes="hint")
 
     @on(Input.Submitted, "#path")
     def _submitted(self, event: Input.Submitted) -> None:

@@ -20,6 +20,7 @@ from msante.errors import MsanteError, UsageError
 from msante.i18n import _
 from msante.text import parse_date
 from msante.tui.screens.dialogs import DIALOG_CSS
+from msante.tui.widgets import Plain
 
 
 def tag_list(text: str) -> list[str]:
@@ -69,7 +70,7 @@ class EditDocumentScreen(ModalScreen[Document | None]):
                             placeholder=_("separated by commas"))
                 yield Label(_("Note"))
                 yield Input(doc.note or "", id="note")
-            yield Static("", id="error")
+            yield Plain("", id="error")
             with Horizontal(classes="buttons"):
                 yield Button(_("Cancel"), id="no")
                 yield Button(_("Save"), id="yes", variant="primary")

@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DirectoryTree, Input, ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
@@ -25,6 +26,7 @@ from msante.documents.importer import Importer, Options, Result, Summary, walk
 from msante.errors import MsanteError
 from msante.i18n import _
 from msante.people import Person
+from msante.tui.widgets import Plain
 from msante.vault.keys import Keys
 
 MAX_LINES = 500  # lines of the report kept on screen (the counts are always whole)
@@ -77,7 +79,8 @@ class ImportScreen(ModalScreen[Outcome | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = _("Import into {name}'s documents").format(name=self.person.name)
+            box.border_title = Content(  # a name may hold brackets: not markup
+                _("Import into {name}'s documents").format(name=self.person.name))
             yield PrivateTree(self.start, id="tree")
             yield Input(str(self.start), id="path",
                         placeholder=_("A file or a folder (Enter to import)"))
@@ -85,7 +88,7 @@ class ImportScreen(ModalScreen[Outcome | None]):
                 yield Checkbox(_("Include sub-folders"), id="recursive")
             yield ProgressBar(id="progress", show_eta=False)
             yield RichLog(id="report", wrap=True, markup=False, max_lines=MAX_LINES)
-            yield Static(_("Pick a file or a folder in the tree, or type its path. PDFs are "
+            yield Plain(_("Pick a file or a folder in the tree, or type its path. PDFs are "
                            "read and indexed; any other file is stored as it is."),
                          id="message")
             with Horizontal(classes="buttons"):

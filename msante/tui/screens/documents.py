@@ -40,6 +40,7 @@ from msante.tui.screens.doc_parts import (
 )
 from msante.tui.screens.home import MUTED, day
 from msante.tui.screens.nav import NavBar
+from msante.tui.widgets import Plain, PlainTable
 
 LIMIT = 200
 DEBOUNCE_S = 0.15
@@ -48,7 +49,7 @@ TITLE_MIN, TYPE_WIDTH, MARKS_WIDTH = 16, 16, 6
 NARROW = 60  # under this table width, the type column gives way to the title
 
 
-class DocumentTable(DataTable[str]):
+class DocumentTable(PlainTable[str]):
     """The documents table: Enter reads the highlighted document's text."""
 
     BINDINGS = [Binding("enter", "select_cursor", _("Read"))]
@@ -112,9 +113,9 @@ class DocumentsScreen(MainScreen):
         with Horizontal(id="body"):
             yield DocumentTable(cursor_type="row", zebra_stripes=True, id="table")
             with VerticalScroll(id="preview"):
-                yield Static(id="meta")
-                yield Static(id="text")
-        yield Static(id="count")
+                yield Plain(id="meta")
+                yield Plain(id="text")
+        yield Plain(id="count")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -6,9 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
 
 from msante.i18n import _
+from msante.tui.widgets import Plain, PlainTable
 
 
 class HelpScreen(ModalScreen[None]):
@@ -32,11 +32,11 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
             box.border_title = self.title_text
-            table: DataTable[str] = DataTable(cursor_type="none", zebra_stripes=True)
+            table: PlainTable[str] = PlainTable(cursor_type="none", zebra_stripes=True)
             table.add_columns(_("Key"), _("Action"))
             table.add_rows(self.keys)
             yield table
-            yield Static(_("ctrl+p opens the command palette: every screen and action by "
+            yield Plain(_("ctrl+p opens the command palette: every screen and action by "
                            "name. Escape closes this help."), classes="hint")
 
     def action_close(self) -> None:

@@ -13,6 +13,7 @@ from textual.widgets import Footer, Header, Static, Tab, Tabs
 from msante.i18n import _, current, ngettext
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.nav import NavBar
+from msante.tui.widgets import Plain
 
 ATTENTION = ("overdue", "due")
 STATUS_STYLE = {"overdue": "bold $error", "due": "bold $warning"}
@@ -56,9 +57,9 @@ class HomeScreen(MainScreen):
         yield Tabs(*self._tabs(), active=tab_id(self.person.id), id="person")
         with Grid(id="grid"):
             for name in ("attention", "agenda", "documents", "measures"):
-                yield Static(id=name, classes="panel")
-        yield Static(id="status")
-        yield Footer()
+                yield Plain(id=name, classes="panel")
+        yield Plain(id="status")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         titles = {"attention": _("Needs attention"), "agenda": _("Next appointments"),
@@ -79,7 +80,7 @@ class HomeScreen(MainScreen):
         self.query_one("#status", Static).update(self._status())
 
     def _tabs(self) -> list[Tab]:
-        return [Tab(p.name, id=tab_id(p.id)) for p in self.vault.people.list()]
+        return [Tab(Content(p.name), id=tab_id(p.id)) for p in self.vault.people.list()]
 
     def _fill_people(self) -> None:
         """Bring the tabs in line with the people (added, removed or renamed elsewhere).
@@ -152,9 +153,9 @@ class HomeScreen(MainScreen):
             return []
         return [Content.styled(_("and {n} more").format(n=total - LINES), MUTED)]
 
-    def _status(self) -> str:
+    def _status(self) -> Content:
         people = len(self.vault.people.list())
         text = ngettext("{n} person", "{n} people", people).format(n=people)
         if self.person.read_only(self.clock.today()):
             text += " · " + _("{name} is of age: read only").format(name=self.person.name)
-        return text + " · " + self.msante.unlocked_text()
+        return Content(text + " · " + self.msante.unlocked_text())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,6 +27,7 @@ from msante.tui.screens.home import MUTED, day
 from msante.tui.screens.measures_chart import COLOURS, Frame, TrendChart
 from msante.tui.screens.measures_form import AddMeasureScreen
 from msante.tui.screens.nav import NavBar
+from msante.tui.widgets import Plain, PlainTable
 
 LIMIT = 100
 PERIODS = ("1m", "3m", "1y", "")
@@ -93,14 +93,14 @@ class MeasuresScreen(MainScreen):
         with Horizontal(id="body"):
             yield OptionList(id="kinds")
             with Vertical(id="main"):
-                yield Static(id="periods")
+                yield Plain(id="periods")
                 with Vertical(id="chart-box"):
                     yield TrendChart(id="chart")
-                    yield Static(id="nodata")
-                yield DataTable[str](cursor_type="row", zebra_stripes=True, id="table")
-        yield Static(id="empty")
-        yield Static(id="status")
-        yield Footer()
+                    yield Plain(id="nodata")
+                yield PlainTable[str](cursor_type="row", zebra_stripes=True, id="table")
+        yield Plain(id="empty")
+        yield Plain(id="status")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#kinds").border_title = _("Kinds")
@@ -196,17 +196,19 @@ class MeasuresScreen(MainScreen):
         keep = self.current.id if self.current else None
         items = self.vault.measures.list(self.person, spec.name, limit=LIMIT)
         with_bmi = any(m.bmi is not None for m in items)
+        rows = [[when(m.at), m.display(current()),
+                 *([kinds.format_number(m.bmi, 1, current()) if m.bmi else ""] if with_bmi
+                   else []),
+                 _short(m.note or "")] for m in items]
+        heads = [_("When"), _("Value"), *([_("BMI")] if with_bmi else []), _("Note")]
         table.clear(columns=True)
-        table.add_column(_("When"), key="when")
-        table.add_column(_("Value"), key="value")
-        if with_bmi:
-            table.add_column(_("BMI"), key="bmi")
-        table.add_column(_("Note"), key="note")
+        # Widths from the cells: a table rebuilt on return to a screen that was resized while
+        # hidden otherwise keeps its headers' widths ("2026" for a date and time).
+        for n, head in enumerate(heads):
+            table.add_column(head, width=max([len(head)] + [len(r[n]) for r in rows]))
         self.rows = {m.id: m for m in items}
-        for m in items:
-            bmi = [kinds.format_number(m.bmi, 1, current()) if m.bmi else ""] if with_bmi else []
-            table.add_row(when(m.at), m.display(current()), *bmi, Text(_short(m.note or "")),
-                          key=m.id)
+        for m, row in zip(items, rows, strict=True):
+            table.add_row(*row, key=m.id)
         if keep in self.rows:
             table.move_cursor(row=table.get_row_index(keep))
 

@@ -22,6 +22,7 @@ from msante.i18n import _, current
 from msante.measures import kinds
 from msante.measures.service import Measurement
 from msante.tui.screens.home import MUTED
+from msante.tui.widgets import Plain
 
 Save = Callable[[str, str, str, str], Measurement]
 """Records (kind, value, when, note) and returns the measurement; MsanteError if refused."""
@@ -82,7 +83,7 @@ class AddMeasureScreen(ModalScreen[Measurement | None]):
     def compose(self) -> ComposeResult:
         options = [(k.label, k.name) for k in kinds.all_kinds()]
         with Vertical():
-            yield Static(Content(_("Add a measurement for {name}").format(name=self.who)),
+            yield Plain(Content(_("Add a measurement for {name}").format(name=self.who)),
                          id="title")
             with Grid():
                 yield Label(_("Kind"))
@@ -91,13 +92,13 @@ class AddMeasureScreen(ModalScreen[Measurement | None]):
                 yield Label(_("Value"))
                 with Vertical(classes="field"):
                     yield Input(id="value", compact=True)
-                    yield Static(id="hint")
+                    yield Plain(id="hint")
                 yield Label(_("When"))
                 yield Input(self.now, id="when", compact=True,
                             placeholder=_("YYYY-MM-DD HH:MM or DD/MM/YYYY HH:MM"))
                 yield Label(_("Note"))
                 yield Input(id="note", compact=True, placeholder=_("optional"))
-            yield Static(id="error")
+            yield Plain(id="error")
             with Horizontal(classes="buttons"):
                 yield Button(_("Cancel"), id="cancel", compact=True)
                 yield Button(_("Add"), id="add", variant="primary", compact=True)

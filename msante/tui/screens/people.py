@@ -27,13 +27,14 @@ from msante.tui.screens.home import day
 from msante.tui.screens.nav import NavBar
 from msante.tui.screens.people_form import FieldError, PersonFields, PersonForm
 from msante.tui.screens.people_view import CURRENT_MARK, age_text, details, majority_status
+from msante.tui.widgets import Plain, PlainTable
 
 LIMIT = 200  # a vault's people are a family; the table still never takes an unbounded list
 NAME_MIN = 12
 WIDE = 90  # under this table width the birth date gives way to the name (the pane shows it)
 
 
-class PeopleTable(DataTable[Text]):
+class PeopleTable(PlainTable[Text]):
     """The people table: Enter shows the highlighted person on every screen."""
 
     BINDINGS = [Binding("enter", "select_cursor", _("Show everywhere"), show=False)]
@@ -76,9 +77,9 @@ class PeopleScreen(MainScreen):
         yield NavBar(self.NAME)
         yield PeopleTable(cursor_type="row", zebra_stripes=True, id="table")
         with VerticalScroll(id="details"):
-            yield Static(id="detail")
-        yield Static(id="status")
-        yield Footer()
+            yield Plain(id="detail")
+        yield Plain(id="status")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

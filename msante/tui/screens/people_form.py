@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from msante.errors import MsanteError, UsageError
 from msante.i18n import _
 from msante.people import SEX_LABELS, SEXES, Person
+from msante.tui.widgets import Plain
 
 RELATIONS = ("child", "other")
 
@@ -73,7 +74,7 @@ class PersonForm(ModalScreen[Person | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Content(self.title_text), id="title")
+            yield Plain(Content(self.title_text), id="title")
             with Grid():
                 yield Label(_("Name"))
                 yield Input(self.person.name if self.person else "", id="name", compact=True)
@@ -89,7 +90,7 @@ class PersonForm(ModalScreen[Person | None]):
                                        (_("other (an adult)"), "other")],
                                       value="child", allow_blank=False, id="relation",
                                       compact=True)
-            yield Static(id="error")
+            yield Plain(id="error")
             with Horizontal(classes="buttons"):
                 yield Button(_("Cancel"), id="cancel")
                 yield Button(self.ok, id="ok", variant="primary")

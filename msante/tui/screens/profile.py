@@ -39,6 +39,7 @@ from msante.tui.screens.profile_view import (
     section_prompt,
     status_label,
 )
+from msante.tui.widgets import Plain, PlainTable
 
 LIMIT = 200
 DATE_WIDTH, ENTRY_MIN, DETAILS_MIN = 10, 12, 10
@@ -53,7 +54,7 @@ class SectionList(OptionList):
             self.screen.show_sections()
 
 
-class EntryTable(DataTable[Any]):
+class EntryTable(PlainTable[Any]):
     """The entries of the chosen section; Enter edits the highlighted one."""
 
     def on_resize(self, event: events.Resize) -> None:
@@ -111,9 +112,9 @@ class ProfileScreen(MainScreen):
             with Vertical(id="main"):
                 yield EntryTable(cursor_type="row", zebra_stripes=True, id="entries")
                 with VerticalScroll(id="detail"):
-                    yield Static(id="entry")
-        yield Static(id="status")
-        yield Footer()
+                    yield Plain(id="entry")
+        yield Plain(id="status")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#sections").border_title = _("Sections")

@@ -25,11 +25,13 @@ from msante.i18n import _
 from msante.profile import sections
 from msante.profile.sections import Field, Section
 from msante.profile.service import Entry
+from msante.tui.widgets import Plain
 
 Save = Callable[[dict[str, object]], Entry]
 """What Save runs: the typed fields (all of them to add, the changed ones to edit) → the entry."""
 
 Choices = list[tuple[str, str]]
+Options = list[tuple[str | Content, str]]
 """(label, value) options of a select."""
 
 
@@ -102,16 +104,16 @@ class EntryForm(ModalScreen[Entry | None]):
         with Vertical() as box:
             box.border_title = self.title_text
             if self.note:
-                yield Static(self.note, classes="note")
+                yield Plain(self.note, classes="note")
             with VerticalScroll(id="fields"):
                 for spec in self.section.fields:
                     with Vertical(classes="field"):
                         with Horizontal(classes="row"):
-                            yield Static(field_label(spec), classes="label")
+                            yield Plain(field_label(spec), classes="label")
                             yield self._widget(spec)
-                        yield Static(id=f"e-{spec.name}", classes="error")
-            yield Static(id="error", classes="error")
-            yield Static(_("* required · Enter or ctrl+s: save · Escape: cancel"),
+                        yield Plain(id=f"e-{spec.name}", classes="error")
+            yield Plain(id="error", classes="error")
+            yield Plain(_("* required · Enter or ctrl+s: save · Escape: cancel"),
                          classes="hint")
             with Horizontal(classes="buttons"):
                 yield Button(_("Cancel"), id="cancel", compact=True)
@@ -127,11 +129,11 @@ class EntryForm(ModalScreen[Entry | None]):
                                compact=True, id=wid)
         return Input(value, placeholder=placeholder(spec), compact=True, id=wid)
 
-    def _options(self, spec: Field) -> Choices:
+    def _options(self, spec: Field) -> Options:
         if spec.kind == "enum":
             return [(choice_label(c), c) for c in spec.choices]
         current = self.initial[spec.name]
-        options = list(self.documents)
+        options: Options = [(Content(label), v) for label, v in self.documents]  # titles
         if current and current not in {v for _label, v in options}:
             options.insert(0, (_("document {id}").format(id=current[:8]), current))
         return options

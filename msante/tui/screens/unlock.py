@@ -18,6 +18,7 @@ from msante.api import Vault
 from msante.errors import MsanteError, WrongKeyError
 from msante.i18n import _
 from msante.tui.state import Session, Via
+from msante.tui.widgets import Plain
 from msante.unlock import Sources, keys_from_agent, passphrase
 from msante.vault import store
 from msante.vault.keys import Keys
@@ -45,11 +46,11 @@ class UnlockScreen(Screen[Session]):
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="box"):
-            yield Static(_("Your health record is locked. Type its passphrase to open it."),
+            yield Plain(_("Your health record is locked. Type its passphrase to open it."),
                          id="intro")
             yield Input(password=True, placeholder=_("Passphrase"), id="passphrase")
-            yield Static("", id="message")
-        yield Footer()
+            yield Plain("", id="message")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#box").border_title = "msante"
