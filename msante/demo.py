@@ -135,6 +135,7 @@ def main() -> int:
         _run(env, *args)
     print(f"\nThe agent keeps the vault unlocked for 10 minutes. Go on with:\n"
           f"  export MSANTE_HOME={root / 'vault'} XDG_RUNTIME_DIR={root / 'run'}\n"
+          f"  .venv/bin/msante tui      # the whole record in the terminal (? lists the keys)\n"
           f"  .venv/bin/msante --help\n"
           f"(French: .venv/bin/msante --lang fr --help). 'msante lock' locks it now.")
     return 0
