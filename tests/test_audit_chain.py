@@ -392,3 +392,24 @@ def test_backup_carries_the_chain_head(chain: Vault, tmp_path: Path) -> None:
     assert head is not None and head.count == audit_count(chain.store.conn)
     assert head.valid(chain.store.keys.header, chain.store.keys.vault_id)
 
+
+
+def test_entries_written_during_a_verification_are_not_a_truncation(
+        chain: Vault, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process may write while the chain is walked: its newer head is no attack."""
+    other = Vault.open(home, keys_of(home))
+    walk = audit.verify_chain
+
+    def walk_then_write(conn: Any, key: bytes) -> audit.Verdict:
+        verdict = walk(conn, key)
+        other.people.add("Child late", "2020-01-01", "male")  # commits, advances the head
+        return verdict
+
+    monkeypatch.setattr(audit, "verify_chain", walk_then_write)
+    try:
+        verdict = chain.audit.verify()
+    finally:
+        other.close()
+    assert verdict.ok and verdict.count == 6, verdict
+    monkeypatch.undo()
+    assert chain.audit.verify().count == 7

@@ -244,11 +244,16 @@ class Store:
             raise
 
     def verify(self) -> audit.Verdict:
-        """Check the whole audit chain and the chain head kept in vault.json."""
+        """Check the whole audit chain and the chain head kept in vault.json.
+
+        The head is read first: heads are advanced after commit, so one read before the walk
+        never counts more entries than the walk sees, even while another process writes
+        (read after, it could, and a busy vault looked truncated)."""
+        head = header.load(self.base)
         verdict = audit.verify_chain(self.conn, self.keys.audit)
         if not verdict.ok:
             return verdict
-        return _check_head(header.load(self.base), self, verdict)
+        return _check_head(head, self, verdict)
 
 
 def clean_orphans(base: Path) -> int:
