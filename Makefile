@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/profile_measures.py
 	$(BIN)/python bench/agenda.py
+	$(BIN)/python bench/tui.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
