@@ -64,17 +64,11 @@ class Activity:
         return _record_names(self.store, ids)
 
     def verify_apart(self) -> Verification:
-        """`verify()` on a connection of its own, so that a worker thread can run it.
-
-        A write that lands between the walk and the reading of the head looks like a cut of
-        the newest entries (the head is read last): such a verdict is checked once more.
-        """
+        """`verify()` on a connection of its own, so that a worker thread can run it (writes
+        meanwhile are no false alarm: `Store.verify` reads the head before the walk)."""
         conn = db.connect(paths.db_path(self.store.base), self.store.keys.db, check=False)
         with Store(self.store.base, self.store.keys, conn) as own:
-            result = Activity(own).verify()
-            if result.reason == "truncated":
-                result = Activity(own).verify()
-        return result
+            return Activity(own).verify()
 
 
 # -- for the screens: actions in words, filters, counts, record names -------------------------
