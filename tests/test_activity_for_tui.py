@@ -151,3 +151,18 @@ def test_every_action_the_services_record_has_words() -> None:
         logged |= set(re.findall(r"\.log\(\w+, *\"([a-z_.]+)\"", path.read_text()))
     assert {"person.add", "person.rename", "document.import"} <= logged
     assert sorted(logged - set(ACTIONS)) == []
+
+
+def test_a_prevention_item_marked_done_is_named_in_words() -> None:
+    from msante.agenda import prevention
+    from msante.tui.screens.activity_view import record_text
+    from msante.vault.audit import Entry
+
+    def done(rule: str) -> Entry:
+        return Entry(1, "2025-06-01T08:00:00Z", "owner", "agenda.done", "p", None,
+                     {"rule": rule, "dose": 1}, "", "")
+
+    label = prevention.rule("dtp_25")
+    assert label is not None
+    assert record_text(done("dtp_25"), {}) == label.label.get()
+    assert record_text(done("gone_rule"), {}) == "gone_rule"  # a rule of an older version

@@ -69,9 +69,19 @@ def record_text(entry: Entry, names: dict[str, str]) -> str:
         return _kind_label(detail["kind"])
     if entry.action.startswith("profile.") and isinstance(detail.get("section"), str):
         return _section_label(detail["section"])
+    if entry.action == "agenda.done" and isinstance(detail.get("rule"), str):
+        return _rule_label(detail["rule"])
     if isinstance(detail.get("file"), str):
         return clean(detail["file"])
     return clean(entry.record[:8]) if entry.record else ""
+
+
+def _rule_label(code: str) -> str:
+    """A prevention rule in words, or its code when this version does not know it."""
+    from msante.agenda import prevention
+
+    rule = prevention.rule(code)
+    return clean(rule.label.get() if rule else code)
 
 
 def _kind_label(code: str) -> str:
