@@ -339,3 +339,17 @@ def test_profile_screen_at_80_by_24_with_removed_entries(snap_compare: Any,
         await pilot.pause()
 
     assert snap_compare(app_for(profiled), terminal_size=(80, 24), run_before=removed)
+
+
+def test_a_section_label_too_long_for_the_list_is_shortened_not_wrapped() -> None:
+    """French labels are longer ("Antécédents médicaux et chirurgicaux"): one line each."""
+    from msante.profile import sections
+    from msante.tui.screens.profile_view import section_prompt
+
+    spec = sections.get("history")
+    for width in (20, 32, 60):
+        line = section_prompt(spec, 1, False, width).plain
+        assert len(line) == width and "\n" not in line
+        assert line.endswith("1")
+    assert section_prompt(spec, 1, False, 20).plain.split()[-2].endswith("…")
+    assert "…" not in section_prompt(spec, 1, False, 60).plain

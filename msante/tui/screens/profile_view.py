@@ -51,6 +51,8 @@ def section_prompt(section: Section, count: int, none_stated: bool, width: int) 
         tail = _("none") if len(label) + 1 + len(_("none")) <= width else "Ø"
     else:
         tail = "·"
+    if len(label) + 1 + len(tail) > width:  # a long label (in French) would wrap
+        label = label[:max(1, width - len(tail) - 2)].rstrip() + "…"
     gap = width - len(label) - len(tail)
     return Content.assemble(label, " " * max(1, gap),
                             (tail, "bold $accent" if count else MUTED))
