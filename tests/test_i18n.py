@@ -395,3 +395,13 @@ def test_patches_are_installed_once() -> None:
     framework.install_patches()
     assert formatting.HelpFormatter.write_usage is usage and decorators.option is option
     assert not hasattr(usage.__wrapped__, "__wrapped__")  # type: ignore[attr-defined]
+
+
+def test_no_literal_message_hides_inside_an_f_string() -> None:
+    """pybabel does not look inside f-strings: `f"({_('guessed')})"` is never extracted, so
+    it stays English in French (it happened in the documents preview)."""
+    hidden = re.compile(r"""f(["']).*\{\s*(?:_|N_|ngettext)\(\s*["']""")
+    found = [f"{path.relative_to(ROOT)}:{n}" for path in sorted(PACKAGE.rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), start=1)
+             if hidden.search(line)]
+    assert found == []

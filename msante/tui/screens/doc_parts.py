@@ -71,7 +71,7 @@ def marks(doc: Document) -> str:
 
 def metadata(doc: Document) -> Content:
     """What the preview shows of a document without reading its content."""
-    guessed = f" ({_('guessed')})"
+    guessed = " " + _("(guessed)")  # as the CLI says it
     rows = [(_("Type"), doc.type_label + (guessed if doc.type_guessed else "")),
             (_("Date"), day(doc.date) + (guessed if doc.date_guessed and doc.date else "")),
             (_("Author"), doc.author or ""), (_("Tags"), ", ".join(doc.tags)),

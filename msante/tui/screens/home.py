@@ -113,7 +113,7 @@ class HomeScreen(MainScreen):
         if not items:
             return Content.styled(_("Nothing overdue or due."), MUTED)
         lines = [Content.assemble((status_label(i.status), STATUS_STYLE[i.status]), " ",
-                                  i.label, (f"  {_('since')} {day(i.due_from)}", MUTED))
+                                  i.label, ("  " + _("since") + f" {day(i.due_from)}", MUTED))
                  for i in items[:LINES]]
         return Content("\n").join(lines + self._more(len(items)))
 

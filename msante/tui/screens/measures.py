@@ -189,7 +189,8 @@ class MeasuresScreen(MainScreen):
     @staticmethod
     def _legend() -> str:
         systolic, diastolic = (hex_colour(c) for c in COLOURS)
-        return (f"[{systolic}]●[/] {_('Systolic')}  [{diastolic}]●[/] {_('Diastolic')}")
+        systolic_word, diastolic_word = _("Systolic"), _("Diastolic")  # outside the f-string
+        return f"[{systolic}]●[/] {systolic_word}  [{diastolic}]●[/] {diastolic_word}"
 
     def _table(self, spec: kinds.Kind) -> None:
         table = self.query_one("#table", DataTable)
