@@ -33,6 +33,7 @@ def test_unlock_screen(snap_compare: Any, home: Path) -> None:
 
     async def asking(pilot: Pilot[None]) -> None:
         await until(pilot, lambda: isinstance(pilot.app.screen, UnlockScreen)
+                    and bool(pilot.app.screen.query(Input))  # composed yet
                     and not pilot.app.screen.query_one(Input).disabled)
 
     app = MsanteApp(home, clock=frozen_clock())

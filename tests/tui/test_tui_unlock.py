@@ -31,7 +31,12 @@ def home_ready(app: MsanteApp) -> bool:
 
 
 def asking(app: MsanteApp) -> bool:
-    return isinstance(app.screen, UnlockScreen) and not app.screen.query_one(Input).disabled
+    """The unlock screen waits for a passphrase (a screen just pushed may not have its
+    children yet: asking then is a race of the test, not of the app)."""
+    if not isinstance(app.screen, UnlockScreen):
+        return False
+    box = app.screen.query(Input)
+    return bool(box) and not box.first().disabled
 
 
 @sync
