@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,3 +175,18 @@ class Handover:
 def handover(cli, made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Handover:
     """A grown-up child in the owner's vault, ready to be handed over."""
     return Handover(cli, made, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def measures(vault: Any) -> Any:
+    """The measurements service of the test vault."""
+    from msante.measures.service import Measures
+
+    assert isinstance(vault.measures, Measures)
+    return vault.measures
+
+
+@pytest.fixture
+def owner(vault: Any) -> Any:
+    """The vault's owner, Camille Martin."""
+    return vault.people.owner()

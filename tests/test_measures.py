@@ -14,23 +14,10 @@ import pytest
 
 from msante.errors import ExitCode, NotFoundError, ReadOnlyError, UsageError
 from msante.measures import kinds
-from msante.measures.service import Duplicate, Measurement, Measures, measured_at, since_utc
+from msante.measures.service import Duplicate, Measurement, measured_at, since_utc
 
 JSON_KEYS = ["id", "kind", "kind_label", "value", "value2", "unit", "display", "at", "person",
              "person_id", "note", "provenance", "entered", "bmi"]
-
-
-@pytest.fixture
-def measures(vault: Any) -> Measures:
-    """The service of the test vault."""
-    assert isinstance(vault.measures, Measures)
-    return vault.measures
-
-
-@pytest.fixture
-def owner(vault: Any) -> Any:
-    """The vault's owner, Camille Martin."""
-    return vault.people.owner()
 
 
 def local(*args: int) -> str:

@@ -14,19 +14,6 @@ from msante.measures.service import Measures
 START = dt.datetime(2024, 1, 1, 8, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def measures(vault: Any) -> Measures:
-    """The service of the test vault."""
-    assert isinstance(vault.measures, Measures)
-    return vault.measures
-
-
-@pytest.fixture
-def owner(vault: Any) -> Any:
-    """The vault's owner, Camille Martin."""
-    return vault.people.owner()
-
-
 def batch(measures: Measures, person: Any, kind: str,
           readings: list[tuple[str, dt.datetime]]) -> None:
     """Many measurements in one audited transaction (as an import writes them)."""
