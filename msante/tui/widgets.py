@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.visual import VisualType
 from textual.widgets import DataTable, Static
-from textual.widgets._data_table import CellType, ColumnKey, RowKey
+from textual.widgets.data_table import CellType, ColumnKey, RowKey
 
 
 def plain(cell: Any) -> Any:
