@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.content import Content
 from textual.visual import VisualType
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellType, ColumnKey, RowKey
+
+from msante.i18n import _
+
+MUTED = "$foreground-muted"
+"""The style of labels and secondary text."""
 
 
 def plain(cell: Any) -> Any:
@@ -38,3 +44,10 @@ class Plain(Static):
     def __init__(self, content: VisualType = "", **kwargs: Any) -> None:
         kwargs.setdefault("markup", False)
         super().__init__(content, **kwargs)
+
+
+def labelled(label: str, value: str | Content) -> Content:
+    """`Label: value` with the label muted, as the language writes it (`Libellé : valeur`)."""
+    head, _sep, tail = _("{label}: {value}").partition("{value}")
+    return Content.assemble((head.format(label=label[:1].upper() + label[1:]), MUTED), value,
+                            tail)

@@ -33,9 +33,8 @@ from msante.tui.screens.activity_view import (
     who,
 )
 from msante.tui.screens.base import MainScreen
-from msante.tui.screens.home import MUTED
 from msante.tui.screens.nav import NavBar
-from msante.tui.widgets import Plain, PlainTable
+from msante.tui.widgets import MUTED, Plain, PlainTable
 from msante.vault.audit import Entry
 
 LIMIT = 200

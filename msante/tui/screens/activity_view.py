@@ -18,8 +18,7 @@ from textual.screen import ModalScreen
 from msante.activity import Verification, action_label
 from msante.i18n import _, ngettext
 from msante.text import clean
-from msante.tui.screens.home import MUTED
-from msante.tui.widgets import Plain
+from msante.tui.widgets import MUTED, Plain, labelled
 from msante.vault.audit import Entry
 
 GOOD, BAD = "bold $success", "bold $error"
@@ -124,7 +123,7 @@ def details(entry: Entry, people: dict[str, str], names: dict[str, str]) -> Cont
             (_("Record"), record)]
     rows += [(clean(str(key)), plain(value)) for key, value in entry.detail.items()]
     lines = [Content.styled(_("Entry {n}").format(n=entry.seq), "bold")]
-    lines += [Content.assemble((f"{label}: ", MUTED), value) for label, value in rows if value]
+    lines += [labelled(label, value) for label, value in rows if value]
     return Content("\n").join(lines)
 
 

@@ -28,9 +28,9 @@ from msante.tui.screens.agenda_forms import AppointmentForm, DoneForm, blank_val
 from msante.tui.screens.agenda_month import MonthGrid, grid_days, month_title
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen
-from msante.tui.screens.home import MUTED, day
+from msante.tui.screens.home import day
 from msante.tui.screens.nav import NavBar
-from msante.tui.widgets import Plain
+from msante.tui.widgets import MUTED, Plain
 
 LIMIT = 100
 UPCOMING_DAYS = 366

@@ -12,7 +12,8 @@ from msante.agenda.prevention import URGENCY, Item
 from msante.agenda.service import Appointment, Occurrence
 from msante.i18n import _
 from msante.tui.screens.agenda_forms import span_text
-from msante.tui.screens.home import MUTED, day
+from msante.tui.screens.home import day
+from msante.tui.widgets import MUTED, labelled
 
 STATUS_STYLE = {"overdue": "bold $text-error", "due": "bold $text-warning",
                 "ask-doctor": "bold $text-secondary", "coming": "bold $text-primary",
@@ -49,7 +50,7 @@ def appointment_detail(occ: Occurrence) -> Content:
             (_("Reminders"), ", ".join(span_text(m) for m in item.reminders)),
             (_("Repeats"), _repeats(item)), (_("Note"), item.note or "")]
     lines = [Content.styled(item.title, "bold"), Content(f"{when(occ)}–{until}")]
-    lines += [Content.assemble((f"{label}: ", MUTED), value) for label, value in rows if value]
+    lines += [labelled(label, value) for label, value in rows if value]
     return Content("\n").join(lines)
 
 
@@ -91,9 +92,8 @@ def item_detail(item: Item) -> Content:
     if item.catch_up:
         lines += [Content(""), Content(item.catch_up)]
     if item.catch_up_until and item.status == "overdue":
-        lines.append(Content.assemble((_("Catch-up until") + ": ", MUTED),
-                                      day(item.catch_up_until)))
+        lines.append(labelled(_("Catch-up until"), day(item.catch_up_until)))
     sources = ", ".join(s.title for s in item.source)
     if sources:
-        lines += [Content(""), Content.assemble((_("Sources") + ": ", MUTED), sources)]
+        lines += [Content(""), labelled(_("Sources"), sources)]
     return Content("\n").join(lines)

@@ -9,7 +9,8 @@ from textual.content import Content
 from msante.documents import types
 from msante.documents.model import Document
 from msante.i18n import _
-from msante.tui.screens.home import MUTED, day
+from msante.tui.screens.home import day
+from msante.tui.widgets import labelled
 
 TYPE_ALIASES = types.MAIN_ALIASES
 
@@ -81,7 +82,7 @@ def metadata(doc: Document) -> Content:
             (_("Note"), doc.note or ""), (_("Imported"), doc.imported_at[:10]),
             (_("Id"), doc.id[:8])]
     lines = [Content.styled(doc.title, "bold")]
-    lines += [Content.assemble((f"{label}: ", MUTED), value) for label, value in rows if value]
+    lines += [labelled(label, value) for label, value in rows if value]
     return Content("\n").join(lines)
 
 

@@ -38,9 +38,9 @@ from msante.tui.screens.doc_parts import (
     type_options,
     within,
 )
-from msante.tui.screens.home import MUTED, day
+from msante.tui.screens.home import day
 from msante.tui.screens.nav import NavBar
-from msante.tui.widgets import Plain, PlainTable
+from msante.tui.widgets import MUTED, Plain, PlainTable
 
 LIMIT = 200
 DEBOUNCE_S = 0.15

@@ -13,13 +13,12 @@ from textual.widgets import Footer, Header, Static, Tab, Tabs
 from msante.i18n import _, current, ngettext
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.nav import NavBar
-from msante.tui.widgets import Plain
+from msante.tui.widgets import MUTED, Plain
 
 ATTENTION = ("overdue", "due")
 STATUS_STYLE = {"overdue": "bold $error", "due": "bold $warning"}
 SOON_DAYS = 90
 LINES = 5
-MUTED = "$foreground-muted"
 
 
 def status_label(status: str) -> str:

@@ -23,11 +23,11 @@ from msante.measures import kinds
 from msante.measures.service import Measurement, since_utc
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen
-from msante.tui.screens.home import MUTED, day
+from msante.tui.screens.home import day
 from msante.tui.screens.measures_chart import COLOURS, Frame, TrendChart
 from msante.tui.screens.measures_form import AddMeasureScreen
 from msante.tui.screens.nav import NavBar
-from msante.tui.widgets import Plain, PlainTable
+from msante.tui.widgets import MUTED, Plain, PlainTable
 
 LIMIT = 100
 PERIODS = ("1m", "3m", "1y", "")

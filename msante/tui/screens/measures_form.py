@@ -21,8 +21,7 @@ from msante.errors import MsanteError
 from msante.i18n import _, current
 from msante.measures import kinds
 from msante.measures.service import Measurement
-from msante.tui.screens.home import MUTED
-from msante.tui.widgets import Plain
+from msante.tui.widgets import MUTED, Plain
 
 Save = Callable[[str, str, str, str], Measurement]
 """Records (kind, value, when, note) and returns the measurement; MsanteError if refused."""

@@ -17,7 +17,8 @@ from msante.i18n import _, ngettext
 from msante.people import SEX_LABELS, Person
 from msante.profile.summary import age
 from msante.text import fold
-from msante.tui.screens.home import MUTED, day
+from msante.tui.screens.home import day
+from msante.tui.widgets import MUTED, labelled
 
 CURRENT_MARK = "▸"  # not ●: of ambiguous width, two cells in some terminals
 
@@ -109,7 +110,7 @@ def details(person: Person, today: dt.date, counts: dict[str, Any] | None) -> Co
             (_("Sex"), _(SEX_LABELS[person.sex])),
             (_("Majority"), majority),
             (_("Records"), counts_text(counts))]
-    lines = [Content.assemble((f"{label}: ", MUTED), value) for label, value in rows if value]
+    lines = [labelled(label, value) for label, value in rows if value]
     return Content("\n").join([*lines, Content(""), caregiver_text(person, today),
                                Content(""), Content.styled(keys_text(person, today), MUTED)])
 

@@ -26,7 +26,7 @@ from msante.profile.sections import Section
 from msante.profile.service import NONE_SECTIONS, STATUS_LABELS, Entry
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen
-from msante.tui.screens.home import MUTED, day
+from msante.tui.screens.home import day
 from msante.tui.screens.nav import NavBar
 from msante.tui.screens.profile_form import EntryForm
 from msante.tui.screens.profile_view import (
@@ -39,7 +39,7 @@ from msante.tui.screens.profile_view import (
     section_prompt,
     status_label,
 )
-from msante.tui.widgets import Plain, PlainTable
+from msante.tui.widgets import MUTED, Plain, PlainTable
 
 LIMIT = 200
 DATE_WIDTH, ENTRY_MIN, DETAILS_MIN = 10, 12, 10

@@ -14,8 +14,8 @@ from msante.i18n import _, ngettext
 from msante.profile import sections
 from msante.profile.sections import Field, Section
 from msante.profile.service import NONE_SECTIONS, STATUS_LABELS, Code, Entry, Revision
-from msante.tui.screens.home import MUTED
 from msante.tui.screens.profile_form import choice_label
+from msante.tui.widgets import MUTED, labelled
 
 STATUS_STYLE = {"entered-in-error": "strike", "superseded": "dim italic"}
 """How a row not current is shown: struck through as an error is on paper, or faded."""
@@ -110,22 +110,15 @@ def detail(entry: Entry, history: list[Revision], documents: Titles | None = Non
     """Everything about one entry: its fields, where it came from, and its earlier versions."""
     lines = [Content.styled(entry_title(entry, documents), "bold")]
     if not entry.is_none_statement:
-        lines += [_labelled(_(f.label), field_value(f, entry.data[f.name], documents))
+        lines += [labelled(_(f.label), field_value(f, entry.data[f.name], documents))
                   for f in _rest(entry)]
     if entry.code:
-        lines.append(_labelled(_("Code"), code_text(entry.code)))
+        lines.append(labelled(_("Code"), code_text(entry.code)))
     origin = provenance_label(entry.provenance) + (f" ({entry.source})" if entry.source else "")
     for facts in (((_("Status"), status_label(entry.status)), (_("Origin"), origin)),
                   ((_("Added"), entry.created_at[:10]), (_("Id"), entry.id[:8]))):
-        lines.append(Content(" · ").join(_labelled(label, value) for label, value in facts))
+        lines.append(Content(" · ").join(labelled(label, value) for label, value in facts))
     return Content("\n").join(lines + history_lines(entry, history))
-
-
-def _labelled(label: str, value: str) -> Content:
-    """`Label: value` with the label muted (`Libellé : valeur` in French)."""
-    head, _sep, tail = _("{label}: {value}").partition("{value}")
-    return Content.assemble((head.format(label=label[:1].upper() + label[1:]), MUTED), value,
-                            tail)
 
 
 def history_lines(entry: Entry, history: list[Revision]) -> list[Content]:
