@@ -136,10 +136,9 @@ class ActivityScreen(MainScreen):
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < WIDE, "narrow")
 
-    def on_screen_resume(self) -> None:
-        if self.loaded:
-            self._update_people()
-            self.show()  # what other screens did since is in the log now
+    def resumed(self) -> None:
+        self._update_people()
+        self.show()  # what other screens did since is in the log now (the filters stay)
 
     def reload(self) -> None:
         """The app's person changed (or the screen opened): show that person's entries."""

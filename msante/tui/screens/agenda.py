@@ -117,10 +117,6 @@ class AgendaScreen(MainScreen):
         super().on_mount()
         self.query_one(MonthGrid).focus()
 
-    def on_screen_resume(self) -> None:
-        if self.loaded:
-            self.reload()  # another screen may have changed the profile's vaccinations
-
     # -- reading ---------------------------------------------------------------------------
 
     @property

@@ -55,10 +55,20 @@ class MainScreen(Screen[None]):
         self._sized_for = event.size
 
     def on_screen_resume(self) -> None:
-        """Textual resizes only the screen in front: one that was hidden while the terminal
-        changed size gets its Resize now (its narrow layout, its table's columns)."""
+        """Back in front: take the terminal's size, then read again what may have changed.
+
+        Textual resizes only the screen in front, so one that was hidden while the terminal
+        changed size gets its Resize now (its narrow layout). `resumed()` runs after the
+        refresh that lays the screen out at that size: a table rebuilt before it kept the
+        widths of the old layout ("2026" for a date and time)."""
         if self._sized_for != self.app.size:
             self.post_message(events.Resize(self.app.size, self.app.size))
+        if self.loaded:
+            self.call_after_refresh(self.resumed)
+
+    def resumed(self) -> None:
+        """Read again what another screen, the CLI or an import may have changed meanwhile."""
+        self.reload()
 
     def _first_load(self) -> None:
         self.reload()

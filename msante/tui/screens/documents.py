@@ -183,6 +183,9 @@ class DocumentsScreen(MainScreen):
         return [d for d in found if (type_code is None or d.type_code == type_code)
                 and within(d.date, since, until)]
 
+    def resumed(self) -> None:
+        """Nothing read again on return: the table, its filters and a text being read stay."""
+
     def reload(self) -> None:
         try:
             docs = self._query()

@@ -67,9 +67,6 @@ class HomeScreen(MainScreen):
             self.query_one(f"#{name}").border_title = title
         super().on_mount()
 
-    def on_screen_resume(self) -> None:
-        self.reload()  # another screen may have changed what Home summarises
-
     def reload(self) -> None:
         self._fill_people()
         self.query_one("#attention", Static).update(self._attention())

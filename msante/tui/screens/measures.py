@@ -107,10 +107,6 @@ class MeasuresScreen(MainScreen):
         super().on_mount()
         self.query_one("#kinds").focus()
 
-    def on_screen_resume(self) -> None:
-        if self.loaded:
-            self.reload()
-
     # -- reading ---------------------------------------------------------------------------
 
     def reload(self) -> None:
@@ -197,19 +193,13 @@ class MeasuresScreen(MainScreen):
         keep = self.current.id if self.current else None
         items = self.vault.measures.list(self.person, spec.name, limit=LIMIT)
         with_bmi = any(m.bmi is not None for m in items)
-        rows = [[when(m.at), m.display(current()),
-                 *([kinds.format_number(m.bmi, 1, current()) if m.bmi else ""] if with_bmi
-                   else []),
-                 _short(m.note or "")] for m in items]
-        heads = [_("When"), _("Value"), *([_("BMI")] if with_bmi else []), _("Note")]
         table.clear(columns=True)
-        # Widths from the cells: a table rebuilt on return to a screen that was resized while
-        # hidden otherwise keeps its headers' widths ("2026" for a date and time).
-        for n, head in enumerate(heads):
-            table.add_column(head, width=max([len(head)] + [len(r[n]) for r in rows]))
+        table.add_columns(_("When"), _("Value"), *([_("BMI")] if with_bmi else []), _("Note"))
         self.rows = {m.id: m for m in items}
-        for m, row in zip(items, rows, strict=True):
-            table.add_row(*row, key=m.id)
+        for m in items:
+            bmi = [kinds.format_number(m.bmi, 1, current()) if m.bmi else ""] if with_bmi else []
+            table.add_row(when(m.at), m.display(current()), *bmi, _short(m.note or ""),
+                          key=m.id)
         if keep in self.rows:
             table.move_cursor(row=table.get_row_index(keep))
 

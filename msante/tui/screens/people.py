@@ -85,10 +85,6 @@ class PeopleScreen(MainScreen):
         super().on_mount()
         self.query_one(PeopleTable).focus()
 
-    def on_screen_resume(self) -> None:
-        if self.loaded:
-            self.reload()  # another screen may have added records (the counts)
-
     # -- the table -------------------------------------------------------------------------
 
     def reload(self) -> None:

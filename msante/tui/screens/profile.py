@@ -123,10 +123,6 @@ class ProfileScreen(MainScreen):
         super().on_mount()
         self.query_one(SectionList).focus()
 
-    def on_screen_resume(self) -> None:
-        if self.loaded:
-            self.reload()  # the CLI or an import may have changed the profile meanwhile
-
     # -- what is shown ---------------------------------------------------------------------
 
     def reload(self) -> None:
