@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from msante.activity import Verification, action_label
 from msante.i18n import _, ngettext
 from msante.text import clean
+from msante.tui.screens.dialogs import DIALOG_CSS
 from msante.tui.widgets import MUTED, Plain, labelled
 from msante.vault.audit import Entry
 
@@ -130,12 +131,8 @@ def details(entry: Entry, people: dict[str, str], names: dict[str, str]) -> Cont
 class EntryScreen(ModalScreen[None]):
     """One entry of the log, whole; Escape or Enter closes it."""
 
-    DEFAULT_CSS = """
-    EntryScreen { align: center middle; background: $background 60%; }
-    EntryScreen > VerticalScroll {
-        width: 76; max-width: 100%; height: auto; max-height: 90%; padding: 0 1;
-        border: thick $primary; background: $surface;
-    }
+    DEFAULT_CSS = DIALOG_CSS.format(name="EntryScreen") + """
+    EntryScreen > VerticalScroll { width: 76; max-height: 90%; padding: 0 1; }
     EntryScreen .hint { color: $text-muted; margin-top: 1; }
     """
     BINDINGS = [Binding("escape,enter,q", "close", _("Close"))]

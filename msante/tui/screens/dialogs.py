@@ -16,7 +16,7 @@ from msante.tui.widgets import Plain
 
 DIALOG_CSS = """
 {name} {{ align: center middle; background: $background 60%; }}
-{name} > Vertical {{
+{name} > Vertical, {name} > VerticalScroll {{
     width: 64; max-width: 100%; height: auto; padding: 1 2;
     border: thick $primary; background: $surface;
 }}

@@ -8,18 +8,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
 from msante.i18n import _
+from msante.tui.screens.dialogs import DIALOG_CSS
 from msante.tui.widgets import Plain, PlainTable
 
 
 class HelpScreen(ModalScreen[None]):
     """A table of (key, what it does); any of Escape, q, ? closes it."""
 
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; background: $background 60%; }
-    HelpScreen > VerticalScroll {
-        width: 64; max-width: 100%; height: auto; max-height: 90%; padding: 0 1;
-        border: thick $primary; background: $surface;
-    }
+    DEFAULT_CSS = DIALOG_CSS.format(name="HelpScreen") + """
+    HelpScreen > VerticalScroll { width: 64; max-height: 90%; padding: 0 1; }
     HelpScreen DataTable { height: auto; }
     HelpScreen .hint { color: $text-muted; margin-top: 1; }
     """

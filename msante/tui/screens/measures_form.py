@@ -21,6 +21,7 @@ from msante.errors import MsanteError
 from msante.i18n import _, current
 from msante.measures import kinds
 from msante.measures.service import Measurement
+from msante.tui.screens.dialogs import DIALOG_CSS
 from msante.tui.widgets import MUTED, Plain
 
 Save = Callable[[str, str, str, str], Measurement]
@@ -54,12 +55,8 @@ def units_hint(kind: kinds.Kind) -> str:
 class AddMeasureScreen(ModalScreen[Measurement | None]):
     """Add one measurement; returns it, or None when cancelled."""
 
-    DEFAULT_CSS = """
-    AddMeasureScreen { align: center middle; background: $background 60%; }
-    AddMeasureScreen > Vertical {
-        width: 70; max-width: 100%; height: auto; max-height: 100%; padding: 0 2;
-        border: thick $primary; background: $surface;
-    }
+    DEFAULT_CSS = DIALOG_CSS.format(name="AddMeasureScreen") + """
+    AddMeasureScreen > Vertical { width: 70; max-height: 100%; padding: 0 2; }
     AddMeasureScreen #title { text-style: bold; margin-bottom: 1; }
     AddMeasureScreen Grid {
         grid-size: 2; grid-columns: 10 1fr; grid-rows: auto; grid-gutter: 1 1; height: auto;
@@ -70,8 +67,6 @@ class AddMeasureScreen(ModalScreen[Measurement | None]):
     AddMeasureScreen .field { height: auto; }
     AddMeasureScreen #hint { color: $text-muted; height: auto; }
     AddMeasureScreen #error { color: $text-error; height: auto; margin-top: 1; }
-    AddMeasureScreen .buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    AddMeasureScreen Button { margin-left: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", _("Cancel"))]
 

@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from msante.errors import MsanteError, UsageError
 from msante.i18n import _
 from msante.people import SEX_LABELS, SEXES, Person
+from msante.tui.screens.dialogs import DIALOG_CSS
 from msante.tui.widgets import Plain
 
 RELATIONS = ("child", "other")
@@ -47,12 +48,7 @@ class PersonFields:
 class PersonForm(ModalScreen[Person | None]):
     """Add a person, or rename `person`; the new or renamed Person, None when cancelled."""
 
-    DEFAULT_CSS = """
-    PersonForm { align: center middle; background: $background 60%; }
-    PersonForm > Vertical {
-        width: 64; max-width: 100%; height: auto; padding: 1 2;
-        border: thick $primary; background: $surface;
-    }
+    DEFAULT_CSS = DIALOG_CSS.format(name="PersonForm") + """
     PersonForm #title { text-style: bold; margin-bottom: 1; }
     PersonForm Grid {
         grid-size: 2; grid-columns: auto 1fr; grid-rows: 1; grid-gutter: 1 2; height: auto;
@@ -61,8 +57,6 @@ class PersonForm(ModalScreen[Person | None]):
     PersonForm #error {
         color: $text-error; text-style: bold; margin-top: 1; height: auto; display: none;
     }
-    PersonForm .buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    PersonForm Button { margin-left: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", _("Cancel"))]
 

@@ -25,6 +25,7 @@ from msante.i18n import _
 from msante.profile import sections
 from msante.profile.sections import Field, Section
 from msante.profile.service import Entry
+from msante.tui.screens.dialogs import DIALOG_CSS
 from msante.tui.widgets import Plain
 
 Save = Callable[[dict[str, object]], Entry]
@@ -59,12 +60,8 @@ def field_label(spec: Field) -> str:
 class EntryForm(ModalScreen[Entry | None]):
     """Add or edit one entry of `section`; dismissed with the saved entry, or None."""
 
-    DEFAULT_CSS = """
-    EntryForm { align: center middle; background: $background 60%; }
-    EntryForm > Vertical {
-        width: 78; max-width: 100%; height: auto; max-height: 100%; padding: 0 1;
-        border: thick $primary; background: $surface;
-    }
+    DEFAULT_CSS = DIALOG_CSS.format(name="EntryForm") + """
+    EntryForm > Vertical { width: 78; max-height: 100%; padding: 0 1; }
     EntryForm #fields { height: auto; max-height: 60vh; margin-top: 1; }
     EntryForm .field { height: auto; }
     EntryForm.-tall .field { margin-bottom: 1; }
@@ -79,8 +76,6 @@ class EntryForm(ModalScreen[Entry | None]):
     EntryForm .error.-shown { display: block; }
     EntryForm .note { color: $text-warning; }
     EntryForm .hint { color: $text-muted; }
-    EntryForm .buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    EntryForm Button { margin-left: 2; }
     """
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [Binding("ctrl+s", "save", _("Save")),
