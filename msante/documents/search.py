@@ -45,17 +45,24 @@ def _matching(conn: Connection, expr: str) -> list[int]:
         f"ORDER BY rowid DESC LIMIT {RANK_CAP + 1}", (expr,)).fetchall()]
 
 
+def _among(ns: list[int], person_id: str | None) -> tuple[str, list[object]]:
+    """The WHERE clause (and its arguments) of the visible documents among rowids `ns`."""
+    where = f"d.n IN ({','.join('?' * len(ns))}) AND {_VISIBLE}"
+    args: list[object] = list(ns)
+    if person_id:
+        where += " AND d.person = ?"
+        args.append(person_id)
+    return where, args
+
+
 def _read(conn: Connection, ns: list[int], person_id: str | None, *,
           limit: int | None = None, extra: str = "") -> list[tuple[object, ...]]:
     """The visible documents among rowids `ns`, newest first (at most `limit`): their columns,
     then `extra` columns, then the start of their text."""
+    where, args = _among(ns, person_id)
     sql = (f"SELECT {_DOC_COLUMNS}{extra}, substr(d.text, 1, {FIRST_READ}) FROM documents d "
-           f"WHERE d.n IN ({','.join('?' * len(ns))}) AND {_VISIBLE}")
-    args: list[object] = list(ns)
-    if person_id:
-        sql += " AND d.person = ?"
-        args.append(person_id)
-    sql += " ORDER BY d.n DESC" + (f" LIMIT {int(limit)}" if limit is not None else "")
+           f"WHERE {where} ORDER BY d.n DESC")
+    sql += f" LIMIT {int(limit)}" if limit is not None else ""
     rows: list[tuple[object, ...]] = conn.execute(sql, args).fetchall()
     return rows
 
@@ -73,12 +80,8 @@ def _ranked(conn: Connection, found: list[int], pattern: Matcher | None,
         rows = _read(conn, found, person_id, extra=", d.tags_text")
         rows.sort(key=lambda r: -_score(pattern, r[_TITLE], r[-2], r[_AUTHOR]))  # stable
         return [row[:-2] + row[-1:] for row in rows]
-    sql = (f"SELECT d.n, {', '.join(WEIGHTS)} FROM documents d "
-           f"WHERE d.n IN ({','.join('?' * len(found))}) AND {_VISIBLE}")
-    args: list[object] = list(found)
-    if person_id:
-        sql += " AND d.person = ?"
-        args.append(person_id)
+    where, args = _among(found, person_id)
+    sql = f"SELECT d.n, {', '.join(WEIGHTS)} FROM documents d WHERE {where}"
     scored = sorted((-_score(pattern, *values), -n)
                     for n, *values in conn.execute(sql, args).fetchall())
     chosen = [-neg_n for _score, neg_n in scored[:limit]]
