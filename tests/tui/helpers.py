@@ -11,7 +11,7 @@ import functools
 import hashlib
 import io
 from collections.abc import Callable, Coroutine
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
 from msante.tui.state import Clock
 from msante.vault import files, records
@@ -83,3 +83,24 @@ DOCS = [
     ("Certificat de sport", "Absence de contre-indication à la pratique du tennis.", "11488-4",
      "2024-09-20"),
 ]
+
+
+def app_for(vault: Any, clock: Clock | None = None) -> Any:
+    """The app on an open vault, with the frozen clock unless another is given."""
+    from msante.tui.app import MsanteApp  # here: test_tui_french imports the TUI afresh
+
+    return MsanteApp(vault.path, vault, clock=clock or frozen_clock())
+
+
+S = TypeVar("S")
+
+
+async def open_screen(pilot: Any, key: str, kind: type[S]) -> S:
+    """Press a screen's key once the app shows a loaded screen, as a person would; wait until
+    the new screen has shown its data."""
+    await until(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+    await pilot.press(key)
+    screen = pilot.app.screen
+    assert isinstance(screen, kind), pilot.app.screen_stack
+    await until(pilot, lambda: getattr(screen, "loaded", False))
+    return screen

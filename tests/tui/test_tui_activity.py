@@ -19,11 +19,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from msante.tui.app import MsanteApp
 from msante.tui.screens.activity import ActivityScreen, period
 from msante.tui.screens.activity_view import EntryScreen
 from msante.vault import audit
-from tests.tui.helpers import SIZE, frozen_clock, sync, until
+from tests.tui.helpers import SIZE, app_for, open_screen, sync, until
 
 START = dt.datetime(2025, 6, 11, 6, 10, tzinfo=dt.UTC)
 STEP = dt.timedelta(hours=7, minutes=13)
@@ -46,17 +45,8 @@ def paris_and_a_ticking_audit_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator
     time.tzset()
 
 
-def _app(vault: Any) -> MsanteApp:
-    return MsanteApp(vault.path, vault, clock=frozen_clock())
-
-
 async def _activity(pilot: Pilot[None]) -> ActivityScreen:
-    await until(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
-    await pilot.press("6")
-    screen = pilot.app.screen
-    assert isinstance(screen, ActivityScreen)
-    await until(pilot, lambda: screen.loaded)
-    return screen
+    return await open_screen(pilot, "6", ActivityScreen)
 
 
 def _rows(screen: ActivityScreen) -> list[int]:
@@ -93,7 +83,7 @@ async def test_key_6_shows_the_persons_entries_newest_first(filled: Any) -> None
     the log writes nothing to it (listings are not audited, as `audit list`)."""
     owner = filled.people.owner()
     before = _seqs(filled)
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         rows = _rows(screen)
         assert rows == _seqs(filled, person=owner.id)
@@ -109,7 +99,7 @@ async def test_key_6_shows_the_persons_entries_newest_first(filled: Any) -> None
 @sync
 async def test_everyone_adds_the_child_and_the_vault_itself(filled: Any) -> None:
     """`e` shows every entry with a Person column; `e` again, the selected person's only."""
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         mine = _rows(screen)
         await pilot.press("e")
@@ -125,7 +115,7 @@ async def test_everyone_adds_the_child_and_the_vault_itself(filled: Any) -> None
 async def test_a_long_history_is_windowed(filled: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The table holds the LIMIT newest entries and says how many match in all."""
     monkeypatch.setattr("msante.tui.screens.activity.LIMIT", 5)
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         await pilot.press("e")
         await until(pilot, lambda: _rows(screen) == _seqs(filled)[:5])
@@ -138,7 +128,7 @@ async def test_a_long_history_is_windowed(filled: Any, monkeypatch: pytest.Monke
 async def test_switching_person_follows_the_app(filled: Any) -> None:
     """`p` makes the child the selected person: the table shows the child's entries."""
     child = filled.people.get("Léo Martin")
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         await pilot.press("p")
         await until(pilot, lambda: _rows(screen) == _seqs(filled, person=child.id))
@@ -149,7 +139,7 @@ async def test_switching_person_follows_the_app(filled: Any) -> None:
 async def test_the_kind_of_action_narrows_the_table(filled: Any) -> None:
     """Choosing "Measurements" in the second list leaves the measurement entries only."""
     owner = filled.people.owner()
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         screen.query_one("#kind", Select).focus()
         await pilot.press("enter")
@@ -165,7 +155,7 @@ async def test_the_kind_of_action_narrows_the_table(filled: Any) -> None:
 async def test_the_text_filter_finds_titles_and_words(filled: Any) -> None:
     """A document's title finds its entry; an action's words find those entries; nothing
     matching says so."""
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         await pilot.press("slash")
         await _typed(pilot, screen, *"lipid")
@@ -183,7 +173,7 @@ async def test_the_text_filter_finds_titles_and_words(filled: Any) -> None:
 async def test_the_date_filter_and_a_wrong_date(filled: Any) -> None:
     """A day keeps the entries from that day on, a range those in it; a wrong date is named
     under the table on Enter and the table stays as it was."""
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         await pilot.press("e")
         await until(pilot, lambda: len(_rows(screen)) == len(_seqs(filled)))
@@ -206,7 +196,7 @@ async def test_the_date_filter_and_a_wrong_date(filled: Any) -> None:
 @sync
 async def test_enter_shows_the_whole_entry(filled: Any) -> None:
     """Enter opens the highlighted entry with every field; Escape goes back to the table."""
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, EntryScreen))
@@ -222,7 +212,7 @@ async def test_enter_shows_the_whole_entry(filled: Any) -> None:
 async def test_verify_on_an_intact_vault_says_intact(filled: Any) -> None:
     """`v` says the history is intact, how long it is and up to when; it writes nothing."""
     before = _seqs(filled)
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         text = await _verified(pilot, screen)
         assert screen.verdict is not None and screen.verdict.ok
@@ -239,7 +229,7 @@ async def test_verify_names_a_forged_entry_plainly(filled: Any) -> None:
     """An entry edited with SQL (its action changed to hide an export): `v` names it, says it
     was edited, what it now reads and that the entries before it are intact, in red."""
     filled.store.conn.execute("UPDATE audit SET action = 'document.hide' WHERE seq = 5")
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         text = await _verified(pilot, screen)
         assert screen.verdict is not None and not screen.verdict.ok
@@ -256,7 +246,7 @@ async def test_verify_names_a_forged_entry_plainly(filled: Any) -> None:
 async def test_verify_names_a_removed_entry(filled: Any) -> None:
     """An entry deleted with SQL: `v` says one was removed, reordered or inserted."""
     filled.store.conn.execute("DELETE FROM audit WHERE seq = 6")
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         text = await _verified(pilot, screen)
         assert "entry 6 was removed, reordered or inserted" in text
@@ -266,7 +256,7 @@ async def test_verify_names_a_removed_entry(filled: Any) -> None:
 @sync
 async def test_a_read_on_another_screen_shows_up_on_return(filled: Any) -> None:
     """Reading a document's text (audited) then coming back: the read is the newest row."""
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _activity(pilot)
         await pilot.press("2")
         await until(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
@@ -292,18 +282,18 @@ def _opened(*keys: str, verify: bool = False) -> Any:
 
 
 def test_snapshot_the_log(snap_compare: Any, filled: Any) -> None:
-    assert snap_compare(_app(filled), terminal_size=SIZE, run_before=_opened("e"))
+    assert snap_compare(app_for(filled), terminal_size=SIZE, run_before=_opened("e"))
 
 
 def test_snapshot_verify_intact(snap_compare: Any, filled: Any) -> None:
-    assert snap_compare(_app(filled), terminal_size=SIZE, run_before=_opened(verify=True))
+    assert snap_compare(app_for(filled), terminal_size=SIZE, run_before=_opened(verify=True))
 
 
 def test_snapshot_verify_broken(snap_compare: Any, filled: Any) -> None:
     filled.store.conn.execute("UPDATE audit SET action = 'document.hide' WHERE seq = 5")
-    assert snap_compare(_app(filled), terminal_size=SIZE, run_before=_opened(verify=True))
+    assert snap_compare(app_for(filled), terminal_size=SIZE, run_before=_opened(verify=True))
 
 
 def test_snapshot_at_80_by_24(snap_compare: Any, filled: Any) -> None:
-    assert snap_compare(_app(filled), terminal_size=(80, 24),
+    assert snap_compare(app_for(filled), terminal_size=(80, 24),
                         run_before=_opened("e", verify=True))

@@ -14,28 +14,17 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
 from msante.agenda import times
-from msante.tui.app import MsanteApp
 from msante.tui.screens.agenda import AgendaScreen
 from msante.tui.screens.agenda_forms import AppointmentForm, DoneForm, span_text
 from msante.tui.screens.agenda_month import MonthGrid, add_months, grid_days
 from msante.tui.screens.dialogs import ConfirmScreen
-from tests.tui.helpers import SIZE, TODAY, frozen_clock, sync, until
+from tests.tui.helpers import SIZE, TODAY, app_for, open_screen, sync, until
 
 UTC = dt.UTC
 
 
-def _app(vault: Any) -> MsanteApp:
-    return MsanteApp(vault.path, vault, clock=frozen_clock())
-
-
 async def _agenda(pilot: Pilot[None]) -> AgendaScreen:
-    """Open the agenda (key 5) once the app is up, and wait for it to be filled."""
-    await until(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
-    await pilot.press("5")
-    screen = pilot.app.screen
-    assert isinstance(screen, AgendaScreen)
-    await until(pilot, lambda: screen.loaded)
-    return screen
+    return await open_screen(pilot, "5", AgendaScreen)
 
 
 async def _type(pilot: Pilot[None], field: str, text: str) -> None:
@@ -66,7 +55,7 @@ async def test_mark_a_vaccination_of_the_child_done(filled: Any) -> None:
     leo = _child(filled)
     due = {i.id for i in filled.agenda.due(leo, today=TODAY)}
     booster = next(i for i in due if i.startswith("child_dtcap_6:1:"))
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: getattr(app.screen, "loaded", False))
         app.choose_person(leo.id)
@@ -101,7 +90,7 @@ async def test_a_done_date_that_does_not_read_is_refused_under_the_field(filled:
     """A wrong date shows the CLI's message inline and writes nothing; so does a day the
     service refuses (in the future), under the form."""
     owner = filled.people.owner()
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         await _agenda(pilot)
         await pilot.press("v", "d")
@@ -129,7 +118,7 @@ async def test_add_an_appointment_through_the_form(filled: Any) -> None:
     """Local time in the zone of the form is stored in UTC with the zone; the month marks it
     and the list shows it highlighted."""
     owner = filled.people.owner()
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _agenda(pilot)
         await pilot.press("a")
@@ -163,7 +152,7 @@ async def test_a_date_that_does_not_exist_shows_inline_and_writes_nothing(filled
     form stays open and the vault is unchanged."""
     owner = filled.people.owner()
     before = _appointments(filled, owner)
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         await _agenda(pilot)
         await pilot.press("a")
@@ -195,7 +184,7 @@ async def test_a_date_that_does_not_exist_shows_inline_and_writes_nothing(filled
 @sync
 async def test_a_day_without_a_time_is_asked_for_it(filled: Any) -> None:
     """A date alone would be midnight: the form asks for the time instead of guessing."""
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         await _agenda(pilot)
         await pilot.press("a", *"Prise de sang", "enter")
@@ -210,7 +199,7 @@ async def test_edit_the_highlighted_appointment(filled: Any) -> None:
     """The form opens with the appointment's values; a new time and place are stored."""
     owner = filled.people.owner()
     dentist = _appointments(filled, owner)[0].appointment
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _agenda(pilot)
         assert screen.current is not None and screen.current.appointment.id == dentist.id
@@ -233,7 +222,7 @@ async def test_edit_the_highlighted_appointment(filled: Any) -> None:
 
 @sync
 async def test_saving_an_unchanged_appointment_says_so(filled: Any) -> None:
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         await _agenda(pilot)
         await pilot.press("e")
@@ -247,7 +236,7 @@ async def test_saving_an_unchanged_appointment_says_so(filled: Any) -> None:
 async def test_remove_asks_first(filled: Any) -> None:
     """No keeps the appointment; yes removes it (a tombstone: it is no longer listed)."""
     owner = filled.people.owner()
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _agenda(pilot)
         await pilot.press("delete")
@@ -266,7 +255,7 @@ async def test_remove_asks_first(filled: Any) -> None:
 @sync
 async def test_month_navigation_and_a_day_s_appointments(filled: Any) -> None:
     """[ and ] change month, the arrows cross into the next one, Enter lists the day."""
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _agenda(pilot)
         grid = screen.query_one(MonthGrid)
@@ -293,7 +282,7 @@ async def test_month_navigation_and_a_day_s_appointments(filled: Any) -> None:
 
 @sync
 async def test_a_click_on_a_day_lists_it(filled: Any) -> None:
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _agenda(pilot)
         # Friday 20 June: fourth week, fifth column (a border and a padding cell to the left)
@@ -310,7 +299,7 @@ async def test_a_child_of_age_is_read_only(filled: Any) -> None:
     with filled.store.write() as tx:  # written before she came of age (add refuses now)
         filled.agenda.add_in(tx, adult, "Dermatologue", dt.datetime(2025, 6, 30, 8, 0,
                                                                     tzinfo=UTC))
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: getattr(app.screen, "loaded", False))
         app.choose_person(adult.id)
@@ -326,7 +315,7 @@ async def test_a_child_of_age_is_read_only(filled: Any) -> None:
 @sync
 async def test_person_change_reloads_the_agenda(filled: Any) -> None:
     """The owner's dentist, then Léo's agenda: no appointment, his vaccinations."""
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _agenda(pilot)
         assert len(screen.occurrences) == 1
@@ -382,11 +371,11 @@ async def _shown(pilot: Pilot[None]) -> AgendaScreen:
 
 
 def test_snapshot_month_view(snap_compare: Any, busy: Any) -> None:
-    assert snap_compare(_app(busy), terminal_size=SIZE, run_before=_shown)
+    assert snap_compare(app_for(busy), terminal_size=SIZE, run_before=_shown)
 
 
 def test_snapshot_month_view_at_80_by_24(snap_compare: Any, busy: Any) -> None:
-    assert snap_compare(_app(busy), terminal_size=(80, 24), run_before=_shown)
+    assert snap_compare(app_for(busy), terminal_size=(80, 24), run_before=_shown)
 
 
 def test_snapshot_prevention_of_the_child(snap_compare: Any, busy: Any) -> None:
@@ -397,7 +386,7 @@ def test_snapshot_prevention_of_the_child(snap_compare: Any, busy: Any) -> None:
         await pilot.press("v")
         await pilot.pause()
 
-    assert snap_compare(_app(busy), terminal_size=SIZE, run_before=prevention)
+    assert snap_compare(app_for(busy), terminal_size=SIZE, run_before=prevention)
 
 
 def test_snapshot_add_form_with_an_error(snap_compare: Any, busy: Any) -> None:
@@ -409,4 +398,4 @@ def test_snapshot_add_form_with_an_error(snap_compare: Any, busy: Any) -> None:
         await pilot.press("enter")
         await pilot.pause()
 
-    assert snap_compare(_app(busy), terminal_size=SIZE, run_before=wrong)
+    assert snap_compare(app_for(busy), terminal_size=SIZE, run_before=wrong)

@@ -10,11 +10,7 @@ from msante.tui.app import MsanteApp
 from msante.tui.screens.documents import DocumentsScreen
 from msante.tui.screens.help import HelpScreen
 from msante.tui.screens.home import HomeScreen
-from tests.tui.helpers import SIZE, frozen_clock, sync
-
-
-def app_for(vault: Any) -> MsanteApp:
-    return MsanteApp(vault.path, vault, clock=frozen_clock())
+from tests.tui.helpers import SIZE, app_for, sync
 
 
 def text_of(app: MsanteApp, selector: str) -> str:

@@ -7,10 +7,9 @@ from typing import Any
 
 from textual.widgets import Input, Static
 
-from msante.tui.app import MsanteApp
 from msante.tui.screens.dialogs import ConfirmScreen, PathScreen
 from msante.tui.screens.documents import DocumentsScreen
-from tests.tui.helpers import SIZE, fixed_id, frozen_clock, sync
+from tests.tui.helpers import SIZE, app_for, fixed_id, sync
 
 
 async def _documents(pilot: Any) -> DocumentsScreen:
@@ -36,7 +35,7 @@ def reads(vault: Any) -> int:
 @sync
 async def test_typing_in_the_filter_searches_the_text(filled: Any) -> None:
     """A word found only in a document's text, typed letter by letter, leaves that one row."""
-    app = MsanteApp(filled.path, filled, clock=frozen_clock())
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         assert len(screen.docs) == 4  # the owner's, not the child's
@@ -55,7 +54,7 @@ async def test_typing_in_the_filter_searches_the_text(filled: Any) -> None:
 
 @sync
 async def test_nothing_matches_says_so(filled: Any) -> None:
-    app = MsanteApp(filled.path, filled, clock=frozen_clock())
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         await pilot.press("slash", *'"zzz', "enter")
@@ -66,7 +65,7 @@ async def test_nothing_matches_says_so(filled: Any) -> None:
 @sync
 async def test_moving_shows_metadata_and_only_enter_reads_the_text(filled: Any) -> None:
     """Reading the text is audited (DESIGN.md), so it takes an explicit Enter."""
-    app = MsanteApp(filled.path, filled, clock=frozen_clock())
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         start = reads(filled)
@@ -80,7 +79,7 @@ async def test_moving_shows_metadata_and_only_enter_reads_the_text(filled: Any) 
 
 @sync
 async def test_hide_then_show_a_document(filled: Any) -> None:
-    app = MsanteApp(filled.path, filled, clock=frozen_clock())
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         doc = screen.current
@@ -94,7 +93,7 @@ async def test_hide_then_show_a_document(filled: Any) -> None:
 
 @sync
 async def test_delete_asks_first_and_moves_to_the_trash(filled: Any) -> None:
-    app = MsanteApp(filled.path, filled, clock=frozen_clock())
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         doc = screen.current
@@ -110,7 +109,7 @@ async def test_delete_asks_first_and_moves_to_the_trash(filled: Any) -> None:
 
 @sync
 async def test_export_writes_the_original_bytes_where_asked(filled: Any, tmp_path: Path) -> None:
-    app = MsanteApp(filled.path, filled, clock=frozen_clock())
+    app = app_for(filled)
     target = tmp_path / "copie.pdf"
     async with app.run_test(size=SIZE) as pilot:
         await _documents(pilot)
@@ -125,7 +124,7 @@ async def test_export_writes_the_original_bytes_where_asked(filled: Any, tmp_pat
 
 @sync
 async def test_the_type_filter_narrows_the_list(filled: Any) -> None:
-    app = MsanteApp(filled.path, filled, clock=frozen_clock())
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         screen.query_one("#type").value = "57833-6"  # prescriptions

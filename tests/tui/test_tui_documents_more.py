@@ -11,17 +11,12 @@ from typing import Any
 
 from textual.widgets import Button, Input, Select, Static
 
-from msante.tui.app import MsanteApp
 from msante.tui.screens.dialogs import ConfirmScreen, DoneScreen
 from msante.tui.screens.doc_edit import EditDocumentScreen
 from msante.tui.screens.doc_import import ImportScreen
 from msante.tui.screens.documents import DocumentsScreen
 from tests import pdfgen
-from tests.tui.helpers import SIZE, fixed_id, frozen_clock, sync, until
-
-
-def _app(vault: Any) -> MsanteApp:
-    return MsanteApp(vault.path, vault, clock=frozen_clock())
+from tests.tui.helpers import SIZE, app_for, fixed_id, sync, until
 
 
 async def _documents(pilot: Any) -> DocumentsScreen:
@@ -50,7 +45,7 @@ async def test_import_a_folder_through_the_picker(filled: Any, tmp_path: Path) -
     (folder / "abime.pdf").write_bytes(pdfgen.truncated_pdf())
     (folder / ".cache").write_bytes(b"skipped")
     before = len(filled.documents.list(limit=None))
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         await pilot.press("i")
@@ -76,7 +71,7 @@ async def test_import_a_folder_through_the_picker(filled: Any, tmp_path: Path) -
 @sync
 async def test_import_of_a_path_that_does_not_exist_says_so(filled: Any, tmp_path: Path) -> None:
     before = len(filled.documents.list(limit=None))
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         await _documents(pilot)
         await pilot.press("i")
@@ -94,7 +89,7 @@ async def test_edit_refuses_a_bad_date_in_the_form_then_saves(filled: Any) -> No
     """A wrong date stays in the form with the core's message; nothing is written until fixed."""
     rid = fixed_id(1)
     edits = _actions(filled, "document.edit")
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         table = screen.query_one("#table")
@@ -124,7 +119,7 @@ async def test_edit_refuses_a_bad_date_in_the_form_then_saves(filled: Any) -> No
 @sync
 async def test_edit_with_nothing_changed_writes_nothing(filled: Any) -> None:
     edits = _actions(filled, "document.edit")
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         await pilot.press("e")
@@ -136,7 +131,7 @@ async def test_edit_with_nothing_changed_writes_nothing(filled: Any) -> None:
 @sync
 async def test_the_trash_cycle_delete_restore_erase(filled: Any) -> None:
     """Delete (confirmed) → t shows the trash → r restores; Delete there erases for good."""
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         first = screen.current
@@ -165,7 +160,7 @@ async def test_the_trash_cycle_delete_restore_erase(filled: Any) -> None:
 @sync
 async def test_the_date_filter_keeps_the_period(filled: Any) -> None:
     """Last 3 months of Mon 16 June 2025: from 17 March; older than 5 years: none."""
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         period = screen.query_one("#period", Select)
@@ -195,7 +190,7 @@ async def test_open_hands_a_private_copy_to_the_viewer_and_removes_it(
     script = f'cp "$0" {shlex.quote(str(seen))}; echo "$0" > {shlex.quote(str(where))}'
     monkeypatch.setenv("MSANTE_VIEWER", f"sh -c {shlex.quote(script)}")
     rid = fixed_id(2)
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _documents(pilot)
         table = screen.query_one("#table")
@@ -219,7 +214,7 @@ async def test_a_copy_still_open_is_removed_when_the_app_quits(
         filled: Any, tmp_path: Path, monkeypatch: Any) -> None:
     where = tmp_path / "where"
     monkeypatch.setenv("MSANTE_VIEWER", f"sh -c {shlex.quote('echo $0 > ' + str(where))}")
-    app = _app(filled)
+    app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:
         await _documents(pilot)
         await pilot.press("o")

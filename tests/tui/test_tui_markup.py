@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from msante.tui.app import MsanteApp
 from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.screens.home import HomeScreen
-from tests.tui.helpers import SIZE, add_document, frozen_clock, sync, until
+from tests.tui.helpers import SIZE, add_document, app_for, sync, until
 
 HOSTILE = "[/x] [link='https://evil.example']clic[/link] [b]gras"
 
@@ -48,7 +47,7 @@ async def _visit(pilot: Pilot[None], key: str) -> None:
 
 @sync
 async def test_brackets_in_the_vault_are_shown_not_parsed(hostile: Any) -> None:
-    app = MsanteApp(hostile.path, hostile, clock=frozen_clock())
+    app = app_for(hostile)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
         for round_ in range(2):  # the owner, then the child (whose name holds markup)

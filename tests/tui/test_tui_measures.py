@@ -18,12 +18,11 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 
-from msante.tui.app import MsanteApp
 from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.screens.measures import PERIODS, MeasuresScreen
 from msante.tui.screens.measures_chart import TrendChart, nice_step, y_ticks
 from msante.tui.screens.measures_form import AddMeasureScreen
-from tests.tui.helpers import SIZE, frozen_clock, sync, until
+from tests.tui.helpers import SIZE, app_for, open_screen, sync, until
 
 WEIGHTS = ["73,4", "73,1", "72,6", "72,9", "72,2", "71,8", "71,5", "71,9", "71,2"]
 PRESSURES = ["131/84", "128/82", "126/80", "129/83", "122/78"]
@@ -58,18 +57,8 @@ def weights(filled: Any) -> Any:
     return filled
 
 
-def _app(vault: Any) -> MsanteApp:
-    return MsanteApp(vault.path, vault, clock=frozen_clock())
-
-
 async def _measures(pilot: Pilot[None]) -> MeasuresScreen:
-    """Open the screen with its key, as a person would, and wait until it shows its data."""
-    await until(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
-    await pilot.press("4")
-    screen = pilot.app.screen
-    assert isinstance(screen, MeasuresScreen)
-    await until(pilot, lambda: screen.loaded)
-    return screen
+    return await open_screen(pilot, "4", MeasuresScreen)
 
 
 def kinds_shown(screen: MeasuresScreen) -> list[str | None]:
@@ -86,7 +75,7 @@ def text_of(screen: Any, selector: str) -> str:
 @sync
 async def test_the_kinds_chart_and_table_of_the_owner(weights: Any) -> None:
     """Each kind the person has, its chart (one point per reading) and its recent values."""
-    async with _app(weights).run_test(size=SIZE) as pilot:
+    async with app_for(weights).run_test(size=SIZE) as pilot:
         screen = await _measures(pilot)
         assert kinds_shown(screen) == ["weight", "height", "blood-pressure"]
         assert screen.kind == "weight"
@@ -105,7 +94,7 @@ async def test_the_kinds_chart_and_table_of_the_owner(weights: Any) -> None:
 @sync
 async def test_the_period_bounds_the_chart_not_the_table(weights: Any) -> None:
     """t goes 1 year → all → 1 month: the chart follows, the table keeps the latest values."""
-    async with _app(weights).run_test(size=SIZE) as pilot:
+    async with app_for(weights).run_test(size=SIZE) as pilot:
         screen = await _measures(pilot)
         chart = screen.query_one(TrendChart)
         await pilot.press("t")  # all
@@ -123,7 +112,7 @@ async def test_old_measurements_are_charted_rather_than_an_empty_year(vault: Any
     owner = vault.people.owner()
     vault.measures.add(owner, "weight", "64", at="2023-02-01 08:00")
     vault.measures.add(owner, "weight", "65,5", at="2023-05-01 08:00")
-    async with _app(vault).run_test(size=SIZE) as pilot:
+    async with app_for(vault).run_test(size=SIZE) as pilot:
         screen = await _measures(pilot)
         chart = screen.query_one(TrendChart)
         assert screen.period == len(PERIODS) - 1 and chart.display
@@ -132,7 +121,7 @@ async def test_old_measurements_are_charted_rather_than_an_empty_year(vault: Any
 
 @sync
 async def test_switching_person_changes_the_kinds(weights: Any) -> None:
-    async with _app(weights).run_test(size=SIZE) as pilot:
+    async with app_for(weights).run_test(size=SIZE) as pilot:
         screen = await _measures(pilot)
         await pilot.press("p")
         await until(pilot, lambda: kinds_shown(screen) == ["height"])
@@ -144,7 +133,7 @@ async def test_switching_person_changes_the_kinds(weights: Any) -> None:
 
 @sync
 async def test_someone_without_measurements_is_told_what_to_do(vault: Any) -> None:
-    async with _app(vault).run_test(size=SIZE) as pilot:
+    async with app_for(vault).run_test(size=SIZE) as pilot:
         screen = await _measures(pilot)
         assert not screen.query_one("#body").display
         assert "Press a to add one" in text_of(screen, "#empty")
@@ -157,7 +146,7 @@ async def test_someone_without_measurements_is_told_what_to_do(vault: Any) -> No
 async def test_add_a_weight_through_the_form(weights: Any) -> None:
     """The value as a person types it, a time in local time, a note: stored as the CLI would."""
     owner = weights.people.owner()
-    async with _app(weights).run_test(size=SIZE) as pilot:
+    async with app_for(weights).run_test(size=SIZE) as pilot:
         screen = await _measures(pilot)
         await pilot.press("a")
         form = pilot.app.screen
@@ -178,7 +167,7 @@ async def test_add_a_weight_through_the_form(weights: Any) -> None:
 async def test_the_kind_is_chosen_in_the_form_and_its_unit_is_read(weights: Any) -> None:
     """Blood glucose typed "5,4 mmol/L" is stored in g/L (the kind's own unit)."""
     owner = weights.people.owner()
-    async with _app(weights).run_test(size=SIZE) as pilot:
+    async with app_for(weights).run_test(size=SIZE) as pilot:
         screen = await _measures(pilot)
         await pilot.press("a", "shift+tab", "enter", *"blood g", "enter")
         form = pilot.app.screen
@@ -211,7 +200,7 @@ async def test_bad_input_is_refused_inline_and_nothing_is_written(weights: Any) 
     """
     owner = weights.people.owner()
     before = (len(weights.measures.list(owner, limit=0)), len(list(weights.audit.entries())))
-    async with _app(weights).run_test(size=SIZE) as pilot:
+    async with app_for(weights).run_test(size=SIZE) as pilot:
         await _measures(pilot)
         await pilot.press("a")
         form = pilot.app.screen
@@ -236,7 +225,7 @@ async def test_bad_input_is_refused_inline_and_nothing_is_written(weights: Any) 
 async def test_a_grown_up_childs_measurements_are_not_edited(weights: Any) -> None:
     """A child of age is read only for the parent: the core's reason, no form."""
     jeanne = weights.people.add("Jeanne Martin", "2004-02-29", "female")
-    async with _app(weights).run_test(size=SIZE) as pilot:
+    async with app_for(weights).run_test(size=SIZE) as pilot:
         screen = await _measures(pilot)
         pilot.app.choose_person(jeanne.id)
         await pilot.pause()
@@ -253,7 +242,7 @@ async def test_a_grown_up_childs_measurements_are_not_edited(weights: Any) -> No
 @sync
 async def test_remove_the_highlighted_measurement_after_confirming(weights: Any) -> None:
     owner = weights.people.owner()
-    async with _app(weights).run_test(size=SIZE) as pilot:
+    async with app_for(weights).run_test(size=SIZE) as pilot:
         screen = await _measures(pilot)
         await pilot.press("tab", "down")  # the table: the second latest weight
         gone = screen.current
@@ -287,7 +276,7 @@ def test_snapshot_weights(snap_compare: Any, weights: Any) -> None:
     async def run(pilot: Pilot[None]) -> None:
         await _measures(pilot)
 
-    assert snap_compare(_app(weights), terminal_size=SIZE, run_before=run)
+    assert snap_compare(app_for(weights), terminal_size=SIZE, run_before=run)
 
 
 def test_snapshot_blood_pressure(snap_compare: Any, weights: Any) -> None:
@@ -295,7 +284,7 @@ def test_snapshot_blood_pressure(snap_compare: Any, weights: Any) -> None:
         await _measures(pilot)
         await pilot.press("down", "down", "t")  # blood pressure, every reading
 
-    assert snap_compare(_app(weights), terminal_size=SIZE, run_before=run)
+    assert snap_compare(app_for(weights), terminal_size=SIZE, run_before=run)
 
 
 def test_snapshot_add_form_with_an_error(snap_compare: Any, weights: Any) -> None:
@@ -305,7 +294,7 @@ def test_snapshot_add_form_with_an_error(snap_compare: Any, weights: Any) -> Non
                           "enter")
         await pilot.pause()
 
-    assert snap_compare(_app(weights), terminal_size=SIZE, run_before=run)
+    assert snap_compare(app_for(weights), terminal_size=SIZE, run_before=run)
 
 
 def test_snapshot_80_by_24_in_the_light_theme(snap_compare: Any, weights: Any) -> None:
@@ -314,4 +303,4 @@ def test_snapshot_80_by_24_in_the_light_theme(snap_compare: Any, weights: Any) -
         await pilot.press("ctrl+t")
         await pilot.pause()
 
-    assert snap_compare(_app(weights), terminal_size=(80, 24), run_before=run)
+    assert snap_compare(app_for(weights), terminal_size=(80, 24), run_before=run)

@@ -14,7 +14,6 @@ from textual.pilot import Pilot
 from textual.widgets import Static, Tab
 
 from msante.people import Person
-from msante.tui.app import MsanteApp
 from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.screens.home import HomeScreen
 from msante.tui.screens.people import PeopleScreen, PeopleTable
@@ -26,7 +25,7 @@ from msante.tui.screens.people_view import (
     majority_status,
     until_text,
 )
-from tests.tui.helpers import SIZE, TODAY, frozen_clock, sync, until
+from tests.tui.helpers import SIZE, TODAY, app_for, open_screen, sync, until
 
 
 @pytest.fixture
@@ -36,17 +35,9 @@ def family(filled: Any) -> Any:
     return filled
 
 
-def _app(vault: Any) -> MsanteApp:
-    return MsanteApp(vault.path, vault, clock=frozen_clock())
-
-
 async def _people(pilot: Pilot[None]) -> PeopleScreen:
-    await until(pilot, lambda: isinstance(pilot.app.screen, HomeScreen)
-                and pilot.app.screen.loaded)
-    await pilot.press("7")
-    screen = pilot.app.screen
-    assert isinstance(screen, PeopleScreen)
-    await until(pilot, lambda: screen.loaded and bool(screen.people))
+    screen = await open_screen(pilot, "7", PeopleScreen)
+    await until(pilot, lambda: bool(screen.people))
     return screen
 
 
@@ -85,7 +76,7 @@ def _audit_size(vault: Any) -> int:
 @sync
 async def test_the_table_shows_ages_and_majority_dates_by_the_apps_clock(family: Any) -> None:
     """Léo, born 2019-04-27, is of age on 2037-04-27: "in 11 years" on 16 June 2025."""
-    async with _app(family).run_test(size=SIZE) as pilot:
+    async with app_for(family).run_test(size=SIZE) as pilot:
         screen = await _people(pilot)
         assert [p.name for p in screen.people.values()] == [
             "Camille Martin", "Inès Martin", "Léo Martin"]
@@ -98,7 +89,7 @@ async def test_the_table_shows_ages_and_majority_dates_by_the_apps_clock(family:
 
 @sync
 async def test_the_pane_gives_the_handover_command_once_of_age(family: Any) -> None:
-    async with _app(family).run_test(size=SIZE) as pilot:
+    async with app_for(family).run_test(size=SIZE) as pilot:
         screen = await _people(pilot)
         await _highlight(pilot, screen, "Inès Martin")
         text = str(screen.query_one("#detail", Static).render())
@@ -150,7 +141,7 @@ async def _fill_form(pilot: Pilot[None], name: str, born: str, *, sex_downs: int
 @sync
 async def test_add_a_child(vault: Any) -> None:
     """The form writes her with the birth date, sex and relation typed; the table shows her."""
-    async with _app(vault).run_test(size=SIZE) as pilot:
+    async with app_for(vault).run_test(size=SIZE) as pilot:
         screen = await _people(pilot)
         await _fill_form(pilot, "Zoé Martin", "2023-09-01")
         await pilot.press("tab", "tab", "tab", "enter")  # relation, Cancel, Add
@@ -167,7 +158,7 @@ async def test_add_a_child(vault: Any) -> None:
 
 @sync
 async def test_a_wrong_date_is_said_in_the_form_and_nothing_is_written(vault: Any) -> None:
-    async with _app(vault).run_test(size=SIZE) as pilot:
+    async with app_for(vault).run_test(size=SIZE) as pilot:
         await _people(pilot)
         before = _audit_size(vault)
         await _fill_form(pilot, "Zoé Martin", "2023-13-01")
@@ -187,7 +178,7 @@ async def test_a_wrong_date_is_said_in_the_form_and_nothing_is_written(vault: An
 
 @sync
 async def test_a_missing_sex_and_a_taken_name_are_refused_in_the_form(filled: Any) -> None:
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         await _people(pilot)
         await pilot.press("a", *"Zoé Martin", "enter", *"2023-09-01", "enter")
         form = _form(pilot)
@@ -203,7 +194,7 @@ async def test_a_missing_sex_and_a_taken_name_are_refused_in_the_form(filled: An
 @sync
 async def test_an_adult_is_refused_as_a_child_and_added_as_other(vault: Any) -> None:
     """A child's profile is read-only from majority: an adult is added as 'other'."""
-    async with _app(vault).run_test(size=SIZE) as pilot:
+    async with app_for(vault).run_test(size=SIZE) as pilot:
         await _people(pilot)
         await _fill_form(pilot, "Paul Martin", "1958-02-11", sex_downs=2)
         await pilot.press("shift+tab", "enter")
@@ -223,7 +214,7 @@ async def test_an_adult_is_refused_as_a_child_and_added_as_other(vault: Any) -> 
 
 @sync
 async def test_switch_person_then_home_shows_the_child(filled: Any) -> None:
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _people(pilot)
         await _highlight(pilot, screen, "Léo Martin")
         await pilot.press("enter")
@@ -258,7 +249,7 @@ async def _add_zoe_then_home(pilot: Pilot[None]) -> None:
 @sync
 async def test_home_after_adding_a_child_shows_her_tab(vault: Any) -> None:
     """Home, which was not on screen when she was added, shows her tab when it comes back."""
-    async with _app(vault).run_test(size=SIZE) as pilot:
+    async with app_for(vault).run_test(size=SIZE) as pilot:
         await _add_zoe_then_home(pilot)
 
 
@@ -268,7 +259,7 @@ async def test_home_after_adding_a_child_shows_her_tab(vault: Any) -> None:
 @sync
 async def test_rename_the_shown_child(filled: Any) -> None:
     """A new name is written, and every screen (the shown person) takes it."""
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         screen = await _people(pilot)
         await _highlight(pilot, screen, "Léo Martin")
         await pilot.press("s", "e")
@@ -285,7 +276,7 @@ async def test_rename_the_shown_child(filled: Any) -> None:
 
 @sync
 async def test_a_child_of_age_cannot_be_renamed(family: Any) -> None:
-    async with _app(family).run_test(size=SIZE) as pilot:
+    async with app_for(family).run_test(size=SIZE) as pilot:
         screen = await _people(pilot)
         await _highlight(pilot, screen, "Inès Martin")
         await pilot.press("e")
@@ -296,7 +287,7 @@ async def test_a_child_of_age_cannot_be_renamed(family: Any) -> None:
 
 @sync
 async def test_remove_asks_with_the_clis_question_and_erases(family: Any) -> None:
-    async with _app(family).run_test(size=SIZE) as pilot:
+    async with app_for(family).run_test(size=SIZE) as pilot:
         screen = await _people(pilot)
         await _highlight(pilot, screen, "Léo Martin")
         await pilot.press("s", "up", "delete")
@@ -317,7 +308,7 @@ async def test_remove_asks_with_the_clis_question_and_erases(family: Any) -> Non
 
 @sync
 async def test_the_owner_is_not_removed_and_nothing_is_asked(filled: Any) -> None:
-    async with _app(filled).run_test(size=SIZE) as pilot:
+    async with app_for(filled).run_test(size=SIZE) as pilot:
         await _people(pilot)
         await pilot.press("delete")
         assert isinstance(pilot.app.screen, PeopleScreen)
@@ -329,7 +320,7 @@ async def test_the_owner_is_not_removed_and_nothing_is_asked(filled: Any) -> Non
 async def test_a_name_with_brackets_is_shown_as_typed(vault: Any) -> None:
     """A name is text, not markup: "[b]" stays on screen and styles nothing."""
     vault.people.add("Lou [b]Martin", "2020-01-01", "other")
-    async with _app(vault).run_test(size=SIZE) as pilot:
+    async with app_for(vault).run_test(size=SIZE) as pilot:
         screen = await _people(pilot)
         await _highlight(pilot, screen, "Lou [b]Martin")
         await pilot.press("s")
@@ -349,7 +340,7 @@ def test_people_screen(snap_compare: Any, family: Any) -> None:
         screen = await _people(pilot)
         await _highlight(pilot, screen, "Inès Martin")
 
-    assert snap_compare(_app(family), terminal_size=SIZE, run_before=grown)
+    assert snap_compare(app_for(family), terminal_size=SIZE, run_before=grown)
 
 
 def test_people_add_form_with_an_error(snap_compare: Any, filled: Any) -> None:
@@ -358,7 +349,7 @@ def test_people_add_form_with_an_error(snap_compare: Any, filled: Any) -> None:
         await _fill_form(pilot, "Zoé Martin", "2025-07-01")
         await pilot.press("shift+tab", "enter")
 
-    assert snap_compare(_app(filled), terminal_size=SIZE, run_before=wrong)
+    assert snap_compare(app_for(filled), terminal_size=SIZE, run_before=wrong)
 
 
 def test_people_screen_at_80_by_24(snap_compare: Any, family: Any) -> None:
@@ -366,4 +357,4 @@ def test_people_screen_at_80_by_24(snap_compare: Any, family: Any) -> None:
         screen = await _people(pilot)
         await _highlight(pilot, screen, "Léo Martin")
 
-    assert snap_compare(_app(family), terminal_size=(80, 24), run_before=child)
+    assert snap_compare(app_for(family), terminal_size=(80, 24), run_before=child)

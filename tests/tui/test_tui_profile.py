@@ -13,29 +13,19 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from msante.tui.app import MsanteApp
 from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.screens.help import HelpScreen
 from msante.tui.screens.profile import ProfileScreen
 from msante.tui.screens.profile_form import EntryForm
 from msante.tui.state import Clock
-from tests.tui.helpers import SIZE, fixed_id, frozen_clock, sync, until
+from tests.tui.helpers import SIZE, app_for, fixed_id, open_screen, sync, until
 
 STAMP = "2025-06-10T09:00:00.000000+00:00"
 
 
-def app_for(vault: Any, clock: Clock | None = None) -> MsanteApp:
-    return MsanteApp(vault.path, vault, clock=clock or frozen_clock())
-
-
 async def profile_screen(pilot: Pilot[None]) -> ProfileScreen:
     """Go to the Profile screen (key 3) and wait for its first load."""
-    await until(pilot, lambda: pilot.app.screen.__class__.__name__ == "HomeScreen")
-    await pilot.press("3")
-    screen = pilot.app.screen
-    assert isinstance(screen, ProfileScreen)
-    await until(pilot, lambda: screen.loaded)
-    return screen
+    return await open_screen(pilot, "3", ProfileScreen)
 
 
 async def open_form(pilot: Pilot[None], key: str) -> EntryForm:

@@ -16,15 +16,11 @@ from msante.tui.app import MsanteApp
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.unlock import UnlockScreen
 from tests.helpers_vault import make_vault
-from tests.tui.helpers import SIZE, frozen_clock, until
+from tests.tui.helpers import SIZE, app_for, frozen_clock, until
 
 
 async def _loaded(pilot: Pilot[None]) -> None:
     await until(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.loaded)
-
-
-def _app(vault: Any) -> MsanteApp:
-    return MsanteApp(vault.path, vault, clock=frozen_clock())
 
 
 def test_unlock_screen(snap_compare: Any, home: Path) -> None:
@@ -41,7 +37,7 @@ def test_unlock_screen(snap_compare: Any, home: Path) -> None:
 
 
 def test_home_screen(snap_compare: Any, filled: Any) -> None:
-    assert snap_compare(_app(filled), terminal_size=SIZE, run_before=_loaded)
+    assert snap_compare(app_for(filled), terminal_size=SIZE, run_before=_loaded)
 
 
 def test_home_screen_of_a_child(snap_compare: Any, filled: Any) -> None:
@@ -50,7 +46,7 @@ def test_home_screen_of_a_child(snap_compare: Any, filled: Any) -> None:
         await pilot.press("p")
         await pilot.pause()
 
-    assert snap_compare(_app(filled), terminal_size=SIZE, run_before=child)
+    assert snap_compare(app_for(filled), terminal_size=SIZE, run_before=child)
 
 
 def test_home_screen_at_80_by_24_in_the_light_theme(snap_compare: Any, filled: Any) -> None:
@@ -58,7 +54,7 @@ def test_home_screen_at_80_by_24_in_the_light_theme(snap_compare: Any, filled: A
         await _loaded(pilot)
         await pilot.press("ctrl+t")
 
-    assert snap_compare(_app(filled), terminal_size=(80, 24), run_before=light)
+    assert snap_compare(app_for(filled), terminal_size=(80, 24), run_before=light)
 
 
 def test_documents_screen(snap_compare: Any, filled: Any) -> None:
@@ -67,7 +63,7 @@ def test_documents_screen(snap_compare: Any, filled: Any) -> None:
         await pilot.press("2")
         await _loaded(pilot)
 
-    assert snap_compare(_app(filled), terminal_size=SIZE, run_before=documents)
+    assert snap_compare(app_for(filled), terminal_size=SIZE, run_before=documents)
 
 
 def test_documents_screen_with_a_search_and_the_text(snap_compare: Any, filled: Any) -> None:
@@ -78,7 +74,7 @@ def test_documents_screen_with_a_search_and_the_text(snap_compare: Any, filled: 
         await pilot.press("slash", *"cholest", "enter", "enter")
         await pilot.pause()
 
-    assert snap_compare(_app(filled), terminal_size=SIZE, run_before=search)
+    assert snap_compare(app_for(filled), terminal_size=SIZE, run_before=search)
 
 
 def test_help_on_the_documents_screen(snap_compare: Any, filled: Any) -> None:
@@ -88,7 +84,7 @@ def test_help_on_the_documents_screen(snap_compare: Any, filled: Any) -> None:
         await _loaded(pilot)
         await pilot.press("question_mark")
 
-    assert snap_compare(_app(filled), terminal_size=SIZE, run_before=help_)
+    assert snap_compare(app_for(filled), terminal_size=SIZE, run_before=help_)
 
 
 def test_delete_confirmation(snap_compare: Any, filled: Any) -> None:
@@ -98,4 +94,4 @@ def test_delete_confirmation(snap_compare: Any, filled: Any) -> None:
         await _loaded(pilot)
         await pilot.press("delete")
 
-    assert snap_compare(_app(filled), terminal_size=SIZE, run_before=confirm)
+    assert snap_compare(app_for(filled), terminal_size=SIZE, run_before=confirm)
