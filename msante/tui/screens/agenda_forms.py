@@ -120,8 +120,9 @@ def _start(date: str, time: str, zone: Any, errors: dict[str, str]) -> dt.dateti
         return None
     try:
         alone = times.moment(date, zone)
-    except UsageError as exc:
-        errors["date"] = exc.message
+    except UsageError as exc:  # a day alone is asked for here: say so, not "date and time"
+        errors["date"] = (_("Invalid date '{text}': expected e.g. 2026-12-01 or 01/12/2026.")
+                          .format(text=date) if len(date) <= 10 else exc.message)
         return None
     if not time:
         if len(date) <= 10:  # a day without a time: not midnight by accident
