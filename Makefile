@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/python -m msante.demo
 
-## test: install with the test extras and run the whole suite
+## test: install with the test extras and run the whole suite, one worker per core (pytest-xdist)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 ## check: lint, types, import contracts
 check: $(STAMP)
