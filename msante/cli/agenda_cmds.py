@@ -211,17 +211,22 @@ def done(
     date: Annotated[str | None, typer.Option(help=_("When it was done (default: "
                                                     "today)."))] = None,
     note: NoteOpt = None,
+    product: Annotated[str | None, typer.Option(help=_(
+        "For a vaccine dose: the vaccine given (e.g. Infanrix hexa)."))] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Mark a prevention item (a vaccine dose, a screening) done.
 
-    Example: msante agenda done screen_breast:3:1a2b3c4d --date 2026-11-02
+    The dose becomes a vaccination of the profile (the test, a screening), so that
+    `profile show`, the summary, the emergency card and the FHIR export list it.
+
+    Example: msante agenda done infant_hexa:1:1a2b3c4d --date 2026-11-02 --product Hexyon
     """
     from msante.text import parse_date
 
     day = parse_date(date, what=_("date")) if date else None
     with session.open_vault() as vault:
-        who, rule, dose = vault.agenda.done(item_id, day, note=note)
+        who, rule, dose = vault.agenda.done(item_id, day, note=note, product=product)
     if json_:
         output.print_json({"item": item_id, "person": who.name, "rule": rule, "dose": dose,
                            "date": (day or dt.date.today()).isoformat()})
