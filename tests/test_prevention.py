@@ -111,7 +111,7 @@ def test_a_mammography_in_2023_was_due_in_2025_and_is_overdue_now() -> None:
     assert item.due_from == dt.date(2025, 10, 4) and item.status == "overdue"
     assert "50–74" in item.why and "2023-10-04" in item.why and "every 2 years" in item.why
     assert item.catch_up and item.verification == "official-page-verified"
-    assert [s.id for s in item.source] == ["S20"] and "ameli.fr" in item.source[0].urls[0]
+    assert [s.id for s in item.source] == ["AMELI"] and "ameli.fr" in item.source[0].urls[0]
 
 
 def test_a_baby_s_first_hexavalent_dose_is_due_until_three_months_then_overdue() -> None:
@@ -644,8 +644,8 @@ def test_items_sort_most_urgent_first_and_serialise_to_json() -> None:
     data = json.loads(json.dumps([i.to_json() for i in items]))
     assert set(data[0]) == {"id", "rule", "dose", "label", "status", "domain", "due_from",
                             "due_until", "catch_up", "catch_up_until", "done_on", "why",
-                            "condition", "verification", "source"}
-    assert data[0]["source"][0].keys() == {"id", "title", "urls"}
+                            "condition", "verification", "source", "since"}
+    assert data[0]["source"][0].keys() == {"id", "title", "publisher", "year", "urls", "text"}
 
 
 def test_texts_follow_the_language() -> None:
@@ -723,3 +723,39 @@ def test_a_broken_rules_file_is_refused_naming_the_rule(tmp_path: Path, change: 
     assert "infant_hexa" in str(info.value) or "rules file" in str(info.value)
     assert isinstance(info.value, IntegrityError)
 
+
+
+# -- one date for every view (issue 11, part 1) ----------------------------------------------
+
+
+def test_an_overdue_item_has_one_since_date_the_day_after_its_window() -> None:
+    """Home and `remind` read the same `since`: the day after the window; due items are due
+    since their start."""
+    facts = person(dt.date(1974, 5, 10), screenings=[("mammography", "2023-10-04")])
+    item = find(evaluate(facts, TODAY), "screen_breast")
+    assert item.status == "overdue" and item.since == item.due_until + dt.timedelta(days=1)
+    assert item.since_text() == f"since {item.since.isoformat()}"
+    assert item.to_json()["since"] == item.since.isoformat()
+    due = find(evaluate(person(dt.date(1976, 9, 15), "male"), TODAY), "screen_colorectal")
+    assert due.status == "due" and due.since == due.due_from
+
+
+@pytest.mark.parametrize(("facts", "rule_id"), [
+    pytest.param(person(dt.date(1990, 6, 2)), "screen_cervix_hpv", id="no cervical test ever"),
+    pytest.param(person(dt.date(1985, 6, 2)), "mmr_born_1980", id="no MMR dose since 1987"),
+])
+def test_long_overdue_and_never_recorded_says_so_rather_than_a_date(
+        facts: PersonFacts, rule_id: str) -> None:
+    """"overdue since 1987" is not what is meant when nothing was ever recorded."""
+    item = find(evaluate(facts, TODAY), rule_id)
+    assert item.status == "overdue" and item.since is None
+    assert item.since_text() == "never recorded"
+
+
+def test_a_recent_or_recorded_overdue_item_keeps_its_date() -> None:
+    """A baby's dose overdue for days, or a test recorded long ago, keeps "since DATE"."""
+    baby = find(evaluate(person(BABY), TODAY + dt.timedelta(days=5)), "infant_hexa", 1)
+    assert baby.status == "overdue" and baby.since == TODAY + dt.timedelta(days=1)
+    old = person(dt.date(1960, 3, 1), "male", vaccinations=[("1990-05-01", "Revaxis", None)])
+    dtp = find(evaluate(old, TODAY), "dtp_65")
+    assert dtp.status == "overdue" and dtp.since == dtp.due_until + dt.timedelta(days=1)

@@ -165,3 +165,32 @@ def test_the_agenda_reads_the_profile_through_its_service() -> None:
     """Part 7: no SQL on `profile_entries` in the agenda package."""
     for path in AGENDA_DIR.glob("*.py"):
         assert "profile_entries" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_remind_and_due_give_the_same_since_and_never_a_date_decades_ago(
+        vault, cli, passphrase_file: Path) -> None:
+    """One computation: `remind` says what `agenda due --json` has in `since`; the owner's
+    MMR catch-up, never recorded, is "never recorded", not "since 1987"."""
+    vault.close()
+    due = cli("agenda", "due", "--json", pfile=passphrase_file)
+    overdue = [i for i in due.json() if i["status"] == "overdue"]
+    remind = cli("remind", pfile=passphrase_file)
+    assert remind.code == 0 and "1987" not in remind.out
+    for item in overdue:
+        since = f"since {item['since']}" if item["since"] else "never recorded"
+        assert f"{item['label']} ({since})." in remind.out
+    assert any(i["since"] is None for i in overdue)
+
+
+def test_agenda_due_shows_official_sources_in_words(vault, cli, passphrase_file: Path) -> None:
+    """No "S6, S12": the Ministry's calendar (or HAS, INCa, ameli) by publisher, title, year."""
+    _baby(vault)
+    vault.close()
+    out = cli("agenda", "due", "--all", pfile=passphrase_file)
+    assert out.code == 0, out.err
+    text = " ".join(out.out.split())
+    assert "Ministère de la Santé, « Calendrier des vaccinations et recommandations " \
+        "vaccinales 2025 » (2025)" in text
+    for secondary in ("S6", "S12", "S13", "Quotidien", "FamilySanté"):
+        assert secondary not in text
+    assert "1987" not in text and "never recorded" in text  # the owner's MMR catch-up

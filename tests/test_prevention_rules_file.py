@@ -102,8 +102,8 @@ def test_every_cited_source_is_documented_with_its_address() -> None:
     """Each source a rule cites is in the JSON (title, addresses) and in
     PREVENTION_SOURCES.md under the same id with the same addresses."""
     text = SOURCES_FILE.read_text(encoding="utf-8")
-    lines = {m[1]: m[2] for m in re.finditer(r"^- (S\d+) +(.+)$", text, re.M)}
-    cited = {s for rule in default_rules().rules for s in rule.sources}
+    lines = {m[1]: m[2] for m in re.finditer(r"^- ([A-Z][A-Z0-9]+) +(.+)$", text, re.M)}
+    cited = {s for rule in default_rules().rules for s in rule.sources + rule.shown}
     assert cited == set(lines) == set(default_rules().sources)
     for sid in cited:
         source = default_rules().sources[sid]
@@ -191,3 +191,16 @@ def test_french_texts_follow_the_catalog_s_typography() -> None:
              if isinstance(v, dict) and "fr" in v]
     assert len(texts) > 100
     assert [t for t in texts if re.search(r"[^\s][:;?!](?=\s|$)", t)] == []
+
+
+@pytest.mark.parametrize("rule", list(default_rules().all()), ids=lambda r: r.id)
+def test_a_person_is_shown_official_sources_only_with_publisher_title_and_year(rule) -> None:
+    """Part 1: the HAS recommendations and the Ministry's calendar (INCa and ameli for
+    screening), never a secondary page; each vaccination rule cites the Ministry's calendar
+    of its year; the secondary sources stay in `sources` for the team."""
+    sources = default_rules().sources
+    shown = [sources[s] for s in rule.shown]
+    assert shown and all(s.official and s.publisher and s.title for s in shown)
+    if rule.domain == "vaccination":
+        assert "MS2025" in rule.shown and sources["MS2025"].year == 2025
+    assert all(s.year for s in shown if s.publisher.startswith(("Haute", "Ministère")))

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,6 +66,14 @@ class Item:
     domain: str = "vaccination"
     catch_up_until: dt.date | None = None  # None: no end
     done_on: dt.date | None = None
+    since: dt.date | None = None  # due or overdue since; None: never recorded, long overdue
+
+    def since_text(self, show: Callable[[dt.date], str] = dt.date.isoformat) -> str:
+        """"since DATE" (due since, or overdue since), or "never recorded" when the item is
+        long overdue and nothing of it was ever recorded: the one text every view shows."""
+        if self.since is None:
+            return _("never recorded") if self.status == "overdue" else ""
+        return _("since {date}").format(date=show(self.since))
 
     def to_json(self) -> dict[str, Any]:
         """The item as JSON-ready data (ISO dates, sources as objects)."""
@@ -76,9 +84,24 @@ class Item:
                 "status": self.status, "domain": self.domain, "due_from": iso(self.due_from),
                 "due_until": iso(self.due_until), "catch_up": self.catch_up,
                 "catch_up_until": iso(self.catch_up_until), "done_on": iso(self.done_on),
+                "since": iso(self.since),
                 "why": self.why, "condition": self.condition, "verification": self.verification,
-                "source": [{"id": s.id, "title": s.title, "urls": list(s.urls)}
+                "source": [{"id": s.id, "title": s.title, "publisher": s.publisher,
+                            "year": s.year, "urls": list(s.urls), "text": s.cite()}
                            for s in self.source]}
+
+    def window_text(self, show: Callable[[dt.date], str] = dt.date.isoformat) -> str:
+        """When it is due: "FROM → UNTIL" (or a day), "never recorded" for an item long
+        overdue of which nothing is recorded (not a window decades ago)."""
+        if self.status == "overdue" and self.since is None:
+            return self.since_text(show)
+        if self.due_until and self.due_until != self.due_from:
+            return f"{show(self.due_from)} → {show(self.due_until)}"
+        return show(self.due_from)
+
+    def sources_text(self) -> str:
+        """The official sources in words ("Ministère de la Santé, « Calendrier… » (2025)")."""
+        return "; ".join(s.cite() for s in self.source)
 
 
 # -- public helpers --------------------------------------------------------------------------
@@ -166,6 +189,7 @@ class _Slot:
     condition: str | None = None
     suffix: str = ""
     history: str = ""
+    recorded: bool = False  # something of it is recorded (a previous dose, a test)
 
 
 def _items(ctx: _Ctx, *, with_done: bool) -> Iterator[Item]:
@@ -228,10 +252,22 @@ def _item(ctx: _Ctx, rule: Rule, slot: _Slot, status: Status) -> Item:
         id=item_id(rule.id, slot.dose, ctx.facts.person.id), rule_id=rule.id, dose=slot.dose,
         label=label, status=status, due_from=slot.due_from, due_until=slot.due_until,
         catch_up=rule.catch_up.get() if rule.catch_up and status == "overdue" else None,
-        why=why, source=tuple(ctx.rules.sources[s] for s in rule.sources),
+        why=why, source=tuple(ctx.rules.sources[s] for s in rule.shown),
         verification=rule.status, condition=slot.condition if status == "ask-doctor" else None,
-        domain=rule.domain, done_on=slot.done_on,
+        domain=rule.domain, done_on=slot.done_on, since=_since(ctx, slot, status),
         catch_up_until=None if slot.catch_up_end == FOREVER else slot.catch_up_end)
+
+
+def _since(ctx: _Ctx, slot: _Slot, status: Status) -> dt.date | None:
+    """Since when an item is due (its start) or overdue (the day after its window); None for
+    an item overdue for over a year of which nothing is recorded: "never recorded" is meant,
+    not a date decades ago."""
+    if status in ("due", "ask-doctor"):
+        return slot.due_from
+    if status != "overdue":
+        return None
+    day = slot.due_until + ONE_DAY
+    return day if slot.recorded or day > Span(years=1).before(ctx.today) else None
 
 
 def _done_history(day: dt.date | None) -> str:
@@ -281,6 +317,7 @@ def _series(ctx: _Ctx, rule: Rule) -> list[_Slot]:
         slot = _Slot(n, start, until, end, n <= upto, dates.get(n))
         slot.suffix = _("dose {n} of {total}").format(n=n, total=total) if total > 1 else ""
         slot.history = _series_history(ctx, rule, slot, dates.get(n - 1), count.early.get(n))
+        slot.recorded = bool(dates) or _any_recorded(ctx, rule)
         slots.append(slot)
         prev = (dates.get(n) or start) if slot.done else max(start, ctx.today)
     return _missed(ctx, rule, _catch_up_slots(ctx, rule, slots) if rule.catch_up_of else slots)
@@ -294,6 +331,7 @@ def _missed(ctx: _Ctx, rule: Rule, slots: list[_Slot]) -> list[_Slot]:
         return slots
     end, last = ctx.age(rule.missed_ask_until) - ONE_DAY, slots[-1]
     ask = _Slot(last.dose, missed[0].due_from, end, end, ask=True, history=missed[0].history,
+                recorded=missed[0].recorded,
                 condition=_("missed infant dose: a catch-up schedule is decided by your doctor"))
     ask.suffix = last.suffix if len(missed) == 1 else _(
         "missed doses {first} to {last} of {total}").format(
@@ -395,8 +433,13 @@ def _every(ctx: _Ctx, rule: Rule) -> list[_Slot]:
         slot = _Slot(k + 1, start, every.window.after(start), end, given is not None, given)
         slot.suffix = _("at {age}").format(age=every.first.years + k * every.interval.years)
         slot.history = _done_history(given) if given else _last_recorded(ctx, rule)
+        slot.recorded = _any_recorded(ctx, rule)
         slots.append(slot)
     return slots
+
+
+def _any_recorded(ctx: _Ctx, rule: Rule) -> bool:
+    return any(ctx.facts.last_of(group) is not None for group in rule.antigens)
 
 
 def _times(first: Span, step: Span, k: int) -> Span:
@@ -444,7 +487,8 @@ def _screening(ctx: _Ctx, rule: Rule) -> list[_Slot]:
         due = max(last[0] if result else step.after(last[0]), begin)
     if due >= end:
         return []
-    slot = _Slot(len(in_range) + 1, due, rule.grace.after(due), end - ONE_DAY)
+    slot = _Slot(len(in_range) + 1, due, rule.grace.after(due), end - ONE_DAY,
+                 recorded=last is not None)
     slot.history = _test_history(last, rule.tests[0][0], result)
     if result:
         slot.ask, slot.condition = True, _(

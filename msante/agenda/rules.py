@@ -44,7 +44,7 @@ _MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
 _RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 TRACK_SEP = "."
 _COMMON = {"id", "domain", "sex", "kind", "label", "who", "schedule", "status", "sources",
-           "note", "choices", "catch_up"}
+           "shown", "note", "choices", "catch_up"}
 _KEYS = {
     "series": {"antigens", "doses", "counts_from", "waive", "first_dose_from",
                "first_dose_until", "born_from", "catch_up_of", "tracks", "missed_ask_until",
@@ -105,12 +105,22 @@ class Text:
 
 
 class Source(NamedTuple):
-    """A source cited by rules: its id (S1…), title, addresses and what it says."""
+    """A source cited by rules: its id (S1…, MS2025…), title, addresses and what it says; an
+    official one (the Ministry's calendar, HAS, INCa, ameli) also its publisher and year."""
 
     id: str
     title: str
     urls: tuple[str, ...]
     note: str = ""
+    publisher: str = ""
+    year: int | None = None
+    official: bool = False
+
+    def cite(self) -> str:
+        """The source in words, as a person is shown it: publisher, title, year."""
+        year = f" ({self.year})" if self.year else ""
+        return f"{self.publisher}, « {self.title} »{year}" if self.publisher \
+            else self.title + year
 
 
 @dataclass(frozen=True)
@@ -164,7 +174,8 @@ class Rule:
     who: Text
     schedule: Text
     status: str
-    sources: tuple[str, ...]
+    sources: tuple[str, ...]  # every source the team checked the rule against (the CSV's)
+    shown: tuple[str, ...] = ()  # the official sources a person is shown
     antigens: tuple[frozenset[str], ...] = ()
     doses: tuple[Dose, ...] = ()
     every: Every | None = None
@@ -325,11 +336,19 @@ def _vaccines(data: Mapping[str, Any]) -> VaccineTable:
 def parse_rules(data: Mapping[str, Any], vaccines: VaccineTable) -> RuleSet:
     """Check a rules file's content and build its rules."""
     with _reporting("rules file"):
-        sources = {key: Source(key, str(s["title"]), tuple(s["urls"]), str(s.get("note", "")))
-                   for key, s in data["sources"].items()}
+        sources = {key: _source(key, s) for key, s in data["sources"].items()}
         rules = tuple(_rule(raw, sources, vaccines) for raw in data["rules"])
         _check_links(rules)
         return RuleSet(str(data["edition"]), rules, sources)
+
+
+def _source(key: str, raw: Mapping[str, Any]) -> Source:
+    official = bool(raw.get("official", False))
+    if official and not raw.get("publisher"):
+        raise _Bad(f"source {key}: an official source needs its publisher")
+    year = raw.get("year")
+    return Source(key, str(raw["title"]), tuple(raw["urls"]), str(raw.get("note", "")),
+                  str(raw.get("publisher", "")), int(year) if year else None, official)
 
 
 def _check_links(rules: tuple[Rule, ...]) -> None:
@@ -362,7 +381,8 @@ def _build(raw: Mapping[str, Any], vaccines: VaccineTable) -> Rule:
         id=raw["id"], domain=raw["domain"], sex=raw["sex"], kind=kind,
         label=_text(raw["label"], "label"), who=_text(raw["who"], "who"),
         schedule=_text(raw["schedule"], "schedule"), status=raw["status"],
-        sources=tuple(raw["sources"]), antigens=_antigens(raw, vaccines),
+        sources=tuple(raw["sources"]), shown=tuple(raw.get("shown", ())),
+        antigens=_antigens(raw, vaccines),
         doses=tuple(_dose(d) for d in raw.get("doses", ())), every=_every(raw.get("every")),
         campaign=_campaign(raw.get("campaign")), tests=_tests(raw.get("tests", {})),
         grace=get("grace"), age_from=get("age_from"), age_until=get("age_until"),
@@ -399,6 +419,9 @@ def _checked(rule: Rule, sources: Mapping[str, Source]) -> Rule:
         (rule.sex not in SEXES, f"unknown sex {rule.sex!r}"),
         (rule.status not in STATUSES, f"unknown verification status {rule.status!r}"),
         (not rule.sources or not set(rule.sources) <= sources.keys(), "unknown sources"),
+        (not rule.shown or any(not sources[k].official for k in rule.shown
+                               if k in sources) or not set(rule.shown) <= sources.keys(),
+         "'shown' must name official sources"),
         ((rule.domain == "vaccination") != bool(rule.antigens), "antigens missing or extra"),
         (rule.kind == "series" and (not rule.doses or rule.doses[0].age is None),
          "a series needs doses, the first with an age"),
