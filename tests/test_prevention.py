@@ -443,18 +443,20 @@ ASK = "missed infant dose: a catch-up schedule is decided by your doctor"
 
 @pytest.mark.parametrize(("born", "vaccinations", "expected", "absent"), [
     pytest.param(dt.date(2023, 6, 1), [],
-                 {("infant_hexa", 3): "ask-doctor", ("infant_hexa.pcv", 3): "ask-doctor",
-                  ("infant_menb", 3): "ask-doctor", ("infant_menacwy", 2): "ask-doctor",
-                  ("mmr_born_1980", 1): "overdue"}, set(),
-                 id="3-year-old with nothing: every missed series is a question"),
+                 {("infant_hexa", 3): "ask-doctor", ("infant_menb", 3): "ask-doctor",
+                  ("infant_menacwy", 1): "ask-doctor", ("mmr_born_1980", 1): "overdue"},
+                 {"infant_hexa.pcv", "infant_menc"},
+                 id="3-year-old with nothing: every missed series is a question (not the "
+                    "pneumococcal one after 2, nor MenC which ACWY replaced)"),
     pytest.param(dt.date(2023, 6, 1), [("2024-05-01", "Infanrix hexa + Prevenar 13", 3)],
                  {("infant_menb", 3): "ask-doctor"}, {"infant_hexa", "infant_hexa.pcv"},
                  id="a complete series is not asked about"),
     pytest.param(dt.date(2024, 11, 24), [], {("infant_hexa", 1): "overdue"}, set(),
                  id="the day before 2: still overdue, not a question"),
-    pytest.param(dt.date(2014, 6, 1), [], {("infant_hexa", 3): "ask-doctor",
-                                           ("infant_menb", 3): "ask-doctor"},
-                 {"infant_menacwy"}, id="12-year-old: MenACWY is menacwy_11_14's from 11"),
+    pytest.param(dt.date(2014, 6, 1), [], {("infant_hexa", 3): "ask-doctor"},
+                 {"infant_menacwy", "infant_menb", "infant_menc"},
+                 id="12-year-old: MenACWY is menacwy_11_14's from 11; MenB and MenC came "
+                    "after their infancy"),
     pytest.param(dt.date(2010, 6, 1), [], {("infant_hexa", 3): "ask-doctor"},
                  {"infant_menb"}, id="16-year-old: MenB is menb_15_24's from 15"),
     pytest.param(dt.date(2008, 6, 1), [], {},
@@ -484,7 +486,7 @@ def test_the_missed_dose_question_closes_when_marked_done_and_lists_the_doses() 
     assert item.id == "infant_hexa:3:0f1e2d3c" and "missed doses 1 to 3" in item.label
     assert "none recorded" in item.why
     done = evaluate(person(born, done=[("infant_hexa", 3, "2026-11-01")]), TODAY)
-    assert "infant_hexa" not in rules_of(done) and "infant_hexa.pcv" in rules_of(done)
+    assert "infant_hexa" not in rules_of(done) and "infant_menb" in rules_of(done)
     assert find(plan(person(born), TODAY), "infant_hexa", 3).status == "ask-doctor"
 
 
@@ -682,16 +684,19 @@ def test_a_child_s_plan_lists_every_dose_from_birth_to_18_by_date() -> None:
 
 
 def test_a_newborn_s_plan_is_the_whole_calendar() -> None:
-    """From birth: 3 hexavalent, 3 pneumococcal conjugate, 3 MenB, 2 MenACWY, 2 MMR, the
-    boosters at 6 and 11–13, HPV and MenACWY at 11 — all coming."""
+    """From birth: 3 hexavalent, 3 pneumococcal conjugate, 3 MenB, 2 MenACWY, 2 rotavirus,
+    2 MMR, the boosters at 6 and 11–13, HPV and MenACWY at 11 — all coming; the RSV antibody
+    of a baby born in the RSV season is due now."""
     items = plan(person(dt.date(2026, 11, 1), "male"), TODAY)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.rule_id] = counts.get(item.rule_id, 0) + 1
     assert counts == {"infant_hexa": 3, "infant_hexa.pcv": 3, "infant_menb": 3,
                       "infant_menacwy": 2, "infant_mmr": 2, "child_dtcap_6": 1,
-                      "child_dtcap_11_13": 1, "hpv_11_14": 2, "menacwy_11_14": 1}
-    assert {i.status for i in items} == {"coming"}
+                      "child_dtcap_11_13": 1, "hpv_11_14": 2, "menacwy_11_14": 1,
+                      "infant_rotavirus": 2, "infant_rsv_antibody": 1}
+    assert {i.status for i in items if i.rule_id != "infant_rsv_antibody"} == {"coming"}
+    assert find(items, "infant_rsv_antibody").status == "due"
 
 
 # -- the rules file's checks, speed ----------------------------------------------------------

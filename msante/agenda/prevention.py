@@ -27,6 +27,7 @@ the number of its last dose (`infant_hexa:3:…`). The same facts give the same 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
@@ -300,6 +301,7 @@ def _span_text(fact: Fact) -> str:
 
 
 def _series(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+    rule = _effective(ctx, rule)
     if not _series_applies(ctx, rule):
         return []
     count = _counted(ctx, rule)
@@ -311,6 +313,8 @@ def _series(ctx: _Ctx, rule: Rule) -> list[_Slot]:
         start = dose.age.after(born) if dose.age else (prev or born)
         if dose.after and prev:
             start = max(start, dose.after.after(prev))
+        if dose.after_early and n in count.early:  # a dose came too soon: wait after it too
+            start = max(start, dose.after_early.after(count.early[n]))
         until = dose.window.after(start)
         end = FOREVER if dose.no_limit else (
             ctx.age(dose.catch_up_until) if dose.catch_up_until else until)
@@ -320,7 +324,48 @@ def _series(ctx: _Ctx, rule: Rule) -> list[_Slot]:
         slot.recorded = bool(dates) or _any_recorded(ctx, rule)
         slots.append(slot)
         prev = (dates.get(n) or start) if slot.done else max(start, ctx.today)
+    ended = rule.in_force[1]
+    if ended is not None:  # a dose due once the rule ended belongs to its successor
+        slots = [s for s in slots if s.done or s.due_from < ended]
+        if _replaced(ctx, rule, ended):
+            slots = [s for s in slots if s.done]
     return _missed(ctx, rule, _catch_up_slots(ctx, rule, slots) if rule.catch_up_of else slots)
+
+
+def _replaced(ctx: _Ctx, rule: Rule, ended: dt.date) -> bool:
+    """Whether the rule that took over (ACWY after MenC) applies to the person now: then
+    what this one left undone is the successor's to ask."""
+    other = ctx.rules.get(rule.replaced_by) if rule.replaced_by else None
+    return other is not None and ctx.today >= ended and _series_applies(
+        ctx, _effective(ctx, other))
+
+
+def _effective(ctx: _Ctx, rule: Rule) -> Rule:
+    """The rule with its late schedule when the series starts late: the first dose given (or,
+    none given, today) at the late schedule's age or after."""
+    late = rule.late
+    if late is None:
+        return rule
+    counts_from = ctx.age(rule.counts_from) if rule.counts_from else None
+    given = [f.first for f in ctx.facts.matching(rule, rule.antigens[0], counts_from)]
+    given += ctx.facts.done.get(rule.id, {}).values()
+    first = min(given, default=ctx.today)
+    return dataclasses.replace(rule, doses=late.doses) if first >= ctx.age(late.from_age) \
+        else rule
+
+
+def _in_force(rule: Rule, begin: dt.date, end: dt.date) -> bool:
+    """Whether the person was in the rule's age window [begin, end] while it was in force."""
+    start, until = rule.in_force
+    return (start is None or end >= start) and (until is None or begin < until)
+
+
+def _age_window(ctx: _Ctx, rule: Rule) -> tuple[dt.date, dt.date]:
+    """From the first dose's age to the last age a dose of the series can be caught up."""
+    assert rule.doses[0].age is not None
+    ends = [ctx.age(d.catch_up_until) if d.catch_up_until else FOREVER
+            for d in rule.doses if d.no_limit or d.catch_up_until]
+    return ctx.age(rule.doses[0].age), max(ends, default=FOREVER)
 
 
 def _missed(ctx: _Ctx, rule: Rule, slots: list[_Slot]) -> list[_Slot]:
@@ -366,6 +411,7 @@ def _counted(ctx: _Ctx, rule: Rule) -> _Count:
     doses given too soon to count."""
     if rule.id in ctx.counted:
         return ctx.counted[rule.id]
+    rule = _effective(ctx, rule)
     total = len(rule.doses)
     counts_from = ctx.age(rule.counts_from) if rule.counts_from else None
     count = _Count(total)
@@ -402,6 +448,8 @@ def _count_group(ctx: _Ctx, rule: Rule, group: frozenset[str], counts_from: dt.d
 
 def _series_applies(ctx: _Ctx, rule: Rule) -> bool:
     if rule.born_from and ctx.facts.person.born < rule.born_from:
+        return False
+    if not _in_force(rule, *_age_window(ctx, rule)):
         return False
     other = ctx.rules.get(rule.catch_up_of) if rule.catch_up_of else None
     if other is not None and _counted(ctx, other).upto >= len(other.doses):
@@ -450,16 +498,20 @@ def _times(first: Span, step: Span, k: int) -> Span:
 def _campaign(ctx: _Ctx, rule: Rule) -> list[_Slot]:
     campaign, eligible = rule.campaign, ctx.age(rule.age_from or Span())
     assert campaign is not None
+    born = ctx.facts.person.born
+    if rule.born_from and born < rule.born_from:
+        return []
     marked = ctx.facts.done.get(rule.id, {})
     facts = list(ctx.facts.matching(rule, rule.antigens[0]))
     slots = []
-    for year in range(max(ctx.today.year, eligible.year) - 1, ctx.horizon.year + 1):
+    for year in _seasons(ctx, rule, eligible):
         start = dt.date(year, *campaign.start)
-        until = dt.date(year + (campaign.until < campaign.start), *campaign.until)
-        if until < eligible:
+        until = _campaign_end(rule, year)
+        if until < eligible or not _in_force(rule, start, until):
             continue
         season = dt.date(year, *campaign.season_starts)
         season = Span(years=1).before(season) if season > start else season
+        season = born if rule.first_season else season  # any dose since birth counts
         season_end = Span(years=1).after(season) - ONE_DAY
         fact = next((f for f in facts if f.last >= season and f.first <= season_end), None)
         if fact is not None:
@@ -470,6 +522,22 @@ def _campaign(ctx: _Ctx, rule: Rule) -> list[_Slot]:
         slot.history = _done_history(given) if given else _last_recorded(ctx, rule)
         slots.append(slot)
     return slots
+
+
+def _campaign_end(rule: Rule, year: int) -> dt.date:
+    campaign = rule.campaign
+    assert campaign is not None
+    return dt.date(year + (campaign.until < campaign.start), *campaign.until)
+
+
+def _seasons(ctx: _Ctx, rule: Rule, eligible: dt.date) -> range:
+    """The campaigns' first years to look at: around today, or the first of one's life."""
+    if not rule.first_season:
+        return range(max(ctx.today.year, eligible.year) - 1, ctx.horizon.year + 1)
+    year = eligible.year - 1
+    while _campaign_end(rule, year) < eligible:
+        year += 1
+    return range(year, year + 1)
 
 
 def _screening(ctx: _Ctx, rule: Rule) -> list[_Slot]:

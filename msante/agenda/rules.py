@@ -43,14 +43,15 @@ _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 _MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
 _RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 TRACK_SEP = "."
+_TRACK_KEYS = {"id", "label", "antigens", "missed_ask_until", "late"}
 _COMMON = {"id", "domain", "sex", "kind", "label", "who", "schedule", "status", "sources",
            "shown", "note", "choices", "catch_up"}
 _KEYS = {
     "series": {"antigens", "doses", "counts_from", "waive", "first_dose_from",
                "first_dose_until", "born_from", "catch_up_of", "tracks", "missed_ask_until",
-               "not_counted"},
+               "not_counted", "in_force", "late", "replaced_by"},
     "every": {"antigens", "every"},
-    "campaign": {"antigens", "age_from", "campaign"},
+    "campaign": {"antigens", "age_from", "campaign", "first_season", "born_from", "in_force"},
     "screening": {"age_from", "age_until", "tests", "grace"},
     "ask-doctor": {"antigens", "counts_from", "age_from", "age_until", "condition",
                    "count_vaccinations", "repeat", "pause"},
@@ -132,6 +133,16 @@ class Dose:
     window: Span
     catch_up_until: Span | None  # age; None = no catch-up once the window is over
     no_limit: bool = False  # caught up at any age
+    after_early: Span | None = None  # at least this long after a dose given too soon
+
+
+@dataclass(frozen=True)
+class Late:
+    """The catch-up schedule of a series started late: when the first dose is given (or,
+    with none, today) at `from_age` or later, these doses replace the usual ones."""
+
+    from_age: Span
+    doses: tuple[Dose, ...]
 
 
 @dataclass(frozen=True)
@@ -198,6 +209,10 @@ class Rule:
     missed_ask_until: Span | None = None  # series: missed doses become a question until then
     not_counted: frozenset[str] = frozenset()  # series: antigens named in `why` as not counting
     tracks: tuple[Rule, ...] = ()  # series: the same doses for other antigens (`RULE.TRACK`)
+    in_force: tuple[dt.date | None, dt.date | None] = (None, None)  # from, until (excluded)
+    late: Late | None = None  # series: the schedule when started late
+    first_season: bool = False  # campaign: only the first season of the person's life
+    replaced_by: str | None = None  # series: the rule that took over when this one ended
     note: str = ""
     choices: str = ""
 
@@ -359,6 +374,9 @@ def _check_links(rules: tuple[Rule, ...]) -> None:
         target = next((x for x in rules if x.id == r.catch_up_of), None)
         if r.catch_up_of and (target is None or target.kind != "series"):
             raise _Bad(f"{r.id}: catch_up_of names no series rule")
+        if r.replaced_by and (r.in_force[1] is None or not any(
+                x.id == r.replaced_by and x.kind == "series" for x in rules)):
+            raise _Bad(f"{r.id}: replaced_by needs an end in force and a series rule")
 
 
 def _rule(raw: Mapping[str, Any], sources: Mapping[str, Source],
@@ -389,6 +407,8 @@ def _build(raw: Mapping[str, Any], vaccines: VaccineTable) -> Rule:
         counts_from=get("counts_from"), first_dose_from=get("first_dose_from"),
         first_dose_until=get("first_dose_until"),
         born_from=dt.date.fromisoformat(raw["born_from"]) if "born_from" in raw else None,
+        in_force=_in_force(raw.get("in_force")), late=_late(raw.get("late")),
+        first_season=bool(raw.get("first_season", False)), replaced_by=raw.get("replaced_by"),
         catch_up_of=raw.get("catch_up_of"), waive=_waiver(raw.get("waive"), vaccines),
         catch_up=_text(raw["catch_up"], "catch_up") if "catch_up" in raw else None,
         condition=_text(raw["condition"], "condition") if "condition" in raw else None,
@@ -404,11 +424,17 @@ def _with_tracks(rule: Rule, raw: Mapping[str, Any], vaccines: VaccineTable) -> 
     """The rule with its tracks: copies named `RULE.TRACK` with their own label and antigens."""
     tracks = []
     for track in raw.get("tracks", ()):
-        if set(track) != {"id", "label", "antigens"} or not _RULE_ID.match(track["id"]):
+        if not {"id", "label", "antigens"} <= set(track) <= _TRACK_KEYS \
+                or not _RULE_ID.match(track["id"]):
             raise _Bad(f"a track needs an id, a label and antigens: {track}")
+        own: dict[str, Any] = {}
+        if "missed_ask_until" in track:
+            own["missed_ask_until"] = _span(track["missed_ask_until"])
+        if "late" in track:
+            own["late"] = _late(track["late"])
         tracks.append(dataclasses.replace(
             rule, id=f"{rule.id}{TRACK_SEP}{track['id']}", label=_text(track["label"], "label"),
-            antigens=_antigens(track, vaccines), tracks=()))
+            antigens=_antigens(track, vaccines), tracks=(), **own))
     return dataclasses.replace(rule, tracks=tuple(tracks))
 
 
@@ -466,7 +492,7 @@ def _antigens(raw: Mapping[str, Any], vaccines: VaccineTable) -> tuple[frozenset
 
 
 def _dose(raw: Mapping[str, Any]) -> Dose:
-    if set(raw) - {"age", "after", "window", "catch_up_until"} or not (
+    if set(raw) - {"age", "after", "window", "catch_up_until", "after_early"} or not (
             "age" in raw or "after" in raw):
         raise _Bad(f"a dose needs an age or an interval after the previous one: {raw}")
     until = raw.get("catch_up_until")
@@ -474,7 +500,29 @@ def _dose(raw: Mapping[str, Any]) -> Dose:
                 after=_span(raw["after"]) if "after" in raw else None,
                 window=_span(raw["window"]),
                 catch_up_until=_span(until) if until not in (None, NO_LIMIT) else None,
-                no_limit=until == NO_LIMIT)
+                no_limit=until == NO_LIMIT,
+                after_early=_span(raw["after_early"]) if "after_early" in raw else None)
+
+
+def _late(raw: Mapping[str, Any] | None) -> Late | None:
+    if raw is None:
+        return None
+    if set(raw) != {"from", "doses"} or not raw["doses"] or "age" not in raw["doses"][0]:
+        raise _Bad(f"'late' needs 'from' and doses, the first with an age: {raw}")
+    return Late(_span(raw["from"]), tuple(_dose(d) for d in raw["doses"]))
+
+
+def _in_force(raw: Mapping[str, Any] | None) -> tuple[dt.date | None, dt.date | None]:
+    """When the rule came into force and when it stopped (a successor took over)."""
+    if raw is None:
+        return None, None
+    if not raw or set(raw) - {"from", "until", "note"}:
+        raise _Bad(f"'in_force' takes from, until and a note: {raw}")
+    start, end = (dt.date.fromisoformat(raw[k]) if raw.get(k) else None
+                  for k in ("from", "until"))
+    if start and end and end <= start:
+        raise _Bad("'in_force' ends before it starts")
+    return start, end
 
 
 def _every(raw: Mapping[str, Any] | None) -> Every | None:
