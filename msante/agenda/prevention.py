@@ -365,7 +365,10 @@ def _age_window(ctx: _Ctx, rule: Rule) -> tuple[dt.date, dt.date]:
     assert rule.doses[0].age is not None
     ends = [ctx.age(d.catch_up_until) if d.catch_up_until else FOREVER
             for d in rule.doses if d.no_limit or d.catch_up_until]
-    return ctx.age(rule.doses[0].age), max(ends, default=FOREVER)
+    end = max(ends, default=FOREVER)
+    if rule.first_dose_until:  # a series that cannot start later: its first dose's window
+        end = min(end, ctx.age(rule.first_dose_until))
+    return ctx.age(rule.doses[0].age), end
 
 
 def _missed(ctx: _Ctx, rule: Rule, slots: list[_Slot]) -> list[_Slot]:
