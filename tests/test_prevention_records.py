@@ -194,3 +194,22 @@ def test_agenda_due_shows_official_sources_in_words(vault, cli, passphrase_file:
     for secondary in ("S6", "S12", "S13", "Quotidien", "FamilySanté"):
         assert secondary not in text
     assert "1987" not in text and "never recorded" in text  # the owner's MMR catch-up
+
+
+def test_agenda_done_with_a_product_through_the_cli(vault, cli, passphrase_file: Path) -> None:
+    """`agenda done ITEM --date D --product P`: the entry in `profile show`; a product against
+    other diseases is exit 2 and nothing is stored."""
+    leo = _baby(vault)
+    item = prevention.item_id("infant_hexa", 1, leo.id)
+    day = (leo.born + dt.timedelta(days=62)).isoformat()
+    vault.close()
+    bad = cli("agenda", "done", item, "--date", day, "--product", "Bexsero",
+              pfile=passphrase_file)
+    assert bad.code == 2 and "Bexsero" in bad.err
+    done = cli("agenda", "done", item, "--date", day, "--product", "Infanrix hexa", "--json",
+               pfile=passphrase_file)
+    assert done.code == 0, done.err
+    shown = cli("profile", "show", "--person", "Léo Martin", "--section", "vaccinations",
+                "--json", pfile=passphrase_file).json()
+    assert [(e["fields"]["vaccine"], e["date"], e["source"]) for e in shown] == [
+        ("Infanrix hexa", day, item)]
