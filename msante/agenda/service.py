@@ -233,13 +233,14 @@ class Agenda:
         from msante.agenda.prevention import PersonFacts
 
         vaccinations, screenings, done = [], [], []
-        for entry in self.profile.list(person):
+        for entry in self.profile.list(person, "vaccinations") + self.profile.list(
+                person, "screenings"):
             fields, marked = entry.data, _marked_item(entry.external_id)
             if entry.section == "vaccinations":
                 vaccinations.append((fields["date"], fields["vaccine"], fields.get("dose")))
-            elif entry.section == "screenings" and marked is None:
+            elif marked is None:  # a test marked done is counted once, as the mark
                 screenings.append((fields["screening"], fields["date"], fields.get("result")))
-            if marked is not None and entry.section in ("vaccinations", "screenings"):
+            if marked is not None:
                 done.append((*marked, fields["date"]))
         done += [(r[0], int(r[1]), r[2]) for r in self.store.conn.execute(
             "SELECT rule, dose, done_on FROM prevention_done WHERE deleted = 0 AND person = ?",
