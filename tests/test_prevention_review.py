@@ -209,3 +209,21 @@ def test_the_abbreviations_a_parent_meets_are_explained(lang: str) -> None:
         assert seen == set(GLOSSES[lang])
     finally:
         i18n.setup("en")
+
+
+@pytest.mark.parametrize(("born", "menc", "today", "expected"), [
+    pytest.param(dt.date(2024, 7, 1), ["2024-12-02"], dt.date(2025, 3, 1),
+                 [(1, "done"), (2, "coming")],
+                 id="MenC at 5 months in 2024: the 12-month dose with ACWY"),
+    pytest.param(dt.date(2023, 12, 1), ["2024-05-02", "2024-12-02"], dt.date(2025, 3, 1),
+                 [(1, "overdue")], id="MenC complete in 2024, 15 months: one ACWY dose"),
+    pytest.param(dt.date(2025, 1, 10), [], dt.date(2025, 3, 1),
+                 [(1, "coming"), (2, "coming")], id="born in 2025: ACWY at 6 and 12 months"),
+])
+def test_what_applied_before_menacwy_counts_in_the_transition(
+        born: dt.date, menc: list[str], today: dt.date,
+        expected: list[tuple[int, str]]) -> None:
+    """Infants who had a MenC dose before 1 January 2025 get the next one with ACWY."""
+    facts = person(born, vaccinations=[(day, "Neisvac", None) for day in menc])
+    items = of(plan(facts, today), "infant_menacwy")
+    assert [(i.dose, i.status) for i in items] == expected

@@ -142,8 +142,24 @@ def _counted(ctx: Ctx, rule: Rule) -> Count:
     for k, day in ctx.facts.done.get(rule.id, {}).items():
         if 1 <= k <= total:
             count.upto, count.dates[k] = max(count.upto, k), day
+    _carried_over(ctx, rule, count)
     ctx.counted[rule.id] = count
     return count
+
+
+def _carried_over(ctx: Ctx, rule: Rule, count: Count) -> None:
+    """Doses of the rule this one replaced, given while it was in force, start this series
+    (a MenC dose before 2025 is the first of the ACWY ones), leaving at least its last dose
+    to give."""
+    for old in ctx.rules.all():
+        ended = old.in_force[1]
+        if old.replaced_by != rule.id or ended is None:
+            continue
+        given = sorted(d for d in _counted(ctx, old).dates.values() if d < ended)
+        carried = min(len(given), len(rule.doses) - 1)
+        if carried > count.upto:
+            count.upto = carried
+            count.dates.update({n: given[n - 1] for n in range(1, carried + 1)})
 
 
 def _count_group(ctx: Ctx, rule: Rule, group: frozenset[str], counts_from: dt.date | None,
