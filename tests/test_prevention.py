@@ -764,3 +764,16 @@ def test_a_recent_or_recorded_overdue_item_keeps_its_date() -> None:
     old = person(dt.date(1960, 3, 1), "male", vaccinations=[("1990-05-01", "Revaxis", None)])
     dtp = find(evaluate(old, TODAY), "dtp_65")
     assert dtp.status == "overdue" and dtp.since == dtp.due_until + dt.timedelta(days=1)
+
+
+def test_a_missed_infant_dose_question_of_years_ago_says_never_recorded() -> None:
+    """A 12-year-old with no infant dose: not a window from 2014 but "never recorded"; with
+    a dose recorded, the window stays."""
+    item = find(evaluate(person(dt.date(2014, 6, 1)), TODAY), "infant_hexa", 3)
+    assert item.status == "ask-doctor" and item.since is None
+    assert item.window_text() == "never recorded" and "2014" not in item.window_text()
+    given = person(dt.date(2014, 6, 1), vaccinations=[("2014-08-01", "Infanrix hexa", 1)])
+    item = find(evaluate(given, TODAY), "infant_hexa", 3)
+    assert item.since is not None and "→" in item.window_text()
+    pregnancy = find(evaluate(person(dt.date(1996, 3, 1)), TODAY), "pertussis_pregnancy")
+    assert pregnancy.since == pregnancy.due_from  # a question, not a missed dose

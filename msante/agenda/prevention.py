@@ -81,7 +81,7 @@ class Item:
         """"since DATE" (due since, or overdue since), or "never recorded" when the item is
         long overdue and nothing of it was ever recorded: the one text every view shows."""
         if self.since is None:
-            return _("never recorded") if self.status == "overdue" else ""
+            return _("never recorded") if self.status in ("overdue", "ask-doctor") else ""
         return _("since {date}").format(date=show(self.since))
 
     def to_json(self) -> dict[str, Any]:
@@ -102,7 +102,7 @@ class Item:
     def window_text(self, show: Callable[[dt.date], str] = dt.date.isoformat) -> str:
         """When it is due: "FROM → UNTIL" (or a day), "never recorded" for an item long
         overdue of which nothing is recorded (not a window decades ago)."""
-        if self.status == "overdue" and self.since is None:
+        if self.status in ("overdue", "ask-doctor") and self.since is None:
             return self.since_text(show)
         if self.due_until and self.due_until != self.due_from:
             return f"{show(self.due_from)} → {show(self.due_until)}"
@@ -233,11 +233,11 @@ def _since(ctx: Ctx, slot: Slot, status: Status) -> dt.date | None:
     """Since when an item is due (its start) or overdue (the day after its window); None for
     an item overdue for over a year of which nothing is recorded: "never recorded" is meant,
     not a date decades ago."""
-    if status in ("due", "ask-doctor"):
+    if status == "due" or (status == "ask-doctor" and not slot.missed):
         return slot.due_from
-    if status != "overdue":
+    if status not in ("overdue", "ask-doctor"):
         return None
-    day = slot.due_until + ONE_DAY
+    day = slot.due_from if slot.missed else slot.due_until + ONE_DAY
     return day if slot.recorded or day > Span(years=1).before(ctx.today) else None
 
 

@@ -95,7 +95,7 @@ def _missed(ctx: Ctx, rule: Rule, slots: list[Slot]) -> list[Slot]:
         return slots
     end, last = ctx.age(rule.missed_ask_until) - ONE_DAY, slots[-1]
     ask = Slot(last.dose, missed[0].due_from, end, end, ask=True, history=missed[0].history,
-                recorded=missed[0].recorded,
+                recorded=missed[0].recorded, missed=True,
                 condition=_("missed infant dose: a catch-up schedule is decided by your doctor"))
     ask.suffix = last.suffix if len(missed) == 1 else _(
         "missed doses {first} to {last} of {total}").format(

@@ -54,6 +54,7 @@ class Slot:
     suffix: str = ""
     history: str = ""
     recorded: bool = False  # something of it is recorded (a previous dose, a test)
+    missed: bool = False  # the question about missed infant doses
 
 
 def done_history(day: dt.date | None) -> str:
