@@ -242,9 +242,10 @@ class Agenda:
                 screenings.append((fields["screening"], fields["date"], fields.get("result")))
             if marked is not None:
                 done.append((*marked, fields["date"]))
-        done += [(r[0], int(r[1]), r[2]) for r in self.store.conn.execute(
+        legacy = [(r[0], int(r[1]), r[2]) for r in self.store.conn.execute(
             "SELECT rule, dose, done_on FROM prevention_done WHERE deleted = 0 AND person = ?",
             (person.id,)).fetchall()]  # marks made before they were profile entries
+        done = legacy + done  # a profile entry made since has the last word on the day
         return PersonFacts(id=person.id, born=person.born, sex=person.sex,
                            vaccinations=vaccinations, screenings=screenings, done=done)
 
