@@ -213,3 +213,16 @@ def test_agenda_done_with_a_product_through_the_cli(vault, cli, passphrase_file:
                 "--json", pfile=passphrase_file).json()
     assert [(e["fields"]["vaccine"], e["date"], e["source"]) for e in shown] == [
         ("Infanrix hexa", day, item)]
+
+
+def test_a_mark_stored_by_an_earlier_version_still_counts(vault) -> None:
+    """A `prevention_done` row (how marks were kept before) still closes its item."""
+    from msante.vault import records
+
+    leo = _baby(vault)
+    day = (leo.born + dt.timedelta(days=62)).isoformat()
+    with vault.store.write() as tx:
+        records.insert(tx, "prevention_done", {"person": leo.id, "rule": "infant_hexa",
+                                               "dose": 1, "done_on": day, "note": None},
+                       device=vault.store.device)
+    assert ("infant_hexa", 1) not in _pending(vault, leo)
