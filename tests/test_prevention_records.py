@@ -225,4 +225,6 @@ def test_a_mark_stored_by_an_earlier_version_still_counts(vault) -> None:
         records.insert(tx, "prevention_done", {"person": leo.id, "rule": "infant_hexa",
                                                "dose": 1, "done_on": day, "note": None},
                        device=vault.store.device)
+        vault.store.log(tx, "agenda.done", person=leo.id,
+                        detail={"rule": "infant_hexa", "dose": 1})
     assert ("infant_hexa", 1) not in _pending(vault, leo)
