@@ -48,6 +48,9 @@ IN_FORCE = [
     ("infant_menc", dt.date(2025, 3, 1), TODAY, False),
     ("infant_rotavirus", dt.date(2022, 2, 1), dt.date(2022, 5, 1), False),  # before June 2022
     ("infant_rotavirus", dt.date(2022, 6, 1), dt.date(2022, 8, 5), True),
+    ("menacwy_11_14", dt.date(2009, 1, 1), dt.date(2024, 12, 1), False),  # before 2025
+    ("menacwy_11_14", dt.date(2012, 1, 1), dt.date(2024, 12, 1), False),
+    ("menacwy_11_14", dt.date(2012, 1, 1), TODAY, True),
     ("infant_rsv_antibody", dt.date(2023, 1, 15), dt.date(2023, 10, 1), False),
     ("infant_rsv_antibody", dt.date(2023, 3, 1), dt.date(2023, 10, 1), True),
 ]
