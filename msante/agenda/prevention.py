@@ -282,7 +282,7 @@ def _campaign(ctx: Ctx, rule: Rule) -> list[Slot]:
     for year in _seasons(ctx, rule, eligible):
         start = dt.date(year, *campaign.start)
         until = _campaign_end(rule, year)
-        if until < eligible or not in_force(rule, start, until):
+        if until < eligible or not in_force(ctx, rule, start, until):
             continue
         season = dt.date(year, *campaign.season_starts)
         season = Span(years=1).before(season) if season > start else season

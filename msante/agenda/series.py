@@ -184,7 +184,7 @@ def _count_group(ctx: Ctx, rule: Rule, group: frozenset[str], counts_from: dt.da
 def series_applies(ctx: Ctx, rule: Rule) -> bool:
     if rule.born_from and ctx.facts.person.born < rule.born_from:
         return False
-    if not in_force(rule, *_age_window(ctx, rule)):
+    if not in_force(ctx, rule, *_age_window(ctx, rule)):
         return False
     other = ctx.rules.get(rule.catch_up_of) if rule.catch_up_of else None
     if other is not None and _counted(ctx, other).upto >= len(other.doses):

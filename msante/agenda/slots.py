@@ -88,7 +88,9 @@ def any_recorded(ctx: Ctx, rule: Rule) -> bool:
     return any(ctx.facts.last_of(group) is not None for group in rule.antigens)
 
 
-def in_force(rule: Rule, begin: dt.date, end: dt.date) -> bool:
-    """Whether the person was in the rule's age window [begin, end] while it was in force."""
+def in_force(ctx: Ctx, rule: Rule, begin: dt.date, end: dt.date) -> bool:
+    """Whether the rule is in force today (or was, and ended) and the person was in its age
+    window [begin, end] while it was in force."""
     start, until = rule.in_force
-    return (start is None or end >= start) and (until is None or begin < until)
+    return (start is None or (end >= start and ctx.today >= start)) and (
+        until is None or begin < until)
