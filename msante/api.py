@@ -81,7 +81,7 @@ class Vault:
         """Appointments and prevention reminders."""
         from msante.agenda.service import Agenda
 
-        return Agenda(self.store, self.people)
+        return Agenda(self.store, self.people, self.profile)
 
     @cached_property
     def audit(self) -> Activity:

@@ -111,7 +111,7 @@ def test_a_mammography_in_2023_was_due_in_2025_and_is_overdue_now() -> None:
     assert item.due_from == dt.date(2025, 10, 4) and item.status == "overdue"
     assert "50–74" in item.why and "2023-10-04" in item.why and "every 2 years" in item.why
     assert item.catch_up and item.verification == "official-page-verified"
-    assert [s.id for s in item.source] == ["S20"] and "ameli.fr" in item.source[0].urls[0]
+    assert [s.id for s in item.source] == ["AMELI"] and "ameli.fr" in item.source[0].urls[0]
 
 
 def test_a_baby_s_first_hexavalent_dose_is_due_until_three_months_then_overdue() -> None:
@@ -443,18 +443,20 @@ ASK = "missed infant dose: a catch-up schedule is decided by your doctor"
 
 @pytest.mark.parametrize(("born", "vaccinations", "expected", "absent"), [
     pytest.param(dt.date(2023, 6, 1), [],
-                 {("infant_hexa", 3): "ask-doctor", ("infant_hexa.pcv", 3): "ask-doctor",
-                  ("infant_menb", 3): "ask-doctor", ("infant_menacwy", 2): "ask-doctor",
-                  ("mmr_born_1980", 1): "overdue"}, set(),
-                 id="3-year-old with nothing: every missed series is a question"),
+                 {("infant_hexa", 3): "ask-doctor", ("infant_menb", 3): "ask-doctor",
+                  ("infant_menacwy", 1): "ask-doctor", ("mmr_born_1980", 1): "overdue"},
+                 {"infant_hexa.pcv", "infant_menc"},
+                 id="3-year-old with nothing: every missed series is a question (not the "
+                    "pneumococcal one after 2, nor MenC which ACWY replaced)"),
     pytest.param(dt.date(2023, 6, 1), [("2024-05-01", "Infanrix hexa + Prevenar 13", 3)],
                  {("infant_menb", 3): "ask-doctor"}, {"infant_hexa", "infant_hexa.pcv"},
                  id="a complete series is not asked about"),
     pytest.param(dt.date(2024, 11, 24), [], {("infant_hexa", 1): "overdue"}, set(),
                  id="the day before 2: still overdue, not a question"),
-    pytest.param(dt.date(2014, 6, 1), [], {("infant_hexa", 3): "ask-doctor",
-                                           ("infant_menb", 3): "ask-doctor"},
-                 {"infant_menacwy"}, id="12-year-old: MenACWY is menacwy_11_14's from 11"),
+    pytest.param(dt.date(2014, 6, 1), [], {("infant_hexa", 3): "ask-doctor"},
+                 {"infant_menacwy", "infant_menb", "infant_menc"},
+                 id="12-year-old: MenACWY is menacwy_11_14's from 11; MenB and MenC came "
+                    "after their infancy"),
     pytest.param(dt.date(2010, 6, 1), [], {("infant_hexa", 3): "ask-doctor"},
                  {"infant_menb"}, id="16-year-old: MenB is menb_15_24's from 15"),
     pytest.param(dt.date(2008, 6, 1), [], {},
@@ -484,7 +486,7 @@ def test_the_missed_dose_question_closes_when_marked_done_and_lists_the_doses() 
     assert item.id == "infant_hexa:3:0f1e2d3c" and "missed doses 1 to 3" in item.label
     assert "none recorded" in item.why
     done = evaluate(person(born, done=[("infant_hexa", 3, "2026-11-01")]), TODAY)
-    assert "infant_hexa" not in rules_of(done) and "infant_hexa.pcv" in rules_of(done)
+    assert "infant_hexa" not in rules_of(done) and "infant_menb" in rules_of(done)
     assert find(plan(person(born), TODAY), "infant_hexa", 3).status == "ask-doctor"
 
 
@@ -644,8 +646,8 @@ def test_items_sort_most_urgent_first_and_serialise_to_json() -> None:
     data = json.loads(json.dumps([i.to_json() for i in items]))
     assert set(data[0]) == {"id", "rule", "dose", "label", "status", "domain", "due_from",
                             "due_until", "catch_up", "catch_up_until", "done_on", "why",
-                            "condition", "verification", "source"}
-    assert data[0]["source"][0].keys() == {"id", "title", "urls"}
+                            "condition", "verification", "source", "since"}
+    assert data[0]["source"][0].keys() == {"id", "title", "publisher", "year", "urls", "text"}
 
 
 def test_texts_follow_the_language() -> None:
@@ -682,16 +684,19 @@ def test_a_child_s_plan_lists_every_dose_from_birth_to_18_by_date() -> None:
 
 
 def test_a_newborn_s_plan_is_the_whole_calendar() -> None:
-    """From birth: 3 hexavalent, 3 pneumococcal conjugate, 3 MenB, 2 MenACWY, 2 MMR, the
-    boosters at 6 and 11–13, HPV and MenACWY at 11 — all coming."""
+    """From birth: 3 hexavalent, 3 pneumococcal conjugate, 3 MenB, 2 MenACWY, 2 rotavirus,
+    2 MMR, the boosters at 6 and 11–13, HPV and MenACWY at 11 — all coming; the RSV antibody
+    of a baby born in the RSV season is due now."""
     items = plan(person(dt.date(2026, 11, 1), "male"), TODAY)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.rule_id] = counts.get(item.rule_id, 0) + 1
     assert counts == {"infant_hexa": 3, "infant_hexa.pcv": 3, "infant_menb": 3,
                       "infant_menacwy": 2, "infant_mmr": 2, "child_dtcap_6": 1,
-                      "child_dtcap_11_13": 1, "hpv_11_14": 2, "menacwy_11_14": 1}
-    assert {i.status for i in items} == {"coming"}
+                      "child_dtcap_11_13": 1, "hpv_11_14": 2, "menacwy_11_14": 1,
+                      "infant_rotavirus": 2, "infant_rsv_antibody": 1}
+    assert {i.status for i in items if i.rule_id != "infant_rsv_antibody"} == {"coming"}
+    assert find(items, "infant_rsv_antibody").status == "due"
 
 
 # -- the rules file's checks, speed ----------------------------------------------------------
@@ -723,3 +728,52 @@ def test_a_broken_rules_file_is_refused_naming_the_rule(tmp_path: Path, change: 
     assert "infant_hexa" in str(info.value) or "rules file" in str(info.value)
     assert isinstance(info.value, IntegrityError)
 
+
+
+# -- one date for every view (issue 11, part 1) ----------------------------------------------
+
+
+def test_an_overdue_item_has_one_since_date_the_day_after_its_window() -> None:
+    """Home and `remind` read the same `since`: the day after the window; due items are due
+    since their start."""
+    facts = person(dt.date(1974, 5, 10), screenings=[("mammography", "2023-10-04")])
+    item = find(evaluate(facts, TODAY), "screen_breast")
+    assert item.status == "overdue" and item.since == item.due_until + dt.timedelta(days=1)
+    assert item.since_text() == f"since {item.since.isoformat()}"
+    assert item.to_json()["since"] == item.since.isoformat()
+    due = find(evaluate(person(dt.date(1976, 9, 15), "male"), TODAY), "screen_colorectal")
+    assert due.status == "due" and due.since == due.due_from
+
+
+@pytest.mark.parametrize(("facts", "rule_id"), [
+    pytest.param(person(dt.date(1990, 6, 2)), "screen_cervix_hpv", id="no cervical test ever"),
+    pytest.param(person(dt.date(1985, 6, 2)), "mmr_born_1980", id="no MMR dose since 1987"),
+])
+def test_long_overdue_and_never_recorded_says_so_rather_than_a_date(
+        facts: PersonFacts, rule_id: str) -> None:
+    """"overdue since 1987" is not what is meant when nothing was ever recorded."""
+    item = find(evaluate(facts, TODAY), rule_id)
+    assert item.status == "overdue" and item.since is None
+    assert item.since_text() == "never recorded"
+
+
+def test_a_recent_or_recorded_overdue_item_keeps_its_date() -> None:
+    """A baby's dose overdue for days, or a test recorded long ago, keeps "since DATE"."""
+    baby = find(evaluate(person(BABY), TODAY + dt.timedelta(days=5)), "infant_hexa", 1)
+    assert baby.status == "overdue" and baby.since == TODAY + dt.timedelta(days=1)
+    old = person(dt.date(1960, 3, 1), "male", vaccinations=[("1990-05-01", "Revaxis", None)])
+    dtp = find(evaluate(old, TODAY), "dtp_65")
+    assert dtp.status == "overdue" and dtp.since == dtp.due_until + dt.timedelta(days=1)
+
+
+def test_a_missed_infant_dose_question_of_years_ago_says_never_recorded() -> None:
+    """A 12-year-old with no infant dose: not a window from 2014 but "never recorded"; with
+    a dose recorded, the window stays."""
+    item = find(evaluate(person(dt.date(2014, 6, 1)), TODAY), "infant_hexa", 3)
+    assert item.status == "ask-doctor" and item.since is None
+    assert item.window_text() == "never recorded" and "2014" not in item.window_text()
+    given = person(dt.date(2014, 6, 1), vaccinations=[("2014-08-01", "Infanrix hexa", 1)])
+    item = find(evaluate(given, TODAY), "infant_hexa", 3)
+    assert item.since is not None and "→" in item.window_text()
+    pregnancy = find(evaluate(person(dt.date(1996, 3, 1)), TODAY), "pertussis_pregnancy")
+    assert pregnancy.since == pregnancy.due_from  # a question, not a missed dose

@@ -36,12 +36,26 @@ def _json_rule(rule_id: str) -> dict[str, Any]:
 
 
 def test_the_reference_csv_is_shipped_whole() -> None:
-    """The copy in the package is the reference the rules were built from: 29 rules, the
-    columns of the shared data."""
-    assert len(ROWS) == 29
+    """The copy in the package is the reference the rules were built from: its 29 rules plus
+    the four the review found missing (infant MenC before ACWY, rotavirus, the infant RSV
+    antibody, influenza in pregnancy), the columns of the shared data plus when each rule came
+    into force and ended."""
+    assert len(ROWS) == 33
     assert list(ROWS[0]) == ["id", "domain", "target_sex", "age_min_years", "age_max_years",
                              "item", "schedule_or_interval", "conditions_notes", "status",
-                             "sources"]
+                             "sources", "in_force_from", "in_force_until"]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r["id"] for r in ROWS])
+def test_each_rule_keeps_its_row_s_dates_in_force(row: dict[str, str]) -> None:
+    """The dates a rule came into force and ended are the row's (part 1: infant MenB
+    2022-04-25, MenACWY 2025-01-01 replacing MenC, rotavirus 2022-06-23, nirsevimab
+    2023-09-15)."""
+    rule = default_rules().get(row["id"])
+    assert rule is not None
+    start, end = rule.in_force
+    assert (start.isoformat() if start else "") == row["in_force_from"]
+    assert (end.isoformat() if end else "") == row["in_force_until"]
 
 
 def test_every_csv_row_has_a_rule_and_no_rule_is_invented() -> None:
@@ -84,8 +98,10 @@ def test_rows_that_need_a_fact_msante_lacks_are_questions_for_the_doctor() -> No
     whose note says the condition is 'not modelled' keep their main rule)."""
     needs_fact = {r["id"] for r in ROWS if re.search(
         r"pregnan|only with|may be offered", r["conditions_notes"] + r["schedule_or_interval"]
-        + r["item"]) and "not modelled" not in r["conditions_notes"]}
-    assert needs_fact == {"rsv_65_risk", "menb_15_24", "pertussis_pregnancy", "rsv_pregnancy"}
+        + r["item"]) and "not modelled" not in r["conditions_notes"]
+        and "not needed when" not in r["conditions_notes"]}  # the default is to give it
+    assert needs_fact == {"rsv_65_risk", "menb_15_24", "pertussis_pregnancy", "rsv_pregnancy",
+                          "flu_pregnancy"}
     for rule_id in needs_fact:
         rule = default_rules().get(rule_id)
         assert rule is not None and rule.kind == "ask-doctor" and rule.condition is not None
@@ -102,8 +118,8 @@ def test_every_cited_source_is_documented_with_its_address() -> None:
     """Each source a rule cites is in the JSON (title, addresses) and in
     PREVENTION_SOURCES.md under the same id with the same addresses."""
     text = SOURCES_FILE.read_text(encoding="utf-8")
-    lines = {m[1]: m[2] for m in re.finditer(r"^- (S\d+) +(.+)$", text, re.M)}
-    cited = {s for rule in default_rules().rules for s in rule.sources}
+    lines = {m[1]: m[2] for m in re.finditer(r"^- ([A-Z][A-Z0-9]+) +(.+)$", text, re.M)}
+    cited = {s for rule in default_rules().rules for s in rule.sources + rule.shown}
     assert cited == set(lines) == set(default_rules().sources)
     for sid in cited:
         source = default_rules().sources[sid]
@@ -148,8 +164,10 @@ def test_the_infant_row_s_two_vaccines_are_two_tracks() -> None:
     assert "pneumococcus-conjugate" not in rule.antigens[0]
     for one in (rule, track):
         assert [d.age for d in one.doses] == [Span(months=m) for m in (2, 4, 11)]
-        assert one.missed_ask_until == Span(years=18)
-    assert track.label.fr.startswith("Pneumocoque conjugué")
+    assert rule.missed_ask_until == Span(years=18)
+    assert track.missed_ask_until == Span(years=2)  # not given to a healthy child from 2
+    assert track.late is not None and len(track.late.doses) == 2  # 2 doses from 12 months
+    assert track.label.fr.startswith("Pneumocoque, vaccin conjugué")
 
 
 def test_only_conjugate_pneumococcal_vaccines_count_for_pcv_rules() -> None:
@@ -191,3 +209,16 @@ def test_french_texts_follow_the_catalog_s_typography() -> None:
              if isinstance(v, dict) and "fr" in v]
     assert len(texts) > 100
     assert [t for t in texts if re.search(r"[^\s][:;?!](?=\s|$)", t)] == []
+
+
+@pytest.mark.parametrize("rule", list(default_rules().all()), ids=lambda r: r.id)
+def test_a_person_is_shown_official_sources_only_with_publisher_title_and_year(rule) -> None:
+    """Part 1: the HAS recommendations and the Ministry's calendar (INCa and ameli for
+    screening), never a secondary page; each vaccination rule cites the Ministry's calendar
+    of its year; the secondary sources stay in `sources` for the team."""
+    sources = default_rules().sources
+    shown = [sources[s] for s in rule.shown]
+    assert shown and all(s.official and s.publisher and s.title for s in shown)
+    if rule.domain == "vaccination":
+        assert "MS2025" in rule.shown and sources["MS2025"].year == 2025
+    assert all(s.year for s in shown if s.publisher.startswith(("Haute", "Ministère")))

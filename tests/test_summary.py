@@ -448,7 +448,7 @@ def test_things_are_dropped_in_the_documented_order() -> None:
         assert "Jean (époux) 0612" in fitted.text or "Jean 0612" not in fitted.text
         assert "0612" in fitted.text
         seen = steps
-    assert seen == list(DROP_ORDER) and budget < 200
+    assert seen == list(DROP_ORDER) and budget < 250  # the fixed lines, tetanus line included
 
 
 def test_even_the_longest_texts_fit_the_budget() -> None:

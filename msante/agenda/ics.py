@@ -103,7 +103,7 @@ def _writable_rule(item: Appointment, uid: str, summary: str,
 
 
 def _todo(item: Item, name: str | None) -> ics.Todo:
-    sources = "; ".join(source.title for source in item.source)
+    sources = item.sources_text()
     text = [item.why, item.catch_up or "",
             _("Source: {source}").format(source=sources) if sources else ""]
     return ics.Todo(uid=f"{item.id}{UID_SUFFIX}", summary=_titled(item.label, name),

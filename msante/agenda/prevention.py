@@ -29,18 +29,27 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from msante.agenda.facts import ONE_DAY, Fact, Facts, PersonFacts, index
+from msante.agenda.facts import ONE_DAY, PersonFacts, index
 from msante.agenda.rules import Rule, RuleSet, Source, Span, default_rules, default_vaccines
+from msante.agenda.series import series
+from msante.agenda.slots import (
+    FOREVER,
+    Ctx,
+    Slot,
+    any_recorded,
+    done_history,
+    in_force,
+    last_recorded,
+)
 from msante.i18n import _
 from msante.profile.sections import CHOICE_LABELS
 
 Status = Literal["overdue", "due", "coming", "done", "ask-doctor"]
 URGENCY: tuple[Status, ...] = ("overdue", "due", "ask-doctor", "coming", "done")
-FOREVER = dt.date.max
 _ITEM_ID = re.compile(r"^([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?):(\d{1,4}):([0-9a-f-]{4,})$")
 
 __all__ = ["URGENCY", "Item", "PersonFacts", "Status", "antigens_of", "evaluate", "item_id",
@@ -66,6 +75,14 @@ class Item:
     domain: str = "vaccination"
     catch_up_until: dt.date | None = None  # None: no end
     done_on: dt.date | None = None
+    since: dt.date | None = None  # due or overdue since; None: never recorded, long overdue
+
+    def since_text(self, show: Callable[[dt.date], str] = dt.date.isoformat) -> str:
+        """"since DATE" (due since, or overdue since), or "never recorded" when the item is
+        long overdue and nothing of it was ever recorded: the one text every view shows."""
+        if self.since is None:
+            return _("never recorded") if self.status in ("overdue", "ask-doctor") else ""
+        return _("since {date}").format(date=show(self.since))
 
     def to_json(self) -> dict[str, Any]:
         """The item as JSON-ready data (ISO dates, sources as objects)."""
@@ -76,9 +93,24 @@ class Item:
                 "status": self.status, "domain": self.domain, "due_from": iso(self.due_from),
                 "due_until": iso(self.due_until), "catch_up": self.catch_up,
                 "catch_up_until": iso(self.catch_up_until), "done_on": iso(self.done_on),
+                "since": iso(self.since),
                 "why": self.why, "condition": self.condition, "verification": self.verification,
-                "source": [{"id": s.id, "title": s.title, "urls": list(s.urls)}
+                "source": [{"id": s.id, "title": s.title, "publisher": s.publisher,
+                            "year": s.year, "urls": list(s.urls), "text": s.cite()}
                            for s in self.source]}
+
+    def window_text(self, show: Callable[[dt.date], str] = dt.date.isoformat) -> str:
+        """When it is due: "FROM → UNTIL" (or a day), "never recorded" for an item long
+        overdue of which nothing is recorded (not a window decades ago)."""
+        if self.status in ("overdue", "ask-doctor") and self.since is None:
+            return self.since_text(show)
+        if self.due_until and self.due_until != self.due_from:
+            return f"{show(self.due_from)} → {show(self.due_until)}"
+        return show(self.due_from)
+
+    def sources_text(self) -> str:
+        """The official sources in words ("Ministère de la Santé, « Calendrier… » (2025)")."""
+        return "; ".join(s.cite() for s in self.source)
 
 
 # -- public helpers --------------------------------------------------------------------------
@@ -124,51 +156,14 @@ def plan(person: PersonFacts, today: dt.date, rules: RuleSet | None = None, *,
     return sorted(items, key=lambda i: (i.due_from, i.rule_id, i.dose))
 
 
-@dataclass
-class _Ctx:
-    facts: Facts
-    today: dt.date
-    horizon: dt.date
-    rules: RuleSet
-    counted: dict[str, _Count] = field(default_factory=dict)
-
-    def age(self, span: Span) -> dt.date:
-        """The day the person reaches the age `span`."""
-        return self.facts.age(span)
-
-
-def _context(person: PersonFacts, today: dt.date, horizon: dt.date, rules: RuleSet) -> _Ctx:
-    return _Ctx(index(person, rules), today, horizon, rules)
-
-
-@dataclass
-class _Count:
-    """A series' doses done: how many, the day of each known one, and per slot the last dose
-    given too soon after the previous one to count for it."""
-
-    upto: int
-    dates: dict[int, dt.date] = field(default_factory=dict)
-    early: dict[int, dt.date] = field(default_factory=dict)
+def _context(person: PersonFacts, today: dt.date, horizon: dt.date, rules: RuleSet) -> Ctx:
+    return Ctx(index(person, rules), today, horizon, rules)
 
 
 # -- slots -------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Slot:
-    dose: int
-    due_from: dt.date
-    due_until: dt.date
-    catch_up_end: dt.date
-    done: bool = False
-    done_on: dt.date | None = None
-    ask: bool = False
-    condition: str | None = None
-    suffix: str = ""
-    history: str = ""
-
-
-def _items(ctx: _Ctx, *, with_done: bool) -> Iterator[Item]:
+def _items(ctx: Ctx, *, with_done: bool) -> Iterator[Item]:
     for rule in ctx.rules.all():
         if not with_done and _out_of_reach(ctx, rule):
             continue
@@ -178,7 +173,7 @@ def _items(ctx: _Ctx, *, with_done: bool) -> Iterator[Item]:
                 yield _item(ctx, rule, slot, status)
 
 
-def _out_of_reach(ctx: _Ctx, rule: Rule) -> bool:
+def _out_of_reach(ctx: Ctx, rule: Rule) -> bool:
     """A series none of whose doses can be pending now or within the horizon (a shortcut)."""
     if rule.kind != "series":
         return False
@@ -193,7 +188,7 @@ def _out_of_reach(ctx: _Ctx, rule: Rule) -> bool:
     return all(ctx.age(end) < ctx.today for end in ends if end is not None)
 
 
-def _slots(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+def _slots(ctx: Ctx, rule: Rule) -> list[Slot]:
     sex = ctx.facts.person.sex
     if rule.sex != "any" and sex != rule.sex and sex in ("female", "male"):
         return []
@@ -207,7 +202,7 @@ def _slots(ctx: _Ctx, rule: Rule) -> list[_Slot]:
     return slots
 
 
-def _status(ctx: _Ctx, slot: _Slot) -> Status | None:
+def _status(ctx: Ctx, slot: Slot) -> Status | None:
     today = ctx.today
     if slot.done:
         return "done"
@@ -220,7 +215,7 @@ def _status(ctx: _Ctx, slot: _Slot) -> Status | None:
     return "due" if today <= slot.due_until else "overdue"
 
 
-def _item(ctx: _Ctx, rule: Rule, slot: _Slot, status: Status) -> Item:
+def _item(ctx: Ctx, rule: Rule, slot: Slot, status: Status) -> Item:
     label = rule.label.get() + (f", {slot.suffix}" if slot.suffix else "")
     why = f"{rule.who.get()}, {rule.schedule.get()}" + (f"; {slot.history}" if slot.history
                                                           else "")
@@ -228,158 +223,28 @@ def _item(ctx: _Ctx, rule: Rule, slot: _Slot, status: Status) -> Item:
         id=item_id(rule.id, slot.dose, ctx.facts.person.id), rule_id=rule.id, dose=slot.dose,
         label=label, status=status, due_from=slot.due_from, due_until=slot.due_until,
         catch_up=rule.catch_up.get() if rule.catch_up and status == "overdue" else None,
-        why=why, source=tuple(ctx.rules.sources[s] for s in rule.sources),
+        why=why, source=tuple(ctx.rules.sources[s] for s in rule.shown),
         verification=rule.status, condition=slot.condition if status == "ask-doctor" else None,
-        domain=rule.domain, done_on=slot.done_on,
+        domain=rule.domain, done_on=slot.done_on, since=_since(ctx, slot, status),
         catch_up_until=None if slot.catch_up_end == FOREVER else slot.catch_up_end)
 
 
-def _done_history(day: dt.date | None) -> str:
-    if day is None:
-        return _("done, date not recorded")
-    return _("done on {date}").format(date=day.isoformat())
-
-
-def _last_recorded(ctx: _Ctx, rule: Rule) -> str:
-    last = ctx.facts.last_of(rule.antigens[0] - (rule.waive.antigens if rule.waive
-                                                  else frozenset()))
-    text = _("none recorded") if last is None else _("last recorded: {date} ({vaccine})").format(
-        date=_shown(last), vaccine=last.text)
-    other = ctx.facts.last_of(rule.not_counted) if rule.not_counted else None
-    if other is not None:
-        text += "; " + _("{vaccine} ({date}) does not count for this vaccine").format(
-            vaccine=other.text, date=_shown(other))
-    return text
-
-
-def _shown(fact: Fact) -> str:
-    return fact.first.isoformat() if fact.first == fact.last else _span_text(fact)
-
-
-def _span_text(fact: Fact) -> str:
-    return fact.first.isoformat()[:4 if fact.first.month == 1 and fact.last.month == 12 else 7]
-
-
-# -- series ------------------------------------------------------------------------------------
-
-
-def _series(ctx: _Ctx, rule: Rule) -> list[_Slot]:
-    if not _series_applies(ctx, rule):
-        return []
-    count = _counted(ctx, rule)
-    upto, dates = count.upto, count.dates
-    total, born = len(rule.doses), ctx.facts.person.born
-    slots: list[_Slot] = []
-    prev: dt.date | None = None
-    for n, dose in enumerate(rule.doses, 1):
-        start = dose.age.after(born) if dose.age else (prev or born)
-        if dose.after and prev:
-            start = max(start, dose.after.after(prev))
-        until = dose.window.after(start)
-        end = FOREVER if dose.no_limit else (
-            ctx.age(dose.catch_up_until) if dose.catch_up_until else until)
-        slot = _Slot(n, start, until, end, n <= upto, dates.get(n))
-        slot.suffix = _("dose {n} of {total}").format(n=n, total=total) if total > 1 else ""
-        slot.history = _series_history(ctx, rule, slot, dates.get(n - 1), count.early.get(n))
-        slots.append(slot)
-        prev = (dates.get(n) or start) if slot.done else max(start, ctx.today)
-    return _missed(ctx, rule, _catch_up_slots(ctx, rule, slots) if rule.catch_up_of else slots)
-
-
-def _missed(ctx: _Ctx, rule: Rule, slots: list[_Slot]) -> list[_Slot]:
-    """Once their catch-up is over, a series' missed doses are one ask-your-doctor item until
-    `missed_ask_until`, numbered as the last dose: marking it done closes the series."""
-    missed = [s for s in slots if not s.done]
-    if rule.missed_ask_until is None or not missed or ctx.today <= missed[0].catch_up_end:
-        return slots
-    end, last = ctx.age(rule.missed_ask_until) - ONE_DAY, slots[-1]
-    ask = _Slot(last.dose, missed[0].due_from, end, end, ask=True, history=missed[0].history,
-                condition=_("missed infant dose: a catch-up schedule is decided by your doctor"))
-    ask.suffix = last.suffix if len(missed) == 1 else _(
-        "missed doses {first} to {last} of {total}").format(
-        first=missed[0].dose, last=last.dose, total=last.dose)
-    return [s for s in slots if s.done] + [ask]
-
-
-def _catch_up_slots(ctx: _Ctx, rule: Rule, slots: list[_Slot]) -> list[_Slot]:
-    """A catch-up rule is silent before its start; doses given before it belong to the
-    rule it catches up (listed there)."""
-    begin = slots[0].due_from
-    if ctx.today < begin:
-        return []
-    return [s for s in slots if not (s.done_on and s.done_on < begin)]
-
-
-def _series_history(ctx: _Ctx, rule: Rule, slot: _Slot, previous: dt.date | None,
-                    early: dt.date | None) -> str:
-    if slot.done:
-        return _done_history(slot.done_on)
-    if previous is None:
-        return _last_recorded(ctx, rule)
-    text = _("dose {n} on {date}").format(n=slot.dose - 1, date=previous.isoformat())
-    if early is not None:
-        text += "; " + _("the dose of {date} came too soon after it to count").format(
-            date=early.isoformat())
-    return text
-
-
-def _counted(ctx: _Ctx, rule: Rule) -> _Count:
-    """How many of a series' doses are done, the day of each whose day is known, and the
-    doses given too soon to count."""
-    if rule.id in ctx.counted:
-        return ctx.counted[rule.id]
-    total = len(rule.doses)
-    counts_from = ctx.age(rule.counts_from) if rule.counts_from else None
-    count = _Count(total)
-    for group in rule.antigens:
-        n, seen = _count_group(ctx, rule, group, counts_from, count.early)
-        count.upto = min(count.upto, n)
-        for k, day in seen.items():
-            count.dates[k] = max(count.dates.get(k, day), day)
-    for k, day in ctx.facts.done.get(rule.id, {}).items():
-        if 1 <= k <= total:
-            count.upto, count.dates[k] = max(count.upto, k), day
-    ctx.counted[rule.id] = count
-    return count
-
-
-def _count_group(ctx: _Ctx, rule: Rule, group: frozenset[str], counts_from: dt.date | None,
-                 early: dict[int, dt.date]) -> tuple[int, dict[int, dt.date]]:
-    """The doses of one antigen group: each fills the next slot if given at least that slot's
-    `after` interval after the previous one (else it is noted in `early`); a recorded dose
-    number skips ahead (the doses before it are taken as given)."""
-    total, n, seen = len(rule.doses), 0, dict[int, dt.date]()
-    for fact in ctx.facts.matching(rule, group, counts_from):
-        if n >= total:
-            break
-        slot = max(n + 1, min(fact.dose or 0, total))
-        gap = rule.doses[slot - 1].after
-        if slot == n + 1 and n in seen and gap and fact.last < gap.after(seen[n]):
-            early[slot] = fact.first
-            continue
-        n = slot
-        seen[n] = fact.first
-    return n, seen
-
-
-def _series_applies(ctx: _Ctx, rule: Rule) -> bool:
-    if rule.born_from and ctx.facts.person.born < rule.born_from:
-        return False
-    other = ctx.rules.get(rule.catch_up_of) if rule.catch_up_of else None
-    if other is not None and _counted(ctx, other).upto >= len(other.doses):
-        return False
-    if rule.first_dose_from is None and rule.first_dose_until is None:
-        return True
-    started = min(_counted(ctx, rule).dates.values(), default=ctx.today)
-    low = ctx.age(rule.first_dose_from) if rule.first_dose_from else ctx.facts.person.born
-    high = ctx.age(rule.first_dose_until) if rule.first_dose_until else FOREVER
-    return low <= started < high
+def _since(ctx: Ctx, slot: Slot, status: Status) -> dt.date | None:
+    """Since when an item is due (its start) or overdue (the day after its window); None for
+    an item overdue for over a year of which nothing is recorded: "never recorded" is meant,
+    not a date decades ago."""
+    if status == "due" or (status == "ask-doctor" and not slot.missed):
+        return slot.due_from
+    if status not in ("overdue", "ask-doctor"):
+        return None
+    day = slot.due_from if slot.missed else slot.due_until + ONE_DAY
+    return day if slot.recorded or day > Span(years=1).before(ctx.today) else None
 
 
 # -- fixed-age repeats, campaigns, screenings, questions for the doctor ----------------------
 
 
-def _every(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+def _every(ctx: Ctx, rule: Rule) -> list[Slot]:
     every = rule.every
     assert every is not None
     marked = ctx.facts.done.get(rule.id, {})
@@ -392,9 +257,10 @@ def _every(ctx: _Ctx, rule: Rule) -> list[_Slot]:
         end = ctx.age(_times(every.first, every.interval, k + 1)) - ONE_DAY
         early = every.early.before(start)
         given = marked.get(k + 1) or next((f.first for f in facts if f.last >= early), None)
-        slot = _Slot(k + 1, start, every.window.after(start), end, given is not None, given)
+        slot = Slot(k + 1, start, every.window.after(start), end, given is not None, given)
         slot.suffix = _("at {age}").format(age=every.first.years + k * every.interval.years)
-        slot.history = _done_history(given) if given else _last_recorded(ctx, rule)
+        slot.history = done_history(given) if given else last_recorded(ctx, rule)
+        slot.recorded = any_recorded(ctx, rule)
         slots.append(slot)
     return slots
 
@@ -404,32 +270,52 @@ def _times(first: Span, step: Span, k: int) -> Span:
                 first.days + k * step.days)
 
 
-def _campaign(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+def _campaign(ctx: Ctx, rule: Rule) -> list[Slot]:
     campaign, eligible = rule.campaign, ctx.age(rule.age_from or Span())
     assert campaign is not None
+    born = ctx.facts.person.born
+    if rule.born_from and born < rule.born_from:
+        return []
     marked = ctx.facts.done.get(rule.id, {})
     facts = list(ctx.facts.matching(rule, rule.antigens[0]))
     slots = []
-    for year in range(max(ctx.today.year, eligible.year) - 1, ctx.horizon.year + 1):
+    for year in _seasons(ctx, rule, eligible):
         start = dt.date(year, *campaign.start)
-        until = dt.date(year + (campaign.until < campaign.start), *campaign.until)
-        if until < eligible:
+        until = _campaign_end(rule, year)
+        if until < eligible or not in_force(ctx, rule, start, until):
             continue
         season = dt.date(year, *campaign.season_starts)
         season = Span(years=1).before(season) if season > start else season
+        season = born if rule.first_season else season  # any dose since birth counts
         season_end = Span(years=1).after(season) - ONE_DAY
         fact = next((f for f in facts if f.last >= season and f.first <= season_end), None)
         if fact is not None:
             facts.remove(fact)  # a dose counts for one season ("2026" for the first open one)
         given = marked.get(year) or (fact.first if fact else None)
-        slot = _Slot(year, max(start, eligible), until, until, given is not None, given)
+        slot = Slot(year, max(start, eligible), until, until, given is not None, given)
         slot.suffix = _("{start}–{end} campaign").format(start=year, end=year + 1)
-        slot.history = _done_history(given) if given else _last_recorded(ctx, rule)
+        slot.history = done_history(given) if given else last_recorded(ctx, rule)
         slots.append(slot)
     return slots
 
 
-def _screening(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+def _campaign_end(rule: Rule, year: int) -> dt.date:
+    campaign = rule.campaign
+    assert campaign is not None
+    return dt.date(year + (campaign.until < campaign.start), *campaign.until)
+
+
+def _seasons(ctx: Ctx, rule: Rule, eligible: dt.date) -> range:
+    """The campaigns' first years to look at: around today, or the first of one's life."""
+    if not rule.first_season:
+        return range(max(ctx.today.year, eligible.year) - 1, ctx.horizon.year + 1)
+    year = eligible.year - 1
+    while _campaign_end(rule, year) < eligible:
+        year += 1
+    return range(year, year + 1)
+
+
+def _screening(ctx: Ctx, rule: Rule) -> list[Slot]:
     assert rule.age_from and rule.age_until and rule.grace
     begin, end = ctx.age(rule.age_from), ctx.age(rule.age_until)
     intervals = dict(rule.tests)
@@ -444,7 +330,8 @@ def _screening(ctx: _Ctx, rule: Rule) -> list[_Slot]:
         due = max(last[0] if result else step.after(last[0]), begin)
     if due >= end:
         return []
-    slot = _Slot(len(in_range) + 1, due, rule.grace.after(due), end - ONE_DAY)
+    slot = Slot(len(in_range) + 1, due, rule.grace.after(due), end - ONE_DAY,
+                 recorded=last is not None)
     slot.history = _test_history(last, rule.tests[0][0], result)
     if result:
         slot.ask, slot.condition = True, _(
@@ -461,7 +348,7 @@ def _test_history(last: tuple[dt.date, str] | None, kind: str, result: str | Non
     return text + ("; " + _("result: {result}").format(result=result) if result else "")
 
 
-def _ask_doctor(ctx: _Ctx, rule: Rule) -> list[_Slot]:
+def _ask_doctor(ctx: Ctx, rule: Rule) -> list[Slot]:
     assert rule.age_from and rule.age_until and rule.condition
     begin, end = ctx.age(rule.age_from), ctx.age(rule.age_until) - ONE_DAY
     marked = dict(ctx.facts.done.get(rule.id, {}))
@@ -470,16 +357,16 @@ def _ask_doctor(ctx: _Ctx, rule: Rule) -> list[_Slot]:
         given = ctx.facts.matching(rule, rule.antigens[0], counts_from)
         if given:
             marked[1] = given[0].first
-    slots = [_Slot(n, begin, end, end, True, day, history=_done_history(day))
+    slots = [Slot(n, begin, end, end, True, day, history=done_history(day))
              for n, day in sorted(marked.items())]
     if rule.repeat or not marked:
         start = begin
         if marked and rule.pause:  # asked again only once the pause after the last is over
             start = max(begin, rule.pause.after(max(marked.values())))
-        slots.append(_Slot(max(marked, default=0) + 1, start, end, end, ask=True,
+        slots.append(Slot(max(marked, default=0) + 1, start, end, end, ask=True,
                            condition=rule.condition.get()))
     return slots
 
 
-_KINDS = {"series": _series, "every": _every, "campaign": _campaign,
+_KINDS = {"series": series, "every": _every, "campaign": _campaign,
           "screening": _screening, "ask-doctor": _ask_doctor}

@@ -22,9 +22,16 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from msante import i18n
+from msante.agenda.rule_types import Campaign as Campaign
+from msante.agenda.rule_types import Dose as Dose
+from msante.agenda.rule_types import Every as Every
+from msante.agenda.rule_types import Late as Late
+from msante.agenda.rule_types import Source as Source
+from msante.agenda.rule_types import Span as Span
+from msante.agenda.rule_types import Text as Text
+from msante.agenda.rule_types import Waiver as Waiver
 from msante.errors import IntegrityError
 from msante.i18n import _
 from msante.text import fold
@@ -43,14 +50,15 @@ _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 _MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
 _RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 TRACK_SEP = "."
+_TRACK_KEYS = {"id", "label", "antigens", "missed_ask_until", "late"}
 _COMMON = {"id", "domain", "sex", "kind", "label", "who", "schedule", "status", "sources",
-           "note", "choices", "catch_up"}
+           "shown", "note", "choices", "catch_up"}
 _KEYS = {
     "series": {"antigens", "doses", "counts_from", "waive", "first_dose_from",
                "first_dose_until", "born_from", "catch_up_of", "tracks", "missed_ask_until",
-               "not_counted"},
+               "not_counted", "in_force", "late", "replaced_by"},
     "every": {"antigens", "every"},
-    "campaign": {"antigens", "age_from", "campaign"},
+    "campaign": {"antigens", "age_from", "campaign", "first_season", "born_from", "in_force"},
     "screening": {"age_from", "age_until", "tests", "grace"},
     "ask-doctor": {"antigens", "counts_from", "age_from", "age_until", "condition",
                    "count_vaccinations", "repeat", "pause"},
@@ -66,93 +74,6 @@ class _Bad(ValueError):
 
 
 @dataclass(frozen=True)
-class Span:
-    """A calendar duration in years, months and days (`P1Y6M`, `P2W`)."""
-
-    years: int = 0
-    months: int = 0
-    days: int = 0
-
-    def after(self, day: dt.date) -> dt.date:
-        """`day` moved forward by the span (a day missing from the month becomes the next 1st)."""
-        return _shift(day, self.years * 12 + self.months, self.days)
-
-    def before(self, day: dt.date) -> dt.date:
-        """`day` moved back by the span."""
-        return _shift(day, -(self.years * 12 + self.months), -self.days)
-
-
-def _shift(day: dt.date, months: int, days: int) -> dt.date:
-    total = day.year * 12 + day.month - 1 + months
-    year, month = divmod(total, 12)
-    try:
-        moved = dt.date(year, month + 1, day.day)
-    except ValueError:
-        moved = dt.date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
-    return moved + dt.timedelta(days=days)
-
-
-@dataclass(frozen=True)
-class Text:
-    """A text shown to people, in English and French."""
-
-    en: str
-    fr: str
-
-    def get(self) -> str:
-        """The text in the language in use."""
-        return self.fr if i18n.current() == "fr" else self.en
-
-
-class Source(NamedTuple):
-    """A source cited by rules: its id (S1…), title, addresses and what it says."""
-
-    id: str
-    title: str
-    urls: tuple[str, ...]
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Dose:
-    """One dose of a series: due from an age and/or an interval after the previous dose."""
-
-    age: Span | None
-    after: Span | None
-    window: Span
-    catch_up_until: Span | None  # age; None = no catch-up once the window is over
-    no_limit: bool = False  # caught up at any age
-
-
-@dataclass(frozen=True)
-class Every:
-    """Fixed-age repeats: at `first`, then every `interval`; a dose `early` before counts."""
-
-    first: Span
-    interval: Span
-    window: Span
-    early: Span
-
-
-@dataclass(frozen=True)
-class Campaign:
-    """A yearly campaign: its window (month, day) and the day its season starts."""
-
-    season_starts: tuple[int, int]
-    start: tuple[int, int]
-    until: tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Waiver:
-    """Antigens a dose may lack if given recently before it, or when given from an age."""
-
-    antigens: frozenset[str]
-    within: Span | None
-    from_age: Span | None
-
-
-@dataclass(frozen=True)
 class Rule:
     """One prevention rule (a row of the reference CSV), ready for the engine."""
 
@@ -164,7 +85,8 @@ class Rule:
     who: Text
     schedule: Text
     status: str
-    sources: tuple[str, ...]
+    sources: tuple[str, ...]  # every source the team checked the rule against (the CSV's)
+    shown: tuple[str, ...] = ()  # the official sources a person is shown
     antigens: tuple[frozenset[str], ...] = ()
     doses: tuple[Dose, ...] = ()
     every: Every | None = None
@@ -187,6 +109,10 @@ class Rule:
     missed_ask_until: Span | None = None  # series: missed doses become a question until then
     not_counted: frozenset[str] = frozenset()  # series: antigens named in `why` as not counting
     tracks: tuple[Rule, ...] = ()  # series: the same doses for other antigens (`RULE.TRACK`)
+    in_force: tuple[dt.date | None, dt.date | None] = (None, None)  # from, until (excluded)
+    late: Late | None = None  # series: the schedule when started late
+    first_season: bool = False  # campaign: only the first season of the person's life
+    replaced_by: str | None = None  # series: the rule that took over when this one ended
     note: str = ""
     choices: str = ""
 
@@ -325,11 +251,19 @@ def _vaccines(data: Mapping[str, Any]) -> VaccineTable:
 def parse_rules(data: Mapping[str, Any], vaccines: VaccineTable) -> RuleSet:
     """Check a rules file's content and build its rules."""
     with _reporting("rules file"):
-        sources = {key: Source(key, str(s["title"]), tuple(s["urls"]), str(s.get("note", "")))
-                   for key, s in data["sources"].items()}
+        sources = {key: _source(key, s) for key, s in data["sources"].items()}
         rules = tuple(_rule(raw, sources, vaccines) for raw in data["rules"])
         _check_links(rules)
         return RuleSet(str(data["edition"]), rules, sources)
+
+
+def _source(key: str, raw: Mapping[str, Any]) -> Source:
+    official = bool(raw.get("official", False))
+    if official and not raw.get("publisher"):
+        raise _Bad(f"source {key}: an official source needs its publisher")
+    year = raw.get("year")
+    return Source(key, str(raw["title"]), tuple(raw["urls"]), str(raw.get("note", "")),
+                  str(raw.get("publisher", "")), int(year) if year else None, official)
 
 
 def _check_links(rules: tuple[Rule, ...]) -> None:
@@ -340,6 +274,9 @@ def _check_links(rules: tuple[Rule, ...]) -> None:
         target = next((x for x in rules if x.id == r.catch_up_of), None)
         if r.catch_up_of and (target is None or target.kind != "series"):
             raise _Bad(f"{r.id}: catch_up_of names no series rule")
+        if r.replaced_by and (r.in_force[1] is None or not any(
+                x.id == r.replaced_by and x.kind == "series" for x in rules)):
+            raise _Bad(f"{r.id}: replaced_by needs an end in force and a series rule")
 
 
 def _rule(raw: Mapping[str, Any], sources: Mapping[str, Source],
@@ -362,13 +299,16 @@ def _build(raw: Mapping[str, Any], vaccines: VaccineTable) -> Rule:
         id=raw["id"], domain=raw["domain"], sex=raw["sex"], kind=kind,
         label=_text(raw["label"], "label"), who=_text(raw["who"], "who"),
         schedule=_text(raw["schedule"], "schedule"), status=raw["status"],
-        sources=tuple(raw["sources"]), antigens=_antigens(raw, vaccines),
+        sources=tuple(raw["sources"]), shown=tuple(raw.get("shown", ())),
+        antigens=_antigens(raw, vaccines),
         doses=tuple(_dose(d) for d in raw.get("doses", ())), every=_every(raw.get("every")),
         campaign=_campaign(raw.get("campaign")), tests=_tests(raw.get("tests", {})),
         grace=get("grace"), age_from=get("age_from"), age_until=get("age_until"),
         counts_from=get("counts_from"), first_dose_from=get("first_dose_from"),
         first_dose_until=get("first_dose_until"),
         born_from=dt.date.fromisoformat(raw["born_from"]) if "born_from" in raw else None,
+        in_force=_in_force(raw.get("in_force")), late=_late(raw.get("late")),
+        first_season=bool(raw.get("first_season", False)), replaced_by=raw.get("replaced_by"),
         catch_up_of=raw.get("catch_up_of"), waive=_waiver(raw.get("waive"), vaccines),
         catch_up=_text(raw["catch_up"], "catch_up") if "catch_up" in raw else None,
         condition=_text(raw["condition"], "condition") if "condition" in raw else None,
@@ -384,11 +324,17 @@ def _with_tracks(rule: Rule, raw: Mapping[str, Any], vaccines: VaccineTable) -> 
     """The rule with its tracks: copies named `RULE.TRACK` with their own label and antigens."""
     tracks = []
     for track in raw.get("tracks", ()):
-        if set(track) != {"id", "label", "antigens"} or not _RULE_ID.match(track["id"]):
+        if not {"id", "label", "antigens"} <= set(track) <= _TRACK_KEYS \
+                or not _RULE_ID.match(track["id"]):
             raise _Bad(f"a track needs an id, a label and antigens: {track}")
+        own: dict[str, Any] = {}
+        if "missed_ask_until" in track:
+            own["missed_ask_until"] = _span(track["missed_ask_until"])
+        if "late" in track:
+            own["late"] = _late(track["late"])
         tracks.append(dataclasses.replace(
             rule, id=f"{rule.id}{TRACK_SEP}{track['id']}", label=_text(track["label"], "label"),
-            antigens=_antigens(track, vaccines), tracks=()))
+            antigens=_antigens(track, vaccines), tracks=(), **own))
     return dataclasses.replace(rule, tracks=tuple(tracks))
 
 
@@ -399,6 +345,9 @@ def _checked(rule: Rule, sources: Mapping[str, Source]) -> Rule:
         (rule.sex not in SEXES, f"unknown sex {rule.sex!r}"),
         (rule.status not in STATUSES, f"unknown verification status {rule.status!r}"),
         (not rule.sources or not set(rule.sources) <= sources.keys(), "unknown sources"),
+        (not rule.shown or any(not sources[k].official for k in rule.shown
+                               if k in sources) or not set(rule.shown) <= sources.keys(),
+         "'shown' must name official sources"),
         ((rule.domain == "vaccination") != bool(rule.antigens), "antigens missing or extra"),
         (rule.kind == "series" and (not rule.doses or rule.doses[0].age is None),
          "a series needs doses, the first with an age"),
@@ -443,7 +392,7 @@ def _antigens(raw: Mapping[str, Any], vaccines: VaccineTable) -> tuple[frozenset
 
 
 def _dose(raw: Mapping[str, Any]) -> Dose:
-    if set(raw) - {"age", "after", "window", "catch_up_until"} or not (
+    if set(raw) - {"age", "after", "window", "catch_up_until", "after_early"} or not (
             "age" in raw or "after" in raw):
         raise _Bad(f"a dose needs an age or an interval after the previous one: {raw}")
     until = raw.get("catch_up_until")
@@ -451,7 +400,29 @@ def _dose(raw: Mapping[str, Any]) -> Dose:
                 after=_span(raw["after"]) if "after" in raw else None,
                 window=_span(raw["window"]),
                 catch_up_until=_span(until) if until not in (None, NO_LIMIT) else None,
-                no_limit=until == NO_LIMIT)
+                no_limit=until == NO_LIMIT,
+                after_early=_span(raw["after_early"]) if "after_early" in raw else None)
+
+
+def _late(raw: Mapping[str, Any] | None) -> Late | None:
+    if raw is None:
+        return None
+    if set(raw) != {"from", "doses"} or not raw["doses"] or "age" not in raw["doses"][0]:
+        raise _Bad(f"'late' needs 'from' and doses, the first with an age: {raw}")
+    return Late(_span(raw["from"]), tuple(_dose(d) for d in raw["doses"]))
+
+
+def _in_force(raw: Mapping[str, Any] | None) -> tuple[dt.date | None, dt.date | None]:
+    """When the rule came into force and when it stopped (a successor took over)."""
+    if raw is None:
+        return None, None
+    if not raw or set(raw) - {"from", "until", "note"}:
+        raise _Bad(f"'in_force' takes from, until and a note: {raw}")
+    start, end = (dt.date.fromisoformat(raw[k]) if raw.get(k) else None
+                  for k in ("from", "until"))
+    if start and end and end <= start:
+        raise _Bad("'in_force' ends before it starts")
+    return start, end
 
 
 def _every(raw: Mapping[str, Any] | None) -> Every | None:

@@ -15,15 +15,18 @@ from msante.agenda import times
 from msante.errors import NotFoundError, UsageError
 from msante.i18n import _
 from msante.people import People, Person
+from msante.profile.service import Profile
 from msante.vault import db, records
 from msante.vault.store import Store
 
 if TYPE_CHECKING:
     from msante.agenda.prevention import Item
+    from msante.agenda.rules import Rule
 
 _COLUMNS = ("id, revision, person, title, starts_at, tz, duration_min, location, professional, "
             "reminders, rrule, note, uid, provenance, created_at, updated_at")
 CONTENT = ["location", "professional", "rrule", "note", "uid"]
+LINK = "prevention:"  # the external id of a profile entry made by marking an item done
 EDITABLE = ("title", "start", "tz", "duration_min", "location", "professional", "reminders",
             "rrule", "note")
 
@@ -95,8 +98,9 @@ class Occurrence(NamedTuple):
 class Agenda:
     """Appointments and prevention items of every person in the vault."""
 
-    def __init__(self, store: Store, people: People) -> None:
+    def __init__(self, store: Store, people: People, profile: Profile | None = None) -> None:
         self.store, self.people = store, people
+        self.profile = profile or Profile(store, people)
 
     # -- appointments --------------------------------------------------------------------
 
@@ -223,24 +227,25 @@ class Agenda:
     # -- prevention ----------------------------------------------------------------------
 
     def facts(self, person: Person) -> Any:
-        """What the engine needs about a person: birth, sex, vaccinations, screenings, done."""
+        """What the engine needs about a person: birth, sex, vaccinations, screenings and the
+        items marked done, read from the profile (through its service): a dose or a test
+        marked done is a profile entry linked to its item (`prevention:RULE:DOSE`)."""
         from msante.agenda.prevention import PersonFacts
 
-        conn = self.store.conn
-        rows = conn.execute(
-            "SELECT section, data FROM profile_entries WHERE deleted = 0 AND person = ? AND "
-            "status = 'current' AND section IN ('vaccinations', 'screenings')",
-            (person.id,)).fetchall()
-        vaccinations, screenings = [], []
-        for section, data in rows:
-            fields = json.loads(data)
-            if section == "vaccinations":
+        vaccinations, screenings, done = [], [], []
+        for entry in self.profile.list(person, "vaccinations") + self.profile.list(
+                person, "screenings"):
+            fields, marked = entry.data, _marked_item(entry.external_id)
+            if entry.section == "vaccinations":
                 vaccinations.append((fields["date"], fields["vaccine"], fields.get("dose")))
-            else:
+            elif marked is None:  # a test marked done is counted once, as the mark
                 screenings.append((fields["screening"], fields["date"], fields.get("result")))
-        done = [(r[0], int(r[1]), r[2]) for r in conn.execute(
+            if marked is not None:
+                done.append((*marked, fields["date"]))
+        legacy = [(r[0], int(r[1]), r[2]) for r in self.store.conn.execute(
             "SELECT rule, dose, done_on FROM prevention_done WHERE deleted = 0 AND person = ?",
-            (person.id,)).fetchall()]
+            (person.id,)).fetchall()]  # marks made before they were profile entries
+        done = legacy + done  # a profile entry made since has the last word on the day
         return PersonFacts(id=person.id, born=person.born, sex=person.sex,
                            vaccinations=vaccinations, screenings=screenings, done=done)
 
@@ -259,28 +264,46 @@ class Agenda:
 
         return prevention.plan(self.facts(person), today or dt.date.today())
 
-    def done(self, item_id: str, on: dt.date | None = None, *,
-             note: str | None = None) -> tuple[Person, str, int]:
-        """Mark a prevention item done (its id: rule:dose:person); (person, rule, dose)."""
-        person, rule, dose = self._item(item_id)
+    def done(self, item_id: str, on: dt.date | None = None, *, note: str | None = None,
+             product: str | None = None) -> tuple[Person, str, int]:
+        """Mark a prevention item done (its id: rule:dose:person); (person, rule, dose).
+
+        A vaccine dose becomes (or changes) a vaccination entry of the profile, naming
+        `product` if given, else the vaccine of the item; a screening test becomes a
+        screening entry: the profile is the one record of what was done."""
+        from msante.agenda import prevention
+
+        person, rule_id, dose = self._item(item_id)
         self.people.check_writable(person)
-        self._check_scheduled(person, rule, dose, item_id)
+        self._check_scheduled(person, rule_id, dose, item_id)
         day = on or dt.date.today()
         if day > dt.date.today() or day < person.born:
             raise UsageError(_("{date} is not a day it could have been done.").format(date=day))
+        rule = prevention.rule(rule_id)
+        assert rule is not None  # checked by _item
+        section, values = _entry_values(rule, dose, day, _text(note), _text(product))
+        canonical = prevention.item_id(rule_id, dose, person.id)
         with self.store.write() as tx:
-            old = tx.execute("SELECT id FROM prevention_done WHERE deleted = 0 AND person = ? "
-                             "AND rule = ? AND dose = ?", (person.id, rule, dose)).fetchone()
-            if old:
-                records.update(tx, "prevention_done", old[0], {
-                    "done_on": day.isoformat(), "note": _text(note)}, device=self.store.device)
-            else:
-                records.insert(tx, "prevention_done", {
-                    "person": person.id, "rule": rule, "dose": dose,
-                    "done_on": day.isoformat(), "note": _text(note)}, device=self.store.device)
+            self._record(tx, person, section, values, rule_id, dose, canonical)
             self.store.log(tx, "agenda.done", person=person.id,
-                           detail={"rule": rule, "dose": dose})
-        return person, rule, dose
+                           detail={"rule": rule_id, "dose": dose})
+        return person, rule_id, dose
+
+    def _record(self, tx: db.Connection, person: Person, section: str,
+                values: dict[str, object], rule: str, dose: int, item: str) -> None:
+        """Change the current entry linked to the item, or add one (a new link if an earlier
+        entry was removed as an error)."""
+        base = f"{LINK}{rule}:{dose}"
+        linked = [e for e in self.profile.linked(person, section, base)
+                  if e.external_id == base or (e.external_id or "").startswith(base + "#")]
+        current = [e for e in linked if e.status == "current"]
+        if current:
+            kept = {k: v for k, v in values.items() if v is not None}
+            self.profile.edit_in(tx, current[0], kept | {"date": values["date"]})
+            return
+        key = base if not linked else f"{base}#{len(linked) + 1}"
+        self.profile.add_in(tx, person, section, values, provenance="prevention", source=item,
+                            external_id=key)
 
     def _check_scheduled(self, person: Person, rule: str, dose: int, item_id: str) -> None:
         """Only an item the person's schedule has (due, coming, done…) can be marked done."""
@@ -310,6 +333,33 @@ class Agenda:
         if prevention.rule(rule) is None:
             raise NotFoundError(_("No prevention rule '{rule}'.").format(rule=rule))
         return matches[0], rule, dose
+
+
+def _marked_item(external_id: str | None) -> tuple[str, int] | None:
+    """(rule, dose) of a profile entry made by marking an item done, else None."""
+    if not external_id or not external_id.startswith(LINK):
+        return None
+    rule, _sep, dose = external_id[len(LINK):].partition("#")[0].rpartition(":")
+    return (rule, int(dose)) if rule and dose.isdigit() else None
+
+
+def _entry_values(rule: Rule, dose: int, day: dt.date, note: str | None,
+                  product: str | None) -> tuple[str, dict[str, object]]:
+    """The profile section and fields that record an item marked done."""
+    from msante.agenda import prevention
+
+    if rule.domain == "screening":
+        if product:
+            raise UsageError(_("A product is given for a vaccination, not for a screening."))
+        return "screenings", {"screening": rule.tests[0][0], "date": day.isoformat(),
+                              "note": note}
+    wanted = frozenset().union(*rule.antigens)
+    given = prevention.antigens_of(product) if product else wanted
+    if given and not given & wanted:
+        raise UsageError(_("{product} is not a vaccine for {item}.").format(
+            product=product, item=rule.label.get()))
+    return "vaccinations", {"vaccine": product or rule.label.get(), "date": day.isoformat(),
+                            "dose": dose if rule.kind == "series" else None, "note": note}
 
 
 def _removed_uid(uid: str) -> str:

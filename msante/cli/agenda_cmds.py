@@ -211,17 +211,22 @@ def done(
     date: Annotated[str | None, typer.Option(help=_("When it was done (default: "
                                                     "today)."))] = None,
     note: NoteOpt = None,
+    product: Annotated[str | None, typer.Option(help=_(
+        "For a vaccine dose: the vaccine given (e.g. Infanrix hexa)."))] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Mark a prevention item (a vaccine dose, a screening) done.
 
-    Example: msante agenda done screen_breast:3:1a2b3c4d --date 2026-11-02
+    The dose becomes a vaccination of the profile (the test, a screening), so that
+    `profile show`, the summary, the emergency card and the FHIR export list it.
+
+    Example: msante agenda done infant_hexa:1:1a2b3c4d --date 2026-11-02 --product Hexyon
     """
     from msante.text import parse_date
 
     day = parse_date(date, what=_("date")) if date else None
     with session.open_vault() as vault:
-        who, rule, dose = vault.agenda.done(item_id, day, note=note)
+        who, rule, dose = vault.agenda.done(item_id, day, note=note, product=product)
     if json_:
         output.print_json({"item": item_id, "person": who.name, "rule": rule, "dose": dose,
                            "date": (day or dt.date.today()).isoformat()})
@@ -269,16 +274,14 @@ def _print_items(rows: list[tuple[str, Item]], title: str | None = None) -> None
         con.print(f"    {escape(item.condition or item.why)}", highlight=False)
         if item.catch_up and item.status == "overdue":
             con.print(f"    {escape(item.catch_up)}", highlight=False)
-        sources = ", ".join(s.id for s in item.source)
-        con.print(f"    [dim]{escape(item.id)} · {escape(sources)}[/]", highlight=False)
+        con.print(f"    [dim]{escape(item.id)} · {escape(item.sources_text())}[/]",
+                  highlight=False)
 
 
 def _window(item: Item) -> str:
     if item.status == "done" and item.done_on:
         return _("done on {date}").format(date=item.done_on.isoformat())
-    if item.due_until and item.due_from != item.due_until:
-        return f"{item.due_from.isoformat()} → {item.due_until.isoformat()}"
-    return item.due_from.isoformat()
+    return item.window_text()
 
 
 @app.command("due")
@@ -407,8 +410,8 @@ def remind(
                    if i.status == "overdue"]
         names = {p.id: p.name for p in people}
     lines = [_reminder_line(o, names) for o in soon] + [
-        _("Overdue for {name}: {label} (since {date}).").format(
-            name=name, label=i.label, date=_iso(i.due_until) or "—") for name, i in overdue]
+        _("Overdue for {name}: {label} ({since}).").format(
+            name=name, label=i.label, since=i.since_text()) for name, i in overdue]
     if json_:
         output.print_json({"appointments": [o.appointment.to_json(
             names.get(o.appointment.person), o.start) for o in soon],

@@ -32,7 +32,7 @@ CODE_SYSTEMS = {
     "loinc": "http://loinc.org",
     "icd10": "http://hl7.org/fhir/sid/icd-10",
 }
-PROVENANCES = ("typed", "fhir", "document", "professional")
+PROVENANCES = ("typed", "fhir", "document", "professional", "prevention")
 NONE_SECTIONS = {"allergies": N_("No known allergy"), "treatments": N_("No current treatment"),
                  "conditions": N_("No known medical history")}
 STATUS_LABELS = {"current": N_("current"), "entered-in-error": N_("entered in error"),
@@ -283,6 +283,24 @@ class Profile:
         with self.store.write() as tx:
             self._change(tx, entry, data=data, code=code, action="profile.edit")
         return self.get(entry.id)
+
+    def edit_in(self, tx: db.Connection, entry: Entry, values: dict[str, object]) -> bool:
+        """Change some fields of a current entry inside the caller's transaction (audited);
+        whether anything changed."""
+        data = sections.validate(sections.get(entry.section), values, base=entry.data)
+        if data == entry.data:
+            return False
+        self._change(tx, entry, data=data, action="profile.edit")
+        return True
+
+    def linked(self, person: Person, section: str, prefix: str) -> builtins.list[Entry]:
+        """The person's entries of `section` (removed ones too) whose external id starts with
+        `prefix`: those another service made and keeps track of."""
+        rows = self.store.conn.execute(
+            f"SELECT {_COLUMNS} FROM profile_entries WHERE deleted = 0 AND person = ? AND "
+            "section = ? AND substr(external_id, 1, ?) = ?",
+            (person.id, sections.get(section).name, len(prefix), prefix)).fetchall()
+        return [Entry.from_row(r) for r in rows]
 
     def remove(self, id_or_prefix: str) -> Entry:
         """Mark a clinical fact entered in error, or delete a non-clinical entry."""

@@ -356,6 +356,7 @@ class Card:
     blood_group: str | None
     lists: dict[str, tuple[Item, ...]]  # allergies, treatments, conditions, trusted-persons
     empty: dict[str, str]  # list → what to say when it is empty
+    tetanus: tuple[str, str] | None = None  # the last tetanus-containing dose: vaccine, date
 
     def text(self, max_bytes: int | None = None) -> str:
         """The card as plain text, within `max_bytes` of UTF-8 when given."""
@@ -389,11 +390,19 @@ class Card:
             _("EMERGENCY CARD"),
             _("{name}, born {date}").format(name=trim.cut(self.name), date=long_date(self.born)),
             _("Blood group: {group}").format(group=self.blood_group or _("not recorded")),
+            _("Last tetanus vaccination: {dose}").format(
+                dose=self._tetanus(trim)),
             _("Allergies: {items}").format(items=self._list("allergies", trim)),
             _("Treatments: {items}").format(items=self._list("treatments", trim)),
             _("Current conditions: {items}").format(items=self._list("conditions", trim)),
             _("Trusted person: {items}").format(items=self._list("trusted-persons", trim)),
         ])
+
+    def _tetanus(self, trim: _Trim) -> str:
+        if self.tetanus is None:
+            return _("not recorded")
+        vaccine, day = self.tetanus
+        return f"{trim.cut(vaccine)} ({partial_date_text(day)})"
 
     def _list(self, name: str, trim: _Trim) -> str:
         items = self.lists[name]
@@ -427,6 +436,8 @@ class Card:
         """The card's fields (stable keys, docs/cli.md)."""
         return {"name": self.name, "born": self.born.isoformat(),
                 "blood_group": self.blood_group,
+                "last_tetanus": dict(zip(("vaccine", "date"), self.tetanus, strict=True))
+                if self.tetanus else None,
                 **{key: [i.to_json() for i in self.lists[key]]
                    for key in ("allergies", "treatments", "conditions")},
                 "trusted_persons": [i.to_json("name") for i in self.lists["trusted-persons"]]}
@@ -489,7 +500,20 @@ def emergency_card(vault: Vault, person: Person, today: dt.date | None = None) -
              "conditions": _none_current("conditions", by),
              "trusted-persons": _("None recorded")}
     return Card(person.name, person.born, str(groups[0].data["group"]) if groups else None,
-                lists, empty)
+                lists, empty, _last_tetanus(by.get("vaccinations", [])))
+
+
+def _last_tetanus(entries: Sequence[Entry]) -> tuple[str, str] | None:
+    """The latest vaccination that protects against tetanus (a wound is the rescuer's first
+    question), named as recorded, with its date."""
+    from msante.agenda.rules import default_vaccines
+
+    table = default_vaccines()
+    given = [e for e in entries if "tetanus" in table.antigens_of(str(e.data.get("vaccine")))]
+    if not given:
+        return None
+    last = max(given, key=lambda e: str(e.data["date"]))
+    return str(last.data["vaccine"]), str(last.data["date"])
 
 
 def _none_current(name: str, by: dict[str, list[Entry]]) -> str:

@@ -78,9 +78,7 @@ def by_status(items: list[Item]) -> list[tuple[str, list[Item]]]:
 
 def window(item: Item) -> str:
     """When an item is due: a day, or from → until."""
-    if item.due_until and item.due_until != item.due_from:
-        return f"{day(item.due_from)} → {day(item.due_until)}"
-    return day(item.due_from)
+    return item.window_text(day)
 
 
 def item_detail(item: Item) -> Content:
@@ -93,7 +91,7 @@ def item_detail(item: Item) -> Content:
         lines += [Content(""), Content(item.catch_up)]
     if item.catch_up_until and item.status == "overdue":
         lines.append(labelled(_("Catch-up until"), day(item.catch_up_until)))
-    sources = ", ".join(s.title for s in item.source)
+    sources = item.sources_text()
     if sources:
         lines += [Content(""), labelled(_("Sources"), sources)]
     return Content("\n").join(lines)

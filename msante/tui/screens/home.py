@@ -109,7 +109,7 @@ class HomeScreen(MainScreen):
         if not items:
             return Content.styled(_("Nothing overdue or due."), MUTED)
         lines = [Content.assemble((status_label(i.status), STATUS_STYLE[i.status]), " ",
-                                  i.label, ("  " + _("since") + f" {day(i.due_from)}", MUTED))
+                                  i.label, ("  " + i.since_text(day), MUTED))
                  for i in items[:LINES]]
         return Content("\n").join(lines + self._more(len(items)))
 
