@@ -44,7 +44,7 @@ Json = dict[str, Any]
 
 
 def export_ics(vault: Vault, path: Path, person: Person | None = None,
-               today: dt.date | None = None) -> Json:
+               today: dt.date | None = None, *, overwrite: bool = False) -> Json:
     """Write the appointments and due prevention items of `person` (default: everyone) to a
     new 0600 .ics file, audited as `agenda.export`; what was written."""
     people = [person] if person else vault.people.list()
@@ -59,7 +59,8 @@ def export_ics(vault: Vault, path: Path, person: Person | None = None,
     if problems:  # a bug of ours: never write a calendar that breaks RFC 5545
         raise RuntimeError("; ".join(problems))
     vault.store.export(path, data, "agenda.export", person=person.id if person else None,
-                       detail={"file": path.name, "events": len(events), "todos": len(todos)})
+                       detail={"file": path.name, "events": len(events), "todos": len(todos)},
+                       overwrite=overwrite)
     return {"file": str(path), "person": person.name if person else None,
             "events": len(events), "todos": len(todos),
             "skipped": [s.to_json() for s in skipped]}

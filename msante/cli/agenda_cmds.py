@@ -9,6 +9,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from msante.cli import output, session
+from msante.cli.options import (
+    AllOpt,
+    ForceOpt,
+    FromAlias,
+    PersonOpt,
+    SinceOpt,
+    ToAlias,
+    UntilOpt,
+    check_out,
+    check_person_choice,
+    one_of,
+    people_for,
+)
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import PartialError, UsageError
 from msante.i18n import N_, _
@@ -21,7 +34,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help=_("The agenda: appointments, and vaccination and screening reminders "
                          "from the French schedule."), no_args_is_help=True)
 
-PersonOpt = Annotated[str | None, typer.Option(help=_("Whose agenda (default: the owner)."))]
+WhoseOpt = Annotated[str | None, typer.Option(help=_("Whose agenda (default: the owner)."))]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help=_("Appointment id (or its first "
                                                            "characters)."))]
 AtOpt = Annotated[str | None, typer.Option("--at", help=_(
@@ -53,7 +66,7 @@ def add(
     duration: DurationOpt = "30m",
     where: WhereOpt = None,
     with_: WithOpt = None,
-    person: PersonOpt = None,
+    person: WhoseOpt = None,
     remind: RemindOpt = None,
     repeat: RepeatOpt = None,
     tz: TzOpt = None,
@@ -68,13 +81,15 @@ def add(
 
     if not at:
         raise UsageError(_("Give the date and time with --at, e.g. --at \"2026-12-01 14:30\"."))
-    zone = _zone(tz)
+    zone = _zone(tz)  # every typed value is read before the passphrase is asked
+    start = times.moment(at, zone)
+    minutes = times.minutes(duration or "30m", _("duration"))
+    alarms, rule = times.reminders(remind), times.repeat_rule(repeat, start)
     with session.open_vault() as vault:
         who = vault.people.get(person)
         item = vault.agenda.add(
-            who, title, times.moment(at, zone), tz=zone.key,
-            duration_min=times.minutes(duration or "30m", _("duration")), location=where,
-            professional=with_, reminders=times.reminders(remind), rrule=repeat, note=note)
+            who, title, start, tz=zone.key, duration_min=minutes, location=where,
+            professional=with_, reminders=alarms, rrule=rule, note=note)
     _done(item, who.name, json_, _("Added {title}, {when} ({id})."))
 
 
@@ -90,35 +105,74 @@ def _done(item: Appointment, name: str, json_: bool, message: str) -> None:
 
 
 def _day(text: str | None, zone: Any, end: bool = False) -> dt.datetime | None:
-    from msante.agenda import times
+    from msante.dates import has_time
 
     if not text:
         return None
-    moment = times.moment(text, zone)
+    moment = _zone_moment(text, zone)
     if not 1900 <= moment.year <= 2200:
         raise UsageError(_("{date} is out of range.").format(date=text))
-    return moment + dt.timedelta(days=1) if end and len(text.strip()) <= 10 else moment
+    return moment + dt.timedelta(days=1) if end and not has_time(text) else moment
+
+
+def _zone_moment(text: str, zone: Any) -> dt.datetime:
+    from msante.agenda import times
+
+    return times.moment(text, zone)
+
+
+DEFAULT_DAYS = 90  # the default window of `agenda list`
+MAX_YEARS = 5  # the longest window (a daily appointment: 1,827 occurrences at most)
+
+
+def _period(since: str | None, until: str | None) -> tuple[dt.datetime, dt.datetime]:
+    """The period of `agenda list`: from --since (default: now) for 90 days, or to --until."""
+    zone = _zone(None)
+    start = _day(since, zone) or dt.datetime.now(zone)
+    end = _day(until, zone, end=True) or start + dt.timedelta(days=DEFAULT_DAYS)
+    if end <= start:
+        raise UsageError(_("--until is before --since."))
+    if end - start > dt.timedelta(days=366 * MAX_YEARS):
+        raise UsageError(_("A listing covers at most {n} years: narrow --since and --until.")
+                         .format(n=MAX_YEARS))
+    return start, end
+
+
+LimitOpt = Annotated[int, typer.Option(min=0, max=100_000, help=_(
+    "At most this many (0: all)."))]
 
 
 @app.command("list")
 def list_(
-    from_: Annotated[str | None, typer.Option("--from", help=_(
-        "From this date (default: now)."))] = None,
-    to: Annotated[str | None, typer.Option("--to", help=_(
-        "Until this date, included (default: a year later)."))] = None,
-    person: Annotated[str | None, typer.Option(help=_("Only this person's (default: "
-                                                      "everyone's)."))] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    person: PersonOpt = None,
+    all_: AllOpt = False,
+    limit: LimitOpt = 20,
     json_: JsonOpt = False,
+    from_: FromAlias = None,
+    to: ToAlias = None,
 ) -> None:
-    """List appointments, soonest first (each occurrence of a repeating one).
+    """List appointments, soonest first (each occurrence of a repeating one), for 90 days.
 
-    Example: msante agenda list --from 2026-12-01 --to 2026-12-31
+    Example: msante agenda list --since 2026-12-01 --until 31/12/2026 --all
     """
-    zone = _zone(None)
+    start, end = _period(one_of(since, from_, "--since"), one_of(until, to, "--until"))
+    check_person_choice(person, all_)
     with session.open_vault() as vault:
-        who = vault.people.get(person) if person else None
-        occurrences = vault.agenda.list(who, _day(from_, zone), _day(to, zone, end=True))
-        names = {p.id: p.name for p in vault.people.list()}
+        people = people_for(vault, person, all_)
+        occurrences = [o for p in people for o in vault.agenda.list(p, start, end)]
+        occurrences.sort(key=lambda o: (o.start, o.appointment.title))
+        names = {p.id: p.name for p in people}
+    shown = occurrences[:limit] if limit else occurrences
+    _print_occurrences(shown, names, json_)
+    if len(shown) < len(occurrences):
+        output.info(_("… {n} more; use --until or --limit.").format(
+            n=len(occurrences) - len(shown)))
+
+
+def _print_occurrences(occurrences: list[Occurrence], names: dict[str, str],
+                       json_: bool) -> None:
     if json_:
         output.print_json([o.appointment.to_json(names.get(o.appointment.person), o.start)
                            for o in occurrences])
@@ -173,20 +227,21 @@ def edit(
     changes: dict[str, Any] = {k: v for k, v in (
         ("title", title), ("location", where), ("professional", with_), ("note", note),
         ("rrule", repeat)) if v is not None}
+    if tz is not None:
+        changes["tz"] = _zone(tz).key
+    if at is not None:
+        times.moment(at, _zone(tz))  # read before the passphrase; placed in the item's zone
+    if duration is not None:
+        changes["duration_min"] = times.minutes(duration, _("duration"))
+    if remind is not None:
+        changes["reminders"] = times.reminders(remind)
+    if not changes and at is None:
+        raise UsageError(_("Nothing to change: give --title, --at, --duration, --where, "
+                           "--with, --remind, --repeat, --tz or --note."))
     with session.open_vault() as vault:
         item = vault.agenda.get(ref)
-        zone = _zone(tz or item.tz)
-        if tz is not None:
-            changes["tz"] = zone.key
         if at is not None:
-            changes["start"] = times.moment(at, zone)
-        if duration is not None:
-            changes["duration_min"] = times.minutes(duration, _("duration"))
-        if remind is not None:
-            changes["reminders"] = times.reminders(remind)
-        if not changes:
-            raise UsageError(_("Nothing to change: give --title, --at, --duration, --where, "
-                               "--with, --remind, --repeat, --tz or --note."))
+            changes["start"] = times.moment(at, _zone(tz or item.tz))
         item = vault.agenda.edit(item.id, changes)
         name = vault.people.get(item.person).name
     _done(item, name, json_, _("Changed {title}, {when} ({id})."))
@@ -284,7 +339,7 @@ def _window(item: Item) -> str:
 @app.command("due")
 def due(
     person: PersonOpt = None,
-    all_: Annotated[bool, typer.Option("--all", help=_("Everyone in the vault."))] = False,
+    all_: AllOpt = False,
     horizon: Annotated[str, typer.Option(help=_(
         "How far ahead to look for what is coming: 12m, 2y."))] = "12m",
     json_: JsonOpt = False,
@@ -294,10 +349,9 @@ def due(
     Example: msante agenda due --all --horizon 6m
     """
     months = _horizon(horizon)
-    if all_ and person:
-        raise UsageError(_("Give --person or --all, not both."))
+    check_person_choice(person, all_)
     with session.open_vault() as vault:
-        people = vault.people.list() if all_ else [vault.people.get(person)]
+        people = people_for(vault, person, all_)
         rows = [(p.name, item) for p in people for item in vault.agenda.due(p,
                                                                            horizon_months=months)]
     if json_:
@@ -331,19 +385,22 @@ def plan(
 def export(
     ics: Annotated[Path, typer.Option("--ics", metavar=_("FILE"), help=_(
         "The iCalendar file to write (new, mode 0600)."))],
-    person: Annotated[str | None, typer.Option(help=_(
-        "Only this person's (default: everyone's)."))] = None,
+    person: PersonOpt = None,
+    all_: AllOpt = False,
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Write appointments and due prevention items as iCalendar (RFC 5545).
 
-    Example: msante agenda export --ics agenda.ics
+    Example: msante agenda export --ics agenda.ics --all
     """
     from msante.agenda.ics import export_ics
 
+    check_person_choice(person, all_)
+    check_out(ics, force)
     with session.open_vault() as vault:
-        who = vault.people.get(person) if person else None
-        done_ = export_ics(vault, ics, person=who)
+        who = None if all_ else vault.people.get(person)
+        done_ = export_ics(vault, ics, person=who, overwrite=force)
     if json_:
         output.print_json(done_)
         return
@@ -357,7 +414,7 @@ def export(
 def import_(
     ics: Annotated[Path, typer.Option("--ics", metavar=_("FILE"), help=_(
         "The iCalendar file to read."))],
-    person: PersonOpt = None,
+    person: WhoseOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Import appointments from an iCalendar file; what cannot be read is reported.
@@ -386,26 +443,32 @@ def _print_report(report: dict[str, Any]) -> None:
 
 
 def remind(
-    all_: Annotated[bool, typer.Option("--all", help=_("Everyone in the vault (default: "
-                                                       "the owner)."))] = False,
+    all_: AllOpt = False,
     notify: Annotated[bool, typer.Option("--notify", help=_(
         "Also raise a desktop notification where one is available."))] = False,
     json_: JsonOpt = False,
 ) -> None:
     """What needs attention today: appointments whose reminder is due, overdue prevention.
 
-    Prints nothing when there is nothing, and exits 0 either way: made for cron or a login
-    script.
+    Prints nothing when there is nothing, and exits 0 either way, even when the vault is
+    locked (one line on stderr then): made for cron or a login script. To get reminders while
+    the vault would be locked, keep the agent running ('msante unlock --timeout 7d', each
+    use restarts its idle time) or point MSANTE_PASSPHRASE_FILE at a file that only this
+    user can read (chmod 600).
 
     Example: msante remind --all --notify
     """
-    now = dt.datetime.now(dt.UTC)
-    with session.open_vault() as vault:
-        people = vault.people.list() if all_ else [vault.people.owner()]
-        soon = vault.agenda.reminders_due(now, people)
-        overdue = [(p.name, i) for p in people for i in vault.agenda.due(p, horizon_months=0)
-                   if i.status == "overdue"]
-        names = {p.id: p.name for p in people}
+    from msante.errors import LockedError
+
+    try:
+        with session.open_vault() as vault:
+            people = vault.people.list() if all_ else [vault.people.owner()]
+            soon, overdue = _attention(vault, people)
+    except LockedError:
+        output.info(_("msante remind: the vault is locked, no reminders this time (see "
+                      "'msante remind --help')."))
+        return
+    names = {p.id: p.name for p in people}
     lines = [_reminder_line(o, names) for o in soon] + [
         _("Overdue for {name}: {label} (since {date}).").format(
             name=name, label=i.label, date=_iso(i.due_until) or "—") for name, i in overdue]
@@ -417,6 +480,14 @@ def remind(
         print(clean("\n".join(lines), lines=True))
     if notify and lines:
         _notify(lines)
+
+
+def _attention(vault: Any, people: list[Any]) -> tuple[list[Occurrence], list[tuple[str, Item]]]:
+    """The occurrences whose reminder is due now, and the overdue prevention items."""
+    soon = vault.agenda.reminders_due(dt.datetime.now(dt.UTC), people)
+    overdue = [(p.name, i) for p in people for i in vault.agenda.due(p, horizon_months=0)
+               if i.status == "overdue"]
+    return soon, overdue
 
 
 def _reminder_line(occ: Occurrence, names: dict[str, str]) -> str:
