@@ -4,6 +4,7 @@ rule for whose records a listing shows, one writer, input checked before the pas
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 
 import pytest
@@ -94,3 +95,110 @@ def test_input_is_checked_before_the_passphrase(cli, made, args):
     r = cli(*args)
     assert r.code == ExitCode.USAGE, r.err
     assert "unlock" not in r.err
+
+
+# -- whose records a listing shows ------------------------------------------------------------
+
+def _two_people(cli, made):
+    """The owner and Léo, each with a document, an appointment and a measurement."""
+    from tests.pdfgen import lab_report
+
+    assert cli("people", "add", "Léo Martin", "--born", "2019-04-27", "--sex", "male",
+               pfile=made).code == 0
+    folder = made.parent
+    for who, name in (("Camille Martin", "camille"), ("Léo Martin", "leo")):
+        pdf = folder / f"{name}.pdf"
+        pdf.write_bytes(lab_report(patient=who))
+        assert cli("doc", "import", str(pdf), "--person", who, pfile=made).code in (0, 8)
+        assert cli("agenda", "add", f"RDV {name}", "--at", "2030-01-10 10:00", "--person", who,
+                   pfile=made).code == 0
+        assert cli("measure", "add", "weight", "20", "--person", who, pfile=made).code == 0
+
+
+LISTINGS = [
+    (["doc", "list", "--json"], "person"),
+    (["doc", "search", "glycémie", "--json"], "person"),
+    (["agenda", "list", "--since", "2030-01-01", "--until", "2030-01-31", "--json"], "person"),
+    (["measure", "list", "--json"], "person"),
+]
+
+
+def test_every_listing_shows_the_owner_then_a_person_then_everyone(cli, made):
+    """One rule: the owner's by default, --person NAME for one person's, --all for
+    everyone's; --person with --all is a usage error."""
+    _two_people(cli, made)
+    for args, key in LISTINGS:
+        def people(*extra: str, args: list[str] = args, key: str = key) -> set[str]:
+            r = cli(*args, *extra, pfile=made)
+            assert r.code == 0, (args, r.err)
+            return {row[key] for row in r.json()}
+        assert people() == {"Camille Martin"}, args
+        assert people("--person", "leo") == {"Léo Martin"}, args
+        assert people("--all") == {"Camille Martin", "Léo Martin"}, args
+        both = cli(*args, "--all", "--person", "leo", pfile=made)
+        assert both.code == ExitCode.USAGE and "--all" in both.err
+
+
+def test_profile_show_all_covers_everyone_and_inactive_keeps_entered_in_error(cli, made):
+    """profile show follows the rule; entries entered in error moved to --inactive."""
+    _two_people(cli, made)
+    cli("profile", "add", "allergie", "substance=Pollen", "--person", "leo", pfile=made)
+    mine = cli("profile", "show", "--json", pfile=made).json()
+    everyone = cli("profile", "show", "--all", "--json", pfile=made).json()
+    assert mine == [] and [e["person"] for e in everyone] == ["Léo Martin"]
+
+
+def test_the_help_of_each_listing_states_the_rule(cli):
+    """--person says the owner is the default, --all says everyone."""
+    for args in (["doc", "list"], ["doc", "search"], ["agenda", "list"], ["agenda", "due"],
+                 ["measure", "list"], ["profile", "show"], ["doc", "trash"]):
+        r = cli(*args, "--help")
+        text = " ".join(re.sub(r"[│╭╮╰╯─]", " ", r.out).split())
+        assert "--all" in text and "default: the owner's" in text, args
+
+
+# -- one pair of period options ---------------------------------------------------------------
+
+def test_since_and_until_everywhere_from_and_to_still_read(cli, made):
+    """agenda list takes --since/--until like doc list; the old --from/--to still work,
+    hidden from the help."""
+    cli("agenda", "add", "Dentiste", "--at", "2030-01-10 10:00", pfile=made)
+    new = cli("agenda", "list", "--since", "2030-01-01", "--until", "2030-01-31", "--json",
+              pfile=made).json()
+    old = cli("agenda", "list", "--from", "2030-01-01", "--to", "2030-01-31", "--json",
+              pfile=made).json()
+    assert [o["title"] for o in new] == [o["title"] for o in old] == ["Dentiste"]
+    assert cli("doc", "list", "--from", "2025-01-01", pfile=made).code == 0
+    helps = cli("agenda", "list", "--help").out + cli("doc", "list", "--help").out
+    assert "--since" in helps and "--until" in helps and "--from" not in helps
+
+
+# -- agenda list: a bounded window, and a cut that is said -----------------------------------
+
+def test_agenda_list_is_bounded_and_says_when_it_is_cut(cli, made):
+    """A weekly appointment: 90 days by default, 20 rows by --limit default, and a line
+    saying how many more; --limit 0 shows them all."""
+    soon = (dt.datetime.now(PARIS) + dt.timedelta(days=1)).strftime("%Y-%m-%d 10:00")
+    cli("agenda", "add", "Kiné", "--at", soon, "--repeat", "weekly", pfile=made)
+    r = cli("agenda", "list", "--json", pfile=made)
+    assert len(r.json()) == 13 and r.err == ""
+    r = cli("agenda", "list", "--until", (dt.date.today() + dt.timedelta(days=366)).isoformat(),
+            "--json", pfile=made)
+    assert len(r.json()) == 20
+    assert "… 33 more; use --until or --limit." in r.err
+    r = cli("agenda", "list", "--until", (dt.date.today() + dt.timedelta(days=366)).isoformat(),
+            "--limit", "0", "--json", pfile=made)
+    assert len(r.json()) == 53 and r.err == ""
+
+
+def test_a_daily_appointment_over_years_is_not_silently_cut(cli, made):
+    """Over the longest window, every occurrence of a daily appointment is counted (the old
+    cap of 500 per appointment dropped the rest without a word)."""
+    cli("agenda", "add", "Pansement", "--at", "2030-01-01 09:00", "--repeat", "daily",
+        pfile=made)
+    r = cli("agenda", "list", "--since", "2030-01-01", "--until", "2031-12-31", "--limit", "0",
+            "--json", pfile=made)
+    assert len(r.json()) == 730
+    too_long = cli("agenda", "list", "--since", "2030-01-01", "--until", "2040-01-01",
+                   pfile=made)
+    assert too_long.code == ExitCode.USAGE and "at most 5 years" in too_long.err

@@ -128,14 +128,30 @@ def import_ics(vault: Vault, path: Path, person: Person) -> Json:
     """Add the events of an .ics file as the person's appointments; what was done."""
     parsed = ics.read(_read(path), times.zone().key)
     vault.people.check_writable(person)
-    known = _known(vault, person, [e.uid for e in parsed.events])
-    new = [e for e in parsed.events if e.uid not in known]
+    events, repeated = _once(parsed.events)
+    known = _known(vault, person, [e.uid for e in events])
+    new = [e for e in events if e.uid not in known]
     report: Json = {"file": str(path), "person": person.name, "added": 0,
-                    "unchanged": len(parsed.events) - len(new),
-                    "skipped": [s.to_json() for s in parsed.skipped]}
+                    "unchanged": len(events) - len(new),
+                    "skipped": [s.to_json() for s in [*parsed.skipped, *repeated]]}
     if new:
         _write(vault, person, new, report, path.name)
     return report
+
+
+def _once(events: list[ics.Event]) -> tuple[list[ics.Event], list[ics.Skipped]]:
+    """The events less those that repeat an earlier one (two events without a UID with the
+    same start, end, summary and place get the same made-up UID), each reported."""
+    seen: set[str] = set()
+    kept, repeated = [], []
+    for event in events:
+        if event.uid in seen:
+            repeated.append(ics.Skipped("VEVENT", None, event.summary, _(
+                "it is the same as an earlier event of the file")))
+        else:
+            seen.add(event.uid)
+            kept.append(event)
+    return kept, repeated
 
 
 def _read(path: Path) -> bytes:

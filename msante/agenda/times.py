@@ -56,6 +56,9 @@ def reminders(text: str | None) -> list[int]:
     return sorted(values, reverse=True)
 
 
+# Occurrences of one appointment in one listing: a daily one over the longest window that
+# `agenda list` takes (5 years) fits.
+MAX_OCCURRENCES = 2000
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 ALLOWED = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS",
            "WKST"}
@@ -131,7 +134,7 @@ def _first(rule: str, start: dt.datetime) -> bool:
 
 
 def occurrences(start_utc: dt.datetime, tz: ZoneInfo, rule: str | None, begin: dt.datetime,
-                end: dt.datetime, limit: int = 500) -> list[dt.datetime]:
+                end: dt.datetime, limit: int = MAX_OCCURRENCES) -> list[dt.datetime]:
     """The item's starts (UTC) in [begin, end), expanded in local wall time (DST-safe)."""
     if not rule:
         return [start_utc] if begin <= start_utc < end else []

@@ -56,6 +56,11 @@ def people_for(vault: Vault, person: str | None, all_: bool) -> list[Person]:
 def check_out(path: Path, force: bool) -> None:
     """Refuse a file to write before the vault is opened: one that exists (without --force),
     a folder, or one whose folder does not exist."""
+    from msante.errors import AlreadyExistsError
     from msante.vault.fsutil import check_new_file
 
-    check_new_file(path, overwrite=force)
+    try:
+        check_new_file(path, overwrite=force)
+    except AlreadyExistsError:
+        raise AlreadyExistsError(_("{path} already exists: choose a new file, or replace it "
+                                   "with --force.").format(path=path)) from None

@@ -73,6 +73,25 @@ CHOICE_LABELS = {
     "biologic": N_("biologic"),
 }
 
+# The French words a person may type for a choice, in either language (folded, - for spaces).
+FRENCH_CHOICES = {
+    "leger": "mild", "legere": "mild", "modere": "moderate", "moderee": "moderate",
+    "severe": "severe", "grave": "severe", "actif": "active", "active": "active",
+    "en-cours": "active", "resolu": "resolved", "resolue": "resolved", "gueri": "resolved",
+    "guerie": "resolved", "medical": "medical", "medicale": "medical",
+    "chirurgical": "surgical", "chirurgicale": "surgical", "allergie": "allergy",
+    "intolerance": "intolerance", "alimentation": "food", "alimentaire": "food",
+    "activite-physique": "activity", "activite": "activity", "sport": "activity",
+    "tabac": "tobacco", "alcool": "alcohol", "sommeil": "sleep", "ecrans": "screens",
+    "ecran": "screens", "mammographie": "mammography", "test-fit": "colorectal-fit",
+    "test-immunologique": "colorectal-fit", "depistage-colorectal": "colorectal-fit",
+    "test-hpv": "cervical-hpv", "frottis": "cervical-cytology",
+    "examen-cytologique": "cervical-cytology", "cytologie": "cervical-cytology",
+    "autre": "other", "medicament": "medication", "medicamenteuse": "medication",
+    "environnement": "environment", "environnementale": "environment",
+    "biologique": "biologic", "produit-biologique": "biologic",
+}
+
 SECTIONS: tuple[Section, ...] = (
     Section("allergies", N_("Allergies and intolerances"), (
         Field("substance", "text", N_("substance"), required=True),
@@ -83,7 +102,8 @@ SECTIONS: tuple[Section, ...] = (
               choices=("food", "medication", "environment", "biologic")),
         Field("since", "date", N_("since")),
         Field("note", "text", N_("note")),
-    ), date_field="since", aliases=("allergy", "allergies-et-intolerances")),
+    ), date_field="since", aliases=("allergy", "allergies-et-intolerances", "allergie",
+                                    "intolerances", "intolerance")),
     Section("treatments", N_("Treatments"), (
         Field("medicine", "text", N_("medicine"), required=True),
         Field("dose", "text", N_("dose")),
@@ -101,19 +121,22 @@ SECTIONS: tuple[Section, ...] = (
         Field("onset", "date", N_("onset")),
         Field("resolved_on", "date", N_("resolved on")),
         Field("note", "text", N_("note")),
-    ), date_field="onset", aliases=("condition", "history", "problems", "antecedents")),
+    ), date_field="onset", aliases=("condition", "history", "problems", "antecedents",
+                                    "antecedent", "antecedents-medicaux",
+                                    "antecedents-medicaux-et-chirurgicaux")),
     Section("vaccinations", N_("Vaccinations"), (
         Field("vaccine", "text", N_("vaccine"), required=True),
         Field("date", "date", N_("date"), required=True),
         Field("dose", "int", N_("dose number")),
         Field("batch", "text", N_("batch")),
         Field("note", "text", N_("note")),
-    ), date_field="date", aliases=("vaccination", "vaccines", "immunizations", "vaccins")),
+    ), date_field="date", aliases=("vaccination", "vaccines", "immunizations", "vaccins",
+                                   "vaccin")),
     Section("family", N_("Family history"), (
         Field("condition", "text", N_("condition"), required=True),
         Field("relative", "text", N_("relative"), required=True),
         Field("note", "text", N_("note")),
-    ), aliases=("family-history", "antecedents-familiaux")),
+    ), aliases=("family-history", "antecedents-familiaux", "famille")),
     Section("screenings", N_("Screenings done"), (
         Field("screening", "enum", N_("screening"), required=True, choices=SCREENINGS),
         Field("date", "date", N_("date"), required=True),
@@ -122,17 +145,18 @@ SECTIONS: tuple[Section, ...] = (
     ), date_field="date", aliases=("screening", "depistages", "depistage")),
     Section("blood-group", N_("Blood group"), (
         Field("group", "enum", N_("blood group"), required=True, choices=BLOOD_GROUPS),
-    ), single=True, aliases=("blood", "groupe-sanguin")),
+    ), single=True, aliases=("blood", "groupe-sanguin", "groupe")),
     Section("trusted-person", N_("Trusted person"), (
         Field("name", "text", N_("name"), required=True),
         Field("relation", "text", N_("relation")),
         Field("phone", "phone", N_("phone")),
-    ), clinical=False, aliases=("trusted", "personne-de-confiance")),
+    ), clinical=False, aliases=("trusted", "personne-de-confiance", "confiance")),
     Section("directives", N_("Advance directives"), (
         Field("text", "text", N_("text")),
         Field("document", "doc", N_("document id")),
         Field("date", "date", N_("date")),
-    ), date_field="date", aliases=("advance-directives", "directives-anticipees")),
+    ), date_field="date", aliases=("advance-directives", "directives-anticipees",
+                                   "directive")),
     Section("lifestyle", N_("Lifestyle habits"), (
         Field("topic", "enum", N_("topic"), required=True, choices=LIFESTYLE_TOPICS),
         Field("text", "text", N_("text"), required=True),
@@ -210,6 +234,8 @@ def _one(spec: Field, raw: object) -> object:
 
 def _choice(spec: Field, text: str) -> str:
     key = fold(text).replace(" ", "-")
+    if FRENCH_CHOICES.get(key) in spec.choices:
+        return FRENCH_CHOICES[key]
     for choice in spec.choices:
         if key in (fold(choice), fold(_(CHOICE_LABELS.get(choice, choice))).replace(" ", "-")):
             return choice
