@@ -202,3 +202,134 @@ def test_a_daily_appointment_over_years_is_not_silently_cut(cli, made):
     too_long = cli("agenda", "list", "--since", "2030-01-01", "--until", "2040-01-01",
                    pfile=made)
     assert too_long.code == ExitCode.USAGE and "at most 5 years" in too_long.err
+
+
+# -- profile entries by id alone --------------------------------------------------------------
+
+def test_profile_remove_and_history_take_the_id_alone(cli, made):
+    """The section is known from the id; a section given and wrong names the right one."""
+    added = cli("profile", "add", "allergies", "substance=Pollen", "--json", pfile=made).json()
+    short = added["id"][:8]
+    assert cli("profile", "edit", short, "reaction=rhinite", pfile=made).code == 0
+    assert len(cli("profile", "history", short, "--json", pfile=made).json()) == 1
+    wrong = cli("profile", "remove", "treatments", short, pfile=made)
+    assert wrong.code == ExitCode.USAGE and "belongs to allergies" in wrong.err
+    assert cli("profile", "remove", short, pfile=made).code == 0
+    assert cli("profile", "show", "--json", pfile=made).json() == []
+
+
+# -- one writer -------------------------------------------------------------------------------
+
+def _doc(cli, made) -> str:
+    from tests.pdfgen import lab_report
+
+    pdf = made.parent / "cr.pdf"
+    pdf.write_bytes(lab_report())
+    return str(cli("doc", "import", str(pdf), "--json", pfile=made).lines()[0]["id"])
+
+
+def _writers(doc_id: str, out) -> list[list[str]]:
+    """Every command that writes a file, writing to `out`."""
+    return [
+        ["doc", "export", doc_id, "-o", str(out)],
+        ["backup", "create", "--out", str(out)],
+        ["agenda", "export", "--ics", str(out)],
+        ["summary", "--pdf", str(out)],
+        ["summary", "--emergency", "--qr", str(out)],
+        ["fhir", "export", "--out", str(out)],
+    ]
+
+
+def test_a_missing_folder_is_one_message_for_every_writer(cli, made, tmp_path):
+    """No "Internal error (FileNotFoundError …)": every writer says "Cannot write …", exit 2,
+    before the passphrase is asked too."""
+    out = tmp_path / "missing" / "dir" / "x.out"
+    for args in _writers(_doc(cli, made), out):
+        for pfile in (made, None):
+            r = cli(*args, pfile=pfile)
+            assert r.code == ExitCode.USAGE, (args, r.err)
+            assert f"Cannot write {out}: No such file or directory" in r.err, args
+            assert "Internal error" not in r.err
+
+
+def test_every_writer_refuses_an_existing_file_unless_forced(cli, made, tmp_path):
+    """A file that exists is kept (the error says --force); with --force it is replaced,
+    still mode 0600."""
+    out = tmp_path / "there.out"
+    for args in _writers(_doc(cli, made), out):
+        out.write_bytes(b"old")
+        r = cli(*args, pfile=made)
+        assert r.code == ExitCode.ERROR and "--force" in r.err, (args, r.err)
+        assert out.read_bytes() == b"old"
+        r = cli(*args, "--force", pfile=made)
+        assert r.code == 0, (args, r.err)
+        assert out.read_bytes() != b"old" and oct(out.stat().st_mode & 0o777) == "0o600"
+        out.unlink()
+
+
+# -- remind keeps its promise -----------------------------------------------------------------
+
+def test_remind_exits_0_when_the_vault_is_locked(cli, made):
+    """Made for cron: locked, one line on stderr and exit 0; the help says how to get
+    reminders while locked."""
+    r = cli("remind")
+    assert r.code == 0 and r.out == ""
+    assert len(r.err.strip().splitlines()) == 1 and "locked" in r.err
+    text = " ".join(re.sub(r"[│╭╮╰╯─]", " ", cli("remind", "--help").out).split())
+    assert "MSANTE_PASSPHRASE_FILE" in text and "msante unlock" in text
+
+
+# -- agenda import: two events without a UID ----------------------------------------------------
+
+TWIN_EVENTS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+DTSTAMP:20260101T000000Z
+DTSTART:20300110T090000Z
+SUMMARY:Kiné
+END:VEVENT
+BEGIN:VEVENT
+DTSTAMP:20260101T000000Z
+DTSTART:20300110T090000Z
+SUMMARY:Kiné
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_two_events_without_uid_alike_are_reported_not_a_crash(cli, made, tmp_path):
+    """The second is "the same as an earlier event": reported, exit 8 (it was exit 1,
+    IntegrityError)."""
+    path = tmp_path / "twins.ics"
+    path.write_text(TWIN_EVENTS.replace("\n", "\r\n"))
+    r = cli("agenda", "import", "--ics", str(path), "--json", pfile=made)
+    assert r.code == ExitCode.PARTIAL, r.err
+    report = r.json()
+    assert report["added"] == 1
+    assert [s["reason"] for s in report["skipped"]] == [
+        "it is the same as an earlier event of the file"]
+
+
+# -- French words, in both languages --------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_french_words_are_understood_in_both_languages(cli, made, lang):
+    """--sex F/femme/féminin, --relation enfant, section allergie, severity=sévère."""
+    for i, sex in enumerate(("F", "femme", "féminin", "H", "masculin")):
+        r = cli("--lang", lang, "people", "add", f"Enfant {i}", "--born", "2019-04-27",
+                "--sex", sex, "--relation", "enfant", "--json", pfile=made)
+        assert r.code == 0, r.err
+        assert r.json()["sex"] == ("female" if i < 3 else "male")
+    r = cli("--lang", lang, "profile", "add", "allergie", "substance=Pollen", "severity=sévère",
+            "type=intolérance", "category=alimentaire", "--json", pfile=made)
+    assert r.code == 0, r.err
+    assert {k: r.json()["fields"][k] for k in ("severity", "type", "category")} == {
+        "severity": "severe", "type": "intolerance", "category": "food"}
+    for section, fields in (("traitement", "medicine=Doliprane"),
+                            ("antécédents", "condition=Asthme"),
+                            ("habitudes", "topic=tabac text=non"),
+                            ("dépistage", "screening=frottis date=2024-01-10"),
+                            ("groupe sanguin", "group=A+")):
+        r = cli("--lang", lang, "profile", "add", section, *fields.split(), pfile=made)
+        assert r.code == 0, (section, r.err)

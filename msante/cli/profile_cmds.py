@@ -220,15 +220,16 @@ def _no_more(rest: list[str]) -> None:
             args=" ".join(rest)))
 
 
-RefArgs = Annotated[list[str], typer.Argument(metavar=_("[SECTION] ID [FIELD=VALUE...]"),
-                                              help=_(
-    "The entry's id (or its first characters), then its fields, e.g. dose=\"500 mg\"; the "
-    "section may come first (it is checked)."))]
+RefArg = Annotated[str, typer.Argument(metavar="ID", help=_(
+    "The entry's id (or its first characters); 'SECTION ID' is read too, the section "
+    "checked."))]
+SecondArg = Annotated[str | None, typer.Argument(hidden=True)]
 
 
 @app.command("edit")
 def edit(
-    words: RefArgs,
+    ref: RefArg,
+    fields: FieldsArg = None,
     code: CodeOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -236,7 +237,7 @@ def edit(
 
     Example: msante profile edit 3f2a dose="500 mg" frequency="2 fois par jour"
     """
-    section, ref, fields = _split_ref(words)
+    section, ref, fields = _split_ref([ref, *(fields or [])])
     _precheck(section, fields)
     _code(code)
     with session.open_vault() as vault:
@@ -247,19 +248,14 @@ def edit(
 
 
 @app.command("remove")
-def remove(
-    words: Annotated[list[str], typer.Argument(metavar=_("[SECTION] ID"), help=_(
-        "The entry's id (or its first characters); the section may come first (it is "
-        "checked)."))],
-    json_: JsonOpt = False,
-) -> None:
+def remove(ref: RefArg, second: SecondArg = None, json_: JsonOpt = False) -> None:
     """Remove an entry: a clinical fact is marked "entered in error" (kept in its history).
 
     A trusted person or a lifestyle habit is deleted for good.
 
     Example: msante profile remove 3f2a
     """
-    section, ref, rest = _split_ref(words)
+    section, ref, rest = _split_ref([ref, *filter(None, [second])])
     _no_more(rest)
     with session.open_vault() as vault:
         entry = vault.profile.remove(_entry_in(vault, section, ref).id)
@@ -268,17 +264,12 @@ def remove(
 
 
 @app.command("history")
-def history(
-    words: Annotated[list[str], typer.Argument(metavar=_("[SECTION] ID"), help=_(
-        "The entry's id (or its first characters); the section may come first (it is "
-        "checked)."))],
-    json_: JsonOpt = False,
-) -> None:
+def history(ref: RefArg, second: SecondArg = None, json_: JsonOpt = False) -> None:
     """Show the previous versions of an entry.
 
     Example: msante profile history 3f2a
     """
-    section, ref, rest = _split_ref(words)
+    section, ref, rest = _split_ref([ref, *filter(None, [second])])
     _no_more(rest)
     with session.open_vault() as vault:
         entry = _entry_in(vault, section, ref)
