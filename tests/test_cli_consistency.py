@@ -70,6 +70,8 @@ BAD_INPUT = [
     ["agenda", "add", "Dentiste", "--at", "2026-12-01 10:00", "--tz", "Mars/Olympus"],
     ["agenda", "list", "--from", "31/02/2026"],
     ["agenda", "done", "screen_breast:3:1a2b", "--date", "2026-02-30"],
+    ["agenda", "done", "nonsense"],
+    ["agenda", "done", "screen_breast:3:1a2b", "--date", "2999-01-01"],
     ["doc", "list", "--since", "2025-02-30"],
     ["doc", "edit", "3f2a", "--date", "2025-02-30"],
     ["doc", "import", "nothing.pdf", "--date", "2025-02-30"],
@@ -77,6 +79,7 @@ BAD_INPUT = [
     ["measure", "add", "weight", "heavy"],
     ["measure", "add", "mood", "3"],
     ["measure", "list", "--since", "2025-02-30"],
+    ["measure", "import", "nothing.csv", "--kind", "mood"],
     ["audit", "list", "--since", "2025-02-30"],
     ["people", "add", "Léo", "--born", "2019-02-30", "--sex", "male"],
     ["people", "add", "Léo", "--born", "2019-02-03", "--sex", "robot"],
@@ -86,6 +89,20 @@ BAD_INPUT = [
     ["summary", "--pdf", "/nonexistent/dir/x.pdf"],
     ["backup", "create", "--out", "/nonexistent/dir/b.msb"],
 ]
+
+
+MISSING_FILES = [
+    ["agenda", "import", "--ics", "/nonexistent/a.ics"],
+    ["fhir", "import", "/nonexistent/ips.json"],
+    ["measure", "import", "/nonexistent/m.csv"],
+]
+
+
+@pytest.mark.parametrize("args", MISSING_FILES)
+def test_a_missing_file_to_read_is_said_before_the_passphrase(cli, made, args):
+    """A file that does not exist is exit 5 on a locked vault, not a request to unlock."""
+    r = cli(*args)
+    assert r.code == ExitCode.NOT_FOUND and "No file /nonexistent/" in r.err, r.err
 
 
 @pytest.mark.parametrize("args", BAD_INPUT, ids=[" ".join(a[:2]) + f" {i}"

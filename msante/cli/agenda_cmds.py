@@ -17,6 +17,7 @@ from msante.cli.options import (
     SinceOpt,
     ToAlias,
     UntilOpt,
+    check_in,
     check_out,
     check_person_choice,
     one_of,
@@ -272,9 +273,15 @@ def done(
 
     Example: msante agenda done screen_breast:3:1a2b3c4d --date 2026-11-02
     """
+    from msante.agenda.prevention import parse_item_id
     from msante.text import parse_date
 
     day = parse_date(date, what=_("date")) if date else None
+    if parse_item_id(item_id) is None:  # read before the passphrase, as the date is
+        raise UsageError(_("'{id}' is not a prevention item id (see msante agenda due).")
+                         .format(id=item_id))
+    if day is not None and day > dt.date.today():
+        raise UsageError(_("{date} is not a day it could have been done.").format(date=day))
     with session.open_vault() as vault:
         who, rule, dose = vault.agenda.done(item_id, day, note=note)
     if json_:
@@ -423,6 +430,7 @@ def import_(
     """
     from msante.agenda.ics import import_ics
 
+    check_in(ics)
     with session.open_vault() as vault:
         who = vault.people.get(person)
         report = import_ics(vault, ics, who)

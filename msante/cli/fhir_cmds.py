@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from msante.cli import output, session
-from msante.cli.options import ForceOpt, check_out
+from msante.cli.options import ForceOpt, check_in, check_out
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import PartialError
 from msante.i18n import _
@@ -69,6 +69,7 @@ def import_(
     """
     from msante.profile.fhir import import_bundle
 
+    check_in(file)
     with session.open_vault() as vault:
         report = import_bundle(vault, vault.people.get(person), file, force=force)
     if json_:

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from msante.cli import output, session
-from msante.cli.options import AllOpt, FromAlias, check_person_choice, one_of, people_for
+from msante.cli.options import (
+    AllOpt,
+    FromAlias,
+    check_in,
+    check_person_choice,
+    one_of,
+    people_for,
+)
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import PartialError
 from msante.i18n import _, current
@@ -237,6 +244,11 @@ def import_(
 
     Example: msante measure import ~/Téléchargements/tensiometre.csv --kind bp
     """
+    from msante.measures import kinds
+
+    if kind:
+        kinds.get(kind)
+    check_in(file)
     with session.open_vault() as vault:
         who = vault.people.get(person)
         report = vault.measures.import_csv(who, file, kind)

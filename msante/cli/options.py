@@ -53,6 +53,14 @@ def people_for(vault: Vault, person: str | None, all_: bool) -> list[Person]:
     return vault.people.list() if all_ else [vault.people.get(person)]
 
 
+def check_in(path: Path) -> None:
+    """Refuse a file to read that does not exist, before the vault is opened (exit 5)."""
+    from msante.errors import NotFoundError
+
+    if not path.exists():
+        raise NotFoundError(_("No file {path}.").format(path=path))
+
+
 def check_out(path: Path, force: bool) -> None:
     """Refuse a file to write before the vault is opened: one that exists (without --force),
     a folder, or one whose folder does not exist."""
