@@ -38,6 +38,17 @@ def test_a_bad_date_gets_the_one_message(text):
             parse(text)
 
 
+@pytest.mark.parametrize("text", ["31/02/2019", "2019-13-45", "le 3 mars"])
+def test_a_profile_date_gets_the_one_message_too(text):
+    """Profile dates may be partial (2019, 03/2019), but a whole day is read by the one
+    parser and an unreadable one gets its words."""
+    from msante.profile.sections import partial_date
+
+    assert partial_date("12/03/2019", "since") == partial_date("2019-03-12", "since")
+    with pytest.raises(UsageError, match=DATE_WORDS):
+        partial_date(text, "since")
+
+
 @pytest.mark.parametrize("args", [
     ["people", "add", "Léo Martin", "--born", "27/04/2019", "--sex", "male"],
     ["doc", "list", "--since", "01/01/2025", "--until", "31/12/2025"],

@@ -180,31 +180,42 @@ _PARTIAL = (
     (re.compile(r"^(\d{4})$", re.ASCII), "{0}"),
     (re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII), "{0}-{1:0>2}"),
     (re.compile(r"^(\d{1,2})/(\d{4})$", re.ASCII), "{1}-{0:0>2}"),
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII), "{0}-{1:0>2}-{2:0>2}"),
-    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII), "{2}-{1:0>2}-{0:0>2}"),
 )
 
 
 def partial_date(text: str, label: str, today: dt.date | None = None) -> str:
-    """`2019`, `2019-03`, `03/2019`, `2019-03-12` or `12/03/2019` as YYYY[-MM[-DD]]."""
+    """`2019`, `2019-03` or `03/2019` as YYYY[-MM]; a whole day as `dates.parse_day` reads
+    it (`2019-03-12`, `12/03/2019`), with its one message when it cannot be read."""
+    from msante.dates import invalid, parse_day
+
+    raw = text.strip()
+    value = _partial(raw)
+    if value is None:
+        value = parse_day(raw, what=_(label)).isoformat()
+    elif _first_day(value) is None:
+        raise invalid(text, _(label))
+    first = _first_day(value)
+    if first is None or first.year < 1900 or first > (today or dt.date.today()):
+        raise UsageError(_("Invalid {field} '{text}': expected a date such as 2019, 2019-03 or "
+                           "2019-03-12, not in the future.").format(field=_(label), text=text))
+    return value
+
+
+def _partial(raw: str) -> str | None:
+    """A year or a month (`2019`, `2019-03`, `03/2019`) as YYYY[-MM]; None for other text."""
     for pattern, form in _PARTIAL:
-        if match := pattern.match(text.strip()):
-            value = form.format(*match.groups())
-            if _valid_partial(value, today or dt.date.today()):
-                return value
-            break
-    raise UsageError(_("Invalid {field} '{text}': expected a date such as 2019, 2019-03 or "
-                       "2019-03-12, not in the future.").format(field=_(label), text=text))
+        if match := pattern.match(raw):
+            return form.format(*match.groups())
+    return None
 
 
-def _valid_partial(value: str, today: dt.date) -> bool:
-    parts = [int(p) for p in value.split("-")]
+def _first_day(value: str) -> dt.date | None:
+    """The first day of YYYY[-MM[-DD]], None if there is no such day."""
+    parts = [int(p) for p in value.split("-")] + [1, 1]
     try:
-        first = dt.date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2
-                        else 1)
+        return dt.date(parts[0], parts[1], parts[2])
     except ValueError:
-        return False
-    return 1900 <= first.year and first <= today
+        return None
 
 
 def check_field(section: Section, name: str, raw: object) -> object:
