@@ -84,6 +84,7 @@ BAD_INPUT = [
     ["agenda", "done", "nonsense"],
     ["agenda", "done", "screen_breast:3:1a2b", "--date", "2999-01-01"],
     ["doc", "list", "--since", "2025-02-30"],
+    ["doc", "list", "--flag", "sparkly"],
     ["doc", "edit", "3f2a", "--date", "2025-02-30"],
     ["doc", "import", "nothing.pdf", "--date", "2025-02-30"],
     ["measure", "add", "weight", "72,5", "--at", "2025-02-30"],
@@ -354,6 +355,8 @@ def test_french_words_are_understood_in_both_languages(cli, made, lang):
     assert r.code == 0, r.err
     assert {k: r.json()["fields"][k] for k in ("severity", "type", "category")} == {
         "severity": "severe", "type": "intolerance", "category": "food"}
+    assert cli("--lang", lang, "agenda", "due", "--horizon", "2a", pfile=made).code == 0
+    assert cli("--lang", lang, "doc", "list", "--flag", "chiffré", pfile=made).code == 0
     for section, fields in (("traitement", "medicine=Doliprane"),
                             ("antécédents", "condition=Asthme"),
                             ("habitudes", "topic=tabac text=non"),

@@ -292,12 +292,13 @@ def done(
 
 
 def _horizon(text: str) -> int:
+    """Months ahead: 12m, 2y (French 2a)."""
     raw = text.strip().lower()
-    number = raw.rstrip("my")
-    if not number.isdigit() or not raw or raw[-1] not in "my" or not 0 < int(number) <= 240:
+    number = raw.rstrip("mya")
+    if not number.isdigit() or not raw or raw[-1] not in "mya" or not 0 < int(number) <= 240:
         raise UsageError(_("Invalid horizon '{text}': expected e.g. 12m or 2y.").format(
             text=text))
-    return int(number) * (12 if raw.endswith("y") else 1)
+    return int(number) * (12 if raw[-1] in "ya" else 1)
 
 
 def _item_json(item: Item, name: str) -> dict[str, Any]:

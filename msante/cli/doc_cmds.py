@@ -39,6 +39,27 @@ IdArg = Annotated[str, typer.Argument(metavar="ID", help=_("Document id (or its 
                                                            "characters)."))]
 
 
+# The flags `doc list --flag` takes, with their French words (folded, - for spaces).
+FLAG_WORDS = {"encrypted": "encrypted", "chiffre": "encrypted", "protege": "encrypted",
+              "unreadable": "unreadable", "illisible": "unreadable", "no-text": "no-text",
+              "sans-texte": "no-text", "limits": "limits", "limites": "limits",
+              "trop-gros": "limits", "partial": "partial", "partiel": "partial",
+              "partiellement-illisible": "partial"}
+
+
+def _flag(text: str | None) -> str | None:
+    """A flag typed in either language as its key; UsageError naming them otherwise."""
+    from msante.text import fold
+
+    if text is None:
+        return None
+    key = FLAG_WORDS.get(fold(text).replace(" ", "-"))
+    if key is None:
+        raise UsageError(_("Unknown flag '{flag}': choose encrypted, unreadable, no-text, "
+                           "limits or partial.").format(flag=text))
+    return key
+
+
 def _check_type(text: str | None) -> None:
     """Refuse an unknown document type before the passphrase is asked."""
     from msante.documents import types
@@ -148,6 +169,7 @@ def list_(
     first = _date(one_of(since, from_, "--since"), _("date"))
     last = _date(one_of(until, to, "--until"), _("date"))
     code = types.resolve(type_).code if type_ else None
+    flag = _flag(flag)
     check_person_choice(person, all_)
     with session.open_vault() as vault:
         docs = vault.documents.list(
