@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from msante.cli import output, session
+from msante.cli.agenda_view import horizon_months, iso, item_json, print_items
 from msante.cli.options import (
     AllOpt,
     ForceOpt,
@@ -25,7 +26,7 @@ from msante.cli.options import (
 )
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import PartialError, UsageError
-from msante.i18n import N_, _
+from msante.i18n import _
 from msante.text import clean
 
 if TYPE_CHECKING:
@@ -50,8 +51,7 @@ RepeatOpt = Annotated[str | None, typer.Option("--repeat", help=_(
 TzOpt = Annotated[str | None, typer.Option("--tz", help=_(
     "Time zone (default: $MSANTE_TZ, else Europe/Paris)."))]
 NoteOpt = Annotated[str | None, typer.Option(help=_("A note."))]
-STATUS_LABELS = {"overdue": N_("overdue"), "due": N_("due"), "coming": N_("coming"),
-                 "done": N_("done"), "ask-doctor": N_("ask your doctor")}
+
 
 
 def _zone(tz: str | None) -> Any:
@@ -291,59 +291,6 @@ def done(
         output.info(_("Marked done: {item} for {name}.").format(item=item_id, name=who.name))
 
 
-def _horizon(text: str) -> int:
-    """Months ahead: 12m, 2y (French 2a)."""
-    raw = text.strip().lower()
-    number = raw.rstrip("mya")
-    if not number.isdigit() or not raw or raw[-1] not in "mya" or not 0 < int(number) <= 240:
-        raise UsageError(_("Invalid horizon '{text}': expected e.g. 12m or 2y.").format(
-            text=text))
-    return int(number) * (12 if raw[-1] in "ya" else 1)
-
-
-def _item_json(item: Item, name: str) -> dict[str, Any]:
-    return item.to_json() | {"person": name}
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
-_STYLES = {"overdue": "bold red", "due": "yellow", "coming": "cyan", "done": "green",
-           "ask-doctor": "magenta"}
-
-
-def _print_items(rows: list[tuple[str, Item]], title: str | None = None) -> None:
-    """One block per item, grouped by person: status, label, window; why; id to mark done."""
-    from rich.markup import escape
-
-    con = output.console()
-    if title:
-        con.print(f"[bold]{escape(title)}[/]")
-    person = None
-    for name, item in rows:
-        if name != person and not title:
-            con.print(f"\n[bold]{escape(name)}[/]")
-        person = name
-        status = _(STATUS_LABELS.get(item.status, item.status))
-        window = _window(item)
-        con.print(f"  [{_STYLES.get(item.status, '')}]{escape(status):<12}[/] "
-                  f"{escape(item.label)}  [dim]{escape(window)}[/]")
-        con.print(f"    {escape(item.condition or item.why)}", highlight=False)
-        if item.catch_up and item.status == "overdue":
-            con.print(f"    {escape(item.catch_up)}", highlight=False)
-        sources = ", ".join(s.id for s in item.source)
-        con.print(f"    [dim]{escape(item.id)} · {escape(sources)}[/]", highlight=False)
-
-
-def _window(item: Item) -> str:
-    if item.status == "done" and item.done_on:
-        return _("done on {date}").format(date=item.done_on.isoformat())
-    if item.due_until and item.due_from != item.due_until:
-        return f"{item.due_from.isoformat()} → {item.due_until.isoformat()}"
-    return item.due_from.isoformat()
-
-
 @app.command("due")
 def due(
     person: PersonOpt = None,
@@ -356,16 +303,16 @@ def due(
 
     Example: msante agenda due --all --horizon 6m
     """
-    months = _horizon(horizon)
+    months = horizon_months(horizon)
     check_person_choice(person, all_)
     with session.open_vault() as vault:
         people = people_for(vault, person, all_)
         rows = [(p.name, item) for p in people for item in vault.agenda.due(p,
                                                                            horizon_months=months)]
     if json_:
-        output.print_json([_item_json(item, name) for name, item in rows])
+        output.print_json([item_json(item, name) for name, item in rows])
     elif rows:
-        _print_items(rows)
+        print_items(rows)
     else:
         output.info(_("Nothing due."))
 
@@ -383,9 +330,9 @@ def plan(
         who = vault.people.get(person)
         items = vault.agenda.plan(who)
     if json_:
-        output.print_json([_item_json(item, who.name) for item in items])
+        output.print_json([item_json(item, who.name) for item in items])
     else:
-        _print_items([(who.name, item) for item in items],
+        print_items([(who.name, item) for item in items],
                      title=_("Vaccination calendar of {name}").format(name=who.name))
 
 
@@ -480,11 +427,11 @@ def remind(
     names = {p.id: p.name for p in people}
     lines = [_reminder_line(o, names) for o in soon] + [
         _("Overdue for {name}: {label} (since {date}).").format(
-            name=name, label=i.label, date=_iso(i.due_until) or "—") for name, i in overdue]
+            name=name, label=i.label, date=iso(i.due_until) or "—") for name, i in overdue]
     if json_:
         output.print_json({"appointments": [o.appointment.to_json(
             names.get(o.appointment.person), o.start) for o in soon],
-            "overdue": [_item_json(i, name) for name, i in overdue]})
+            "overdue": [item_json(i, name) for name, i in overdue]})
     elif lines:
         print(clean("\n".join(lines), lines=True))
     if notify and lines:
