@@ -53,7 +53,6 @@ TzOpt = Annotated[str | None, typer.Option("--tz", help=_(
 NoteOpt = Annotated[str | None, typer.Option(help=_("A note."))]
 
 
-
 def _zone(tz: str | None) -> Any:
     from msante.agenda import times
 
@@ -106,20 +105,15 @@ def _done(item: Appointment, name: str, json_: bool, message: str) -> None:
 
 
 def _day(text: str | None, zone: Any, end: bool = False) -> dt.datetime | None:
+    from msante.agenda import times
     from msante.dates import has_time
 
     if not text:
         return None
-    moment = _zone_moment(text, zone)
+    moment = times.moment(text, zone)
     if not 1900 <= moment.year <= 2200:
         raise UsageError(_("{date} is out of range.").format(date=text))
     return moment + dt.timedelta(days=1) if end and not has_time(text) else moment
-
-
-def _zone_moment(text: str, zone: Any) -> dt.datetime:
-    from msante.agenda import times
-
-    return times.moment(text, zone)
 
 
 DEFAULT_DAYS = 90  # the default window of `agenda list`
