@@ -20,7 +20,13 @@ from msante.errors import AlreadyExistsError, UsageError
 from msante.formats import archive
 from msante.i18n import _
 from msante.vault import crypto, db, header
-from msante.vault.fsutil import file_lock, fsync_dir, make_private_dir, new_private_file
+from msante.vault.fsutil import (
+    check_new_file,
+    file_lock,
+    fsync_dir,
+    make_private_dir,
+    new_private_file,
+)
 from msante.vault.keys import Keys
 from msante.vault.store import Store, vault_exists
 
@@ -39,10 +45,10 @@ def snapshot_db(store: Store, target: Path) -> None:
     os.chmod(target, 0o600)
 
 
-def create(store: Store, out: Path) -> dict[str, Any]:
-    """Write a backup of the whole vault to `out` (a new file, 0600); return a summary."""
-    if out.exists():
-        raise AlreadyExistsError(_("{path} already exists: choose a new file.").format(path=out))
+def create(store: Store, out: Path, *, overwrite: bool = False) -> dict[str, Any]:
+    """Write a backup of the whole vault to `out` (a new file, 0600, unless `overwrite`);
+    return a summary."""
+    check_new_file(out, overwrite=overwrite)
     with store.write() as tx:
         store.log(tx, "backup.create", detail={"file": out.name})
     archive_id, archive_key = str(uuid.uuid4()), crypto.random_key()
@@ -55,16 +61,17 @@ def create(store: Store, out: Path) -> dict[str, Any]:
     snap = store.base / f".tmp-backup-{os.getpid()}.db"
     try:
         snapshot_db(store, snap)
-        count = _write(out, env, archive_key, store, snap)
+        count = _write(out, env, archive_key, store, snap, overwrite)
     finally:
         snap.unlink(missing_ok=True)
     return {"file": str(out.resolve()), "archive_id": archive_id, "blobs": count,
             "size": out.stat().st_size}
 
 
-def _write(out: Path, env: archive.Envelope, key: bytes, store: Store, snap: Path) -> int:
+def _write(out: Path, env: archive.Envelope, key: bytes, store: Store, snap: Path,
+           overwrite: bool) -> int:
     count = 0
-    with new_private_file(out) as f, archive.writer(f, env, key) as tar:
+    with new_private_file(out, overwrite=overwrite) as f, archive.writer(f, env, key) as tar:
         archive.add_file(tar, "vault.db", snap)
         for blob_id in store.blobs.ids():
             archive.add_file(tar, f"blobs/{blob_id}", store.blobs.path(blob_id))

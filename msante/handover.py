@@ -19,7 +19,7 @@ from msante.i18n import _
 from msante.people import Person
 from msante.text import fold
 from msante.vault import crypto, db
-from msante.vault.fsutil import new_private_file
+from msante.vault.fsutil import check_new_file, new_private_file
 
 if TYPE_CHECKING:
     from msante.api import Vault
@@ -29,19 +29,18 @@ def _key(secret: bytes, archive_id: str) -> bytes:
     return crypto.hkdf(secret, "handover", salt=archive_id.encode())
 
 
-def export_space(vault: Vault, person: Person, out: Path) -> str:
+def export_space(vault: Vault, person: Person, out: Path, *, overwrite: bool = False) -> str:
     """Write `person`'s handover archive to `out`; return the one-time code."""
     if person.relation != "child" or not person.read_only():
         raise UsageError(
             _("Only a child who has come of age can be handed over ({name}: majority on {date}).")
             .format(name=person.name, date=person.majority or "—"))
-    if out.exists():
-        raise AlreadyExistsError(_("{path} already exists: choose a new file.").format(path=out))
+    check_new_file(out, overwrite=overwrite)
     code, secret = crypto.new_recovery_key()
     archive_id = str(uuid.uuid4())
     env = archive.make_envelope("handover", {"archive_id": archive_id, "created": db.now()})
     history = [e.to_json() for e in vault.audit.entries(person=person.id)]
-    with new_private_file(out) as f:
+    with new_private_file(out, overwrite=overwrite) as f:
         with archive.writer(f, env, _key(secret, archive_id)) as tar:
             archive.add_bytes(tar, "person.json", json.dumps(_person_json(person)).encode())
             archive.add_bytes(tar, "history.jsonl", "\n".join(

@@ -20,6 +20,12 @@ SEXES = ("female", "male", "other")
 RELATIONS = ("owner", "child", "other")
 RELATION_LABELS = {"owner": N_("owner"), "child": N_("child"), "other": N_("other")}
 SEX_LABELS = {"female": N_("female"), "male": N_("male"), "other": N_("other")}
+# The words a person may type for a sex or a relation, in either language (folded).
+SEX_WORDS = {"f": "female", "female": "female", "woman": "female", "femme": "female",
+             "feminin": "female", "m": "male", "male": "male", "man": "male", "h": "male",
+             "homme": "male", "masculin": "male", "other": "other", "autre": "other"}
+RELATION_WORDS = {"child": "child", "enfant": "child", "other": "other", "autre": "other",
+                  "owner": "owner", "titulaire": "owner"}
 MAJORITY_YEARS = 18
 CONTENT = ["name", "name_key", "born", "sex", "relation", "majority"]
 
@@ -70,9 +76,18 @@ def validate(name: str, born: str | dt.date, sex: str,
     if day > (today or dt.date.today()) or day.year < 1900:
         raise UsageError(_("Invalid birth date {date}: it must be between 1900 and today.")
                          .format(date=day.isoformat()))
-    if sex not in SEXES:
+    key = SEX_WORDS.get(fold(sex))
+    if key is None:
         raise UsageError(_("Invalid sex '{sex}': choose female, male or other.").format(sex=sex))
-    return clean, day, sex
+    return clean, day, key
+
+
+def relation_key(text: str) -> str:
+    """The relation typed in either language (child, enfant, other, autre) as its key."""
+    key = RELATION_WORDS.get(fold(text))
+    if key is None:
+        raise UsageError(_("Invalid relation '{rel}': choose child or other.").format(rel=text))
+    return key
 
 
 def check_child(born: dt.date, today: dt.date | None = None) -> None:
@@ -93,9 +108,7 @@ class People:
 
     def add(self, name: str, born: str | dt.date, sex: str, relation: str = "child") -> Person:
         """Add a person in a new space of their own."""
-        if relation not in RELATIONS:
-            raise UsageError(
-                _("Invalid relation '{rel}': choose child or other.").format(rel=relation))
+        relation = relation_key(relation)
         clean, day, sex = validate(name, born, sex)
         majority = add_years(day, MAJORITY_YEARS) if relation == "child" else None
         fields = {"name": clean, "name_key": fold(clean), "born": day.isoformat(), "sex": sex,

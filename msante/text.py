@@ -5,9 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from msante.errors import UsageError
-from msante.i18n import _
-
 # C0 and C1 control characters (and DEL): those that move words apart become a space.
 _CONTROLS = {c: None for c in (*range(0x20), *range(0x7F, 0xA0))} | {
     ord(c): " " for c in "\t\n\v\f\r\x85"}
@@ -29,15 +26,11 @@ def fold(text: str) -> str:
     return " ".join(bare.casefold().split())
 
 
-def parse_date(text: str, *, what: str = "date") -> dt.date:
-    """A calendar date from YYYY-MM-DD; UsageError with the reason otherwise."""
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(
-            _("Invalid {what} '{text}': expected YYYY-MM-DD, e.g. 2019-04-27.")
-            .format(what=what, text=text)
-        ) from None
+def parse_date(text: str, *, what: str | None = None) -> dt.date:
+    """A calendar date typed by a person (2026-12-01 or 01/12/2026): `dates.parse_day`."""
+    from msante.dates import parse_day
+
+    return parse_day(text, what=what)
 
 
 def local_day_start_utc(day: dt.date) -> str:

@@ -452,11 +452,11 @@ def test_cli_human_list_uses_the_languages_decimal_mark(cli, made):
 
 
 def test_cli_list_limit_and_all_streams_json_lines(cli, made):
-    """--limit caps the array; --all --json prints one object per line, newest first."""
+    """--limit caps the array; --json-lines prints one object per line, newest first."""
     for day in (1, 2, 3):
         add(cli, made, "pulse", str(60 + day), "--at", f"2024-01-0{day}")
     assert [i["value"] for i in listed(cli, made, "--limit", "2")] == [63, 62]
-    r = cli("measure", "list", "hr", "--all", "--json", pfile=made)
+    r = cli("measure", "list", "hr", "--json-lines", pfile=made)
     assert r.code == 0
     assert [line["value"] for line in r.lines()] == [63, 62, 61]
     assert all(line.startswith("{") for line in r.out.splitlines())

@@ -203,7 +203,7 @@ def test_cli_add_show_edit_remove_history(cli, made) -> None:
     assert cli("profile", "remove", "treatments", short, pfile=made).code == ExitCode.USAGE
     assert cli("profile", "remove", "allergies", short, pfile=made).code == 0
     assert cli("profile", "show", "--json", pfile=made).json() == []
-    everything = cli("profile", "show", "--all", "--json", pfile=made).json()
+    everything = cli("profile", "show", "--inactive", "--json", pfile=made).json()
     assert everything[0]["status"] == "entered-in-error"
 
 
@@ -245,7 +245,7 @@ def test_handover_carries_the_profile_its_history_and_the_measurements(cli, made
         assert cli("measure", "add", "weight", "52,5", *who, pfile=made).code == 0
     merged = handover.to_own_vault()
     assert (merged["profile_entries"], merged["measurements"]) == (2, 1)
-    mine = cli("profile", "show", "--all", "--json", pfile=made).json()
+    mine = cli("profile", "show", "--inactive", "--json", pfile=made).json()
     by_text = {e["text"]: e for e in mine}
     assert by_text["Arachide"]["fields"]["reaction"] == "œdème"
     assert by_text["Arachide"]["code"]["code"] == "91935009"

@@ -44,7 +44,7 @@ Json = dict[str, Any]
 
 
 def export_ics(vault: Vault, path: Path, person: Person | None = None,
-               today: dt.date | None = None) -> Json:
+               today: dt.date | None = None, *, overwrite: bool = False) -> Json:
     """Write the appointments and due prevention items of `person` (default: everyone) to a
     new 0600 .ics file, audited as `agenda.export`; what was written."""
     people = [person] if person else vault.people.list()
@@ -59,7 +59,8 @@ def export_ics(vault: Vault, path: Path, person: Person | None = None,
     if problems:  # a bug of ours: never write a calendar that breaks RFC 5545
         raise RuntimeError("; ".join(problems))
     vault.store.export(path, data, "agenda.export", person=person.id if person else None,
-                       detail={"file": path.name, "events": len(events), "todos": len(todos)})
+                       detail={"file": path.name, "events": len(events), "todos": len(todos)},
+                       overwrite=overwrite)
     return {"file": str(path), "person": person.name if person else None,
             "events": len(events), "todos": len(todos),
             "skipped": [s.to_json() for s in skipped]}
@@ -127,14 +128,30 @@ def import_ics(vault: Vault, path: Path, person: Person) -> Json:
     """Add the events of an .ics file as the person's appointments; what was done."""
     parsed = ics.read(_read(path), times.zone().key)
     vault.people.check_writable(person)
-    known = _known(vault, person, [e.uid for e in parsed.events])
-    new = [e for e in parsed.events if e.uid not in known]
+    events, repeated = _once(parsed.events)
+    known = _known(vault, person, [e.uid for e in events])
+    new = [e for e in events if e.uid not in known]
     report: Json = {"file": str(path), "person": person.name, "added": 0,
-                    "unchanged": len(parsed.events) - len(new),
-                    "skipped": [s.to_json() for s in parsed.skipped]}
+                    "unchanged": len(events) - len(new),
+                    "skipped": [s.to_json() for s in [*parsed.skipped, *repeated]]}
     if new:
         _write(vault, person, new, report, path.name)
     return report
+
+
+def _once(events: list[ics.Event]) -> tuple[list[ics.Event], list[ics.Skipped]]:
+    """The events less those that repeat an earlier one (two events without a UID with the
+    same start, end, summary and place get the same made-up UID), each reported."""
+    seen: set[str] = set()
+    kept, repeated = [], []
+    for event in events:
+        if event.uid in seen:
+            repeated.append(ics.Skipped("VEVENT", None, event.summary, _(
+                "it is the same as an earlier event of the file")))
+        else:
+            seen.add(event.uid)
+            kept.append(event)
+    return kept, repeated
 
 
 def _read(path: Path) -> bytes:

@@ -8,6 +8,7 @@ import os
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from msante.dates import parse_moment
 from msante.errors import UsageError
 from msante.i18n import _
 
@@ -18,12 +19,6 @@ REPEAT_ALIASES = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FR
                   "annuel": "FREQ=YEARLY"}
 _UNITS = {"m": 1, "min": 1, "h": 60, "d": 1440, "j": 1440, "w": 10080, "s": 10080}
 _PART = re.compile(r"(\d+)\s*(min|m|h|d|j|w|s)")
-_MOMENT = (
-    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2})[:h](\d{2})$"), (0, 1, 2, 3, 4)),
-    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})[ T](\d{1,2})[:h](\d{2})$"), (2, 1, 0, 3, 4)),
-    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), (0, 1, 2)),
-    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (2, 1, 0)),
-)
 
 
 def zone(name: str | None = None) -> ZoneInfo:
@@ -38,20 +33,7 @@ def zone(name: str | None = None) -> ZoneInfo:
 
 def moment(text: str, tz: ZoneInfo) -> dt.datetime:
     """A local date and time typed by a person (2026-12-01 14:30, 01/12/2026 14h30, ISO)."""
-    raw = text.strip()
-    for pattern, order in _MOMENT:
-        if match := pattern.match(raw):
-            parts = [int(match.group(i + 1)) for i in order] + [0, 0]
-            try:
-                return dt.datetime(parts[0], parts[1], parts[2], parts[3], parts[4], tzinfo=tz)
-            except ValueError:
-                break
-    try:
-        parsed = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise UsageError(_("Invalid date and time '{text}': expected e.g. 2026-12-01 14:30 or "
-                           "01/12/2026 14h30.").format(text=text)) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    return parse_moment(text, tz)
 
 
 def minutes(text: str, what: str) -> int:
@@ -74,6 +56,9 @@ def reminders(text: str | None) -> list[int]:
     return sorted(values, reverse=True)
 
 
+# Occurrences of one appointment in one listing: a daily one over the longest window that
+# `agenda list` takes (5 years) fits.
+MAX_OCCURRENCES = 2000
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 ALLOWED = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS",
            "WKST"}
@@ -149,7 +134,7 @@ def _first(rule: str, start: dt.datetime) -> bool:
 
 
 def occurrences(start_utc: dt.datetime, tz: ZoneInfo, rule: str | None, begin: dt.datetime,
-                end: dt.datetime, limit: int = 500) -> list[dt.datetime]:
+                end: dt.datetime, limit: int = MAX_OCCURRENCES) -> list[dt.datetime]:
     """The item's starts (UTC) in [begin, end), expanded in local wall time (DST-safe)."""
     if not rule:
         return [start_utc] if begin <= start_utc < end else []

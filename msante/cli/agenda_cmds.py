@@ -9,9 +9,24 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from msante.cli import output, session
+from msante.cli.agenda_view import horizon_months, iso, item_json, print_items
+from msante.cli.options import (
+    AllOpt,
+    ForceOpt,
+    FromAlias,
+    PersonOpt,
+    SinceOpt,
+    ToAlias,
+    UntilOpt,
+    check_in,
+    check_out,
+    check_person_choice,
+    one_of,
+    people_for,
+)
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import PartialError, UsageError
-from msante.i18n import N_, _
+from msante.i18n import _
 from msante.text import clean
 
 if TYPE_CHECKING:
@@ -21,7 +36,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help=_("The agenda: appointments, and vaccination and screening reminders "
                          "from the French schedule."), no_args_is_help=True)
 
-PersonOpt = Annotated[str | None, typer.Option(help=_("Whose agenda (default: the owner)."))]
+WhoseOpt = Annotated[str | None, typer.Option(help=_("Whose agenda (default: the owner)."))]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help=_("Appointment id (or its first "
                                                            "characters)."))]
 AtOpt = Annotated[str | None, typer.Option("--at", help=_(
@@ -36,8 +51,6 @@ RepeatOpt = Annotated[str | None, typer.Option("--repeat", help=_(
 TzOpt = Annotated[str | None, typer.Option("--tz", help=_(
     "Time zone (default: $MSANTE_TZ, else Europe/Paris)."))]
 NoteOpt = Annotated[str | None, typer.Option(help=_("A note."))]
-STATUS_LABELS = {"overdue": N_("overdue"), "due": N_("due"), "coming": N_("coming"),
-                 "done": N_("done"), "ask-doctor": N_("ask your doctor")}
 
 
 def _zone(tz: str | None) -> Any:
@@ -53,7 +66,7 @@ def add(
     duration: DurationOpt = "30m",
     where: WhereOpt = None,
     with_: WithOpt = None,
-    person: PersonOpt = None,
+    person: WhoseOpt = None,
     remind: RemindOpt = None,
     repeat: RepeatOpt = None,
     tz: TzOpt = None,
@@ -68,13 +81,15 @@ def add(
 
     if not at:
         raise UsageError(_("Give the date and time with --at, e.g. --at \"2026-12-01 14:30\"."))
-    zone = _zone(tz)
+    zone = _zone(tz)  # every typed value is read before the passphrase is asked
+    start = times.moment(at, zone)
+    minutes = times.minutes(duration or "30m", _("duration"))
+    alarms, rule = times.reminders(remind), times.repeat_rule(repeat, start)
     with session.open_vault() as vault:
         who = vault.people.get(person)
         item = vault.agenda.add(
-            who, title, times.moment(at, zone), tz=zone.key,
-            duration_min=times.minutes(duration or "30m", _("duration")), location=where,
-            professional=with_, reminders=times.reminders(remind), rrule=repeat, note=note)
+            who, title, start, tz=zone.key, duration_min=minutes, location=where,
+            professional=with_, reminders=alarms, rrule=rule, note=note)
     _done(item, who.name, json_, _("Added {title}, {when} ({id})."))
 
 
@@ -91,34 +106,68 @@ def _done(item: Appointment, name: str, json_: bool, message: str) -> None:
 
 def _day(text: str | None, zone: Any, end: bool = False) -> dt.datetime | None:
     from msante.agenda import times
+    from msante.dates import has_time
 
     if not text:
         return None
     moment = times.moment(text, zone)
     if not 1900 <= moment.year <= 2200:
         raise UsageError(_("{date} is out of range.").format(date=text))
-    return moment + dt.timedelta(days=1) if end and len(text.strip()) <= 10 else moment
+    return moment + dt.timedelta(days=1) if end and not has_time(text) else moment
+
+
+DEFAULT_DAYS = 90  # the default window of `agenda list`
+MAX_YEARS = 5  # the longest window (a daily appointment: 1,827 occurrences at most)
+
+
+def _period(since: str | None, until: str | None) -> tuple[dt.datetime, dt.datetime]:
+    """The period of `agenda list`: from --since (default: now) for 90 days, or to --until."""
+    zone = _zone(None)
+    start = _day(since, zone) or dt.datetime.now(zone)
+    end = _day(until, zone, end=True) or start + dt.timedelta(days=DEFAULT_DAYS)
+    if end <= start:
+        raise UsageError(_("--until is before --since."))
+    if end - start > dt.timedelta(days=366 * MAX_YEARS):
+        raise UsageError(_("A listing covers at most {n} years: narrow --since and --until.")
+                         .format(n=MAX_YEARS))
+    return start, end
+
+
+LimitOpt = Annotated[int, typer.Option(min=0, max=100_000, help=_(
+    "At most this many (0: all)."))]
 
 
 @app.command("list")
 def list_(
-    from_: Annotated[str | None, typer.Option("--from", help=_(
-        "From this date (default: now)."))] = None,
-    to: Annotated[str | None, typer.Option("--to", help=_(
-        "Until this date, included (default: a year later)."))] = None,
-    person: Annotated[str | None, typer.Option(help=_("Only this person's (default: "
-                                                      "everyone's)."))] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    person: PersonOpt = None,
+    all_: AllOpt = False,
+    limit: LimitOpt = 20,
     json_: JsonOpt = False,
+    from_: FromAlias = None,
+    to: ToAlias = None,
 ) -> None:
-    """List appointments, soonest first (each occurrence of a repeating one).
+    """List appointments, soonest first (each occurrence of a repeating one), for 90 days.
 
-    Example: msante agenda list --from 2026-12-01 --to 2026-12-31
+    Example: msante agenda list --since 2026-12-01 --until 31/12/2026 --all
     """
-    zone = _zone(None)
+    start, end = _period(one_of(since, from_, "--since"), one_of(until, to, "--until"))
+    check_person_choice(person, all_)
     with session.open_vault() as vault:
-        who = vault.people.get(person) if person else None
-        occurrences = vault.agenda.list(who, _day(from_, zone), _day(to, zone, end=True))
-        names = {p.id: p.name for p in vault.people.list()}
+        people = people_for(vault, person, all_)
+        occurrences = [o for p in people for o in vault.agenda.list(p, start, end)]
+        occurrences.sort(key=lambda o: (o.start, o.appointment.title))
+        names = {p.id: p.name for p in people}
+    shown = occurrences[:limit] if limit else occurrences
+    _print_occurrences(shown, names, json_)
+    if len(shown) < len(occurrences):
+        output.info(_("… {n} more; use --until or --limit.").format(
+            n=len(occurrences) - len(shown)))
+
+
+def _print_occurrences(occurrences: list[Occurrence], names: dict[str, str],
+                       json_: bool) -> None:
     if json_:
         output.print_json([o.appointment.to_json(names.get(o.appointment.person), o.start)
                            for o in occurrences])
@@ -173,20 +222,21 @@ def edit(
     changes: dict[str, Any] = {k: v for k, v in (
         ("title", title), ("location", where), ("professional", with_), ("note", note),
         ("rrule", repeat)) if v is not None}
+    if tz is not None:
+        changes["tz"] = _zone(tz).key
+    if at is not None:
+        times.moment(at, _zone(tz))  # read before the passphrase; placed in the item's zone
+    if duration is not None:
+        changes["duration_min"] = times.minutes(duration, _("duration"))
+    if remind is not None:
+        changes["reminders"] = times.reminders(remind)
+    if not changes and at is None:
+        raise UsageError(_("Nothing to change: give --title, --at, --duration, --where, "
+                           "--with, --remind, --repeat, --tz or --note."))
     with session.open_vault() as vault:
         item = vault.agenda.get(ref)
-        zone = _zone(tz or item.tz)
-        if tz is not None:
-            changes["tz"] = zone.key
         if at is not None:
-            changes["start"] = times.moment(at, zone)
-        if duration is not None:
-            changes["duration_min"] = times.minutes(duration, _("duration"))
-        if remind is not None:
-            changes["reminders"] = times.reminders(remind)
-        if not changes:
-            raise UsageError(_("Nothing to change: give --title, --at, --duration, --where, "
-                               "--with, --remind, --repeat, --tz or --note."))
+            changes["start"] = times.moment(at, _zone(tz or item.tz))
         item = vault.agenda.edit(item.id, changes)
         name = vault.people.get(item.person).name
     _done(item, name, json_, _("Changed {title}, {when} ({id})."))
@@ -222,9 +272,15 @@ def done(
 
     Example: msante agenda done infant_hexa:1:1a2b3c4d --date 2026-11-02 --product Hexyon
     """
+    from msante.agenda.prevention import parse_item_id
     from msante.text import parse_date
 
     day = parse_date(date, what=_("date")) if date else None
+    if parse_item_id(item_id) is None:  # read before the passphrase, as the date is
+        raise UsageError(_("'{id}' is not a prevention item id (see msante agenda due).")
+                         .format(id=item_id))
+    if day is not None and day > dt.date.today():
+        raise UsageError(_("{date} is not a day it could have been done.").format(date=day))
     with session.open_vault() as vault:
         who, rule, dose = vault.agenda.done(item_id, day, note=note, product=product)
     if json_:
@@ -234,60 +290,10 @@ def done(
         output.info(_("Marked done: {item} for {name}.").format(item=item_id, name=who.name))
 
 
-def _horizon(text: str) -> int:
-    raw = text.strip().lower()
-    number = raw.rstrip("my")
-    if not number.isdigit() or not raw or raw[-1] not in "my" or not 0 < int(number) <= 240:
-        raise UsageError(_("Invalid horizon '{text}': expected e.g. 12m or 2y.").format(
-            text=text))
-    return int(number) * (12 if raw.endswith("y") else 1)
-
-
-def _item_json(item: Item, name: str) -> dict[str, Any]:
-    return item.to_json() | {"person": name}
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
-_STYLES = {"overdue": "bold red", "due": "yellow", "coming": "cyan", "done": "green",
-           "ask-doctor": "magenta"}
-
-
-def _print_items(rows: list[tuple[str, Item]], title: str | None = None) -> None:
-    """One block per item, grouped by person: status, label, window; why; id to mark done."""
-    from rich.markup import escape
-
-    con = output.console()
-    if title:
-        con.print(f"[bold]{escape(title)}[/]")
-    person = None
-    for name, item in rows:
-        if name != person and not title:
-            con.print(f"\n[bold]{escape(name)}[/]")
-        person = name
-        status = _(STATUS_LABELS.get(item.status, item.status))
-        window = _window(item)
-        con.print(f"  [{_STYLES.get(item.status, '')}]{escape(status):<12}[/] "
-                  f"{escape(item.label)}  [dim]{escape(window)}[/]")
-        con.print(f"    {escape(item.condition or item.why)}", highlight=False)
-        if item.catch_up and item.status == "overdue":
-            con.print(f"    {escape(item.catch_up)}", highlight=False)
-        con.print(f"    [dim]{escape(item.id)} · {escape(item.sources_text())}[/]",
-                  highlight=False)
-
-
-def _window(item: Item) -> str:
-    if item.status == "done" and item.done_on:
-        return _("done on {date}").format(date=item.done_on.isoformat())
-    return item.window_text()
-
-
 @app.command("due")
 def due(
     person: PersonOpt = None,
-    all_: Annotated[bool, typer.Option("--all", help=_("Everyone in the vault."))] = False,
+    all_: AllOpt = False,
     horizon: Annotated[str, typer.Option(help=_(
         "How far ahead to look for what is coming: 12m, 2y."))] = "12m",
     json_: JsonOpt = False,
@@ -296,17 +302,16 @@ def due(
 
     Example: msante agenda due --all --horizon 6m
     """
-    months = _horizon(horizon)
-    if all_ and person:
-        raise UsageError(_("Give --person or --all, not both."))
+    months = horizon_months(horizon)
+    check_person_choice(person, all_)
     with session.open_vault() as vault:
-        people = vault.people.list() if all_ else [vault.people.get(person)]
+        people = people_for(vault, person, all_)
         rows = [(p.name, item) for p in people for item in vault.agenda.due(p,
                                                                            horizon_months=months)]
     if json_:
-        output.print_json([_item_json(item, name) for name, item in rows])
+        output.print_json([item_json(item, name) for name, item in rows])
     elif rows:
-        _print_items(rows)
+        print_items(rows)
     else:
         output.info(_("Nothing due."))
 
@@ -324,9 +329,9 @@ def plan(
         who = vault.people.get(person)
         items = vault.agenda.plan(who)
     if json_:
-        output.print_json([_item_json(item, who.name) for item in items])
+        output.print_json([item_json(item, who.name) for item in items])
     else:
-        _print_items([(who.name, item) for item in items],
+        print_items([(who.name, item) for item in items],
                      title=_("Vaccination calendar of {name}").format(name=who.name))
 
 
@@ -334,19 +339,22 @@ def plan(
 def export(
     ics: Annotated[Path, typer.Option("--ics", metavar=_("FILE"), help=_(
         "The iCalendar file to write (new, mode 0600)."))],
-    person: Annotated[str | None, typer.Option(help=_(
-        "Only this person's (default: everyone's)."))] = None,
+    person: PersonOpt = None,
+    all_: AllOpt = False,
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Write appointments and due prevention items as iCalendar (RFC 5545).
 
-    Example: msante agenda export --ics agenda.ics
+    Example: msante agenda export --ics agenda.ics --all
     """
     from msante.agenda.ics import export_ics
 
+    check_person_choice(person, all_)
+    check_out(ics, force)
     with session.open_vault() as vault:
-        who = vault.people.get(person) if person else None
-        done_ = export_ics(vault, ics, person=who)
+        who = None if all_ else vault.people.get(person)
+        done_ = export_ics(vault, ics, person=who, overwrite=force)
     if json_:
         output.print_json(done_)
         return
@@ -360,7 +368,7 @@ def export(
 def import_(
     ics: Annotated[Path, typer.Option("--ics", metavar=_("FILE"), help=_(
         "The iCalendar file to read."))],
-    person: PersonOpt = None,
+    person: WhoseOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Import appointments from an iCalendar file; what cannot be read is reported.
@@ -369,6 +377,7 @@ def import_(
     """
     from msante.agenda.ics import import_ics
 
+    check_in(ics)
     with session.open_vault() as vault:
         who = vault.people.get(person)
         report = import_ics(vault, ics, who)
@@ -389,37 +398,51 @@ def _print_report(report: dict[str, Any]) -> None:
 
 
 def remind(
-    all_: Annotated[bool, typer.Option("--all", help=_("Everyone in the vault (default: "
-                                                       "the owner)."))] = False,
+    all_: AllOpt = False,
     notify: Annotated[bool, typer.Option("--notify", help=_(
         "Also raise a desktop notification where one is available."))] = False,
     json_: JsonOpt = False,
 ) -> None:
     """What needs attention today: appointments whose reminder is due, overdue prevention.
 
-    Prints nothing when there is nothing, and exits 0 either way: made for cron or a login
-    script.
+    Prints nothing when there is nothing, and exits 0 either way, even when the vault is
+    locked (one line on stderr then): made for cron or a login script. To get reminders while
+    the vault would be locked, keep the agent running ('msante unlock --timeout 7d', each
+    use restarts its idle time) or point MSANTE_PASSPHRASE_FILE at a file that only this
+    user can read (chmod 600).
 
     Example: msante remind --all --notify
     """
-    now = dt.datetime.now(dt.UTC)
-    with session.open_vault() as vault:
-        people = vault.people.list() if all_ else [vault.people.owner()]
-        soon = vault.agenda.reminders_due(now, people)
-        overdue = [(p.name, i) for p in people for i in vault.agenda.due(p, horizon_months=0)
-                   if i.status == "overdue"]
-        names = {p.id: p.name for p in people}
+    from msante.errors import LockedError
+
+    try:
+        with session.open_vault() as vault:
+            people = vault.people.list() if all_ else [vault.people.owner()]
+            soon, overdue = _attention(vault, people)
+    except LockedError:
+        output.info(_("msante remind: the vault is locked, no reminders this time (see "
+                      "'msante remind --help')."))
+        return
+    names = {p.id: p.name for p in people}
     lines = [_reminder_line(o, names) for o in soon] + [
         _("Overdue for {name}: {label} ({since}).").format(
             name=name, label=i.label, since=i.since_text()) for name, i in overdue]
     if json_:
         output.print_json({"appointments": [o.appointment.to_json(
             names.get(o.appointment.person), o.start) for o in soon],
-            "overdue": [_item_json(i, name) for name, i in overdue]})
+            "overdue": [item_json(i, name) for name, i in overdue]})
     elif lines:
         print(clean("\n".join(lines), lines=True))
     if notify and lines:
         _notify(lines)
+
+
+def _attention(vault: Any, people: list[Any]) -> tuple[list[Occurrence], list[tuple[str, Item]]]:
+    """The occurrences whose reminder is due now, and the overdue prevention items."""
+    soon = vault.agenda.reminders_due(dt.datetime.now(dt.UTC), people)
+    overdue = [(p.name, i) for p in people for i in vault.agenda.due(p, horizon_months=0)
+               if i.status == "overdue"]
+    return soon, overdue
 
 
 def _reminder_line(occ: Occurrence, names: dict[str, str]) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO
 import typer
 
 from msante.cli import output, session
+from msante.cli.options import ForceOpt, check_out
 from msante.cli.vault_cmds import JsonOpt
 from msante.i18n import _
 
@@ -18,11 +19,11 @@ if TYPE_CHECKING:
 app = typer.Typer(help=_("Encrypted backups of the whole vault."), no_args_is_help=True)
 
 
-def write_backup(vault: Vault, out: Path) -> dict[str, object]:
+def write_backup(vault: Vault, out: Path, *, overwrite: bool = False) -> dict[str, object]:
     """Write a backup with a progress line; return its summary."""
     from msante import backup
 
-    summary = backup.create(vault.store, out)
+    summary = backup.create(vault.store, out, overwrite=overwrite)
     output.info(_("Backup written to {path}.").format(path=out))
     return summary
 
@@ -30,14 +31,16 @@ def write_backup(vault: Vault, out: Path) -> dict[str, object]:
 @app.command("create")
 def create(
     out: Annotated[Path, typer.Option("--out", help=_("The archive to write (a new file)."))],
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Write an encrypted archive of the whole vault (opens with the passphrase or recovery key).
 
     Example: msante backup create --out ~/msante-2026-11-23.msb
     """
+    check_out(out, force)
     with session.open_vault() as vault:
-        summary = write_backup(vault, out)
+        summary = write_backup(vault, out, overwrite=force)
     if json_:
         output.print_json(summary)
 

@@ -8,6 +8,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from msante.cli import output, session
+from msante.cli.options import (
+    AllOpt,
+    ForceOpt,
+    FromAlias,
+    PersonOpt,
+    SinceOpt,
+    ToAlias,
+    UntilOpt,
+    check_out,
+    check_person_choice,
+    one_of,
+)
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import PartialError, UsageError
 from msante.i18n import _
@@ -22,9 +34,38 @@ if TYPE_CHECKING:
 app = typer.Typer(help=_("Documents: prescriptions, lab results, imaging and hospital reports…"),
                   no_args_is_help=True)
 
-PersonOpt = Annotated[str | None, typer.Option(help=_("Whose documents (default: the owner)."))]
+WhoseOpt = Annotated[str | None, typer.Option(help=_("Whose documents (default: the owner)."))]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help=_("Document id (or its first "
                                                            "characters)."))]
+
+
+# The flags `doc list --flag` takes, with their French words (folded, - for spaces).
+FLAG_WORDS = {"encrypted": "encrypted", "chiffre": "encrypted", "protege": "encrypted",
+              "unreadable": "unreadable", "illisible": "unreadable", "no-text": "no-text",
+              "sans-texte": "no-text", "limits": "limits", "limites": "limits",
+              "trop-gros": "limits", "partial": "partial", "partiel": "partial",
+              "partiellement-illisible": "partial"}
+
+
+def _flag(text: str | None) -> str | None:
+    """A flag typed in either language as its key; UsageError naming them otherwise."""
+    from msante.text import fold
+
+    if text is None:
+        return None
+    key = FLAG_WORDS.get(fold(text).replace(" ", "-"))
+    if key is None:
+        raise UsageError(_("Unknown flag '{flag}': choose encrypted, unreadable, no-text, "
+                           "limits or partial.").format(flag=text))
+    return key
+
+
+def _check_type(text: str | None) -> None:
+    """Refuse an unknown document type before the passphrase is asked."""
+    from msante.documents import types
+
+    if text:
+        types.resolve(text)
 
 
 def _date(text: str | None, what: str) -> Any:
@@ -37,12 +78,12 @@ def _date(text: str | None, what: str) -> Any:
 def import_(
     paths: Annotated[list[Path], typer.Argument(metavar=_("PATH"),
                                                 help=_("Files or folders to import."))],
-    person: PersonOpt = None,
+    person: WhoseOpt = None,
     type_: Annotated[str | None, typer.Option("--type", help=_(
         "Document type: a LOINC code or lab, prescription, imaging, hospital, certificate, "
         "vaccination… (default: guessed)."))] = None,
-    date: Annotated[str | None, typer.Option(help=_("Document date, YYYY-MM-DD (default: "
-                                                    "guessed)."))] = None,
+    date: Annotated[str | None, typer.Option(help=_(
+        "Document date: 2025-03-12 or 12/03/2025 (default: guessed)."))] = None,
     title: Annotated[str | None, typer.Option(help=_("Title (default: from the file)."))] = None,
     author: Annotated[str | None, typer.Option(help=_("Author (default: from the file)."))]
     = None,
@@ -61,8 +102,10 @@ def import_(
     """
     from msante.documents.importer import Importer, Options, Summary, walk
 
+    day = _date(date, _("date"))
+    _check_type(type_)
     with session.open_vault() as vault:
-        options = Options(vault.people.get(person), type_, _date(date, _("date")), title,
+        options = Options(vault.people.get(person), type_, day, title,
                           author, tuple(tag or ()),
                           session.read_secret_file(password_file) if password_file else None,
                           recursive)
@@ -103,15 +146,19 @@ FEW = 10  # up to this many files, each imported one is described (what was gues
 @app.command("list")
 def list_(
     person: PersonOpt = None,
+    all_: AllOpt = False,
     type_: Annotated[str | None, typer.Option("--type", help=_("Only this type."))] = None,
-    since: Annotated[str | None, typer.Option(help=_("From this date, YYYY-MM-DD."))] = None,
-    until: Annotated[str | None, typer.Option(help=_("Up to this date, YYYY-MM-DD."))] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     tag: Annotated[str | None, typer.Option(help=_("Only with this tag."))] = None,
     author: Annotated[str | None, typer.Option(help=_("Only by this author."))] = None,
     flag: Annotated[str | None, typer.Option(help=_(
         "Only with this flag (encrypted, unreadable, no-text, limits, partial)."))] = None,
-    limit: Annotated[int, typer.Option(help=_("At most this many (0: all)."))] = 50,
+    limit: Annotated[int, typer.Option(min=0, max=1_000_000, help=_(
+        "At most this many (0: all)."))] = 50,
     json_: JsonOpt = False,
+    from_: FromAlias = None,
+    to: ToAlias = None,
 ) -> None:
     """List documents, newest first.
 
@@ -119,13 +166,22 @@ def list_(
     """
     from msante.documents import types
 
+    first = _date(one_of(since, from_, "--since"), _("date"))
+    last = _date(one_of(until, to, "--until"), _("date"))
+    code = types.resolve(type_).code if type_ else None
+    flag = _flag(flag)
+    check_person_choice(person, all_)
     with session.open_vault() as vault:
-        who = vault.people.get(person) if person else None
         docs = vault.documents.list(
-            person=who, type_code=types.resolve(type_).code if type_ else None,
-            since=_date(since, _("date")), until=_date(until, _("date")), tag=tag,
-            author=author, flag=flag, limit=limit or None)
+            person=_who(vault, person, all_), type_code=code, since=first, until=last,
+            tag=tag, author=author, flag=flag, limit=limit or None)
         _print_docs(vault, docs, json_)
+
+
+def _who(vault: Vault, person: str | None, all_: bool) -> Any:
+    """The person a listing covers: None for everyone (--all), else the named one or the
+    owner."""
+    return None if all_ else vault.people.get(person)
 
 
 def _names(vault: Vault) -> dict[str, str]:
@@ -153,16 +209,18 @@ def search(
     query: Annotated[str, typer.Argument(metavar=_("QUERY"), help=_(
         'Words, "a phrase", prefix*, -excluded, a OR b.'))],
     person: PersonOpt = None,
-    limit: Annotated[int, typer.Option(help=_("At most this many results."))] = 20,
+    all_: AllOpt = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help=_(
+        "At most this many results."))] = 20,
     json_: JsonOpt = False,
 ) -> None:
     """Search the documents' text, title, author and tags (ignoring case and accents).
 
     Example: msante doc search 'glycemie "protéine c-réactive" hba1c*'
     """
+    check_person_choice(person, all_)
     with session.open_vault() as vault:
-        who = vault.people.get(person) if person else None
-        hits = vault.documents.search(query, person=who, limit=limit)
+        hits = vault.documents.search(query, person=_who(vault, person, all_), limit=limit)
         names = _names(vault)
     if json_:
         output.print_json([d.to_json(names.get(d.person)) | {"snippet": s} for d, s in hits])
@@ -219,6 +277,7 @@ def export(
     doc_ids: Annotated[list[str], typer.Argument(metavar="ID", help=_("Document ids."))],
     out: Annotated[Path, typer.Option("--out", "-o", help=_(
         "The file to write, or a folder for several."))],
+    force: ForceOpt = False,
 ) -> None:
     """Write the original files back out, byte for byte (new files, mode 0600).
 
@@ -226,9 +285,11 @@ def export(
     """
     if len(doc_ids) > 1 and not out.is_dir():
         raise UsageError(_("Give an existing folder with -o to export several documents."))
+    if not out.is_dir():
+        check_out(out, force)
     with session.open_vault() as vault:
         for ref in doc_ids:
-            written = vault.documents.export(vault.documents.get(ref), out)
+            written = vault.documents.export(vault.documents.get(ref), out, overwrite=force)
             output.info(_("File written: {path}").format(path=written))
 
 
@@ -250,7 +311,8 @@ def edit(
     doc_id: IdArg,
     title: Annotated[str | None, typer.Option(help=_("New title."))] = None,
     type_: Annotated[str | None, typer.Option("--type", help=_("New type."))] = None,
-    date: Annotated[str | None, typer.Option(help=_("New date, YYYY-MM-DD."))] = None,
+    date: Annotated[str | None, typer.Option(help=_(
+        "New date: 2025-03-12 or 12/03/2025."))] = None,
     tag: Annotated[list[str] | None, typer.Option(help=_("Add a tag (repeatable)."))] = None,
     untag: Annotated[list[str] | None, typer.Option(help=_("Remove a tag (repeatable)."))]
     = None,
@@ -261,9 +323,11 @@ def edit(
 
     Example: msante doc edit 3f2a9c1e --type imaging --date 2025-03-12 --tag thyroïde
     """
+    day = _date(date, _("date"))
+    _check_type(type_)
     with session.open_vault() as vault:
         doc = vault.documents.edit(vault.documents.get(doc_id), title=title, type_ref=type_,
-                                   date=_date(date, _("date")), add_tags=tuple(tag or ()),
+                                   date=day, add_tags=tuple(tag or ()),
                                    remove_tags=tuple(untag or ()), note=note)
         _done(vault, doc, _("Document {id} updated."), json_)
 
@@ -314,13 +378,14 @@ def delete(doc_id: IdArg, json_: JsonOpt = False) -> None:
 
 
 @app.command("trash")
-def trash(person: PersonOpt = None, json_: JsonOpt = False) -> None:
+def trash(person: PersonOpt = None, all_: AllOpt = False, json_: JsonOpt = False) -> None:
     """List the documents in the trash.
 
-    Example: msante doc trash --json
+    Example: msante doc trash --all --json
     """
+    check_person_choice(person, all_)
     with session.open_vault() as vault:
-        who = vault.people.get(person) if person else None
+        who = _who(vault, person, all_)
         _print_docs(vault, vault.documents.list(person=who, trashed=True, limit=None), json_)
 
 

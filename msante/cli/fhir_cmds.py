@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from msante.cli import output, session
+from msante.cli.options import ForceOpt, check_in, check_out
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import PartialError
 from msante.i18n import _
@@ -25,6 +26,7 @@ def export(
     person: PersonOpt = None,
     all_measurements: Annotated[bool, typer.Option("--all-measurements", help=_(
         "Every measurement, not only the latest of each kind."))] = False,
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Write the profile and latest measurements as a FHIR R4 International Patient Summary.
@@ -36,9 +38,10 @@ def export(
     """
     from msante.profile.fhir import export_ips
 
+    check_out(out, force)
     with session.open_vault() as vault:
         result = export_ips(vault, vault.people.get(person), out,
-                            all_measurements=all_measurements)
+                            all_measurements=all_measurements, overwrite=force)
     if json_:
         output.print_json(result)
         return
@@ -66,6 +69,7 @@ def import_(
     """
     from msante.profile.fhir import import_bundle
 
+    check_in(file)
     with session.open_vault() as vault:
         report = import_bundle(vault, vault.people.get(person), file, force=force)
     if json_:

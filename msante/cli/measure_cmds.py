@@ -9,6 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from msante.cli import output, session
+from msante.cli.options import (
+    AllOpt,
+    FromAlias,
+    check_in,
+    check_person_choice,
+    one_of,
+    people_for,
+)
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import PartialError
 from msante.i18n import _, current
@@ -25,7 +33,7 @@ KindArg = Annotated[str, typer.Argument(metavar=_("KIND"), help=_(
     "weight, height, blood-pressure (bp), heart-rate, glucose, temperature, spo2, waist, "
     "respiratory-rate, hba1c, steps — or an alias (see 'msante measure kinds')."))]
 SinceOpt = Annotated[str | None, typer.Option(help=_(
-    "From this date (YYYY-MM-DD or DD/MM/YYYY) or this far back: 30d, 2w, 6m, 1y."))]
+    "From this date (2025-03-12 or 12/03/2025) or this far back: 30d, 2w, 6m, 1y."))]
 
 
 def _when(iso: str) -> str:
@@ -54,8 +62,8 @@ def add(
         "The unit, e.g. lb, m, mmol/L, °F (default: the kind's own: kg, cm, g/L, °C…)."))]
     = None,
     at: Annotated[str | None, typer.Option(help=_(
-        "When it was measured: YYYY-MM-DD [HH:MM] or DD/MM/YYYY [HH:MM], local time "
-        "(default: now)."))] = None,
+        "When it was measured, local time: 2025-03-12 08:30 or 12/03/2025 8h30 (default: "
+        "now)."))] = None,
     person: PersonOpt = None,
     note: Annotated[str | None, typer.Option(help=_("A note."))] = None,
     json_: JsonOpt = False,
@@ -64,10 +72,15 @@ def add(
 
     Example: msante measure add weight 72,5 kg --at "12/03/2025 08:30"
     """
+    from msante.measures import kinds
+    from msante.measures.service import measured_at
+
+    text = " ".join(filter(None, (value, unit_word)))
+    kinds.read(kinds.get(kind), text, unit)  # every typed value read before the passphrase
+    measured_at(at)
     with session.open_vault() as vault:
         who = vault.people.get(person)
-        made = vault.measures.add(who, kind, " ".join(filter(None, (value, unit_word))),
-                                   unit=unit, at=at, note=note)
+        made = vault.measures.add(who, kind, text, unit=unit, at=at, note=note)
     if json_:
         output.print_json(made.to_json(who.name))
         return
@@ -82,42 +95,59 @@ def list_(
     kind: Annotated[str | None, typer.Argument(metavar="KIND", help=_(
         "Only this kind (default: all)."))] = None,
     since: SinceOpt = None,
-    limit: Annotated[int, typer.Option(min=0, help=_("At most this many (0: all)."))] = 50,
-    all_: Annotated[bool, typer.Option("--all", help=_(
-        "All of them; with --json, one JSON object per line as they are read."))] = False,
-    person: PersonOpt = None,
+    limit: Annotated[int, typer.Option(min=0, max=10_000_000, help=_(
+        "At most this many (0: all)."))] = 50,
+    person: Annotated[str | None, typer.Option(help=_(
+        "Only this person's (default: the owner's)."))] = None,
+    all_: AllOpt = False,
+    json_lines: Annotated[bool, typer.Option("--json-lines", help=_(
+        "Every one of them (no limit) as JSON, one object per line as they are read."))]
+    = False,
     json_: JsonOpt = False,
+    from_: FromAlias = None,
 ) -> None:
     """List measurements, newest first (weights with their BMI when a height is known).
 
     Example: msante measure list weight --since 6m --json
     """
+    from msante.measures import kinds
+    from msante.measures.service import since_utc
+
+    start = one_of(since, from_, "--since")
+    since_utc(start)  # every typed value read before the passphrase
+    if kind:
+        kinds.get(kind)
+    check_person_choice(person, all_)
     with session.open_vault() as vault:
-        who = vault.people.get(person)
-        measures = vault.measures
-        if all_ and json_:
-            for m in measures.stream(who, kind, since):
-                output.print_json_line(m.to_json(who.name))
+        people = people_for(vault, person, all_)
+        names = {p.id: p.name for p in people}
+        if json_lines:
+            for who in people:
+                for m in vault.measures.stream(who, kind, start):
+                    output.print_json_line(m.to_json(who.name))
             return
-        items = measures.list(who, kind, since, limit=None if all_ else limit or None)
-    _print(items, who.name, json_)
+        items = [m for who in people
+                 for m in vault.measures.list(who, kind, start, limit=limit or None)]
+    items.sort(key=lambda m: m.at, reverse=True)
+    _print(items[:limit] if limit else items, names, json_)
 
 
-def _print(items: list[Measurement], name: str, json_: bool) -> None:
+def _print(items: list[Measurement], names: dict[str, str], json_: bool) -> None:
     if json_:
-        output.print_json([m.to_json(name) for m in items])
+        output.print_json([m.to_json(names.get(m.person)) for m in items])
     elif not items:
         output.info(_("No measurement."))
     else:
-        _table(items)
+        _table(items, names if len(names) > 1 else {})
 
 
-def _table(items: list[Measurement]) -> None:
+def _table(items: list[Measurement], names: dict[str, str]) -> None:
     with_bmi = any(m.bmi is not None for m in items)
     columns = ["Id", _("When"), _("Measurement"), _("Value")] + ([_("BMI")] if with_bmi else [])
-    output.table(columns + [_("Note")], [
+    output.table(columns + [_("Note")] + ([_("Person")] if names else []), [
         [m.id[:8], _when(m.at), m.kind_info.label, m.display(current())]
-        + ([_bmi_text(m)] if with_bmi else []) + [m.note or ""] for m in items])
+        + ([_bmi_text(m)] if with_bmi else []) + [m.note or ""]
+        + ([names.get(m.person, "")] if names else []) for m in items])
 
 
 @app.command("latest")
@@ -129,7 +159,7 @@ def latest(person: PersonOpt = None, json_: JsonOpt = False) -> None:
     with session.open_vault() as vault:
         who = vault.people.get(person)
         items = list(vault.measures.latest(who).values())
-    _print(items, who.name, json_)
+    _print(items, {who.id: who.name}, json_)
 
 
 @app.command("chart")
@@ -138,6 +168,11 @@ def chart(kind: KindArg, since: SinceOpt = "1y", person: PersonOpt = None) -> No
 
     Example: msante measure chart bp --since 6m
     """
+    from msante.measures import kinds
+    from msante.measures.service import since_utc
+
+    since_utc(since)
+    kinds.get(kind)
     with session.open_vault() as vault:
         who = vault.people.get(person)
         series = vault.measures.chart_series(who, kind, since)
@@ -209,6 +244,11 @@ def import_(
 
     Example: msante measure import ~/Téléchargements/tensiometre.csv --kind bp
     """
+    from msante.measures import kinds
+
+    if kind:
+        kinds.get(kind)
+    check_in(file)
     with session.open_vault() as vault:
         who = vault.people.get(person)
         report = vault.measures.import_csv(who, file, kind)

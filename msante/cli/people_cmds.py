@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from msante.cli import output, session
+from msante.cli.options import ForceOpt, check_out
 from msante.cli.vault_cmds import JsonOpt
 from msante.i18n import _
 
@@ -19,15 +20,21 @@ app = typer.Typer(help=_("The people whose records you keep: yourself and those 
 def add(
     name: Annotated[str, typer.Argument(metavar=_("NAME"),
                                         help=_("Their name (unique in the vault)."))],
-    born: Annotated[str, typer.Option(help=_("Birth date, YYYY-MM-DD."))],
-    sex: Annotated[str, typer.Option(help=_("female, male or other."))],
-    relation: Annotated[str, typer.Option(help=_("child or other."))] = "child",
+    born: Annotated[str, typer.Option(help=_("Birth date: 2019-04-27 or 27/04/2019."))],
+    sex: Annotated[str, typer.Option(help=_(
+        "female, male or other (F, M; femme, homme, autre)."))],
+    relation: Annotated[str, typer.Option(help=_("child or other (enfant, autre)."))]
+    = "child",
     json_: JsonOpt = False,
 ) -> None:
     """Add a person (a child until majority, or another loved one).
 
     Example: msante people add "Léo Martin" --born 2019-04-27 --sex male --relation child
     """
+    from msante.people import relation_key, validate
+
+    validate(name, born, sex)  # every typed value read before the passphrase
+    relation_key(relation)
     with session.open_vault() as vault:
         person = vault.people.add(name, born, sex, relation)
     if json_:
@@ -100,6 +107,7 @@ def remove(
 def handover(
     name: Annotated[str, typer.Argument(metavar=_("NAME"), help=_("The now-adult's name."))],
     out: Annotated[Path, typer.Option("--out", help=_("The archive to write."))],
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Hand a child's profile over once they are adult: an archive sealed by a one-time code.
@@ -108,8 +116,9 @@ def handover(
     """
     from msante.handover import export_space
 
+    check_out(out, force)
     with session.open_vault() as vault:
-        code = export_space(vault, vault.people.get(name), out)
+        code = export_space(vault, vault.people.get(name), out, overwrite=force)
     if json_:
         output.print_json({"file": str(out), "code": code})
         return

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from msante.cli import output, session
+from msante.cli.options import AllOpt, check_person_choice, people_for
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import UsageError
 from msante.i18n import _
@@ -39,8 +40,6 @@ FieldsArg = Annotated[list[str] | None, typer.Argument(metavar=_("FIELD=VALUE...
     "The entry's fields, e.g. substance=Pénicilline severity=severe since=2010."))]
 CodeOpt = Annotated[str | None, typer.Option(help=_(
     "A standard code: snomed:CODE, atc:CODE, cis:CODE, cvx:CODE, loinc:CODE or URI|CODE."))]
-IdArg = Annotated[str, typer.Argument(metavar="ID", help=_("Entry id (or its first "
-                                                           "characters)."))]
 
 
 def _values(pairs: list[str] | None) -> dict[str, object]:
@@ -62,9 +61,11 @@ def _code(text: str | None) -> Any:
 
 @app.command("show")
 def show(
-    person: PersonOpt = None,
+    person: Annotated[str | None, typer.Option(help=_(
+        "Only this person's (default: the owner's)."))] = None,
+    all_: AllOpt = False,
     section: Annotated[str | None, typer.Option(help=_("Only this section."))] = None,
-    all_: Annotated[bool, typer.Option("--all", help=_(
+    inactive: Annotated[bool, typer.Option("--inactive", help=_(
         "Also entries entered in error or superseded."))] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -72,16 +73,30 @@ def show(
 
     Example: msante profile show --person "Léo Martin" --section vaccinations
     """
+    from msante.profile import sections
+
+    if section:
+        sections.get(section)
+    check_person_choice(person, all_)
     with session.open_vault() as vault:
-        who = vault.people.get(person)
-        entries = vault.profile.list(who, section, everything=all_)
+        people = people_for(vault, person, all_)
+        shown = [(who, vault.profile.list(who, section, everything=inactive)) for who in people]
     if json_:
-        output.print_json([e.to_json(who.name) for e in entries])
+        output.print_json([e.to_json(who.name) for who, entries in shown for e in entries])
         return
-    if not entries:
-        output.info(_("Nothing recorded yet. Add an entry with: msante profile add SECTION "
-                      "FIELD=VALUE…"))
-    _print(entries, all_)
+    for who, entries in shown:
+        if all_:
+            output.console().print(f"\n[bold]{_escape(who.name)}[/]")
+        if not entries:
+            output.info(_("Nothing recorded yet. Add an entry with: msante profile add SECTION "
+                          "FIELD=VALUE…"))
+        _print(entries, inactive)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _print(entries: list[Entry], with_status: bool) -> None:
@@ -136,11 +151,17 @@ def add(
 
     Example: msante profile add allergies substance=Pénicilline reaction=urticaire severity=severe
     """
+    from msante.profile import sections
+
+    spec = sections.get(section)  # every typed value read before the passphrase
+    if none and fields:
+        raise UsageError(_("--none takes no fields."))
+    if not none:
+        sections.validate(spec, _values(fields))
+    _code(code)
     with session.open_vault() as vault:
         who = vault.people.get(person)
         if none:
-            if fields:
-                raise UsageError(_("--none takes no fields."))
             entry = vault.profile.add_none(who, section)
         else:
             entry = vault.profile.add(who, section, _values(fields), code=_code(code))
@@ -154,28 +175,71 @@ def _done(entry: Entry, name: str, json_: bool, message: str) -> None:
         output.info(message.format(text=entry.text(), id=entry.id[:8]))
 
 
-def _entry_in(vault: Vault, section: str, ref: str) -> Entry:
+def _entry_in(vault: Vault, section: str | None, ref: str) -> Entry:
+    """The entry `ref`; if a section is given too, it must be the entry's (the error names
+    the right one)."""
     from msante.profile import sections
 
     entry = vault.profile.get(ref)
-    if entry.section != sections.get(section).name:
+    if section is not None and entry.section != sections.get(section).name:
         raise UsageError(_("Entry {id} belongs to {section}, not {asked}.").format(
             id=ref, section=entry.section, asked=section))
     return entry
 
 
+def _split_ref(words: list[str]) -> tuple[str | None, str, list[str]]:
+    """`[SECTION] ID [FIELD=VALUE...]` as (section or None, id, the fields)."""
+    from msante.profile import sections
+
+    if not words or "=" in words[0]:
+        raise UsageError(_("Give the entry's id, e.g. msante profile remove 3f2a."))
+    if len(words) > 1 and "=" not in words[1]:
+        sections.get(words[0])  # a second word that is no field: the first is the section
+        return words[0], words[1], words[2:]
+    return None, words[0], words[1:]
+
+
+def _precheck(section: str | None, pairs: list[str]) -> None:
+    """Read the typed fields before the passphrase: against the section when it is given,
+    else against the field of that name wherever every section reads it the same way."""
+    from msante.profile import sections
+
+    values = _values(pairs)
+    specs = [sections.get(section)] if section else list(sections.SECTIONS)
+    for name, raw in values.items():
+        owners = [s for s in specs if name in {f.name for f in s.fields}]
+        if section and not owners:
+            sections.validate(specs[0], {name: raw})  # names the fields it has
+        if owners and len({s.get(name).kind for s in owners}) == 1 and str(raw).strip():
+            sections.check_field(owners[0], name, raw)
+
+
+def _no_more(rest: list[str]) -> None:
+    if rest:
+        raise UsageError(_("Got unexpected extra argument(s) ({args})").format(
+            args=" ".join(rest)))
+
+
+RefArg = Annotated[str, typer.Argument(metavar="ID", help=_(
+    "The entry's id (or its first characters); 'SECTION ID' is read too, the section "
+    "checked."))]
+SecondArg = Annotated[str | None, typer.Argument(hidden=True)]
+
+
 @app.command("edit")
 def edit(
-    section: SectionArg,
-    ref: IdArg,
+    ref: RefArg,
     fields: FieldsArg = None,
     code: CodeOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Change fields of an entry (FIELD= empties an optional field); the old version is kept.
 
-    Example: msante profile edit treatments 3f2a dose="500 mg" frequency="2 fois par jour"
+    Example: msante profile edit 3f2a dose="500 mg" frequency="2 fois par jour"
     """
+    section, ref, fields = _split_ref([ref, *(fields or [])])
+    _precheck(section, fields)
+    _code(code)
     with session.open_vault() as vault:
         entry = _entry_in(vault, section, ref)
         entry = vault.profile.edit(entry.id, _values(fields), code=_code(code))
@@ -184,13 +248,15 @@ def edit(
 
 
 @app.command("remove")
-def remove(section: SectionArg, ref: IdArg, json_: JsonOpt = False) -> None:
+def remove(ref: RefArg, second: SecondArg = None, json_: JsonOpt = False) -> None:
     """Remove an entry: a clinical fact is marked "entered in error" (kept in its history).
 
     A trusted person or a lifestyle habit is deleted for good.
 
-    Example: msante profile remove allergies 3f2a
+    Example: msante profile remove 3f2a
     """
+    section, ref, rest = _split_ref([ref, *filter(None, [second])])
+    _no_more(rest)
     with session.open_vault() as vault:
         entry = vault.profile.remove(_entry_in(vault, section, ref).id)
         name = vault.people.get(entry.person).name
@@ -198,13 +264,15 @@ def remove(section: SectionArg, ref: IdArg, json_: JsonOpt = False) -> None:
 
 
 @app.command("history")
-def history(ref: IdArg, json_: JsonOpt = False) -> None:
+def history(ref: RefArg, second: SecondArg = None, json_: JsonOpt = False) -> None:
     """Show the previous versions of an entry.
 
     Example: msante profile history 3f2a
     """
+    section, ref, rest = _split_ref([ref, *filter(None, [second])])
+    _no_more(rest)
     with session.open_vault() as vault:
-        entry = vault.profile.get(ref)
+        entry = _entry_in(vault, section, ref)
         versions = vault.profile.history(entry)
     if json_:
         output.print_json([{"revision": v.revision, "fields": v.data, "status": v.status,

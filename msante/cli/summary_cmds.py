@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from msante.cli import output, session
+from msante.cli.options import ForceOpt, check_out
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import UsageError
 from msante.i18n import _, ngettext
@@ -29,6 +30,7 @@ def summary(
         "(mode 0600)."))] = None,
     person: Annotated[str | None, typer.Option(help=_(
         "Whose summary (default: the owner)."))] = None,
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """A printable summary of the medical profile (PDF), or the emergency card (and its QR code).
@@ -41,19 +43,22 @@ def summary(
         raise UsageError(_("Choose one of --pdf FILE or --emergency."))
     if qr is not None and not emergency:
         raise UsageError(_("--qr goes with --emergency."))
+    for path in (pdf, qr):
+        if path is not None:
+            check_out(path, force)
     with session.open_vault() as vault:
         who = vault.people.get(person)
         if pdf is not None:
-            _pdf(vault, who, pdf, json_)
+            _pdf(vault, who, pdf, json_, force)
         else:
-            _emergency(vault, who, qr, json_)
+            _emergency(vault, who, qr, json_, force)
 
 
-def _pdf(vault: Vault, who: Person, path: Path, json_: bool) -> None:
+def _pdf(vault: Vault, who: Person, path: Path, json_: bool, force: bool) -> None:
     from msante.profile.summary import build_summary, save_pdf
 
     made = build_summary(vault, who)
-    pages = save_pdf(vault, made, path)
+    pages = save_pdf(vault, made, path, overwrite=force)
     if json_:
         output.print_json({"file": str(path), "person": who.name, "pages": pages,
                            "issued": made.issued.isoformat(), "sections": made.counts})
@@ -63,11 +68,11 @@ def _pdf(vault: Vault, who: Person, path: Path, json_: bool) -> None:
             path=path, pages=pages))
 
 
-def _emergency(vault: Vault, who: Person, qr: Path | None, json_: bool) -> None:
+def _emergency(vault: Vault, who: Person, qr: Path | None, json_: bool, force: bool) -> None:
     from msante.profile.summary import emergency_card, save_qr
 
     card = emergency_card(vault, who)
-    fitted = save_qr(vault, who, card, qr) if qr is not None else card.fit()
+    fitted = save_qr(vault, who, card, qr, overwrite=force) if qr is not None else card.fit()
     if json_:
         output.print_json(card.to_json() | {
             "file": str(qr) if qr is not None else None, "qr_text": fitted.text,

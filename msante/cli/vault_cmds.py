@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from msante.cli import output, session
-from msante.errors import AlreadyExistsError, LockedError, UsageError
+from msante.errors import LockedError, UsageError
 from msante.i18n import _
 
 JsonOpt = Annotated[bool, typer.Option("--json", help=_("Print JSON for scripts."))]
@@ -62,8 +62,10 @@ def _write_new_secret_file(path: Path, text: str) -> None:
 
 def init(
     name: Annotated[str, typer.Option(help=_("The owner's name."))],
-    born: Annotated[str, typer.Option(help=_("The owner's birth date, YYYY-MM-DD."))],
-    sex: Annotated[str, typer.Option(help=_("female, male or other."))],
+    born: Annotated[str, typer.Option(help=_(
+        "The owner's birth date: 1985-06-02 or 02/06/1985."))],
+    sex: Annotated[str, typer.Option(help=_(
+        "female, male or other (F, M; femme, homme, autre)."))],
     recovery_key_file: Annotated[Path | None, typer.Option(
         help=_("Write the recovery key to this new file (mode 0600) instead of showing it.")),
     ] = None,
@@ -80,11 +82,13 @@ def init(
     from msante.api import Vault
     from msante.people import validate
 
-    validate(name, born, sex)
-    if recovery_key_file and recovery_key_file.exists():
-        raise AlreadyExistsError(_("{path} already exists: choose a new file.")
-                                 .format(path=recovery_key_file))
-    text = _new_passphrase(None, (name, born, born.replace("-", "")), from_sources=True)
+    name, day, sex = validate(name, born, sex)
+    if recovery_key_file:
+        from msante.vault.fsutil import check_new_file
+
+        check_new_file(recovery_key_file)
+    typed, born = born, day.isoformat()
+    text = _new_passphrase(None, (name, typed, born, born.replace("-", "")), from_sources=True)
     vault, recovery = Vault.create(session.home(), text, name=name, born=born, sex=sex,
                                    params=_kdf(kdf_memory, kdf_iterations))
     vault.close()

@@ -115,17 +115,19 @@ class Documents:
         self._audit_read(doc, "text")
         return str(row[0] or "")
 
-    def export(self, doc: Document, dst: Path) -> Path:
-        """Write the original bytes to `dst` (a new 0600 file), checked against their SHA-256."""
+    def export(self, doc: Document, dst: Path, *, overwrite: bool = False) -> Path:
+        """Write the original bytes to `dst` (a new 0600 file, or a new one in the folder
+        `dst`; `overwrite`: replace one), checked against their SHA-256."""
         target = dst / export_name(doc) if dst.is_dir() else dst
-        self._write_copy(doc, target, audit_as="export")
+        self._write_copy(doc, target, audit_as="export", overwrite=overwrite)
         return target
 
-    def _write_copy(self, doc: Document, target: Path, *, audit_as: str | None) -> None:
+    def _write_copy(self, doc: Document, target: Path, *, audit_as: str | None,
+                    overwrite: bool = False) -> None:
         """Decrypt into a new private file; audit before it appears (when `audit_as`)."""
         import hashlib
 
-        with new_private_file(target) as out:
+        with new_private_file(target, overwrite=overwrite) as out:
             hashing = _HashingWriter(out, hashlib.sha256())
             files.read(self.store, self._ref(doc), hashing)  # type: ignore[arg-type]
             if hashing.digest.hexdigest() != doc.sha256:

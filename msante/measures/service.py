@@ -119,7 +119,6 @@ class Series(NamedTuple):
 
 # -- times --------------------------------------------------------------------------------------
 
-_FRENCH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2})[:hH](\d{2})?)?")
 _RELATIVE = re.compile(r"(\d{1,4})\s*([dwmyjsa])")
 
 
@@ -137,18 +136,11 @@ def _out_of_range(text: object) -> UsageError:
 
 
 def _parse_moment(text: str) -> dt.datetime:
-    """A date or date-time: ISO 8601 or French DD/MM/YYYY [HH:MM]; local unless it says."""
-    value = text.strip()
-    french = _FRENCH.fullmatch(value)
-    try:
-        if french:
-            day, month, year, hour, minute = french.groups()
-            return _to_utc(dt.datetime(int(year), int(month), int(day), int(hour or 0),
-                                       int(minute or 0)))
-        return _to_utc(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        raise UsageError(_("Invalid date '{text}': expected YYYY-MM-DD [HH:MM] or DD/MM/YYYY "
-                           "[HH:MM], e.g. 2025-03-12 08:30.").format(text=text)) from None
+    """A date or date-time typed by a person (`dates.parse_moment`), in UTC; local unless it
+    says."""
+    from msante.dates import parse_moment
+
+    return _to_utc(parse_moment(text))
 
 
 def measured_at(value: str | dt.datetime | None, now: dt.datetime | None = None) -> str:

@@ -360,7 +360,7 @@ def _refused(vault: Vault, bundle: Json, problem: str) -> UsageError:
 
 
 def export_ips(vault: Vault, person: Person, out_path: Path, *,
-               all_measurements: bool = False) -> Json:
+               all_measurements: bool = False, overwrite: bool = False) -> Json:
     """Write the person's IPS to a new 0600 file, audited as `fhir.export`; what was written
     (with `warnings`: the codes left out)."""
     bundle, counts, warnings = build_ips(vault, person, all_measurements=all_measurements)
@@ -372,7 +372,8 @@ def export_ips(vault: Vault, person: Person, out_path: Path, *,
     if problems:  # a bug of ours: never write a document that breaks the IPS rules
         raise RuntimeError("; ".join(problems))
     vault.store.export(out_path, fhir.dumps(bundle), "fhir.export", person=person.id,
-                       detail={"file": out_path.name, "counts": dict(counts)})
+                       detail={"file": out_path.name, "counts": dict(counts)},
+                       overwrite=overwrite)
     return {"file": str(out_path), "person": person.name,
             "identifier": bundle["identifier"]["value"], "resources": len(bundle["entry"]),
             "counts": dict(sorted(counts.items())), "warnings": warnings}

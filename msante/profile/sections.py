@@ -73,6 +73,25 @@ CHOICE_LABELS = {
     "biologic": N_("biologic"),
 }
 
+# The French words a person may type for a choice, in either language (folded, - for spaces).
+FRENCH_CHOICES = {
+    "leger": "mild", "legere": "mild", "modere": "moderate", "moderee": "moderate",
+    "severe": "severe", "grave": "severe", "actif": "active", "active": "active",
+    "en-cours": "active", "resolu": "resolved", "resolue": "resolved", "gueri": "resolved",
+    "guerie": "resolved", "medical": "medical", "medicale": "medical",
+    "chirurgical": "surgical", "chirurgicale": "surgical", "allergie": "allergy",
+    "intolerance": "intolerance", "alimentation": "food", "alimentaire": "food",
+    "activite-physique": "activity", "activite": "activity", "sport": "activity",
+    "tabac": "tobacco", "alcool": "alcohol", "sommeil": "sleep", "ecrans": "screens",
+    "ecran": "screens", "mammographie": "mammography", "test-fit": "colorectal-fit",
+    "test-immunologique": "colorectal-fit", "depistage-colorectal": "colorectal-fit",
+    "test-hpv": "cervical-hpv", "frottis": "cervical-cytology",
+    "examen-cytologique": "cervical-cytology", "cytologie": "cervical-cytology",
+    "autre": "other", "medicament": "medication", "medicamenteuse": "medication",
+    "environnement": "environment", "environnementale": "environment",
+    "biologique": "biologic", "produit-biologique": "biologic",
+}
+
 SECTIONS: tuple[Section, ...] = (
     Section("allergies", N_("Allergies and intolerances"), (
         Field("substance", "text", N_("substance"), required=True),
@@ -83,7 +102,8 @@ SECTIONS: tuple[Section, ...] = (
               choices=("food", "medication", "environment", "biologic")),
         Field("since", "date", N_("since")),
         Field("note", "text", N_("note")),
-    ), date_field="since", aliases=("allergy", "allergies-et-intolerances")),
+    ), date_field="since", aliases=("allergy", "allergies-et-intolerances", "allergie",
+                                    "intolerances", "intolerance")),
     Section("treatments", N_("Treatments"), (
         Field("medicine", "text", N_("medicine"), required=True),
         Field("dose", "text", N_("dose")),
@@ -101,19 +121,22 @@ SECTIONS: tuple[Section, ...] = (
         Field("onset", "date", N_("onset")),
         Field("resolved_on", "date", N_("resolved on")),
         Field("note", "text", N_("note")),
-    ), date_field="onset", aliases=("condition", "history", "problems", "antecedents")),
+    ), date_field="onset", aliases=("condition", "history", "problems", "antecedents",
+                                    "antecedent", "antecedents-medicaux",
+                                    "antecedents-medicaux-et-chirurgicaux")),
     Section("vaccinations", N_("Vaccinations"), (
         Field("vaccine", "text", N_("vaccine"), required=True),
         Field("date", "date", N_("date"), required=True),
         Field("dose", "int", N_("dose number")),
         Field("batch", "text", N_("batch")),
         Field("note", "text", N_("note")),
-    ), date_field="date", aliases=("vaccination", "vaccines", "immunizations", "vaccins")),
+    ), date_field="date", aliases=("vaccination", "vaccines", "immunizations", "vaccins",
+                                   "vaccin")),
     Section("family", N_("Family history"), (
         Field("condition", "text", N_("condition"), required=True),
         Field("relative", "text", N_("relative"), required=True),
         Field("note", "text", N_("note")),
-    ), aliases=("family-history", "antecedents-familiaux")),
+    ), aliases=("family-history", "antecedents-familiaux", "famille")),
     Section("screenings", N_("Screenings done"), (
         Field("screening", "enum", N_("screening"), required=True, choices=SCREENINGS),
         Field("date", "date", N_("date"), required=True),
@@ -122,17 +145,18 @@ SECTIONS: tuple[Section, ...] = (
     ), date_field="date", aliases=("screening", "depistages", "depistage")),
     Section("blood-group", N_("Blood group"), (
         Field("group", "enum", N_("blood group"), required=True, choices=BLOOD_GROUPS),
-    ), single=True, aliases=("blood", "groupe-sanguin")),
+    ), single=True, aliases=("blood", "groupe-sanguin", "groupe")),
     Section("trusted-person", N_("Trusted person"), (
         Field("name", "text", N_("name"), required=True),
         Field("relation", "text", N_("relation")),
         Field("phone", "phone", N_("phone")),
-    ), clinical=False, aliases=("trusted", "personne-de-confiance")),
+    ), clinical=False, aliases=("trusted", "personne-de-confiance", "confiance")),
     Section("directives", N_("Advance directives"), (
         Field("text", "text", N_("text")),
         Field("document", "doc", N_("document id")),
         Field("date", "date", N_("date")),
-    ), date_field="date", aliases=("advance-directives", "directives-anticipees")),
+    ), date_field="date", aliases=("advance-directives", "directives-anticipees",
+                                   "directive")),
     Section("lifestyle", N_("Lifestyle habits"), (
         Field("topic", "enum", N_("topic"), required=True, choices=LIFESTYLE_TOPICS),
         Field("text", "text", N_("text"), required=True),
@@ -156,31 +180,42 @@ _PARTIAL = (
     (re.compile(r"^(\d{4})$", re.ASCII), "{0}"),
     (re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII), "{0}-{1:0>2}"),
     (re.compile(r"^(\d{1,2})/(\d{4})$", re.ASCII), "{1}-{0:0>2}"),
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII), "{0}-{1:0>2}-{2:0>2}"),
-    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII), "{2}-{1:0>2}-{0:0>2}"),
 )
 
 
 def partial_date(text: str, label: str, today: dt.date | None = None) -> str:
-    """`2019`, `2019-03`, `03/2019`, `2019-03-12` or `12/03/2019` as YYYY[-MM[-DD]]."""
+    """`2019`, `2019-03` or `03/2019` as YYYY[-MM]; a whole day as `dates.parse_day` reads
+    it (`2019-03-12`, `12/03/2019`), with its one message when it cannot be read."""
+    from msante.dates import invalid, parse_day
+
+    raw = text.strip()
+    value = _partial(raw)
+    if value is None:
+        value = parse_day(raw, what=_(label)).isoformat()
+    elif _first_day(value) is None:
+        raise invalid(text, _(label))
+    first = _first_day(value)
+    if first is None or first.year < 1900 or first > (today or dt.date.today()):
+        raise UsageError(_("Invalid {field} '{text}': expected a date such as 2019, 2019-03 or "
+                           "2019-03-12, not in the future.").format(field=_(label), text=text))
+    return value
+
+
+def _partial(raw: str) -> str | None:
+    """A year or a month (`2019`, `2019-03`, `03/2019`) as YYYY[-MM]; None for other text."""
     for pattern, form in _PARTIAL:
-        if match := pattern.match(text.strip()):
-            value = form.format(*match.groups())
-            if _valid_partial(value, today or dt.date.today()):
-                return value
-            break
-    raise UsageError(_("Invalid {field} '{text}': expected a date such as 2019, 2019-03 or "
-                       "2019-03-12, not in the future.").format(field=_(label), text=text))
+        if match := pattern.match(raw):
+            return form.format(*match.groups())
+    return None
 
 
-def _valid_partial(value: str, today: dt.date) -> bool:
-    parts = [int(p) for p in value.split("-")]
+def _first_day(value: str) -> dt.date | None:
+    """The first day of YYYY[-MM[-DD]], None if there is no such day."""
+    parts = [int(p) for p in value.split("-")] + [1, 1]
     try:
-        first = dt.date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2
-                        else 1)
+        return dt.date(parts[0], parts[1], parts[2])
     except ValueError:
-        return False
-    return 1900 <= first.year and first <= today
+        return None
 
 
 def check_field(section: Section, name: str, raw: object) -> object:
@@ -210,6 +245,8 @@ def _one(spec: Field, raw: object) -> object:
 
 def _choice(spec: Field, text: str) -> str:
     key = fold(text).replace(" ", "-")
+    if FRENCH_CHOICES.get(key) in spec.choices:
+        return FRENCH_CHOICES[key]
     for choice in spec.choices:
         if key in (fold(choice), fold(_(CHOICE_LABELS.get(choice, choice))).replace(" ", "-")):
             return choice

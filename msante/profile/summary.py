@@ -287,12 +287,12 @@ def _directives(by: dict[str, list[Entry]]) -> pdf_out.Section:
     return pdf_out.Section(_(sections.get("directives").label), texts or [_("None recorded")])
 
 
-def save_pdf(vault: Vault, summary: Summary, path: Path) -> int:
+def save_pdf(vault: Vault, summary: Summary, path: Path, *, overwrite: bool = False) -> int:
     """Write the summary to a new 0600 PDF file (audited); return its number of pages."""
     rendered = pdf_out.render(summary.document)
     detail = {"file": path.name, "pages": rendered.pages}
     vault.store.export(path, rendered.data, "summary.pdf", person=summary.person.id,
-                       detail=detail)
+                       detail=detail, overwrite=overwrite)
     return rendered.pages
 
 
@@ -537,7 +537,7 @@ def _contact(entry: Entry) -> Item:
 
 
 def save_qr(vault: Vault, person: Person, card: Card, path: Path,
-            max_bytes: int = QR_MAX_BYTES) -> Fitted:
+            max_bytes: int = QR_MAX_BYTES, *, overwrite: bool = False) -> Fitted:
     """Write the card's QR code to a new 0600 PNG file (audited); return the text it holds."""
     from msante.formats import qr
 
@@ -545,5 +545,5 @@ def save_qr(vault: Vault, person: Person, card: Card, path: Path,
     detail = {"file": path.name, "bytes": fitted.size,
               "dropped": {d.what: d.number for d in fitted.dropped}}
     vault.store.export(path, qr.png(fitted.text), "summary.emergency", person=person.id,
-                       detail=detail)
+                       detail=detail, overwrite=overwrite)
     return fitted

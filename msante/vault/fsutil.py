@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from msante.errors import AlreadyExistsError, BusyError
+from msante.errors import AlreadyExistsError, BusyError, UsageError
 from msante.i18n import _
 
 
@@ -38,26 +39,56 @@ def write_private(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+def cannot_write(path: Path, exc: OSError) -> UsageError:
+    """The one message for a file that cannot be written (a missing or closed folder…)."""
+    return UsageError(_("Cannot write {path}: {error}").format(
+        path=path, error=exc.strerror or exc))
+
+
+def check_new_file(path: Path, *, overwrite: bool = False) -> None:
+    """Refuse to write `path` when it is a folder, exists (unless `overwrite`) or its folder
+    does not exist; the same words as a write that fails."""
+    if path.is_dir():
+        raise cannot_write(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
+    if not overwrite and (path.exists() or path.is_symlink()):
+        raise AlreadyExistsError(_("{path} already exists: choose a new file.").format(path=path))
+    if not path.parent.is_dir():
+        raise cannot_write(path, FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT)))
+
+
 @contextmanager
-def new_private_file(path: Path) -> Iterator[BinaryIO]:
-    """Write a new file (0600) that appears whole or not at all, and never replaces another.
+def new_private_file(path: Path, *, overwrite: bool = False) -> Iterator[BinaryIO]:
+    """Write a new file (0600) that appears whole or not at all, and never replaces another
+    (unless `overwrite`: then it replaces it in one rename).
 
     The bytes go to a temp file in the same directory, fsynced, then hard-linked to `path`
     (which fails if `path` exists) — so a crash or an error leaves no partial file behind.
+    A folder that is missing or closed is a UsageError ("Cannot write …"), for every writer.
     """
-    if path.exists():
-        raise AlreadyExistsError(_("{path} already exists: choose a new file.").format(path=path))
+    check_new_file(path, overwrite=overwrite)
     tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        _link_new(tmp, path)
+        _put_in_place(tmp, path, overwrite)
     finally:
         tmp.unlink(missing_ok=True)
     fsync_dir(path.parent)
+
+
+def _put_in_place(tmp: Path, path: Path, overwrite: bool) -> None:
+    try:
+        os.replace(tmp, path) if overwrite else _link_new(tmp, path)
+    except AlreadyExistsError:
+        raise
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
 
 
 def _link_new(tmp: Path, path: Path) -> None:

@@ -222,17 +222,18 @@ class Store:
                                      person=person, record=record, detail=detail)
 
     def export(self, path: Path, data: bytes, action: str, *, person: str | None = None,
-               detail: dict[str, Any] | None = None) -> None:
+               detail: dict[str, Any] | None = None, overwrite: bool = False) -> None:
         """Write plaintext out of the vault: a new 0600 file, audited in the same transaction.
 
         The file appears whole or not at all, never over another; if the transaction then
         fails, it is removed. A folder that is missing or closed is the user's to fix.
+        `overwrite` replaces an existing file (the CLI's --force).
         """
         written = False
         try:
             with self.write() as tx:
                 self.log(tx, action, person=person, detail=detail)
-                with new_private_file(path) as out:
+                with new_private_file(path, overwrite=overwrite) as out:
                     out.write(data)
                 written = True
         except BaseException as exc:

@@ -165,7 +165,8 @@ async def test_a_wrong_date_is_said_in_the_form_and_nothing_is_written(vault: An
         await pilot.press("shift+tab", "enter")  # back in the date, Enter saves
         form = _form(pilot)
         assert form.error == (
-            "Invalid birth date '2023-13-01': expected YYYY-MM-DD, e.g. 2019-04-27.")
+            "Invalid birth date '2023-13-01': expected a date such as 2026-12-01 or "
+            "01/12/2026.")
         await pilot.press("ctrl+u", *"2025-07-01", "enter")  # after the app's today
         assert _form(pilot) is form
         assert form.error == "Invalid birth date 2025-07-01: it must be between 1900 and today."
