@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from msante.cli import output, session
-from msante.cli.agenda_view import horizon_months, iso, item_json, print_items
+from msante.cli.agenda_view import horizon_months, item_json, print_items
 from msante.cli.options import (
     AllOpt,
     ForceOpt,
