@@ -107,6 +107,7 @@ ACTIONS: dict[str, str] = {
     "agenda.edit": N_("Appointment edited"),
     "agenda.remove": N_("Appointment removed"),
     "agenda.done": N_("Prevention item marked done"),
+    "agenda.convert": N_("Prevention marks of an earlier version moved into the profile"),
     "agenda.import": N_("Appointments imported"),
     "agenda.export": N_("Agenda exported"),
 }

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from msante.activity import Activity
+from msante.errors import BusyError, IntegrityError
 from msante.people import People
 from msante.vault import crypto, db, header
 from msante.vault.keys import Keys
@@ -33,8 +34,27 @@ class Vault:
 
     @classmethod
     def open(cls, base: Path, keys: Keys) -> Vault:
-        """Open the vault at `base` with its keys."""
-        return cls(Store.open(base, keys))
+        """Open the vault at `base` with its keys (upgrading what an earlier version kept)."""
+        vault = cls(Store.open(base, keys))
+        try:
+            vault._upgrade()
+        except BaseException:
+            vault.close()
+            raise
+        return vault
+
+    def _upgrade(self) -> None:
+        """Service-level upgrades (docs/architecture.md: Upgrades on open): records an earlier
+        msante kept elsewhere, moved where the services read them. Each does nothing when
+        nothing is left; a vault that refuses writes (rollback detected) or stays busy is
+        opened all the same and upgraded at a later open."""
+        from msante.agenda import legacy
+
+        if legacy.pending(self.store.conn):
+            try:
+                legacy.convert(self.agenda)
+            except (IntegrityError, BusyError):
+                pass
 
     @classmethod
     def create(cls, base: Path, passphrase: str, *, name: str, born: str, sex: str,

@@ -319,6 +319,21 @@ def test_ask_doctor_items_carry_their_condition_and_are_never_applied() -> None:
     assert find(teen, "menb_15_24").status == "ask-doctor"
 
 
+@pytest.mark.parametrize("rule_id", ["pertussis_pregnancy", "rsv_pregnancy", "flu_pregnancy"])
+def test_a_pregnancy_question_shows_the_question_not_a_window_from_age_18(rule_id: str) -> None:
+    """Asked of women 18–49 only because msante knows of no pregnancy: a window from the 18th
+    birthday to the 50th ("2003-06-02 → 2035-06-01") or "since 2003" means nothing for a
+    pregnancy, so no date is shown, the question only; an age-window question keeps its
+    window."""
+    item = find(evaluate(person(dt.date(1985, 6, 2)), TODAY), rule_id)
+    assert item.status == "ask-doctor" and item.undated
+    assert (item.window_text(), item.since_text()) == ("", "")
+    assert item.to_json()["since"] is None and item.to_json()["undated"] is True
+    assert "pregnant" in (item.condition or "")
+    teen = find(evaluate(person(dt.date(2009, 1, 1), "male"), TODAY), "menb_15_24")
+    assert not teen.undated and "2024-01-01" in teen.window_text()
+
+
 @pytest.mark.parametrize("rule_id", ["pertussis_pregnancy", "rsv_pregnancy"])
 @pytest.mark.parametrize(("done_on", "today", "shown"), [
     ("2026-11-20", TODAY, False),  # marked three days ago: not asked again at once
@@ -646,7 +661,8 @@ def test_items_sort_most_urgent_first_and_serialise_to_json() -> None:
     data = json.loads(json.dumps([i.to_json() for i in items]))
     assert set(data[0]) == {"id", "rule", "dose", "label", "status", "domain", "due_from",
                             "due_until", "catch_up", "catch_up_until", "done_on", "why",
-                            "condition", "verification", "source", "since"}
+                            "condition", "verification", "source", "since",
+                            "undated"}
     assert data[0]["source"][0].keys() == {"id", "title", "publisher", "year", "urls", "text"}
 
 
@@ -776,4 +792,4 @@ def test_a_missed_infant_dose_question_of_years_ago_says_never_recorded() -> Non
     item = find(evaluate(given, TODAY), "infant_hexa", 3)
     assert item.since is not None and "→" in item.window_text()
     pregnancy = find(evaluate(person(dt.date(1996, 3, 1)), TODAY), "pertussis_pregnancy")
-    assert pregnancy.since == pregnancy.due_from  # a question, not a missed dose
+    assert pregnancy.since is None and pregnancy.since_text() == ""  # not a missed dose

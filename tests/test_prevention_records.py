@@ -228,3 +228,15 @@ def test_a_mark_stored_by_an_earlier_version_still_counts(vault) -> None:
         vault.store.log(tx, "agenda.done", person=leo.id,
                         detail={"rule": "infant_hexa", "dose": 1})
     assert ("infant_hexa", 1) not in _pending(vault, leo)
+
+
+def test_agenda_due_shows_a_pregnancy_question_without_dates(vault, cli,
+                                                             passphrase_file: Path) -> None:
+    """Camille (born 1985-06-02) is asked about vaccines in pregnancy: the question, not the
+    window of her 18th to 50th birthdays."""
+    vault.close()
+    shown = cli("agenda", "due", pfile=passphrase_file)
+    assert shown.code == 0, shown.err
+    block = shown.out.split("Pertussis during pregnancy", 1)[1].split("pertussis_pregnancy")[0]
+    assert "if you are pregnant" in block
+    assert "2003-06-02" not in shown.out and "2035-06-01" not in shown.out

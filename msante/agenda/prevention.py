@@ -76,12 +76,14 @@ class Item:
     catch_up_until: dt.date | None = None  # None: no end
     done_on: dt.date | None = None
     since: dt.date | None = None  # due or overdue since; None: never recorded, long overdue
+    undated: bool = False  # a question about an event msante does not know (a pregnancy)
 
     def since_text(self, show: Callable[[dt.date], str] = dt.date.isoformat) -> str:
         """"since DATE" (due since, or overdue since), or "never recorded" when the item is
         long overdue and nothing of it was ever recorded: the one text every view shows."""
         if self.since is None:
-            return _("never recorded") if self.status in ("overdue", "ask-doctor") else ""
+            return _("never recorded") if self.status in ("overdue", "ask-doctor") \
+                and not self.undated else ""
         return _("since {date}").format(date=show(self.since))
 
     def to_json(self) -> dict[str, Any]:
@@ -93,7 +95,7 @@ class Item:
                 "status": self.status, "domain": self.domain, "due_from": iso(self.due_from),
                 "due_until": iso(self.due_until), "catch_up": self.catch_up,
                 "catch_up_until": iso(self.catch_up_until), "done_on": iso(self.done_on),
-                "since": iso(self.since),
+                "since": iso(self.since), "undated": self.undated,
                 "why": self.why, "condition": self.condition, "verification": self.verification,
                 "source": [{"id": s.id, "title": s.title, "publisher": s.publisher,
                             "year": s.year, "urls": list(s.urls), "text": s.cite()}
@@ -101,7 +103,10 @@ class Item:
 
     def window_text(self, show: Callable[[dt.date], str] = dt.date.isoformat) -> str:
         """When it is due: "FROM → UNTIL" (or a day), "never recorded" for an item long
-        overdue of which nothing is recorded (not a window decades ago)."""
+        overdue of which nothing is recorded (not a window decades ago); nothing for a
+        question about a pregnancy (its condition says when)."""
+        if self.undated and self.status == "ask-doctor":
+            return ""
         if self.status in ("overdue", "ask-doctor") and self.since is None:
             return self.since_text(show)
         if self.due_until and self.due_until != self.due_from:
@@ -225,14 +230,17 @@ def _item(ctx: Ctx, rule: Rule, slot: Slot, status: Status) -> Item:
         catch_up=rule.catch_up.get() if rule.catch_up and status == "overdue" else None,
         why=why, source=tuple(ctx.rules.sources[s] for s in rule.shown),
         verification=rule.status, condition=slot.condition if status == "ask-doctor" else None,
-        domain=rule.domain, done_on=slot.done_on, since=_since(ctx, slot, status),
-        catch_up_until=None if slot.catch_up_end == FOREVER else slot.catch_up_end)
+        domain=rule.domain, done_on=slot.done_on, since=_since(ctx, rule, slot, status),
+        catch_up_until=None if slot.catch_up_end == FOREVER else slot.catch_up_end,
+        undated=rule.event_question)
 
 
-def _since(ctx: Ctx, slot: Slot, status: Status) -> dt.date | None:
+def _since(ctx: Ctx, rule: Rule, slot: Slot, status: Status) -> dt.date | None:
     """Since when an item is due (its start) or overdue (the day after its window); None for
-    an item overdue for over a year of which nothing is recorded: "never recorded" is meant,
-    not a date decades ago."""
+    an item overdue for over a year of which nothing is recorded ("never recorded" is meant,
+    not a date decades ago) and for a question about a pregnancy (no date means anything)."""
+    if rule.event_question and status == "ask-doctor":
+        return None
     if status == "due" or (status == "ask-doctor" and not slot.missed):
         return slot.due_from
     if status not in ("overdue", "ask-doctor"):

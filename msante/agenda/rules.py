@@ -116,6 +116,12 @@ class Rule:
     note: str = ""
     choices: str = ""
 
+    @property
+    def event_question(self) -> bool:
+        """Whether this is a question asked again for each event msante does not know (a
+        pregnancy): its age range only bounds who is asked, its dates mean nothing."""
+        return self.kind == "ask-doctor" and self.repeat
+
     def start_age(self) -> Span | None:
         """The age from which the rule concerns someone (its first dose's, or its own)."""
         if self.kind == "series":

@@ -15,7 +15,7 @@ from msante.agenda import times
 from msante.errors import NotFoundError, UsageError
 from msante.i18n import _
 from msante.people import People, Person
-from msante.profile.service import Profile
+from msante.profile.service import Entry, Profile
 from msante.vault import db, records
 from msante.vault.store import Store
 
@@ -244,7 +244,7 @@ class Agenda:
                 done.append((*marked, fields["date"]))
         legacy = [(r[0], int(r[1]), r[2]) for r in self.store.conn.execute(
             "SELECT rule, dose, done_on FROM prevention_done WHERE deleted = 0 AND person = ?",
-            (person.id,)).fetchall()]  # marks made before they were profile entries
+            (person.id,)).fetchall()]  # an earlier version's, not converted yet (legacy.py)
         done = legacy + done  # a profile entry made since has the last word on the day
         return PersonFacts(id=person.id, born=person.born, sex=person.sex,
                            vaccinations=vaccinations, screenings=screenings, done=done)
@@ -281,7 +281,7 @@ class Agenda:
             raise UsageError(_("{date} is not a day it could have been done.").format(date=day))
         rule = prevention.rule(rule_id)
         assert rule is not None  # checked by _item
-        section, values = _entry_values(rule, dose, day, _text(note), _text(product))
+        section, values = entry_values(rule, dose, day, _text(note), _text(product))
         canonical = prevention.item_id(rule_id, dose, person.id)
         with self.store.write() as tx:
             self._record(tx, person, section, values, rule_id, dose, canonical)
@@ -294,8 +294,7 @@ class Agenda:
         """Change the current entry linked to the item, or add one (a new link if an earlier
         entry was removed as an error)."""
         base = f"{LINK}{rule}:{dose}"
-        linked = [e for e in self.profile.linked(person, section, base)
-                  if e.external_id == base or (e.external_id or "").startswith(base + "#")]
+        linked = self.entries_of(person, section, rule, dose)
         current = [e for e in linked if e.status == "current"]
         if current:
             kept = {k: v for k, v in values.items() if v is not None}
@@ -304,6 +303,13 @@ class Agenda:
         key = base if not linked else f"{base}#{len(linked) + 1}"
         self.profile.add_in(tx, person, section, values, provenance="prevention", source=item,
                             external_id=key)
+
+    def entries_of(self, person: Person, section: str, rule: str,
+                   dose: int) -> builtins.list[Entry]:
+        """The profile entries made by marking (rule, dose) done, removed ones too."""
+        base = f"{LINK}{rule}:{dose}"
+        return [e for e in self.profile.linked(person, section, base)
+                if e.external_id == base or (e.external_id or "").startswith(base + "#")]
 
     def _check_scheduled(self, person: Person, rule: str, dose: int, item_id: str) -> None:
         """Only an item the person's schedule has (due, coming, done…) can be marked done."""
@@ -343,7 +349,7 @@ def _marked_item(external_id: str | None) -> tuple[str, int] | None:
     return (rule, int(dose)) if rule and dose.isdigit() else None
 
 
-def _entry_values(rule: Rule, dose: int, day: dt.date, note: str | None,
+def entry_values(rule: Rule, dose: int, day: dt.date, note: str | None,
                   product: str | None) -> tuple[str, dict[str, object]]:
     """The profile section and fields that record an item marked done."""
     from msante.agenda import prevention

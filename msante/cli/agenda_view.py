@@ -54,8 +54,9 @@ def print_items(rows: list[tuple[str, Item]], title: str | None = None) -> None:
         person = name
         status = _(STATUS_LABELS.get(item.status, item.status))
         window = _window(item)
+        shown = f"  [dim]{escape(window)}[/]" if window else ""
         con.print(f"  [{_STYLES.get(item.status, '')}]{escape(status):<12}[/] "
-                  f"{escape(item.label)}  [dim]{escape(window)}[/]")
+                  f"{escape(item.label)}{shown}")
         con.print(f"    {escape(item.condition or item.why)}", highlight=False)
         if item.catch_up and item.status == "overdue":
             con.print(f"    {escape(item.catch_up)}", highlight=False)
