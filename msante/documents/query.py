@@ -38,6 +38,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from msante.documents._folding import is_cjk, search_fold
+
 Kind = Literal["word", "prefix", "phrase"]
 
 MAX_CHARS = 1000
@@ -131,11 +133,11 @@ def parse(text: str) -> Query:
 
 
 def _normalise(text: str) -> str:
-    """Control characters and lone surrogates as spaces, NFC, at most MAX_CHARS characters."""
+    """Control characters and lone surrogates as spaces, NFKC, at most MAX_CHARS characters."""
     head = text[: MAX_CHARS * 4]
     blanked = "".join(" " if unicodedata.category(c) in _BLANKED_CATEGORIES else c
                       for c in head)
-    return unicodedata.normalize("NFC", blanked)[:MAX_CHARS]
+    return unicodedata.normalize("NFKC", blanked)[:MAX_CHARS]
 
 
 def _lex(text: str) -> Iterator[tuple[Literal["word", "phrase"], str, bool]]:
@@ -171,20 +173,29 @@ def _word_end(text: str, start: int) -> int:
 
 
 def _term(kind: Literal["word", "phrase"], raw: str, negated: bool) -> Term | None:
-    """The term for one lexed item, or None when it searches nothing."""
+    """The term for one lexed item, or None when it searches nothing. Its text is folded as
+    the index is (a CJK word becomes its characters apart: a phrase of them)."""
     if kind == "phrase":
-        text = " ".join(raw.split())
+        text = _folded(raw)
         return Term(text, "phrase", negated) if _searchable(text) else None
     if raw.endswith("*"):
-        stem = raw.rstrip("*")
+        stem = _folded(raw.rstrip("*"))
+        if stem and is_cjk(stem[-1]):  # a CJK character is a whole token: nothing to extend
+            return Term(stem, "word", negated)
         return Term(stem, "prefix", negated) if _last_token_len(stem) >= MIN_PREFIX else None
-    return Term(raw, "word", negated) if _searchable(raw) else None
+    text = _folded(raw)
+    return Term(text, "word", negated) if _searchable(text) else None
+
+
+def _folded(text: str) -> str:
+    """`text` folded for search, its white space squeezed."""
+    return " ".join(search_fold(text).split())
 
 
 def _is_token_char(char: str) -> bool:
     """Whether unicode61 keeps `char` in a token (rather than treating it as a separator)."""
     category = unicodedata.category(char)
-    return category[0] in "LN" or category in _TOKEN_CATEGORIES
+    return category[0] in "LNM" or category in _TOKEN_CATEGORIES
 
 
 def _searchable(text: str) -> bool:

@@ -36,6 +36,7 @@ from functools import cache
 from itertools import pairwise
 from typing import NamedTuple
 
+from msante.documents._folding import Folded, fold_map, search_fold
 from msante.documents.query import Query, Term
 from msante.text import fold
 
@@ -134,7 +135,18 @@ def fold_bytes(text: str) -> bytes:
 
 
 def _tokens(term: Term) -> list[str]:
-    return re.findall(r"\w+", fold(unicodedata.normalize("NFC", term.text)))
+    """The words of a term, each letter folded as the index folds it: a Latin letter to its
+    unaccented lower case (é → e, œ → oe), any other letter to its lower case (Greek tonos
+    and Arabic hamza are letters of their own for the index, and so here)."""
+    text = unicodedata.normalize("NFC", term.text)
+    return re.findall(r"\w+", "".join(_token_letter(c) for c in text))
+
+
+def _token_letter(char: str) -> str:
+    if not char.isalnum():
+        return char
+    folded = fold(char)
+    return folded if folded.isascii() else char.lower()
 
 
 # -- the plain regular expression over the text ---------------------------------------------
@@ -187,6 +199,7 @@ class Matcher(NamedTuple):
 
     def found(self, text: str) -> bool:
         """Whether any term matches somewhere in `text`."""
+        text = search_fold(text)
         if self.plain:
             return self.plain.search(text) is not None
         assert self.any
@@ -227,8 +240,9 @@ class _Unsettled(Exception):
 
 
 def _snippet(text: str, pattern: Matcher | None, *, whole: bool) -> str | None:
+    folded = fold_map(text) if pattern else Folded(text)
     try:
-        first = _first(pattern, text, whole) if pattern else None
+        first = _first(pattern, folded.text, whole) if pattern else None
     except _Unsettled:
         return None
     if pattern is None or first is None:  # the start of the text
@@ -236,30 +250,33 @@ def _snippet(text: str, pattern: Matcher | None, *, whole: bool) -> str | None:
         if not whole and len(head) == len(text):
             return None  # whether to end with … depends on the rest
         return _squeeze(head) + ("…" if len(text) > len(head) else "")
-    s, e, folded = first
+    s, e = folded.start(first[0]), folded.end(first[1])  # in the text itself
     if not whole and e + AFTER >= len(text):
         return None
     start, end = max(0, s - BEFORE), min(len(text), e + AFTER)
     if start:  # begin on a whole word
         space = text.find(" ", start, s)
         start = space + 1 if space >= 0 else s
-    # every match in the window (the regex sees `end` as the end of the text, as it sees
-    # SCAN when looking for the first match)
-    matches: Iterator[re.Match[str]] | Iterator[re.Match[bytes]]
-    if pattern.plain:
-        matches = pattern.plain.finditer(text, start, end)
-    else:
-        assert pattern.any
-        if len(folded) < end:
-            folded += fold_bytes(text[len(folded):end])
-        matches = pattern.any.finditer(folded, start, end)
     cuts = [start]
-    for match in matches:
-        cuts += match.span()
+    for a, b in _matches(pattern, folded, first[2], folded.folded(start), folded.folded(end)):
+        cuts += folded.start(a), folded.end(b)
     cuts.append(end)
     # between cuts: unmarked, marked, unmarked… text, so the marks join the pieces
     marked = MARK.join([text[a:b] for a, b in pairwise(cuts)])
     return ("…" if start else "") + _squeeze(marked) + ("…" if end < len(text) else "")
+
+
+def _matches(pattern: Matcher, folded: Folded, done: bytes, start: int,
+             end: int) -> Iterator[tuple[int, int]]:
+    """The spans of every match between `start` and `end` of the folded text (`done`: its
+    bytes folded so far). The regex sees `end` as the end of the text, as it sees SCAN when
+    looking for the first match."""
+    if pattern.plain:
+        return (m.span() for m in pattern.plain.finditer(folded.text, start, end))
+    assert pattern.any
+    if len(done) < end:
+        done += fold_bytes(folded.text[len(done):end])
+    return (m.span() for m in pattern.any.finditer(done, start, end))
 
 
 def _first(m: Matcher, text: str, whole: bool) -> tuple[int, int, bytes] | None:
