@@ -206,6 +206,7 @@ def _kind(char: str) -> int:
 def _fold_cluster(cluster: str) -> str:
     """One cluster folded: NFKC, marks and tatweel removed, CJK characters spaced apart."""
     text = unicodedata.normalize("NFKC", cluster)
-    if text[:1] == " " and text[1:2] in _MARK_SET and cluster[:1] != " ":
-        text = text[1:]  # the spacing form of a mark (U+FE76 → space + fatha)
+    spacing = unicodedata.normalize("NFKC", cluster[0])
+    if spacing[:1] == " " and spacing[1:2] in _MARK_SET:
+        text = text[1:]  # the spacing form of a mark (U+FE76 → space + fatha): not a space
     return _CJK_CHAR.sub(r" \g<0> ", text.translate(_NO_MARKS))
