@@ -4,6 +4,7 @@ snippets' marks rely on."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -11,9 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from msante.documents._folding import (
+    _CJK,
     _CJK_CHAR,
     _MARK_SET,
+    _MARKS,
     _composing,
+    _unchanged,
     fold_map,
     is_cjk,
     search_fold,
@@ -120,3 +124,17 @@ def test_what_composes_with_the_character_before_it_is_found_on_all_of_unicode()
 def test_cjk_characters_are_told_apart() -> None:
     assert all(map(is_cjk, "日本語テストひらがな한글中文〇々"))
     assert not any(map(is_cjk, "abcé αβγ абв حب ש 1 。、！"))
+
+
+def test_the_quick_check_never_skips_a_text_that_folds() -> None:
+    """A text is taken as folding to itself (no copy, no map) only when it does: checked for
+    every character up to U+3100 and at the edges of every CJK and mark range, after an
+    ASCII, a Latin-1 and a cp1252-only character (each takes another path of the check)."""
+    edges = {ord(c) + d for c in re.findall(r"[^-]", _CJK + _MARKS) for d in (-1, 0, 1)}
+    for code in sorted(set(range(0x80, 0x3100)) | edges):
+        if 0xD800 <= code < 0xE000:
+            continue
+        char = chr(code)
+        for before in ("a", "é", "’"):
+            text = before + char
+            assert _unchanged(text) is (search_fold(text) == text), hex(code)

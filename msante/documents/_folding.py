@@ -93,9 +93,33 @@ def is_cjk(char: str) -> bool:
 
 
 def _unchanged(text: str) -> bool:
-    """Whether `text` folds to itself (checked in C: nearly every text)."""
-    return text.isascii() or (unicodedata.is_normalized("NFKC", text)
-                              and not _EXTRA.search(text))
+    """Whether `text` folds to itself, checked in C: nearly every text is ASCII, or Latin-1
+    without the few characters NFKC changes (no-break space, ², ½…), or in NFKC with no
+    character of a page (256 code points) that holds a mark or a CJK character."""
+    if text.isascii():
+        return True
+    try:
+        return not text.encode("latin-1").translate(None, _LATIN1_KEPT)
+    except UnicodeEncodeError:
+        pass
+    if not unicodedata.is_normalized("NFKC", text):
+        return False
+    pages = text.encode("utf-16-le", "surrogatepass")[1::2]  # the high byte of each unit
+    return not pages.translate(None, _CLEAN_PAGES) or not _EXTRA.search(text)
+
+
+def _clean_pages() -> bytes:
+    """The pages (high bytes of UTF-16 units) that hold no mark or CJK character."""
+    dirty = set(range(0xD8, 0xE0))  # surrogates: characters past U+FFFF
+    for a, b in re.findall(r"(.)(?:-(.))?", _MARKS + _CJK):
+        dirty.update(range(ord(a) >> 8, (min(ord(b or a), 0xFFFF) >> 8) + 1))
+    return bytes(sorted(set(range(256)) - dirty))
+
+
+_CLEAN_PAGES = _clean_pages()
+# the characters of Latin-1 that NFKC keeps as they are (all but ª, ², ½, NBSP…)
+_LATIN1_KEPT = bytes(b for b in range(256)
+                     if unicodedata.normalize("NFKC", chr(b)) == chr(b))
 
 
 class Folded(NamedTuple):

@@ -31,7 +31,6 @@ import codecs
 import re
 import string
 import unicodedata
-from collections.abc import Iterator
 from functools import cache
 from itertools import pairwise
 from typing import NamedTuple
@@ -43,7 +42,7 @@ from msante.text import fold
 SCAN = 20_000  # characters of a document's text looked at for its snippet
 BEFORE, AFTER = 50, 110
 MARK = "**"
-CHUNK = 512  # characters of a long text folded at first (see _first)
+CHUNK = 2048  # characters of a long text folded at first (see _first)
 
 # The letter pairs that also match their ligature, and the folded stand-in of the ligature.
 PAIRS = {"oe": ("œŒ", "Q"), "ae": ("æÆ", "X")}
@@ -250,33 +249,33 @@ def _snippet(text: str, pattern: Matcher | None, *, whole: bool) -> str | None:
         if not whole and len(head) == len(text):
             return None  # whether to end with … depends on the rest
         return _squeeze(head) + ("…" if len(text) > len(head) else "")
-    s, e = folded.start(first[0]), folded.end(first[1])  # in the text itself
+    same = not folded.changes  # the text folds to itself (nearly always): no mapping
+    s, e = first[:2] if same else (folded.start(first[0]), folded.end(first[1]))
     if not whole and e + AFTER >= len(text):
         return None
     start, end = max(0, s - BEFORE), min(len(text), e + AFTER)
     if start:  # begin on a whole word
         space = text.find(" ", start, s)
         start = space + 1 if space >= 0 else s
-    cuts = [start]
-    for a, b in _matches(pattern, folded, first[2], folded.folded(start), folded.folded(end)):
-        cuts += folded.start(a), folded.end(b)
-    cuts.append(end)
+    spans = (_spans(pattern, folded.text, first[2], start, end) if same else
+             _spans(pattern, folded.text, first[2], folded.folded(start), folded.folded(end)))
+    if not same:  # back to the text itself: a span covers the clusters it touches
+        spans = [folded.end(x) if i % 2 else folded.start(x) for i, x in enumerate(spans)]
     # between cuts: unmarked, marked, unmarked… text, so the marks join the pieces
-    marked = MARK.join([text[a:b] for a, b in pairwise(cuts)])
+    marked = MARK.join([text[a:b] for a, b in pairwise([start, *spans, end])])
     return ("…" if start else "") + _squeeze(marked) + ("…" if end < len(text) else "")
 
 
-def _matches(pattern: Matcher, folded: Folded, done: bytes, start: int,
-             end: int) -> Iterator[tuple[int, int]]:
-    """The spans of every match between `start` and `end` of the folded text (`done`: its
-    bytes folded so far). The regex sees `end` as the end of the text, as it sees SCAN when
-    looking for the first match."""
+def _spans(pattern: Matcher, text: str, done: bytes, start: int, end: int) -> list[int]:
+    """Start and end of every match between `start` and `end` of the folded text (`done`:
+    its bytes folded so far), one after the other. The regex sees `end` as the end of the
+    text, as it sees SCAN when looking for the first match."""
     if pattern.plain:
-        return (m.span() for m in pattern.plain.finditer(folded.text, start, end))
+        return [i for m in pattern.plain.finditer(text, start, end) for i in m.span()]
     assert pattern.any
     if len(done) < end:
-        done += fold_bytes(folded.text[len(done):end])
-    return (m.span() for m in pattern.any.finditer(done, start, end))
+        done += fold_bytes(text[len(done):end])
+    return [i for m in pattern.any.finditer(done, start, end) for i in m.span()]
 
 
 def _first(m: Matcher, text: str, whole: bool) -> tuple[int, int, bytes] | None:
