@@ -21,11 +21,16 @@ FTS5 syntax error.
   other word, ``or``, ``and``, ``not``, ``NEAR`` included, is an ordinary word.
 - Every term goes to FTS5 as a string in double quotes (embedded quotes doubled), so
   ``C-réactive``, ``title:x``, ``^x``, ``NEAR(``, ``+`` or ``(`` are never FTS5 syntax: the
-  tokenizer (unicode61, remove_diacritics 2) splits the string into tokens that form a phrase,
-  and ``c-réactive`` finds "C-réactive". A term without a letter, digit or other token
-  character (``%``, ``—``, an emoji) is dropped, since the tokenizer would keep nothing of it.
-- Normalisation: control characters and lone surrogates become spaces, then NFC; only the
-  first 1,000 characters and the first 64 terms count, to bound the work.
+  tokenizer (unicode61, remove_diacritics 2, marks part of words) splits the string into
+  tokens that form a phrase, and ``c-réactive`` finds "C-réactive". A term without a letter,
+  digit or other token character (``%``, ``—``, an emoji) is dropped, since the tokenizer
+  would keep nothing of it.
+- Normalisation: control characters and lone surrogates become spaces, then NFKC; only the
+  first 1,000 characters and the first 64 terms count, to bound the work. Each term's text is
+  then folded as the index is (documents/_folding.py: ligatures, Arabic marks, presentation
+  forms…); a CJK word becomes its characters apart, which FTS5 takes as a phrase (日本語 →
+  "日 本 語", found inside 日本語テスト), and a CJK prefix (日本*) is the word itself, each CJK
+  character being a whole token.
 
 The expression has the shape ``"a" "b"* AND ("c" OR "d") NOT "e" NOT "f"``: single terms
 (implicit AND), then each OR group in parentheses, then the exclusions.

@@ -1,5 +1,10 @@
 """Search-result snippets, cut in Python around the first match in the document's text.
 
+The text is first folded as the index is (documents/_folding.py: NFKC, Arabic marks out, CJK
+characters apart); matches are found in the fold and marked in the original text, each span
+mapped back to the clusters it covers, so that a ligature or a word with its vowel marks is
+marked whole. A text that folds to itself (nearly all) is not copied and needs no map.
+
 FTS5's snippet() re-tokenizes each result's columns; here each included term of the query
 becomes a regular expression run by the C regex engine that ignores case and accents the way
 the index does on Latin letters (e finds é, è, ê, ë, É…; "oe" also finds œ and Œ, "ae" æ and
