@@ -143,7 +143,10 @@ def _tokens(term: Term) -> list[str]:
     unaccented lower case (é → e, œ → oe), any other letter to its lower case (Greek tonos
     and Arabic hamza are letters of their own for the index, and so here)."""
     text = unicodedata.normalize("NFC", term.text)
-    return re.findall(r"\w+", "".join(_token_letter(c) for c in text))
+    folded = fold(text)
+    if not folded.isascii():  # letter by letter: those beyond Latin keep their marks
+        folded = "".join(_token_letter(c) for c in text)
+    return re.findall(r"\w+", folded)
 
 
 def _token_letter(char: str) -> str:
@@ -301,8 +304,12 @@ def _first(m: Matcher, text: str, whole: bool) -> tuple[int, int, bytes] | None:
             raise _Unsettled
         found = m.plain.search(text, 0, SCAN)
         return (found.start(), found.end(), b"") if found else None
-    assert m.settled
+    assert m.settled and m.any
     limit = min(len(text), SCAN)
+    if limit == len(text) <= CHUNK and whole:  # one chunk: any term, the first on a tie
+        folded = fold_bytes(text)
+        found_bytes = m.any.search(folded)
+        return (found_bytes.start(), found_bytes.end(), folded) if found_bytes else None
     folded, size = b"", CHUNK
     while True:
         folded += fold_bytes(text[len(folded):min(size, limit)])
