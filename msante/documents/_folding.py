@@ -13,6 +13,8 @@ from msante.text import fold
 
 EVIDENCE_MAX = 80
 
+
+@cache
 def _flat_table() -> dict[str, str]:
     """One folded character for each accented Latin letter and typographic sign."""
     table = {chr(c): fold(chr(c)) for c in range(0x80, 0x250)}
@@ -24,15 +26,15 @@ def _flat_table() -> dict[str, str]:
     return table
 
 
-_FLAT = _flat_table()
 _NUMBER = re.compile(r"(?<![\w\-])\d")
 _WORD_BYTES = bytes(b if 48 <= b <= 57 or 97 <= b <= 122 or b >= 128 else 32 for b in range(256))
 
 
 def _flat(text: str) -> str:
     """Lower case without accents, one character for one (positions map back to `text`)."""
-    for char in {c for c in set(text) if c in _FLAT}:
-        text = text.replace(char, _FLAT[char])
+    table = _flat_table()  # built on first use: the search needs none of it
+    for char in {c for c in set(text) if c in table}:
+        text = text.replace(char, table[char])
     return text.lower()
 
 
@@ -71,8 +73,9 @@ _CJK = ("\u1100-\u11ff\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3031-\u3035\u3038
 _MARK_SET = frozenset(c for a, b in re.findall(r"(.)(?:-(.))?", _MARKS)
                       for c in map(chr, range(ord(a), ord(b or a) + 1)))
 _NO_MARKS = dict.fromkeys(map(ord, _MARK_SET))
-_CJK_CHAR = re.compile(f"[{_CJK}]")
-_EXTRA = re.compile(f"[{_MARKS}{_CJK}]")  # what folds even in a text already in NFKC
+# (first, last) code points of each CJK range, flat and in order, for bisect
+_CJK_BOUNDS = [ord(c) for a, b in re.findall(r"(.)(?:-(.))?", _CJK) for c in (a, b or a)]
+_CJK_EDGES = frozenset(_CJK_BOUNDS)
 # Kinds of characters (see _kind): unchanged starters, starters that fold, characters that
 # belong to the cluster of the character before them.
 _SAFE, _FOLDS, _JOINS = 0, 1, 2
@@ -89,7 +92,8 @@ def search_fold(text: str) -> str:
 
 def is_cjk(char: str) -> bool:
     """Whether `char` is of a script written without spaces (each of them a token)."""
-    return _CJK_CHAR.match(char) is not None
+    code = ord(char)
+    return bisect.bisect_left(_CJK_BOUNDS, code) % 2 == 1 or code in _CJK_EDGES
 
 
 def _unchanged(text: str) -> bool:
@@ -105,7 +109,14 @@ def _unchanged(text: str) -> bool:
     if not unicodedata.is_normalized("NFKC", text):
         return False
     pages = text.encode("utf-16-le", "surrogatepass")[1::2]  # the high byte of each unit
-    return not pages.translate(None, _CLEAN_PAGES) or not _EXTRA.search(text)
+    return not pages.translate(None, _CLEAN_PAGES) or not _extra().search(text)
+
+
+@cache
+def _extra() -> re.Pattern[str]:
+    """What folds even in a text already in NFKC: a mark or a CJK character (compiled on
+    first use: its ranges take the regex compiler tens of milliseconds)."""
+    return re.compile(f"[{_MARKS}{_CJK}]")
 
 
 def _clean_pages() -> bytes:
@@ -233,4 +244,4 @@ def _fold_cluster(cluster: str) -> str:
     spacing = unicodedata.normalize("NFKC", cluster[0])
     if spacing[:1] == " " and spacing[1:2] in _MARK_SET:
         text = text[1:]  # the spacing form of a mark (U+FE76 → space + fatha): not a space
-    return _CJK_CHAR.sub(r" \g<0> ", text.translate(_NO_MARKS))
+    return "".join(f" {c} " if is_cjk(c) else c for c in text.translate(_NO_MARKS))
