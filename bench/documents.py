@@ -6,10 +6,18 @@
    hash, extract, classify, encrypt, index) vs pypdf's own text extraction of the same files in
    one process: our rate >= 0.7x its rate.
 2. Search over 100,000 indexed documents, a fixed mix of rare, common and very common terms,
-   phrases and prefixes: our search (parse, rank or order, join to the documents, snippet) vs a
-   bare FTS5 `SELECT * FROM documents_fts WHERE documents_fts MATCH … LIMIT 20` of the same
-   expression on the same data (the rows it finds, with their columns — what a bare search
-   returns to show results): per-query ratios, median <= 3x, p95 <= 10x.
+   phrases and prefixes, each query timed against two baselines on the same data, in the same
+   run, in CPU time of this process (the median of repeated runs; other processes on the
+   machine do not count, and nothing here waits on the disk):
+   - the peer: the same query done by FTS5 itself, relevance order and snippet()
+     (`… WHERE documents_fts MATCH ? ORDER BY rank LIMIT 20` with `snippet(…)`, as
+     sqlite-utils' search does): ours/peer median <= 1.0x, p95 <= 1.5x;
+   - bare MATCH: the matching rows with their columns, unranked and without snippets
+     (`SELECT rowid, title, author, tags_text, text … MATCH ? LIMIT 20`, the columns read
+     from the documents as FTS5's external content would): ours/bare median <= 6x,
+     p95 <= 10x. (The index's content table is now the folding view `documents_folded`:
+     `SELECT *` on the index would fold each row in Python and inflate the baseline.)
+   The floor is printed too: what ours cannot do without (list the rowids, read 20 rows).
 3. `msante doc search` wall time <= 1.5x `msante status` (both with the agent unlocked).
 4. `msante doc list --json` on 10,000 documents <= 2x `msante status`.
 5. Peak memory of the whole import (all processes) of a 500 MB PDF < 300 MiB.
@@ -141,8 +149,34 @@ def _row(person: str, rng: random.Random, i: int) -> dict[str, Any]:
             "type_code": "11502-2", "text": _text(rng, i)}
 
 
-def search_vs_bare(env: Env) -> tuple[list[float], list[float], list[float]]:
-    """Per query: (our search time, bare FTS5 MATCH … LIMIT 20 time, floor time).
+BARE = ("SELECT documents_fts.rowid, d.title, d.author, d.tags_text, d.text FROM documents_fts "
+        "JOIN documents d ON d.n = documents_fts.rowid WHERE documents_fts MATCH ? LIMIT 20")
+
+
+def peer_sql() -> str:
+    """The peer: FTS5's relevance order (bm25) and snippet() over the same index."""
+    from msante.documents.model import COLUMNS
+
+    columns = ", ".join(f"d.{c.strip()}" for c in COLUMNS.split(","))
+    return (f"SELECT {columns}, snippet(documents_fts, -1, '**', '**', '…', 24) "
+            "FROM documents_fts JOIN documents d ON d.n = documents_fts.rowid "
+            "WHERE documents_fts MATCH ? AND d.deleted = 0 AND d.trashed_at IS NULL "
+            "ORDER BY rank LIMIT 20")
+
+
+def cpu_timed(func: Any, repeat: int) -> float:
+    """Median CPU time of this process for `func()` over `repeat` runs (after one warm-up)."""
+    func()
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        func()
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
+def search_vs_bare(env: Env) -> dict[str, list[float]]:
+    """Per query, the CPU times of our search, the peer, bare MATCH … LIMIT 20 and the floor.
 
     The floor is what our answer cannot do without: list the matching rowids newest first
     (up to 101, to choose between ranking and recency) and read the 20 rows shown, with no
@@ -153,17 +187,35 @@ def search_vs_bare(env: Env) -> tuple[list[float], list[float], list[float]]:
     from msante.unlock import Sources, obtain_keys
 
     vault = Vault.open(env.home, obtain_keys(env.home, Sources()))
-    conn, ours, bare, floor = vault.store.conn, [], [], []
+    conn, peer = vault.store.conn, peer_sql()
+    out: dict[str, list[float]] = {"ours": [], "peer": [], "bare": [], "floor": []}
     for q in QUERIES:
         expr = parse(q).fts()
         assert expr is not None
-        bare.append(timed(lambda e=expr: conn.execute(
-            "SELECT * FROM documents_fts WHERE documents_fts MATCH ? LIMIT 20",
-            (e,)).fetchall(), 7))
-        ours.append(timed(lambda q=q: search(conn, q, limit=20), 7))
-        floor.append(timed(lambda e=expr: _read(conn, _matching(conn, e)[:20], None), 7))
+        out["bare"].append(cpu_timed(lambda e=expr: conn.execute(BARE, (e,)).fetchall(), 15))
+        out["ours"].append(cpu_timed(lambda q=q: search(conn, q, limit=20), 15))
+        out["peer"].append(cpu_timed(lambda e=expr: conn.execute(peer, (e,)).fetchall(), 5))
+        out["floor"].append(cpu_timed(
+            lambda e=expr: _read(conn, _matching(conn, e)[:20], None), 15))
     vault.close()
-    return ours, bare, floor
+    return out
+
+
+def search_figures(times: dict[str, list[float]], n_docs: int) -> list[bool]:
+    """Print the search's ratios against the peer and bare MATCH; whether each is met."""
+    def ratios(base: str, key: str = "ours") -> list[float]:
+        return [o / b for o, b in zip(times[key], times[base], strict=True)]
+    peer, bare, floors = ratios("peer"), ratios("bare"), ratios("bare", "floor")
+    print(f"search floor (list <= 101 rowids, read the 20 rows; no ranking, snippets or "
+          f"Documents) / bare: median {statistics.median(floors):.2f}x, p95 {p95(floors):.2f}x")
+    return [
+        line(f"search over {n_docs:,} docs: median of ours/peer (bm25 + snippet)",
+             statistics.median(peer), "<= 1.0", statistics.median(peer) <= 1.0),
+        line("search: p95 of ours/peer", p95(peer), "<= 1.5", p95(peer) <= 1.5),
+        line("search: median of ours/bare MATCH … LIMIT 20", statistics.median(bare), "<= 6",
+             statistics.median(bare) <= 6),
+        line("search: p95 of ours/bare", p95(bare), "<= 10", p95(bare) <= 10),
+    ]
 
 
 def p95(values: list[float]) -> float:
@@ -237,15 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         env = Env(Path(d))
         env.init()
         fill(env, n_docs)
-        ours_t, bare_t, floor_t = search_vs_bare(env)
-        ratios = [o / b for o, b in zip(ours_t, bare_t, strict=True)]
-        floors = [f / b for f, b in zip(floor_t, bare_t, strict=True)]
-        print(f"search floor (list <= 101 rowids, read the 20 rows; no ranking, snippets or "
-              f"Documents) / bare: median {statistics.median(floors):.2f}x, "
-              f"p95 {p95(floors):.2f}x")
-        ok.append(line(f"search over {n_docs:,} docs: median of ours/bare", statistics.median(
-            ratios), "<= 3", statistics.median(ratios) <= 3))
-        ok.append(line("search: p95 of ours/bare", p95(ratios), "<= 10", p95(ratios) <= 10))
+        times = search_vs_bare(env)
+        for i, q in enumerate(QUERIES):
+            print(f"  {q:<24} ours {times['ours'][i] * 1e3:7.2f} ms  peer "
+                  f"{times['peer'][i] * 1e3:8.2f} ms  bare {times['bare'][i] * 1e3:6.2f} ms")
+        ok += search_figures(times, n_docs)
         r = cli_vs_status(env, "doc", "search", "glycemie ferritine")
         ok.append(line("msante doc search / msante status", r, "<= 1.5", r <= 1.5))
         r = cli_vs_status(env, "doc", "list", "--json")

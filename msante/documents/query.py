@@ -21,11 +21,16 @@ FTS5 syntax error.
   other word, ``or``, ``and``, ``not``, ``NEAR`` included, is an ordinary word.
 - Every term goes to FTS5 as a string in double quotes (embedded quotes doubled), so
   ``C-réactive``, ``title:x``, ``^x``, ``NEAR(``, ``+`` or ``(`` are never FTS5 syntax: the
-  tokenizer (unicode61, remove_diacritics 2) splits the string into tokens that form a phrase,
-  and ``c-réactive`` finds "C-réactive". A term without a letter, digit or other token
-  character (``%``, ``—``, an emoji) is dropped, since the tokenizer would keep nothing of it.
-- Normalisation: control characters and lone surrogates become spaces, then NFC; only the
-  first 1,000 characters and the first 64 terms count, to bound the work.
+  tokenizer (unicode61, remove_diacritics 2, marks part of words) splits the string into
+  tokens that form a phrase, and ``c-réactive`` finds "C-réactive". A term without a letter,
+  digit or other token character (``%``, ``—``, an emoji) is dropped, since the tokenizer
+  would keep nothing of it.
+- Normalisation: control characters and lone surrogates become spaces, then NFKC; only the
+  first 1,000 characters and the first 64 terms count, to bound the work. Each term's text is
+  then folded as the index is (documents/_folding.py: ligatures, Arabic marks, presentation
+  forms…); a CJK word becomes its characters apart, which FTS5 takes as a phrase (日本語 →
+  "日 本 語", found inside 日本語テスト), and a CJK prefix (日本*) is the word itself, each CJK
+  character being a whole token.
 
 The expression has the shape ``"a" "b"* AND ("c" OR "d") NOT "e" NOT "f"``: single terms
 (implicit AND), then each OR group in parentheses, then the exclusions.
@@ -37,6 +42,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
+
+from msante.documents._folding import is_cjk, search_fold
 
 Kind = Literal["word", "prefix", "phrase"]
 
@@ -131,11 +138,11 @@ def parse(text: str) -> Query:
 
 
 def _normalise(text: str) -> str:
-    """Control characters and lone surrogates as spaces, NFC, at most MAX_CHARS characters."""
+    """Control characters and lone surrogates as spaces, NFKC, at most MAX_CHARS characters."""
     head = text[: MAX_CHARS * 4]
     blanked = "".join(" " if unicodedata.category(c) in _BLANKED_CATEGORIES else c
                       for c in head)
-    return unicodedata.normalize("NFC", blanked)[:MAX_CHARS]
+    return unicodedata.normalize("NFKC", blanked)[:MAX_CHARS]
 
 
 def _lex(text: str) -> Iterator[tuple[Literal["word", "phrase"], str, bool]]:
@@ -171,20 +178,29 @@ def _word_end(text: str, start: int) -> int:
 
 
 def _term(kind: Literal["word", "phrase"], raw: str, negated: bool) -> Term | None:
-    """The term for one lexed item, or None when it searches nothing."""
+    """The term for one lexed item, or None when it searches nothing. Its text is folded as
+    the index is (a CJK word becomes its characters apart: a phrase of them)."""
     if kind == "phrase":
-        text = " ".join(raw.split())
+        text = _folded(raw)
         return Term(text, "phrase", negated) if _searchable(text) else None
     if raw.endswith("*"):
-        stem = raw.rstrip("*")
+        stem = _folded(raw.rstrip("*"))
+        if stem and is_cjk(stem[-1]):  # a CJK character is a whole token: nothing to extend
+            return Term(stem, "word", negated)
         return Term(stem, "prefix", negated) if _last_token_len(stem) >= MIN_PREFIX else None
-    return Term(raw, "word", negated) if _searchable(raw) else None
+    text = _folded(raw)
+    return Term(text, "word", negated) if _searchable(text) else None
+
+
+def _folded(text: str) -> str:
+    """`text` folded for search, its white space squeezed."""
+    return " ".join(search_fold(text).split())
 
 
 def _is_token_char(char: str) -> bool:
     """Whether unicode61 keeps `char` in a token (rather than treating it as a separator)."""
     category = unicodedata.category(char)
-    return category[0] in "LN" or category in _TOKEN_CATEGORIES
+    return category[0] in "LNM" or category in _TOKEN_CATEGORIES
 
 
 def _searchable(text: str) -> bool:

@@ -1,5 +1,10 @@
 """Search-result snippets, cut in Python around the first match in the document's text.
 
+The text is first folded as the index is (documents/_folding.py: NFKC, Arabic marks out, CJK
+characters apart); matches are found in the fold and marked in the original text, each span
+mapped back to the clusters it covers, so that a ligature or a word with its vowel marks is
+marked whole. A text that folds to itself (nearly all) is not copied and needs no map.
+
 FTS5's snippet() re-tokenizes each result's columns; here each included term of the query
 becomes a regular expression run by the C regex engine that ignores case and accents the way
 the index does on Latin letters (e finds é, è, ê, ë, É…; "oe" also finds œ and Œ, "ae" æ and
@@ -31,18 +36,18 @@ import codecs
 import re
 import string
 import unicodedata
-from collections.abc import Iterator
 from functools import cache
 from itertools import pairwise
 from typing import NamedTuple
 
+from msante.documents._folding import Folded, fold_map, search_fold
 from msante.documents.query import Query, Term
 from msante.text import fold
 
 SCAN = 20_000  # characters of a document's text looked at for its snippet
 BEFORE, AFTER = 50, 110
 MARK = "**"
-CHUNK = 512  # characters of a long text folded at first (see _first)
+CHUNK = 2048  # characters of a long text folded at first (see _first)
 
 # The letter pairs that also match their ligature, and the folded stand-in of the ligature.
 PAIRS = {"oe": ("œŒ", "Q"), "ae": ("æÆ", "X")}
@@ -134,7 +139,21 @@ def fold_bytes(text: str) -> bytes:
 
 
 def _tokens(term: Term) -> list[str]:
-    return re.findall(r"\w+", fold(unicodedata.normalize("NFC", term.text)))
+    """The words of a term, each letter folded as the index folds it: a Latin letter to its
+    unaccented lower case (é → e, œ → oe), any other letter to its lower case (Greek tonos
+    and Arabic hamza are letters of their own for the index, and so here)."""
+    text = unicodedata.normalize("NFC", term.text)
+    folded = fold(text)
+    if not folded.isascii():  # letter by letter: those beyond Latin keep their marks
+        folded = "".join(_token_letter(c) for c in text)
+    return re.findall(r"\w+", folded)
+
+
+def _token_letter(char: str) -> str:
+    if not char.isalnum():
+        return char
+    folded = fold(char)
+    return folded if folded.isascii() else char.lower()
 
 
 # -- the plain regular expression over the text ---------------------------------------------
@@ -187,6 +206,7 @@ class Matcher(NamedTuple):
 
     def found(self, text: str) -> bool:
         """Whether any term matches somewhere in `text`."""
+        text = search_fold(text)
         if self.plain:
             return self.plain.search(text) is not None
         assert self.any
@@ -227,8 +247,9 @@ class _Unsettled(Exception):
 
 
 def _snippet(text: str, pattern: Matcher | None, *, whole: bool) -> str | None:
+    folded = fold_map(text) if pattern else Folded(text)
     try:
-        first = _first(pattern, text, whole) if pattern else None
+        first = _first(pattern, folded.text, whole) if pattern else None
     except _Unsettled:
         return None
     if pattern is None or first is None:  # the start of the text
@@ -236,30 +257,33 @@ def _snippet(text: str, pattern: Matcher | None, *, whole: bool) -> str | None:
         if not whole and len(head) == len(text):
             return None  # whether to end with … depends on the rest
         return _squeeze(head) + ("…" if len(text) > len(head) else "")
-    s, e, folded = first
+    same = not folded.changes  # the text folds to itself (nearly always): no mapping
+    s, e = first[:2] if same else (folded.start(first[0]), folded.end(first[1]))
     if not whole and e + AFTER >= len(text):
         return None
     start, end = max(0, s - BEFORE), min(len(text), e + AFTER)
     if start:  # begin on a whole word
         space = text.find(" ", start, s)
         start = space + 1 if space >= 0 else s
-    # every match in the window (the regex sees `end` as the end of the text, as it sees
-    # SCAN when looking for the first match)
-    matches: Iterator[re.Match[str]] | Iterator[re.Match[bytes]]
-    if pattern.plain:
-        matches = pattern.plain.finditer(text, start, end)
-    else:
-        assert pattern.any
-        if len(folded) < end:
-            folded += fold_bytes(text[len(folded):end])
-        matches = pattern.any.finditer(folded, start, end)
-    cuts = [start]
-    for match in matches:
-        cuts += match.span()
-    cuts.append(end)
+    spans = (_spans(pattern, folded.text, first[2], start, end) if same else
+             _spans(pattern, folded.text, first[2], folded.folded(start), folded.folded(end)))
+    if not same:  # back to the text itself: a span covers the clusters it touches
+        spans = [folded.end(x) if i % 2 else folded.start(x) for i, x in enumerate(spans)]
     # between cuts: unmarked, marked, unmarked… text, so the marks join the pieces
-    marked = MARK.join([text[a:b] for a, b in pairwise(cuts)])
+    marked = MARK.join([text[a:b] for a, b in pairwise([start, *spans, end])])
     return ("…" if start else "") + _squeeze(marked) + ("…" if end < len(text) else "")
+
+
+def _spans(pattern: Matcher, text: str, done: bytes, start: int, end: int) -> list[int]:
+    """Start and end of every match between `start` and `end` of the folded text (`done`:
+    its bytes folded so far), one after the other. The regex sees `end` as the end of the
+    text, as it sees SCAN when looking for the first match."""
+    if pattern.plain:
+        return [i for m in pattern.plain.finditer(text, start, end) for i in m.span()]
+    assert pattern.any
+    if len(done) < end:
+        done += fold_bytes(text[len(done):end])
+    return [i for m in pattern.any.finditer(done, start, end) for i in m.span()]
 
 
 def _first(m: Matcher, text: str, whole: bool) -> tuple[int, int, bytes] | None:
@@ -280,8 +304,12 @@ def _first(m: Matcher, text: str, whole: bool) -> tuple[int, int, bytes] | None:
             raise _Unsettled
         found = m.plain.search(text, 0, SCAN)
         return (found.start(), found.end(), b"") if found else None
-    assert m.settled
+    assert m.settled and m.any
     limit = min(len(text), SCAN)
+    if limit == len(text) <= CHUNK and whole:  # one chunk: any term, the first on a tie
+        folded = fold_bytes(text)
+        found_bytes = m.any.search(folded)
+        return (found_bytes.start(), found_bytes.end(), folded) if found_bytes else None
     folded, size = b"", CHUNK
     while True:
         folded += fold_bytes(text[len(folded):min(size, limit)])

@@ -135,6 +135,7 @@ def connect(path: Path, db_key: bytes, *, check: bool = True) -> Connection:
             check_build(conn)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         _pragmas(conn)
+        _functions(conn)
     except (mod.DatabaseError, IntegrityError) as exc:
         conn.close()
         raise IntegrityError(
@@ -145,6 +146,18 @@ def connect(path: Path, db_key: bytes, *, check: bool = True) -> Connection:
         conn.close()
         raise
     return conn
+
+
+def _fold(value: object) -> object:
+    """SQL msante_fold(x): the search fold of a text (the full-text index's triggers call it)."""
+    from msante.documents._folding import search_fold
+
+    return search_fold(value) if isinstance(value, str) else value
+
+
+def _functions(conn: Connection) -> None:
+    """The SQL functions the schema uses (the index's triggers and view)."""
+    conn.create_function("msante_fold", 1, _fold, deterministic=True)
 
 
 def _pragmas(conn: Connection) -> None:

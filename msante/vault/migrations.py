@@ -166,10 +166,48 @@ def m005_agenda(conn: Connection, keys: Keys) -> None:
     ))
 
 
+def m006_search_fold(conn: Connection, keys: Keys) -> None:
+    """The full-text index rebuilt over folded text (documents/_folding.py: NFKC, without
+    Arabic and Hebrew vowel marks, each CJK character a token), read through a view.
+
+    Triggers index `msante_fold()` of each column (a function every connection registers,
+    vault/db.py); the index's content table is the view `documents_folded`, which gives the
+    same folded values, so that FTS5's snippet(), 'rebuild' and 'integrity-check' see what
+    was indexed. Marks (M*) are token characters, so that a word of a script with combining
+    vowel signs (Devanagari, Thai…) is one token instead of being cut at each sign.
+    """
+    cols = [c.strip() for c in DOCUMENT_FTS_COLUMNS.split(",")]
+    names = ", ".join(cols)
+
+    def folded(prefix: str) -> str:
+        return ", ".join(f"msante_fold({prefix}{c})" for c in cols)
+    view = ", ".join(f"msante_fold({c}) AS {c}" for c in cols)
+    for statement in (
+        "DROP TRIGGER documents_ai", "DROP TRIGGER documents_ad", "DROP TRIGGER documents_au",
+        "DROP TABLE documents_fts",
+        f"CREATE VIEW documents_folded AS SELECT n, {view} FROM documents",
+        f"CREATE VIRTUAL TABLE documents_fts USING fts5({names}, content='documents_folded', "
+        "content_rowid='n', tokenize=\"unicode61 remove_diacritics 2 categories 'L* N* Co M*'\", "
+        "prefix='2 3')",
+        "CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN "
+        f"INSERT INTO documents_fts(rowid, {names}) VALUES (new.n, {folded('new.')}); END",
+        "CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN "
+        f"INSERT INTO documents_fts(documents_fts, rowid, {names}) "
+        f"VALUES ('delete', old.n, {folded('old.')}); END",
+        f"CREATE TRIGGER documents_au AFTER UPDATE OF {names} ON documents BEGIN "
+        f"INSERT INTO documents_fts(documents_fts, rowid, {names}) "
+        f"VALUES ('delete', old.n, {folded('old.')}); "
+        f"INSERT INTO documents_fts(rowid, {names}) VALUES (new.n, {folded('new.')}); END",
+        "INSERT INTO documents_fts(documents_fts) VALUES ('rebuild')",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
     ("documents", m003_documents),
     ("profile_measures", m004_profile_measures),
     ("agenda", m005_agenda),
+    ("search_fold", m006_search_fold),
 ]
