@@ -12,7 +12,6 @@ from msante.cli import output, session
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import PartialError, UsageError
 from msante.i18n import N_, _
-from msante.text import clean
 
 if TYPE_CHECKING:
     from msante.agenda.prevention import Item
@@ -414,7 +413,7 @@ def remind(
             names.get(o.appointment.person), o.start) for o in soon],
             "overdue": [_item_json(i, name) for name, i in overdue]})
     elif lines:
-        print(clean("\n".join(lines), lines=True))
+        output.echo("\n".join(lines))
     if notify and lines:
         _notify(lines)
 
