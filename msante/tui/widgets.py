@@ -7,7 +7,7 @@ so a received file cannot clear the screen, move the cursor, set the title or pl
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, overload
 
 from rich.text import Text
 from textual.content import Content
@@ -22,20 +22,25 @@ MUTED = "$foreground-muted"
 """The style of labels and secondary text."""
 
 
-Styled = TypeVar("Styled", Text, Content)
-
-
-def _drop_controls(styled: Styled) -> Styled:
-    """Styled text without its control characters, its styles kept where they were."""
-    found = [m.start() for m in TERMINAL_CONTROLS.finditer(styled.plain)]
+def _drop_controls(styled: Any) -> Any:
+    """Rich Text or Textual Content without its control characters, styles kept in place."""
+    found: list[int] = [m.start() for m in TERMINAL_CONTROLS.finditer(styled.plain)]
     if not found:
         return styled
-    cuts = sorted({*found, *(i + 1 for i in found)})
+    cuts: list[int] = sorted({*found, *(i + 1 for i in found)})
     pieces = styled.divide(cuts)
     kept = [p for start, p in zip([0, *cuts], pieces, strict=False) if start not in found]
     return styled.__class__("").join(kept)
 
 
+@overload
+def safe(content: str) -> str: ...
+@overload
+def safe(content: Content) -> Content: ...
+@overload
+def safe(content: Text) -> Text: ...
+@overload
+def safe(content: Any) -> Any: ...
 def safe(content: Any) -> Any:
     """Content as it may reach the terminal: no control character but tabs and line breaks
     (a string, rich Text or Textual Content; other renderables as they are)."""
