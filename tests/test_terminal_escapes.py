@@ -107,9 +107,10 @@ def test_styled_text_keeps_its_layout_once_cleaned():
     """Controls take no cell: a table's borders stay aligned once they are taken out."""
     import io
 
-    from msante.cli import safe_console
     from rich.table import Table
     from rich.text import Text
+
+    from msante.cli import safe_console
 
     table = Table("a", "b")
     table.add_row(Text(TITLE), Text("x"))

@@ -76,7 +76,8 @@ def show(
         (_("Majority"), person.majority.isoformat() if person.majority else "—"),
         (_("Fingerprint"), data["fingerprint"] or "—"), ("Id", person.id)])
     if person.read_only():
-        output.echo(_("Read-only: came of age; hand the profile over with 'msante people handover'."))
+        output.echo(_("Read-only: came of age; hand the profile over with 'msante people "
+                      "handover'."))
 
 
 @app.command("remove")
