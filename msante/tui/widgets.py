@@ -51,6 +51,12 @@ def safe(content: Any) -> Any:
     return content
 
 
+def one_line(text: str) -> str:
+    """A stored text as an input field shows it for editing: one line, no control
+    character (saving the form stores it so)."""
+    return clean(text)
+
+
 def notice(message: str) -> str:
     """A notification's text: one paragraph without control characters."""
     return clean(message, lines=True)

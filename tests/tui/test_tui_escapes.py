@@ -60,6 +60,7 @@ async def test_every_screen_draws_hostile_text_without_its_controls(hostile: Any
         await until(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
         found: list[tuple[int, str, str]] = []
         said: list[str] = []
+        forms: list[str] = []
         for round_ in range(2):  # the owner, then the child (whose name holds controls)
             for key in "1234567":
                 await pilot.press(key)
@@ -72,7 +73,19 @@ async def test_every_screen_draws_hostile_text_without_its_controls(hostile: Any
             await pilot.press("p")  # 'Showing …' names the person in a notification
             await pilot.pause()
             said += [str(n.message) for n in app._notifications]
+        # the edit forms show the stored text in their fields; a deletion question quotes it
+        for screen_key, key in (("2", "e"), ("2", "delete"), ("3", "e"), ("5", "e"),
+                                ("7", "e")):
+            await pilot.press(screen_key)
+            await until(pilot, lambda: getattr(app.screen, "loaded", True))
+            await pilot.press(key)
+            await pilot.pause(0.3)
+            found += [(2, screen_key + key, f) for f in _foreign(_written(pilot))]
+            forms += [type(app.screen).__name__]
+            await pilot.press("escape")
+            await pilot.pause(0.3)
         assert found == [], "\n".join(map(repr, found))
+        assert len(set(forms)) == 5, forms  # each form and the question did open
         assert "pwned" in " ".join(said) and not CONTROLS.search(" ".join(said))
     assert app._exception is None
 
