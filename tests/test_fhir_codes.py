@@ -182,6 +182,18 @@ def test_every_8_hours_as_needed_and_several_dosages(vault, tmp_path):
     assert (data["dose"], data["frequency"]) == ("1–2 puffs", "every 8 hours, as needed")
 
 
+@pytest.mark.parametrize("code, words", [("BID", "2 times per day"), ("Q8H", "every 8 hours"),
+                                         ("BED", "at bedtime")])
+def test_a_timing_abbreviation_is_put_in_words(vault, tmp_path, code, words):
+    """A Timing.code coded BID without a text showed "BID"."""
+    gts = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
+    dosage = {"timing": {"code": coded(gts, code)},
+              "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablet"}}]}
+    run(vault, tmp_path, statement(dosage))
+    data = vault.profile.list(vault.people.owner(), "treatments")[0].data
+    assert data["frequency"] == words
+
+
 def test_several_dosages_are_one_line_each(vault, tmp_path):
     morning = {"timing": {"repeat": {"when": ["MORN"]}},
                "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablet"}}]}

@@ -38,6 +38,16 @@ WHEN = {  # EventTiming (FHIR R4) and the HL7 v3 TimingEvent codes it includes
     "ACM": N_("before breakfast"), "ACD": N_("before lunch"), "ACV": N_("before dinner"),
     "PC": N_("after meals"), "PCM": N_("after breakfast"), "PCD": N_("after lunch"),
     "PCV": N_("after dinner")}
+# Timing.code (v3 GTSAbbreviation) as the repeat it stands for
+GTS: dict[str, Json] = {"QD": {"frequency": 1, "period": 1, "periodUnit": "d"},
+       "BID": {"frequency": 2, "period": 1, "periodUnit": "d"},
+       "TID": {"frequency": 3, "period": 1, "periodUnit": "d"},
+       "QID": {"frequency": 4, "period": 1, "periodUnit": "d"},
+       "QOD": {"frequency": 1, "period": 2, "periodUnit": "d"},
+       "WK": {"frequency": 1, "period": 1, "periodUnit": "wk"},
+       "MO": {"frequency": 1, "period": 1, "periodUnit": "mo"},
+       "AM": {"when": ["MORN"]}, "PM": {"when": ["AFT"]}, "BED": {"when": ["HS"]},
+       **{f"Q{n}H": {"frequency": 1, "period": n, "periodUnit": "h"} for n in (1, 2, 3, 4, 6, 8)}}
 DAYS = {"mon": N_("Monday"), "tue": N_("Tuesday"), "wed": N_("Wednesday"),
         "thu": N_("Thursday"), "fri": N_("Friday"), "sat": N_("Saturday"),
         "sun": N_("Sunday")}
@@ -54,7 +64,7 @@ def dose_and_frequency(dosages: list[Json]) -> tuple[str | None, str | None]:
 def _one(dosage: Json) -> tuple[str | None, str | None]:
     text = dosage.get("text")
     timing = dosage.get("timing") or {}
-    frequency = fhir.text_of(timing.get("code"))
+    frequency = _timing_code(timing.get("code"))
     if text:
         if frequency and text.endswith(", " + frequency):
             return text[:-len(frequency) - 2], frequency
@@ -62,6 +72,15 @@ def _one(dosage: Json) -> tuple[str | None, str | None]:
     words = [w for w in (frequency or _repeat(timing.get("repeat") or {}),
                          _as_needed(dosage)) if w]
     return _dose(dosage), ", ".join(words) or None
+
+
+def _timing_code(code: Any) -> str | None:
+    """A Timing.code: its text, else a GTS abbreviation in words (BID: 2 times per day)."""
+    if isinstance(code, dict) and not code.get("text"):
+        for c in fhir.codings(code):
+            if str(c.get("code")) in GTS:
+                return _repeat(GTS[str(c.get("code"))])
+    return fhir.text_of(code)
 
 
 def _num(value: Any) -> str:
