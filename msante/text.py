@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 
 # C0 and C1 control characters (and DEL): those that move words apart become a space.
@@ -17,6 +18,29 @@ def clean(text: str, *, lines: bool = False) -> str:
     if lines:
         return text.replace("\r\n", "\n").translate(_CONTROLS_BUT_NEWLINE)
     return text.translate(_CONTROLS)
+
+
+# What may reach a terminal: no C0 or C1 control (ESC starts CSI, OSC, DCS… sequences; C1 has
+# one-byte CSI, OSC, DCS) and no DEL; a text view keeps its tabs and line breaks.
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_TERMINAL = {c: None for c in (*range(0x20), *range(0x7F, 0xA0))} | {
+    ord("\t"): "\t", ord("\n"): "\n", ord("\v"): "\n", ord("\f"): "\n", ord("\r"): "\n",
+    0x85: "\n"}
+
+
+def for_terminal(text: str) -> str:
+    """`text` as it may be written to a terminal: without a control character that could clear
+    the screen, move the cursor, set the title or plant a link; tabs and line breaks kept
+    (a form feed, CR or NEL becomes a line break)."""
+    if not TERMINAL_CONTROLS.search(text):
+        return text
+    return text.replace("\r\n", "\n").translate(_TERMINAL)
+
+
+def without_controls(text: str) -> str:
+    """`text` with its control characters removed, tabs and line breaks excepted (for text
+    already laid out, where a new line break would break the layout)."""
+    return TERMINAL_CONTROLS.sub("", text)
 
 
 def fold(text: str) -> str:

@@ -18,6 +18,7 @@ Public API (keep it stable: other test files import it):
     partly_broken_pdf(cause)
     write_large_pdf(path, mib) (streamed to disk, for the memory bench)
     jpeg_bytes(), png_bytes()
+    plain_pdf(lines, title=, author=, created=) (hand-written; metadata and text as given)
     many(n, bad=10, seed=0) -> [(filename, bytes, kind)]; GOOD_KINDS, BAD_KINDS
     with_serial(data, serial) (distinct bytes for the same document)
 """
@@ -322,8 +323,9 @@ def _stream(data: bytes, extra: bytes = b"") -> bytes:
     return b"<< /Length %d %s >>\nstream\n%s\nendstream" % (len(data), extra, data)
 
 
-def _assemble(objects: Sequence[bytes], *, root: int = 1) -> bytes:
-    """A classic PDF (header, objects numbered from 1, xref table, trailer) from object bodies."""
+def _assemble(objects: Sequence[bytes], *, root: int = 1, info: int | None = None) -> bytes:
+    """A classic PDF (header, objects numbered from 1, xref table, trailer) from object bodies;
+    `info`: the number of the document information dictionary."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, 1):
@@ -332,7 +334,8 @@ def _assemble(objects: Sequence[bytes], *, root: int = 1) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root %d 0 R >>\n" % (len(objects) + 1, root)
+    extra = b" /Info %d 0 R" % info if info else b""
+    out += b"trailer\n<< /Size %d /Root %d 0 R%s >>\n" % (len(objects) + 1, root, extra)
     return bytes(out + b"startxref\n%d\n%%%%EOF\n" % xref)
 
 
@@ -355,6 +358,20 @@ def _page(parent: int, contents: int, extra: bytes = b"") -> bytes:
     """A page object (A4, Helvetica as /F1 in object 3 by convention)."""
     return (b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
             b"/Resources << /Font << /F1 3 0 R >> %s >> >>" % (parent, contents, extra))
+
+
+def plain_pdf(lines: Sequence[str], *, title: str | None = None, author: str | None = None,
+              created: str | None = None) -> bytes:
+    """A one-page Helvetica PDF of Latin-1 `lines`, with whatever metadata is given as is
+    (`created`: a PDF date such as "D:20040210093000+01'00'"); any character survives,
+    terminal controls included."""
+    meta = {b"Title": title, b"Author": author, b"CreationDate": created}
+    info = b"<< %s >>" % b" ".join(  # UTF-16BE text strings: any character, ESC included
+        b"/%s <FEFF%s>" % (key, value.encode("utf-16-be").hex().upper().encode())
+        for key, value in meta.items() if value is not None)
+    return _assemble([b"<< /Type /Catalog /Pages 2 0 R >>",
+                      b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>", FONT_OBJ, _page(2, 5),
+                      _stream(_text_content(lines)), info], info=6)
 
 
 @functools.cache

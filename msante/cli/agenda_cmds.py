@@ -27,7 +27,6 @@ from msante.cli.options import (
 from msante.cli.vault_cmds import JsonOpt
 from msante.errors import PartialError, UsageError
 from msante.i18n import _
-from msante.text import clean
 
 if TYPE_CHECKING:
     from msante.agenda.prevention import Item
@@ -432,7 +431,7 @@ def remind(
             names.get(o.appointment.person), o.start) for o in soon],
             "overdue": [item_json(i, name) for name, i in overdue]})
     elif lines:
-        print(clean("\n".join(lines), lines=True))
+        output.echo("\n".join(lines))
     if notify and lines:
         _notify(lines)
 

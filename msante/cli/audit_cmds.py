@@ -65,6 +65,6 @@ def verify(json_: JsonOpt = False) -> None:
         output.print_json({"ok": result.ok, "count": result.count,
                            "first_bad": result.first_bad, "reason": result.reason or None})
     elif result.ok:
-        print(result.explain())
+        output.echo(result.explain())
     if not result.ok:
         raise IntegrityError(result.explain())

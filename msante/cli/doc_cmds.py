@@ -251,7 +251,7 @@ def show(
         return
     output.fields(_detail_rows(doc, name))
     if body is not None:
-        print("\n" + body)
+        output.echo("\n" + body)
 
 
 def _detail_rows(doc: Document, name: str | None) -> list[tuple[str, str]]:

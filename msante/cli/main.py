@@ -40,8 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lang, stdin, rest = split_globals(sys.argv[1:] if argv is None else argv)
     if lang is not None and lang not in i18n.LANGUAGES:
         i18n.setup(None)
-        sys.stderr.write(i18n._("Unknown language '{lang}': choose fr or en.").format(lang=lang)
-                         + "\n")
+        _error(i18n._("Unknown language '{lang}': choose fr or en.").format(lang=lang))
         return ExitCode.USAGE
     i18n.setup(lang)
     from msante.cli import framework, session
@@ -72,7 +71,7 @@ def run() -> None:
     try:
         code = main()
     except MsanteError as exc:  # raised before the framework took over
-        sys.stderr.write(exc.message + "\n")
+        _error(exc.message)
         code = exc.exit_code
     sys.exit(code)
 
@@ -84,7 +83,14 @@ def internal_error(exc: BaseException) -> int:
 
     if os.environ.get("MSANTE_DEBUG"):
         traceback.print_exception(exc)
-    sys.stderr.write(i18n._("Internal error ({kind}: {error}). Nothing was half-written: every "
-                            "change is transactional. Please report it; MSANTE_DEBUG=1 shows "
-                            "details.").format(kind=type(exc).__name__, error=exc) + "\n")
+    _error(i18n._("Internal error ({kind}: {error}). Nothing was half-written: every change is "
+                  "transactional. Please report it; MSANTE_DEBUG=1 shows details.").format(
+        kind=type(exc).__name__, error=exc))
     return ExitCode.ERROR
+
+
+def _error(message: str) -> None:
+    """One message on stderr, through the one place the CLI writes (no control character)."""
+    from msante.cli import output
+
+    output.error(message)

@@ -180,7 +180,7 @@ def chart(kind: KindArg, since: SinceOpt = "1y", person: PersonOpt = None) -> No
         output.info(_("No {kind} measurement for {name} in this period.").format(
             kind=series.kind.label.lower(), name=who.name))
         return
-    print(render_chart(series, who.name))
+    output.echo(render_chart(series, who.name))
 
 
 def render_chart(series: Series, name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,18 +11,34 @@ from typing import Any
 
 from msante.errors import ConfirmationRequired
 from msante.i18n import _
-from msante.text import clean
+from msante.text import clean, for_terminal
+
+# JSON escapes C0 controls itself; DEL and the C1 controls (a one-character CSI or OSC to
+# some terminals) are written raw unless escaped: only strings can hold them, so "\u009b"
+# in their place is the same JSON.
+_RAW_IN_JSON = re.compile("[\x7f-\x9f]")
+
+
+def _json(data: Any, indent: int | None) -> str:
+    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def print_json(data: Any) -> None:
-    """Print `data` as JSON on stdout (UTF-8, stable key order)."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    """Print `data` as JSON on stdout (UTF-8, stable key order, no raw control character)."""
+    sys.stdout.write(_json(data, 2) + "\n")
 
 
 def print_json_line(data: Any) -> None:
     """Print one compact JSON object on its own line (for long, streamed output)."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(_json(data, None) + "\n")
     sys.stdout.flush()
+
+
+def echo(text: str) -> None:
+    """Print text on stdout, as a text view shows it: tabs and line breaks, no control
+    character (stored text cannot drive the terminal)."""
+    sys.stdout.write(for_terminal(text) + "\n")
 
 
 def error(message: str) -> None:
@@ -36,10 +53,11 @@ def info(message: str) -> None:
 
 
 def console() -> Any:
-    """A rich console on stdout."""
-    from rich.console import Console
+    """The rich console on stdout: what it prints holds no control character from the data
+    (see safe_console)."""
+    from msante.cli import safe_console
 
-    return Console(highlight=False)
+    return safe_console.make(highlight=False)
 
 
 def is_terminal() -> bool:
@@ -54,7 +72,7 @@ def confirm(question: str, *, yes: bool) -> None:
     if not is_terminal():
         raise ConfirmationRequired(
             _("This cannot be undone: confirm with --yes (no terminal to ask on)."))
-    sys.stderr.write(question + " " + _("[y/N]") + " ")
+    sys.stderr.write(clean(question) + " " + _("[y/N]") + " ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().casefold()
     if answer not in {_("y"), _("yes"), "y", "yes"}:
@@ -93,12 +111,13 @@ def progress(label: str, total: int) -> Iterator[Callable[[], None]]:
     if not sys.stderr.isatty() or total < 2:
         yield lambda: None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from msante.cli import safe_console
 
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+                  console=safe_console.make(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
 

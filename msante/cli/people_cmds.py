@@ -83,7 +83,8 @@ def show(
         (_("Majority"), person.majority.isoformat() if person.majority else "—"),
         (_("Fingerprint"), data["fingerprint"] or "—"), ("Id", person.id)])
     if person.read_only():
-        print(_("Read-only: came of age; hand the profile over with 'msante people handover'."))
+        output.echo(_("Read-only: came of age; hand the profile over with 'msante people "
+                      "handover'."))
 
 
 @app.command("remove")
@@ -125,4 +126,4 @@ def handover(
     output.info(_("Archive written to {path}. Give it with this one-time code (shown only "
                   "now); they import it with 'msante backup restore FILE --merge':")
                 .format(path=out))
-    print(f"\n    {code}\n")
+    output.echo(f"\n    {code}\n")

@@ -108,7 +108,7 @@ def _announce_created(recovery: str, file: Path | None, json_: bool) -> None:
                       "computer.").format(path=file))
         return
     output.info(_("Your recovery key (shown only this once):"))
-    print(f"\n    {recovery}\n")
+    output.echo(f"\n    {recovery}\n")
     output.info(_("Write it down and keep it safe: it is the only way back in if you forget "
                   "your passphrase."))
 
@@ -221,12 +221,12 @@ def _print_status(data: dict[str, Any]) -> None:
     else:
         state = _("unlocked, locks itself in {m} min").format(
             m=max(1, round((data.get("idle_remaining") or 0) / 60)))
-    print(_("Vault: {path} ({state})").format(path=data["path"], state=state))
-    print(_("Format version: {v}").format(v=data["format_version"]))
+    output.echo(_("Vault: {path} ({state})").format(path=data["path"], state=state))
+    output.echo(_("Format version: {v}").format(v=data["format_version"]))
     if data["locked"]:
         if data.get("warning"):
             output.error(data["warning"])
-        print(_("Unlock with 'msante unlock' to see what it holds."))
+        output.echo(_("Unlock with 'msante unlock' to see what it holds."))
         return
     from msante.people import RELATION_LABELS
 

@@ -36,10 +36,12 @@ MAX_DATES = 200  # the first ones: a history table's 1,000 dates would only cost
 
 @dataclass(frozen=True)
 class DateGuess:
-    """A guessed document date."""
+    """A guessed document date; `alternative`: the other reading of an ambiguous numeric date
+    ("2/10/04": 2 October or 10 February) when nothing in the text tells the order."""
 
     date: dt.date
     evidence: str
+    alternative: dt.date | None = None
 
 
 _MONTHS = {
@@ -145,12 +147,31 @@ def _mask(flat: str, matches: list[re.Match[str]]) -> str:
     return "".join(parts) + flat[pos:]
 
 
+def _pairs(matches: list[re.Match[str]]) -> list[tuple[int, int]]:
+    """The two first numbers of each numeric d/m/y or m/d/y date."""
+    return [(int(m["lead"] + m["a"]), int(m["b"])) for m in matches if m.re is _DATE and m["b"]]
+
+
 def _month_first(matches: list[re.Match[str]], english: int) -> bool:
     """Whether numeric dates read month first: an English text showing 03/14/2025, no 14/03."""
-    pairs = [(int(m["lead"] + m["a"]), int(m["b"])) for m in matches
-             if m.re is _DATE and m["b"]]
+    pairs = _pairs(matches)
     us = any(a <= 12 < b for a, b in pairs)
     return english > 0 and us and not any(b <= 12 < a for a, b in pairs)
+
+
+def _order_shown(matches: list[re.Match[str]]) -> bool:
+    """Whether a numeric date of the text can be read only one way (14/03 or 03/14)."""
+    return any(a <= 12 < b or b <= 12 < a for a, b in _pairs(matches))
+
+
+def _other_reading(match: re.Match[str], month_first: bool, today: dt.date) -> dt.date | None:
+    """The date read in the other order, when both orders give a valid, different date."""
+    if match.re is not _DATE or not match["b"]:
+        return None
+    a, b = int(match["lead"] + match["a"]), int(match["b"])
+    if a == b or a > 12 or b > 12:
+        return None
+    return _parse(match, not month_first, today)
 
 
 def _year(digits: str, today: dt.date) -> int:
@@ -263,4 +284,5 @@ def guess_date(text: str, *, today: dt.date | None = None) -> DateGuess | None:
     if best is None:
         return None
     item, cue_start = best
-    return DateGuess(item.date, _clip(scan[cue_start:item.match.end()]))
+    other = None if _order_shown(matches) else _other_reading(item.match, month_first, today)
+    return DateGuess(item.date, _clip(scan[cue_start:item.match.end()]), other)

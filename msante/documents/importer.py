@@ -21,18 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from msante.documents import classify, types
+from msante.documents import analysis, types
 from msante.documents.service import Documents, merge_tags
 from msante.formats.pdf_in import Extraction
 from msante.formats.sniff import sniff
 from msante.i18n import _
 from msante.people import Person
+from msante.text import clean
 from msante.vault import files, records, spaces
 
 BATCH_FILES = 64
 BATCH_SECONDS = 0.5
 TEXT_FILE_LIMIT = 5_000_000
-GENERIC_TITLES = {"untitled", "sans titre", "document", "microsoft word", "scan"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,11 @@ class Result:
                 "date_guessed": self.date_guessed, "title": self.title}
 
     def describe(self) -> str:
-        """One line for a person: what was imported and guessed, or why a file was not."""
+        """One line for a person: what was imported and guessed, or why a file was not (no
+        control character from a file's name or title)."""
+        return clean(self._describe())
+
+    def _describe(self) -> str:
         from msante.documents.model import FLAG_TEXTS
 
         if self.status == "imported":
@@ -275,59 +279,26 @@ class Importer:
     def _describe(self, item: _Item, rid: str,
                   sealed: files.SealedFile) -> tuple[dict[str, Any], Result]:
         ex = item.extraction or _other_file(item)
-        text = ex.text
-        code, type_guessed = self._type(text, ex, item)
-        day, date_guessed = self._date(text, ex)
-        title = self._title(ex, item)
+        o = self.options
+        found = analysis.analyse(ex, item.path.name, item.mime, analysis.Given(
+            self.type_code, o.date, o.title, o.author))
+        day = found.date.isoformat() if found.date else None
         tags = merge_tags((), self.options.tags, ())
         fields = {
             "id": rid, "person": self.options.person.id, "blob_id": sealed.blob_id,
             "wrapped_key": sealed.wrapped_key, "sha256": sealed.info.sha256,
             "size": sealed.info.size, "mime": item.mime, "filename": item.path.name,
-            "title": title, "author": self.options.author or _clean_meta(ex.author),
-            "doc_date": day.isoformat() if day else None, "date_guessed": int(date_guessed),
-            "type_code": code, "type_guessed": int(type_guessed), "pages": ex.pages,
+            "title": found.title, "author": found.author, "doc_date": day,
+            "date_guessed": int(found.date_guessed), "type_code": found.type_code,
+            "type_guessed": int(found.type_guessed), "pages": ex.pages,
             "flags": json.dumps(list(ex.flags)), "reason": ex.reason,
             "tags": json.dumps(tags, ensure_ascii=False), "tags_text": " ".join(tags),
-            "text": text, "pdf_created": ex.created, "pdf_modified": ex.modified,
+            "text": ex.text, "pdf_created": ex.created, "pdf_modified": ex.modified,
         }
         status = "flagged" if ex.flags else "imported"
-        return fields, Result(str(item.path), status, rid, ex.reason, ex.flags, code,
-                              type_guessed, day.isoformat() if day else None, date_guessed,
-                              title)
-
-    def _type(self, text: str, ex: Extraction, item: _Item) -> tuple[str, bool]:
-        if self.type_code:
-            return self.type_code, False
-        guess = classify.guess_type(text, title=ex.title, filename=item.path.name)
-        if guess is None and item.mime.startswith("image/"):
-            return "52040-3", True
-        return (guess.code if guess else types.OTHER), True
-
-    def _date(self, text: str, ex: Extraction) -> tuple[dt.date | None, bool]:
-        if self.options.date:
-            return self.options.date, False
-        guess = classify.guess_date(text)
-        if guess:
-            return guess.date, True
-        created = (ex.created or "")[:10]
-        try:
-            return (dt.date.fromisoformat(created), True) if created else (None, False)
-        except ValueError:
-            return None, False
-
-    def _title(self, ex: Extraction, item: _Item) -> str:
-        if self.options.title:
-            return self.options.title
-        meta = _clean_meta(ex.title)
-        if meta and meta.casefold() not in GENERIC_TITLES:
-            return meta
-        return item.path.stem.replace("_", " ").strip() or item.path.name
-
-
-def _clean_meta(value: str | None) -> str | None:
-    text = " ".join((value or "").split())
-    return text[:300] or None
+        return fields, Result(str(item.path), status, rid, ex.reason, ex.flags,
+                              found.type_code, found.type_guessed, day, found.date_guessed,
+                              found.title)
 
 
 def _other_file(item: _Item) -> Extraction:

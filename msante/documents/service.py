@@ -218,7 +218,9 @@ class Documents:
         return victims
 
     def unlock_pdf(self, doc: Document, password: str) -> Document:
-        """Read a protected PDF with its password, index its text, and re-guess what was guessed."""
+        """Read a protected PDF with its password and describe it as an import with the
+        password would have: its text, and what was guessed (title from the file name, author,
+        date, type) guessed again; what the person set is kept."""
         from msante.errors import WrongKeyError
 
         if "encrypted" not in doc.flags:
@@ -229,7 +231,7 @@ class Documents:
             raise WrongKeyError(_("Wrong password for this PDF. Nothing was changed."))
         fields = {"text": ex.text, "pages": ex.pages, "flags": json.dumps(list(ex.flags)),
                   "reason": ex.reason, "pdf_created": ex.created, "pdf_modified": ex.modified}
-        return self._update(doc, fields | self._reguess(doc, ex), "document.unlock")
+        return self._update(doc, fields | _reanalysed(doc, ex), "document.unlock")
 
     def _extract_stored(self, doc: Document, password: str) -> Any:
         """Extract a stored PDF through one limited worker, from a private temporary copy."""
@@ -245,17 +247,6 @@ class Documents:
             copy.unlink(missing_ok=True)
             copy.parent.rmdir()
 
-    @staticmethod
-    def _reguess(doc: Document, ex: Any) -> dict[str, Any]:
-        from msante.documents import classify
-
-        fields: dict[str, Any] = {}
-        if doc.type_guessed and (guess := classify.guess_type(ex.text, title=ex.title)):
-            fields["type_code"] = guess.code
-        if doc.date_guessed and (day := classify.guess_date(ex.text)):
-            fields["doc_date"] = day.date.isoformat()
-        return fields
-
 class _HashingWriter:
     """Writes through to `out` while hashing what passes."""
 
@@ -265,6 +256,30 @@ class _HashingWriter:
     def write(self, data: bytes) -> int:
         self.digest.update(data)
         return int(self.out.write(data))
+
+
+def _reanalysed(doc: Document, ex: Any) -> dict[str, Any]:
+    """The fields an import would have set that the person did not: what was guessed, the
+    author when none, the title when it is still the file name's."""
+    from msante.documents import analysis
+
+    given = analysis.Given(
+        type_code=None if doc.type_guessed else doc.type_code,
+        date=None if doc.date_guessed else doc.date,
+        title=None if doc.title in _name_titles(doc.filename or "") else doc.title,
+        author=doc.author)
+    found = analysis.analyse(ex, doc.filename or "", doc.mime, given)
+    return {"title": found.title, "author": found.author,
+            "doc_date": found.date.isoformat() if found.date else None,
+            "date_guessed": int(found.date_guessed), "type_code": found.type_code,
+            "type_guessed": int(found.type_guessed)}
+
+
+def _name_titles(filename: str) -> set[str]:
+    """The titles an import makes from a file name (and the one older versions made)."""
+    from msante.documents import analysis
+
+    return {analysis.name_title(filename), Path(filename).stem.replace("_", " ").strip()}
 
 
 def _tmpfs() -> str | None:

@@ -23,6 +23,7 @@ from msante.i18n import N_, _
 from msante.measures import kinds
 from msante.measures.kinds import Kind
 from msante.people import Person
+from msante.profile import fhir_dosage, fhir_terms
 from msante.profile.service import Code
 from msante.text import clean, fold
 
@@ -32,7 +33,6 @@ KIND_SYSTEM = "urn:msante:condition-kind"
 SCREENING_SYSTEM = "urn:msante:screening"
 LIFESTYLE_SYSTEM = "urn:msante:lifestyle"
 DOCUMENT_SYSTEM = "urn:msante:document"
-BLOOD_GROUP = "882-1"
 MEASUREMENTS = "measurements"
 NONE_CODES = {"allergies": ("no-known-allergies", "No known allergies"),
               "treatments": ("no-known-medications", "No known medications"),
@@ -65,8 +65,8 @@ class Row:
 REFUSED = {"entered-in-error": N_("entered in error"), "not-taken": N_("marked as not taken"),
            "not-done": N_("marked as not done"), "refuted": N_("refuted"),
            "cancelled": N_("cancelled"), "rejected": N_("rejected"), "draft": N_("a draft")}
-SITUATIONS = {"716186003": "no-known-allergies", "787481004": "no-known-medications",
-              "160245001": "no-known-problems"}
+BLOOD_GROUP = fhir_terms.BLOOD_GROUP_LOINC
+NONE_SECTIONS = ("allergies", "treatments", "conditions")  # those with a "no known …" entry
 
 
 def _check_status(res: Json) -> None:
@@ -88,16 +88,24 @@ def _our_code(value: Any) -> Code | None:
 
 
 def _absent(value: Any, section: str) -> list[Row] | None:
-    """A "no known …" statement as a row, "no information" as nothing; None: a real fact."""
-    code = fhir.has_code(value, fhir.ABSENT) or SITUATIONS.get(
-        fhir.has_code(value, fhir.SNOMED) or "")
-    if code is None:
+    """A "no known …" statement as a row, "no information" as nothing; None: a real fact.
+
+    A narrower statement ("no known food allergy") is neither an allergy nor "no known
+    allergy": it is reported. One about what msante keeps no statement of (procedures,
+    vaccinations, devices) is nothing, as "no information" is."""
+    found = fhir_terms.absence(value)
+    if found is None:
         return None
-    if code == NONE_CODES[section][0]:
-        return [Row(section, {}, none=True)]
-    if code.startswith("no-known-"):
-        raise NotMapped(_("the statement {code} does not belong here").format(code=code))
-    return []
+    if found.info or found.section not in NONE_SECTIONS:
+        return []
+    if found.section != section:
+        raise NotMapped(_("the statement '{text}' does not belong here").format(
+            text=fhir.text_of(value)))
+    if found.scope is not None:
+        raise NotMapped(_("it says there is no known {scope} allergy, nothing of other "
+                          "allergies: msante records only 'no known allergy' at all").format(
+            scope=_(found.scope)))
+    return [Row(section, {}, none=True)]
 
 
 def _text(value: Any, what: str) -> str:
@@ -137,22 +145,13 @@ def _medication(ctx: Context, res: Json) -> Json:
     return dict(target.resource.get("code") or {})
 
 
-def _dose(dosage: Json) -> tuple[str | None, str | None]:
-    """(dose, frequency) from a Dosage: `text` is "dose, frequency" when we wrote it."""
-    text = dosage.get("text")
-    frequency = fhir.text_of((dosage.get("timing") or {}).get("code"))
-    if text and frequency and text.endswith(", " + frequency):
-        return text[:-len(frequency) - 2], frequency
-    return (None if text == frequency else text), frequency
-
-
 def _map_medication(ctx: Context, res: Json) -> list[Row]:
     _check_status(res)
     med = _medication(ctx, res)
     if (rows := _absent(med, "treatments")) is not None:
         return rows
-    dosages = res.get("dosage") or res.get("dosageInstruction") or [{}]
-    dose, frequency = _dose(dosages[0])
+    dose, frequency = fhir_dosage.dose_and_frequency(
+        res.get("dosage") or res.get("dosageInstruction") or [])
     period = res.get("effectivePeriod") or {}
     start = period.get("start") or res.get("effectiveDateTime") or res.get("authoredOn")
     reasons = [fhir.text_of(r) for r in res.get("reasonCode") or []]
@@ -184,6 +183,8 @@ def _map_condition(ctx: Context, res: Json) -> list[Row]:
 def _map_procedure(ctx: Context, res: Json) -> list[Row]:
     """A screening we exported, or any other procedure as surgical history."""
     _check_status(res)
+    if (rows := _absent(res.get("code"), "conditions")) is not None:
+        return rows
     when = fhir.day(res.get("performedDateTime") or (res.get("performedPeriod") or {}).get(
         "start"))
     screening = fhir.has_code(res.get("code"), SCREENING_SYSTEM)
@@ -198,7 +199,8 @@ def _map_procedure(ctx: Context, res: Json) -> list[Row]:
 
 def _map_immunization(ctx: Context, res: Json) -> list[Row]:
     _check_status(res)
-    if fhir.has_code(res.get("vaccineCode"), fhir.ABSENT):
+    if fhir.has_code(res.get("vaccineCode"), fhir.ABSENT) or fhir_terms.absence(
+            res.get("vaccineCode")):
         return []
     applied = (res.get("protocolApplied") or [{}])[0]
     dose = applied.get("doseNumberPositiveInt") or applied.get("doseNumberString")
@@ -240,13 +242,51 @@ def _map_consent(ctx: Context, res: Json) -> list[Row]:
         "document": fhir.ids_of(res, DOCUMENT_SYSTEM)}, _our_code(codes[0] if codes else None))]
 
 
-def _group(text: str) -> str:
-    """"A Rh(D) positive", "O-", "ab pos" as A+, O-, AB+."""
-    key = fold(text).replace(" ", "").replace("rh(d)", "").replace("rhd", "").replace("rh", "")
-    match = re.match(r"(ab|a|b|o|0)(\+|-|pos|neg)", key)
-    if match is None:
-        raise NotMapped(_("the blood group '{text}' is not understood").format(text=text))
-    return match[1].upper().replace("0", "O") + ("+" if match[2] in ("+", "pos") else "-")
+def _blood_group(ctx: Context, res: Json, loincs: list[str]) -> list[Row] | None:
+    """The blood group an Observation gives (alone, with its components, or with the Rh(D) or
+    ABO Observation beside it in the file); None when it is about something else."""
+    value = res.get("valueCodeableConcept") or res.get("valueString")
+    whole = fhir_terms.group_of(res.get("code"))  # the finding itself as the code
+    if whole is None and not {fhir_terms.BLOOD_GROUP_LOINC, fhir_terms.ABO_LOINC,
+                              fhir_terms.RH_LOINC} & set(loincs):
+        return None
+    parts = [value, *(c.get("valueCodeableConcept") or c.get("valueString")
+                      for c in res.get("component") or [])]
+    if fhir_terms.ABO_LOINC in loincs or fhir_terms.RH_LOINC in loincs:
+        parts += [_partner(ctx, res, loincs)]
+    whole = whole or next(filter(None, map(fhir_terms.group_of, parts)), None)
+    abo = next(filter(None, map(fhir_terms.abo_of, parts)), None)
+    rh = next(filter(None, map(fhir_terms.rh_of, parts)), None)
+    if whole is None and abo and rh:
+        if fhir_terms.ABO_LOINC not in loincs and fhir_terms.BLOOD_GROUP_LOINC not in loincs:
+            return []  # the Rh(D) half: the ABO Observation carries the group
+        whole = abo + rh
+    if whole is None:
+        raise NotMapped(_blood_group_missing(abo, rh, fhir.text_of(value) or value or "?"))
+    finding = res.get("code") if fhir_terms.group_of(res.get("code")) else None
+    return [Row("blood-group", {"group": whole}, _our_code(value) or _our_code(finding))]
+
+
+def _blood_group_missing(abo: str | None, rh: str | None, text: str) -> str:
+    """Why a blood group cannot be kept: half of it, or words not understood."""
+    if abo and not rh:
+        return _("the ABO group {abo} without its Rh(D) factor: msante keeps the whole group "
+                 "(e.g. A+)").format(abo=abo)
+    if rh and not abo:
+        return _("an Rh(D) factor without its ABO group: msante keeps the whole group "
+                 "(e.g. A+)")
+    return _("the blood group '{text}' is not understood").format(text=text)
+
+
+def _partner(ctx: Context, res: Json, loincs: list[str]) -> Any:
+    """The value of the other half of a blood group given as two Observations (ABO, Rh)."""
+    wanted = fhir_terms.RH_LOINC if fhir_terms.ABO_LOINC in loincs else fhir_terms.ABO_LOINC
+    for item in ctx.parsed.items:
+        other = item.resource
+        if item.type == "Observation" and other is not res and fhir.has_code(
+                other.get("code"), fhir.LOINC, wanted):
+            return other.get("valueCodeableConcept") or other.get("valueString")
+    return None
 
 
 def _value_text(res: Json) -> tuple[str | None, Code | None]:
@@ -264,22 +304,28 @@ def _map_observation(ctx: Context, res: Json) -> list[Row]:
     _check_status(res)
     loincs = [str(c.get("code")) for c in fhir.codings(res.get("code"))
               if c.get("system") == fhir.LOINC]
-    if BLOOD_GROUP in loincs:
-        text, code = _value_text(res)
-        return [Row("blood-group", {"group": _group(text or "")}, code)]
+    if (rows := _blood_group(ctx, res, loincs)) is not None:
+        return rows
     topic = fhir.has_code(res.get("code"), LIFESTYLE_SYSTEM) or next(
         (LIFESTYLE_IN[c] for c in loincs if c in LIFESTYLE_IN), None)
     if topic:
         text, code = _value_text(res)
         return [Row("lifestyle", {"topic": topic, "text": text,
                                   "since": fhir.day(res.get("effectiveDateTime"))}, code)]
-    return [_measurement(res, _kind_of(loincs, res))]
+    row = _measurement(res, _kind_of(loincs, res))
+    if row.values["unit"] is None and (unit := next(
+            (CODE_UNITS[c] for c in loincs if c in CODE_UNITS), None)):
+        row = replace(row, values=row.values | {"unit": unit})
+    return [row]
 
 
 VITALS = {k.loinc: k for k in kinds.all_kinds()} | {
     code: kinds.get(name) for code, name in (
         ("3141-9", "weight"), ("55284-4", "blood-pressure"), ("2708-6", "spo2"),
-        ("2345-7", "glucose"), ("15074-8", "glucose"), ("8331-1", "temperature"))}
+        ("2345-7", "glucose"), ("15074-8", "glucose"), ("8331-1", "temperature"),
+        ("17856-6", "hba1c"), ("4549-2", "hba1c"), ("59261-8", "hba1c"))}
+# Codes whose unit is fixed by the code: a value that does not say its unit is in it.
+CODE_UNITS = {"59261-8": "mmol/mol", "4548-4": "%", "17856-6": "%", "4549-2": "%"}
 # UCUM codes the measures module does not spell; None: the kind's own unit (bpm or /min).
 UCUM_UNITS = {"[lb_av]": "lb", "[degF]": "°F", "[in_i]": "in", "{steps}": "steps",
               "{beats}/min": "bpm", "mm[Hg]": "mmHg", "Cel": "°C", "/min": None}
@@ -338,8 +384,10 @@ def _map_patient(ctx: Context, res: Json) -> list[Row]:
         phone = next((t.get("value") for t in c.get("telecom") or []
                       if t.get("system") == "phone"), None)
         ours = c.get("id") if UUID.fullmatch(str(c.get("id"))) else None
+        words = (relation or {}).get("text") or fhir_terms.relation_words(relation)
         rows.append(Row("trusted-person", {"name": name[0] if name else None,
-                                           "relation": fhir.text_of(relation), "phone": phone},
+                                           "relation": words or fhir.text_of(relation),
+                                           "phone": phone},
                         _our_code(relation), suffix=f"#contact-{i}", ours=ours,
                         problem=None if name else _("a contact without a name")))
     return rows

@@ -35,6 +35,7 @@ from msante.tui.screens.people import PeopleScreen
 from msante.tui.screens.profile import ProfileScreen
 from msante.tui.screens.unlock import UnlockScreen
 from msante.tui.state import Clock, Session, Via
+from msante.tui.widgets import notice
 from msante.unlock import keys_from_agent
 from msante.vault import agent
 
@@ -189,7 +190,8 @@ class MsanteApp(App[None]):
                timeout: float | None = None, markup: bool = True) -> None:
         """Notify, never reading the message as markup: it often quotes a title or a name
         from the vault ("[/x]" would raise, "[link=…]" would become a link)."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        super().notify(notice(message), title=notice(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):

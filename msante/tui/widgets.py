@@ -1,8 +1,13 @@
-"""Small widgets shared by the screens."""
+"""Small widgets shared by the screens.
+
+Text from the vault or from an imported file reaches the screen through these widgets (and
+the app's `notify`): each takes the control characters out first (ESC, CSI, OSC, DCS, C1…),
+so a received file cannot clear the screen, move the cursor, set the title or plant a link.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from rich.text import Text
 from textual.content import Content
@@ -11,14 +16,56 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellType, ColumnKey, RowKey
 
 from msante.i18n import _
+from msante.text import TERMINAL_CONTROLS, clean, for_terminal
 
 MUTED = "$foreground-muted"
 """The style of labels and secondary text."""
 
 
+def _drop_controls(styled: Any) -> Any:
+    """Rich Text or Textual Content without its control characters, styles kept in place."""
+    found: list[int] = [m.start() for m in TERMINAL_CONTROLS.finditer(styled.plain)]
+    if not found:
+        return styled
+    cuts: list[int] = sorted({*found, *(i + 1 for i in found)})
+    pieces = styled.divide(cuts)
+    kept = [p for start, p in zip([0, *cuts], pieces, strict=False) if start not in found]
+    return styled.__class__("").join(kept)
+
+
+@overload
+def safe(content: str) -> str: ...
+@overload
+def safe(content: Content) -> Content: ...
+@overload
+def safe(content: Text) -> Text: ...
+@overload
+def safe(content: Any) -> Any: ...
+def safe(content: Any) -> Any:
+    """Content as it may reach the terminal: no control character but tabs and line breaks
+    (a string, rich Text or Textual Content; other renderables as they are)."""
+    if isinstance(content, str):
+        return for_terminal(content)
+    if isinstance(content, Text | Content):
+        return _drop_controls(content)
+    return content
+
+
+def one_line(text: str) -> str:
+    """A stored text as an input field shows it for editing: one line, no control
+    character (saving the form stores it so)."""
+    return clean(text)
+
+
+def notice(message: str) -> str:
+    """A notification's text: one paragraph without control characters."""
+    return clean(message, lines=True)
+
+
 def plain(cell: Any) -> Any:
-    """A table cell as it is: DataTable reads a `str` cell as markup ("[/x]" raises)."""
-    return Text(cell, no_wrap=True, end="") if isinstance(cell, str) else cell
+    """A table cell as it is: DataTable reads a `str` cell as markup ("[/x]" raises); no
+    control character, a line break or tab becomes a space."""
+    return Text(clean(cell), no_wrap=True, end="") if isinstance(cell, str) else safe(cell)
 
 
 class PlainTable(DataTable[CellType]):
@@ -43,11 +90,15 @@ class Plain(Static):
 
     def __init__(self, content: VisualType = "", **kwargs: Any) -> None:
         kwargs.setdefault("markup", False)
-        super().__init__(content, **kwargs)
+        super().__init__(safe(content), **kwargs)
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        """Show new content (without its control characters)."""
+        super().update(safe(content), layout=layout)
 
 
 def labelled(label: str, value: str | Content) -> Content:
     """`Label: value` with the label muted, as the language writes it (`Libellé : valeur`)."""
     head, _sep, tail = _("{label}: {value}").partition("{value}")
-    return Content.assemble((head.format(label=label[:1].upper() + label[1:]), MUTED), value,
-                            tail)
+    return Content.assemble((head.format(label=label[:1].upper() + label[1:]), MUTED),
+                            safe(value), tail)

@@ -34,7 +34,7 @@ from msante.tui.screens.activity_view import (
 )
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.nav import NavBar
-from msante.tui.widgets import MUTED, Plain, PlainTable
+from msante.tui.widgets import MUTED, Plain, PlainTable, safe
 from msante.vault.audit import Entry
 
 LIMIT = 200
@@ -151,7 +151,7 @@ class ActivityScreen(MainScreen):
     def _people_options(self) -> list[tuple[str | Content, str]]:
         self.people = {p.id: p.name for p in self.vault.people.list()}
         return [(_("Everyone"), EVERYONE),
-                *((Content(name), pid) for pid, name in self.people.items())]
+                *((safe(Content(name)), pid) for pid, name in self.people.items())]
 
     def _update_people(self) -> None:
         """Offer the people of the vault as it is now (one may have been added)."""

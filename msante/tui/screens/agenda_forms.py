@@ -24,7 +24,7 @@ from msante.errors import MsanteError, UsageError
 from msante.i18n import _, current
 from msante.text import parse_date
 from msante.tui.screens.dialogs import DIALOG_CSS
-from msante.tui.widgets import Plain
+from msante.tui.widgets import Plain, one_line
 
 T = TypeVar("T")
 Values = dict[str, str]
@@ -154,7 +154,7 @@ class FormScreen(ModalScreen[T]):
             for name, (label, hint) in self.fields.items():
                 with Horizontal(classes="row"):
                     yield Label(label)
-                    yield Input(self.values.get(name, ""), placeholder=hint, id=name,
+                    yield Input(one_line(self.values.get(name, "")), placeholder=hint, id=name,
                                 compact=True)
                 yield Plain(id=f"{name}-error", classes="error")
             yield Plain(id="error", classes="error")

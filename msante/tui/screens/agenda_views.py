@@ -13,7 +13,7 @@ from msante.agenda.service import Appointment, Occurrence
 from msante.i18n import _
 from msante.tui.screens.agenda_forms import span_text
 from msante.tui.screens.home import day
-from msante.tui.widgets import MUTED, labelled
+from msante.tui.widgets import MUTED, labelled, safe
 
 STATUS_STYLE = {"overdue": "bold $text-error", "due": "bold $text-warning",
                 "ask-doctor": "bold $text-secondary", "coming": "bold $text-primary",
@@ -36,7 +36,8 @@ def occurrence_line(occ: Occurrence) -> Content:
     item = occ.appointment
     where = f"  {item.location}" if item.location else ""
     repeats = " ↻" if item.rrule else ""
-    return Content.assemble((when(occ), "bold"), "  ", item.title, (repeats + where, MUTED))
+    return safe(Content.assemble((when(occ), "bold"), "  ", item.title,
+                                 (repeats + where, MUTED)))
 
 
 def appointment_detail(occ: Occurrence) -> Content:

@@ -20,7 +20,7 @@ from msante.errors import MsanteError, UsageError
 from msante.i18n import _
 from msante.text import parse_date
 from msante.tui.screens.dialogs import DIALOG_CSS
-from msante.tui.widgets import Plain
+from msante.tui.widgets import Plain, one_line
 
 
 def tag_list(text: str) -> list[str]:
@@ -58,7 +58,7 @@ class EditDocumentScreen(ModalScreen[Document | None]):
             box.border_title = _("Edit the document")
             with Grid(id="fields"):
                 yield Label(_("Title"))
-                yield Input(doc.title, id="title")
+                yield Input(one_line(doc.title), id="title")
                 yield Label(_("Type"))
                 yield Select(type_choices(doc.type_code), value=doc.type_code,
                              allow_blank=False, id="type")
@@ -66,10 +66,10 @@ class EditDocumentScreen(ModalScreen[Document | None]):
                 yield Input(doc.date.isoformat() if doc.date else "", id="date",
                             placeholder=_("YYYY-MM-DD"))
                 yield Label(_("Tags"))
-                yield Input(", ".join(doc.tags), id="tags",
+                yield Input(one_line(", ".join(doc.tags)), id="tags",
                             placeholder=_("separated by commas"))
                 yield Label(_("Note"))
-                yield Input(doc.note or "", id="note")
+                yield Input(one_line(doc.note or ""), id="note")
             yield Plain("", id="error")
             with Horizontal(classes="buttons"):
                 yield Button(_("Cancel"), id="no")

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header, Static, Tab, Tabs
 from msante.i18n import _, current, ngettext
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.nav import NavBar
-from msante.tui.widgets import MUTED, Plain
+from msante.tui.widgets import MUTED, Plain, safe
 
 ATTENTION = ("overdue", "due")
 STATUS_STYLE = {"overdue": "bold $error", "due": "bold $warning"}
@@ -76,7 +76,7 @@ class HomeScreen(MainScreen):
         self.query_one("#status", Static).update(self._status())
 
     def _tabs(self) -> list[Tab]:
-        return [Tab(Content(p.name), id=tab_id(p.id)) for p in self.vault.people.list()]
+        return [Tab(safe(Content(p.name)), id=tab_id(p.id)) for p in self.vault.people.list()]
 
     def _fill_people(self) -> None:
         """Bring the tabs in line with the people (added, removed or renamed elsewhere).

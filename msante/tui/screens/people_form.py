@@ -22,7 +22,7 @@ from msante.errors import MsanteError, UsageError
 from msante.i18n import _
 from msante.people import SEX_LABELS, SEXES, Person
 from msante.tui.screens.dialogs import DIALOG_CSS
-from msante.tui.widgets import Plain
+from msante.tui.widgets import Plain, one_line
 
 RELATIONS = ("child", "other")
 
@@ -71,7 +71,8 @@ class PersonForm(ModalScreen[Person | None]):
             yield Plain(Content(self.title_text), id="title")
             with Grid():
                 yield Label(_("Name"))
-                yield Input(self.person.name if self.person else "", id="name", compact=True)
+                yield Input(one_line(self.person.name if self.person else ""), id="name",
+                            compact=True)
                 if self.person is None:
                     yield Label(_("Birth date"))
                     yield Input(placeholder=_("YYYY-MM-DD, e.g. 2019-04-27"), id="born",

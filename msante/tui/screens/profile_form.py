@@ -26,7 +26,7 @@ from msante.profile import sections
 from msante.profile.sections import Field, Section
 from msante.profile.service import Entry
 from msante.tui.screens.dialogs import DIALOG_CSS
-from msante.tui.widgets import Plain
+from msante.tui.widgets import Plain, one_line, safe
 
 Save = Callable[[dict[str, object]], Entry]
 """What Save runs: the typed fields (all of them to add, the changed ones to edit) → the entry."""
@@ -122,13 +122,13 @@ class EntryForm(ModalScreen[Entry | None]):
             known = value in {v for _label, v in options}
             return Select[str](options, prompt="—", value=value if known else Select.NULL,
                                compact=True, id=wid)
-        return Input(value, placeholder=placeholder(spec), compact=True, id=wid)
+        return Input(one_line(value), placeholder=placeholder(spec), compact=True, id=wid)
 
     def _options(self, spec: Field) -> Options:
         if spec.kind == "enum":
             return [(choice_label(c), c) for c in spec.choices]
         current = self.initial[spec.name]
-        options: Options = [(Content(label), v) for label, v in self.documents]  # titles
+        options: Options = [(safe(Content(label)), v) for label, v in self.documents]  # titles
         if current and current not in {v for _label, v in options}:
             options.insert(0, (_("document {id}").format(id=current[:8]), current))
         return options
