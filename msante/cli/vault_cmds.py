@@ -99,6 +99,10 @@ def _announce_created(recovery: str, file: Path | None, json_: bool) -> None:
                            else None, "recovery_key": None if file else recovery})
         return
     output.info(_("Vault created in {path}.").format(path=session.home()))
+    _show_recovery(recovery, file)
+
+
+def _show_recovery(recovery: str, file: Path | None) -> None:
     if file:
         output.info(_("Recovery key written to {path}. Keep it somewhere safe, away from this "
                       "computer.").format(path=file))
@@ -114,19 +118,59 @@ def passwd(
         help=_("Read the new passphrase from this file instead of asking."))] = None,
     kdf_memory: Annotated[int | None, typer.Option(help=_("Argon2id memory in MiB."))] = None,
     kdf_iterations: Annotated[int | None, typer.Option(help=_("Argon2id iterations."))] = None,
+    rotate_keys: Annotated[bool, typer.Option(
+        "--rotate-keys", help=_("Also draw a new vault key and a new recovery key, so that old "
+                                "passphrases, old backups and the old recovery key no longer "
+                                "open this vault."))] = False,
+    recovery_key_file: Annotated[Path | None, typer.Option(
+        help=_("With --rotate-keys: write the new recovery key to this new file (mode 0600) "
+               "instead of showing it."))] = None,
+    json_: JsonOpt = False,
 ) -> None:
     """Change the passphrase (the current one is always checked again).
 
-    Example: msante passwd
+    Example: msante passwd --rotate-keys
     """
     from msante.api import Vault
     from msante.vault.store import change_passphrase
 
+    if recovery_key_file and not rotate_keys:
+        raise UsageError(_("--recovery-key-file goes with --rotate-keys."))
+    _refuse_existing_file(recovery_key_file)
     keys = session.keys(agent_ok=False)
     new = _new_passphrase(new_passphrase_file, ())
+    if rotate_keys:
+        _rotate(keys, new, _kdf(kdf_memory, kdf_iterations), recovery_key_file, json_)
+        return
     with Vault.open(session.home(), keys) as vault:
         change_passphrase(vault.store, new, _kdf(kdf_memory, kdf_iterations))
-    output.info(_("Passphrase changed."))
+    if json_:
+        output.print_json({"rotated": False})
+    else:
+        output.info(_("Passphrase changed."))
+
+
+def _refuse_existing_file(path: Path | None) -> None:
+    if path is not None and path.exists():
+        raise AlreadyExistsError(_("{path} already exists: choose a new file.").format(path=path))
+
+
+def _rotate(keys: Any, new: str, params: Any, file: Path | None, json_: bool) -> None:
+    from msante.api import Vault
+    from msante.vault import agent, rotation
+
+    agent.stop_agent(session.home())  # it holds the old key
+    with Vault.open(session.home(), keys) as vault:
+        recovery = rotation.rotate(vault.store, new, params)
+    if file:
+        _write_new_secret_file(file, recovery)
+    if json_:
+        output.print_json({"rotated": True, "recovery_key_file": str(file) if file else None,
+                           "recovery_key": None if file else recovery})
+        return
+    output.info(_("Passphrase changed and keys rotated: old backups, old passphrases and the "
+                  "old recovery key no longer open this vault. Unlock again if needed."))
+    _show_recovery(recovery, file)
 
 
 def recover(

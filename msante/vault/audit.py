@@ -141,6 +141,15 @@ def verify_chain(conn: Connection, key: bytes) -> Verdict:
     return Verdict(True, expected_seq - 1)
 
 
+def rechain(conn: Connection, key: bytes) -> Iterator[tuple[int, str, str]]:
+    """(seq, prev_mac, mac) of every entry MACed again under `key` (for a key rotation)."""
+    prev = GENESIS
+    for seq, at, actor, action, person, record, detail, _prev, _mac in _rows(conn):
+        mac = entry_mac(key, seq, at, actor, action, person, record, detail, prev)
+        yield int(seq), prev, mac
+        prev = mac
+
+
 def mac_at(conn: Connection, seq: int) -> str | None:
     """The stored MAC of entry `seq`, if there is one."""
     row = conn.execute("SELECT mac FROM audit WHERE seq = ?", (seq,)).fetchone()

@@ -25,7 +25,7 @@ from msante.errors import (
     WrongKeyError,
 )
 from msante.i18n import _
-from msante.vault import audit, crypto, db, header
+from msante.vault import audit, crypto, db, header, rotation
 from msante.vault.blobs import BlobStore
 from msante.vault.fsutil import file_lock, make_private_dir, new_private_file, process_running
 from msante.vault.keys import Keys
@@ -147,7 +147,9 @@ class Store:
         head = header.load(base)
         if head.vault_id != keys.vault_id:
             raise WrongKeyError(_("This key belongs to another vault."))
-        conn = db.connect(paths.db_path(base), keys.db)
+        if rotation.pending(head):
+            rotation.resume(base, keys)
+        conn = _connect(base, keys, head)
         try:
             if db.pending(conn, MIGRATIONS):
                 conn.close()
@@ -254,6 +256,17 @@ class Store:
         if not verdict.ok:
             return verdict
         return _check_head(head, self, verdict)
+
+
+def _connect(base: Path, keys: Keys, head: header.Header) -> db.Connection:
+    """The connection keyed by `keys`; WrongKeyError for a key that the vault no longer uses."""
+    try:
+        return db.connect(paths.db_path(base), keys.db)
+    except IntegrityError:
+        if head.chain is not None and not head.chain.valid(keys.header, keys.vault_id):
+            raise WrongKeyError(_("This key no longer opens the vault: its keys were rotated. "
+                                  "Unlock again with the passphrase.")) from None
+        raise
 
 
 def clean_orphans(base: Path) -> int:
