@@ -84,6 +84,8 @@ def explain(verdict: Verdict) -> str:
         "head-forged": _("the chain head in vault.json was forged (entry {n})"),
         "head-missing": _("the chain head was removed from vault.json, which hides removed "
                           "entries (from {n} on)"),
+        "wal-damaged": _("a damaged vault.db-wal lost changes that had been saved (after entry "
+                         "{n}); they cannot be read back"),
     }
     return _("The activity history was tampered with: {what}.").format(
         what=texts[verdict.reason].format(n=verdict.first_bad))

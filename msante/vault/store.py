@@ -25,13 +25,21 @@ from msante.errors import (
     WrongKeyError,
 )
 from msante.i18n import _
-from msante.vault import audit, crypto, db, header, rotation
+from msante.vault import audit, crypto, db, header, rotation, walcheck
 from msante.vault.blobs import BlobStore
 from msante.vault.fsutil import file_lock, make_private_dir, new_private_file, process_running
 from msante.vault.keys import Keys
 from msante.vault.migrations import MIGRATIONS
 
 OWNER_ACTOR = "owner"
+DAMAGE = "wal_damage"  # vault.json's mark of committed changes lost with a damaged WAL
+
+
+def accept_hint() -> str:
+    """What a person can do once a rollback or a loss was found."""
+    return _("Everything can still be listed and searched; to read, export or change documents "
+             "again with the vault as it is now, run 'msante audit accept' (or restore a "
+             "backup).")
 
 
 def _vault_key_aad(vault_id: str, via: str, kdf: dict[str, Any] | None = None) -> bytes:
@@ -138,6 +146,7 @@ class Store:
         self.blobs = BlobStore(paths.blobs_dir(base))
         self.actor = OWNER_ACTOR
         self._audited: tuple[int, str] | None = None
+        self.problem: str | None = None  # set at open when the chain head and database differ
         row = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
         self.device = str(row[0])
 
@@ -162,7 +171,8 @@ class Store:
 
     @classmethod
     def _open_locked(cls, base: Path, keys: Keys, *, new: bool = False) -> Store:
-        conn = db.connect(paths.db_path(base), keys.db)
+        conn = db.connect(paths.db_path(base), keys.db) if new else \
+            _connect(base, keys, header.load(base))
         try:
             os.chmod(paths.db_path(base), 0o600)
             db.migrate(conn, MIGRATIONS, keys)
@@ -181,6 +191,9 @@ class Store:
         store = cls(base, keys, conn)
         store.blobs.clean_temp()
         clean_orphans(base)
+        if paths.header_path(base).exists():  # not yet while `create` runs
+            verdict = store.state()
+            store.problem = None if verdict.ok else audit.explain(verdict)
         return store
 
     def close(self) -> None:
@@ -211,11 +224,40 @@ class Store:
         Heads only ever lag behind the database (they are advanced after commit), so a head
         ahead of it, or one whose MAC differs, means tampering; writing on would hide it.
         """
-        count, _mac = audit.head(tx)
-        head = header.load(self.base)
-        verdict = _check_head(head, self, audit.Verdict(True, count))
+        verdict = self.state(tx)
         if not verdict.ok:
-            raise IntegrityError(audit.explain(verdict))
+            raise IntegrityError(audit.explain(verdict) + " " + accept_hint())
+
+    def state(self, conn: db.Connection | None = None) -> audit.Verdict:
+        """The chain head of vault.json against the database's last entry (no full walk)."""
+        count, _mac = audit.head(conn or self.conn)
+        head = header.load(self.base)
+        if DAMAGE in head.extra:
+            return audit.Verdict(False, count, count, "wal-damaged")
+        return _check_head(head, self, audit.Verdict(True, count))
+
+    def accept_state(self) -> audit.Verdict:
+        """Take the vault as it is now after a rollback, a cut or a WAL loss was detected.
+
+        The acceptance is an audit entry naming what was found, and the head moves to it, so
+        that writes (and audited reads) work again. Returns what was accepted (ok: nothing).
+        """
+        with file_lock(paths.lock_path(self.base)):
+            verdict = self.state()
+            if verdict.ok:
+                return verdict
+            recorded = header.load(self.base).chain
+            with db.write(self.conn) as tx:
+                seq, mac = audit.append(tx, self.keys.audit, actor=self.actor,
+                                        action="audit.accept", detail={
+                                            "reason": verdict.reason, "found": verdict.count,
+                                            "recorded": recorded.count if recorded else 0})
+            header.update(self.base, lambda head: dataclasses.replace(
+                head, chain=header.ChainHead.make(self.keys.header, head.vault_id, seq, mac),
+                extra={k: v for k, v in head.extra.items() if k != DAMAGE}))
+            db.checkpoint(self.conn)
+        self.problem = None
+        return verdict
 
     def log(self, tx: db.Connection, action: str, *, person: str | None = None,
             record: str | None = None, detail: dict[str, Any] | None = None) -> None:
@@ -255,18 +297,32 @@ class Store:
         verdict = audit.verify_chain(self.conn, self.keys.audit)
         if not verdict.ok:
             return verdict
+        if DAMAGE in head.extra:
+            return audit.Verdict(False, verdict.count, verdict.count, "wal-damaged")
         return _check_head(head, self, verdict)
 
 
 def _connect(base: Path, keys: Keys, head: header.Header) -> db.Connection:
-    """The connection keyed by `keys`; WrongKeyError for a key that the vault no longer uses."""
+    """The connection keyed by `keys`; WrongKeyError for a key that the vault no longer uses.
+
+    A leftover WAL whose damage made SQLite drop committed transactions is marked in
+    vault.json (`wal_damage`), which stops writes until the person accepts or restores."""
     try:
-        return db.connect(paths.db_path(base), keys.db)
+        conn = db.connect(paths.db_path(base), keys.db)
     except IntegrityError:
         if head.chain is not None and not head.chain.valid(keys.header, keys.vault_id):
             raise WrongKeyError(_("This key no longer opens the vault: its keys were rotated. "
                                   "Unlock again with the passphrase.")) from None
         raise
+    try:
+        lost = walcheck.lost_commits(conn, paths.db_path(base).with_name("vault.db-wal"))
+        if lost:
+            header.update(base, lambda h: dataclasses.replace(
+                h, extra=h.extra | {DAMAGE: {"lost_commits": lost, "found": db.now()}}))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def clean_orphans(base: Path) -> int:
