@@ -33,8 +33,12 @@ class Vault:
 
     @classmethod
     def open(cls, base: Path, keys: Keys) -> Vault:
-        """Open the vault at `base` with its keys."""
-        return cls(Store.open(base, keys))
+        """Open the vault at `base` with its keys (and remove copies left by killed readers)."""
+        from msante.documents.viewing import clean_stale_copies
+
+        vault = cls(Store.open(base, keys))
+        clean_stale_copies()
+        return vault
 
     @classmethod
     def create(cls, base: Path, passphrase: str, *, name: str, born: str, sex: str,
