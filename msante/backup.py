@@ -52,12 +52,14 @@ def create(store: Store, out: Path) -> dict[str, Any]:
         "archive_id": archive_id, "created": db.now(),
         "vault": header.load(store.base).to_json(),
         "archive_key": base64.b64encode(wrapped).decode()})
-    snap = store.base / f".tmp-backup-{os.getpid()}.db"
+    staging = store.base / f".tmp-backup-{os.getpid()}"  # 0700: the snapshot and its -wal/-shm
+    make_private_dir(staging)
     try:
+        snap = staging / "vault.db"
         snapshot_db(store, snap)
         count = _write(out, env, archive_key, store, snap)
     finally:
-        snap.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
     return {"file": str(out.resolve()), "archive_id": archive_id, "blobs": count,
             "size": out.stat().st_size}
 
@@ -94,15 +96,30 @@ def restore(src: BinaryIO, env: archive.Envelope, keys: Keys, base: Path) -> Sto
     wrapped = base64.b64decode(env.data["archive_key"])
     key = crypto.unwrap_key(keys.derive("backup-wrap"), wrapped,
                             _archive_key_aad(keys.vault_id, env.data["archive_id"]))
+    created = not base.exists()
     make_private_dir(base)
     staging = base / f".tmp-restore-{os.getpid()}"
     with file_lock(paths.lock_path(base), wait=False):
         try:
             _extract(src, env, key, staging)
             _move_into_place(staging, base, backup_header(env))
+        except BaseException:
+            _undo_restore(base, staging, created)
+            raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return _reopen(base, keys)
+
+
+def _undo_restore(base: Path, staging: Path, created: bool) -> None:
+    """A failed restore leaves nothing: no staging, no lock file, no folder it made."""
+    shutil.rmtree(staging, ignore_errors=True)
+    paths.lock_path(base).unlink(missing_ok=True)  # still held: no vault, nobody to wait
+    if created:
+        try:
+            base.rmdir()
+        except OSError:
+            pass
 
 
 def _extract(src: BinaryIO, env: archive.Envelope, key: bytes, staging: Path) -> None:

@@ -25,7 +25,7 @@ from msante.errors import (
     WrongKeyError,
 )
 from msante.i18n import _
-from msante.vault import audit, crypto, db, header, rotation, walcheck
+from msante.vault import audit, crypto, db, fsutil, header, rotation, walcheck
 from msante.vault.blobs import BlobStore
 from msante.vault.fsutil import file_lock, make_private_dir, new_private_file, process_running
 from msante.vault.keys import Keys
@@ -191,6 +191,7 @@ class Store:
         store = cls(base, keys, conn)
         store.blobs.clean_temp()
         clean_orphans(base)
+        fsutil.TEMP_JOURNAL[:] = [base]
         if paths.header_path(base).exists():  # not yet while `create` runs
             verdict = store.state()
             store.problem = None if verdict.ok else audit.explain(verdict)
@@ -326,16 +327,25 @@ def _connect(base: Path, keys: Keys, head: header.Header) -> db.Connection:
 
 
 def clean_orphans(base: Path) -> int:
-    """Remove temp files left by a crashed process (named `.tmp-…-PID…`); return how many."""
+    """Remove temporaries left by crashed processes (named `.tmp-…-PID…`); return how many.
+
+    Also the `.tmp-…-PID` files such a process left in other folders (a partial backup or
+    export), which its `.tmp-outputs-PID` journal names."""
     import re
     import shutil
 
+    from msante.vault.fsutil import clean_noted_temps
+
     removed = 0
     for path in base.glob(".tmp-*"):
-        match = re.search(r"-(\d+)(?:\.db)?$", path.name)
-        if match and not process_running(int(match.group(1))):
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-            removed += 1
+        match = re.search(r"-(\d+)(?:\.db(?:-wal|-shm|-journal)?)?$", path.name)
+        if not match or process_running(int(match.group(1))):
+            continue
+        if path.name.startswith(".tmp-outputs-"):
+            removed += clean_noted_temps(path, int(match.group(1)))
+            continue
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        removed += 1
     return removed
 
 
