@@ -10,7 +10,7 @@ from msante.activity import Activity
 from msante.people import People
 from msante.vault import crypto, db, header
 from msante.vault.keys import Keys
-from msante.vault.store import Store, create
+from msante.vault.store import Store, create, record_header_keys
 
 if TYPE_CHECKING:
     from msante.agenda.service import Agenda
@@ -51,6 +51,7 @@ class Vault:
         vault = cls(made.store)
         with vault.store.write() as tx:
             vault.store.log(tx, "vault.create")
+            record_header_keys(tx, header.load(base))
         vault.people.add(name, born, sex, relation="owner")
         return vault, made.recovery_key
 

@@ -365,3 +365,27 @@ def test_a_wal_left_by_a_clean_crash_is_not_a_loss(vault: Vault, home: Path,
     with Vault.open(copy, keys_of(copy)) as reopened:
         assert reopened.store.problem is None
         assert "Léo Martin" in _names(reopened)
+
+
+def test_passwd_killed_after_the_header_is_saved_is_still_audited(
+        vault: Vault, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """passwd writes vault.json inside its transaction: killed after the header but before the
+    commit, the passphrase had changed with no audit entry. The database now notes which
+    wrapped keys vault.json holds, so the next open records the change."""
+    real_update = header.update
+
+    def update_then_die(base: Path, change: object) -> None:
+        real_update(base, change)  # type: ignore[arg-type]
+        raise KeyboardInterrupt  # the process dies before COMMIT
+
+    monkeypatch.setattr(header, "update", update_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        store.change_passphrase(vault.store, NEW_PASSPHRASE, fast_params())
+    monkeypatch.undo()
+    vault.close()
+    with Vault.open(home, keys_of(home, NEW_PASSPHRASE)) as reopened:
+        last = next(reopened.audit.entries(limit=1))
+        assert (last.action, last.detail) == ("vault.passwd", {"via": "unrecorded"})
+        assert reopened.audit.verify().ok
+    with Vault.open(home, keys_of(home, NEW_PASSPHRASE)) as again:
+        assert next(again.audit.entries(limit=1)).seq == last.seq  # recorded once

@@ -52,7 +52,7 @@ def rotate(store: Store, new_passphrase: str, params: crypto.KdfParams) -> str:
         _announce(store.base, store.conn, old, new, dataclasses.replace(
             header.load(store.base), kdf=kdf, wrapped_by_passphrase=wrapped,
             recovery_salt=salt, wrapped_by_recovery=by_recovery))
-        finish(store.conn, old, new, store.actor)
+        finish(store.conn, old, new, store.actor, header.load(store.base))
         store.keys = new
         settle(store.base, new, store.conn)
     return recovery_text
@@ -70,8 +70,10 @@ def _announce(base: Path, conn: db.Connection, old: Keys, new: Keys,
     header.save(base, dataclasses.replace(head, chain=chain, extra=extra))
 
 
-def finish(conn: db.Connection, old: Keys, new: Keys, actor: str) -> None:
+def finish(conn: db.Connection, old: Keys, new: Keys, actor: str, head: header.Header) -> None:
     """In one commit: rewrap the space keys, MAC the chain anew, log, rekey the database."""
+    from msante.vault.store import record_header_keys
+
     with db.write(conn) as tx:
         verdict = audit.verify_chain(tx, old.audit)
         if not verdict.ok:
@@ -85,6 +87,7 @@ def finish(conn: db.Connection, old: Keys, new: Keys, actor: str) -> None:
         tx.executemany("UPDATE audit SET prev_mac = ?, mac = ? WHERE seq = ?", chain)
         audit.append(tx, new.audit, actor=actor, action=ACTION,
                      detail={"spaces": len(rows)})
+        record_header_keys(tx, head)
         tx.execute(f"PRAGMA rekey = \"x'{new.db.hex()}'\"")
     db.checkpoint(conn)
 
@@ -118,7 +121,7 @@ def resume(base: Path, keys: Keys) -> None:
         except IntegrityError:
             conn = db.connect(paths.db_path(base), old.db)
             try:
-                finish(conn, old, keys, "owner")
+                finish(conn, old, keys, "owner", head)
             except BaseException:
                 conn.close()
                 raise

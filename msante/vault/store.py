@@ -19,6 +19,7 @@ from typing import Any
 from msante import paths
 from msante.errors import (
     AlreadyExistsError,
+    BusyError,
     DecryptError,
     IntegrityError,
     UsageError,
@@ -195,6 +196,8 @@ class Store:
         if paths.header_path(base).exists():  # not yet while `create` runs
             verdict = store.state()
             store.problem = None if verdict.ok else audit.explain(verdict)
+            if verdict.ok:
+                _record_unaudited_key_change(store, header.load(base))
         return store
 
     def close(self) -> None:
@@ -372,19 +375,50 @@ def _check_head(head: header.Header, store: Store, verdict: audit.Verdict) -> au
     return verdict
 
 
+def header_keys_digest(head: header.Header) -> str:
+    """A digest of the wrapped keys in `head`, kept in the database when they change."""
+    import hashlib
+
+    return hashlib.sha256(head.wrapped_by_passphrase + b"\0" + head.wrapped_by_recovery
+                          ).hexdigest()
+
+
+def record_header_keys(tx: db.Connection, head: header.Header) -> None:
+    """Note, inside an audited transaction, which wrapped keys vault.json holds now."""
+    tx.execute("INSERT OR REPLACE INTO meta VALUES ('header_keys', ?)",
+               (header_keys_digest(head),))
+
+
+def _record_unaudited_key_change(store: Store, head: header.Header) -> None:
+    """vault.json's wrapped keys changed without their audit entry (passwd killed between the
+    header and the commit, or an older vault.json put back): record it now."""
+    row = store.conn.execute("SELECT value FROM meta WHERE key = 'header_keys'").fetchone()
+    if row is None or row[0] == header_keys_digest(head):
+        return
+    try:
+        with store.write() as tx:
+            store.log(tx, "vault.passwd", detail={"via": "unrecorded"})
+            record_header_keys(tx, head)
+    except (IntegrityError, BusyError):
+        pass  # a rollback finding or a busy vault: the next open records it
+
+
 def change_passphrase(store: Store, new_passphrase: str,
                       params: crypto.KdfParams | None = None, *, via: str = "passphrase") -> None:
     """Rewrap the vault key for a new passphrase; re-encrypts nothing."""
     kdf, wrapped = wrap_for_passphrase(store.keys.vault_id, store.keys.vault_key, new_passphrase,
                                        params or crypto.KdfParams.new())
+    saved: list[header.Header] = []
 
     def rewrap(head: header.Header) -> header.Header:
-        return dataclasses.replace(head, kdf=kdf, wrapped_by_passphrase=wrapped)
+        saved.append(dataclasses.replace(head, kdf=kdf, wrapped_by_passphrase=wrapped))
+        return saved[-1]
 
     with file_lock(paths.lock_path(store.base)):
         with store.write() as tx:
             store.log(tx, "vault.passwd", detail={"via": via})
             header.update(store.base, rewrap)
+            record_header_keys(tx, saved[-1])
 
 
 def _shred(path: Path) -> None:
