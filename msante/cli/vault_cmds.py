@@ -68,7 +68,8 @@ def init(
         help=_("Write the recovery key to this new file (mode 0600) instead of showing it.")),
     ] = None,
     kdf_memory: Annotated[int | None, typer.Option(
-        help=_("Argon2id memory in MiB (16 to 1024; default 64)."))] = None,
+        help=_("Argon2id memory in MiB (16 to 256; default 64; memory × iterations at most "
+               "768)."))] = None,
     kdf_iterations: Annotated[int | None, typer.Option(
         help=_("Argon2id iterations (2 to 10; default 3)."))] = None,
     json_: JsonOpt = False,
