@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from msante import paths
-from msante.errors import AlreadyExistsError, UsageError
+from msante.errors import AlreadyExistsError, IntegrityError, UsageError
 from msante.formats import archive
 from msante.i18n import _
 from msante.vault import crypto, db, header
@@ -93,7 +93,10 @@ def restore(src: BinaryIO, env: archive.Envelope, keys: Keys, base: Path) -> Sto
     if vault_exists(base):
         raise AlreadyExistsError(_("A vault already exists in {path}: restore needs an empty "
                                    "MSANTE_HOME.").format(path=base))
-    wrapped = base64.b64decode(env.data["archive_key"])
+    try:
+        wrapped = base64.b64decode(env.data["archive_key"], validate=True)
+    except ValueError:
+        raise IntegrityError(_("This msante archive is truncated or corrupt.")) from None
     key = crypto.unwrap_key(keys.derive("backup-wrap"), wrapped,
                             _archive_key_aad(keys.vault_id, env.data["archive_id"]))
     created = not base.exists()
