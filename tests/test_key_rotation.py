@@ -180,3 +180,45 @@ def _fast():
     from tests.helpers_vault import fast_params
 
     return fast_params()
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_moment_of_a_rotation_leaves_a_vault_one_passphrase_opens(
+        made: Path, home: Path, tmp_path: Path) -> None:
+    """SIGKILL at random moments of `passwd --rotate-keys` (the precise windows are covered by
+    the two "cut" tests above): afterwards one of the two passphrases opens the vault, the
+    history verifies and no rotation is left half-done."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    current, other = made, write_secret(tmp_path / "other.pass", NEW)
+    texts = {made: PASSPHRASE, other: NEW}
+    rng = random.Random(8)
+    full = None
+    for _round in range(10):
+        env = dict(os.environ, MSANTE_PASSPHRASE_FILE=str(current))
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "msante", "passwd", "--rotate-keys", "--new-passphrase-file",
+             str(other), "--kdf-memory", "16", "--kdf-iterations", "2", "--json"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if full is None:  # the first run goes to the end: how long a rotation takes here
+            proc.wait()
+            full = time.monotonic() - started
+        else:  # later runs die in the last half, where the rotation itself runs
+            time.sleep(rng.uniform(0.5, 1.0) * full)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        try:
+            keys = keys_of(home, texts[other])
+            current, other = other, current
+        except WrongKeyError:
+            keys = keys_of(home, texts[current])
+        with Vault.open(home, keys) as vault:
+            assert vault.audit.verify().ok
+            assert vault.people.owner().name == "Camille Martin"
+        assert not rotation.pending(header.load(home))
