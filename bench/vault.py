@@ -9,6 +9,7 @@
 3. `msante status --json` with the agent unlocked vs `python -c pass`: <= 20x; also printed:
    a bare Typer app with one command, to show how much the CLI framework takes.
 4. `msante passwd` on a vault with 10k blobs vs an empty vault: <= 1.5x.
+5. `msante passwd --rotate-keys` vs plain `msante passwd`, both on 10k blobs: <= 2x.
 Exit 1 if a target is missed. --quick uses smaller sizes (for a smoke run).
 """
 
@@ -154,13 +155,39 @@ def passwd_big_vs_empty(root: Path, blobs: int) -> tuple[float, float]:
     return times[0], times[1]
 
 
-def _passwd_cycle(env: dict[str, str], files: list[Path]) -> Callable[[], None]:
+def _passwd_cycle(env: dict[str, str], files: list[Path], *extra: str) -> Callable[[], None]:
     """A passwd run that swaps between two passphrase files each time."""
     def once() -> None:
         env["MSANTE_PASSPHRASE_FILE"] = str(files[0])
-        _cli(env, "passwd", "--new-passphrase-file", str(files[1]))
+        _cli(env, "passwd", "--new-passphrase-file", str(files[1]), *extra)
         files.reverse()
     return once
+
+
+# -- key rotation (issue 11, part 8) ------------------------------------------------------------
+
+def rotate_vs_passwd(root: Path, blobs: int) -> tuple[float, float]:
+    """(passwd --rotate-keys, plain passwd) median times, both on a vault with `blobs` blobs."""
+    env = _make_vault(root, blobs)
+    pfile = Path(env["MSANTE_PASSPHRASE_FILE"])
+    alt = pfile.with_name("alt")
+    alt.write_text(PASSPHRASE + " again")
+    alt.chmod(0o600)
+    files = [pfile, alt]  # shared: each run swaps which one holds the current passphrase
+    plain = timed(_passwd_cycle(env, files), 5)
+    rotate = timed(_passwd_cycle(env, files, "--rotate-keys"), 5)
+    return rotate, plain
+
+
+def rotation_figures(quick: bool) -> bool:
+    """Print key rotation against plain passwd; target <= 2x (both pay two Argon2id)."""
+    with tempfile.TemporaryDirectory() as d:
+        rotate, plain = rotate_vs_passwd(Path(d), 1_000 if quick else 10_000)
+    n = "1k" if quick else "10k"
+    print(f"{f'  passwd --rotate-keys, {n} blobs (s)':<64} {rotate:8.2f}s; plain passwd "
+          f"{plain:.2f}s")
+    return line(f"msante passwd --rotate-keys / plain passwd, {n} blobs", rotate / plain,
+                "<= 2", rotate / plain <= 2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         n = "1k" if args.quick else "10k"
         results.append(line(f"msante passwd, {n} blobs / empty vault", big / empty, "<= 1.5",
                             big / empty <= 1.5))
+    results.append(rotation_figures(args.quick))
     sys.path.insert(0, str(Path(__file__).parent))
     import blobs
 

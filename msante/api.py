@@ -11,7 +11,7 @@ from msante.errors import BusyError, IntegrityError
 from msante.people import People
 from msante.vault import crypto, db, header
 from msante.vault.keys import Keys
-from msante.vault.store import Store, create
+from msante.vault.store import Store, create, record_header_keys
 
 if TYPE_CHECKING:
     from msante.agenda.service import Agenda
@@ -34,8 +34,12 @@ class Vault:
 
     @classmethod
     def open(cls, base: Path, keys: Keys) -> Vault:
-        """Open the vault at `base` with its keys (upgrading what an earlier version kept)."""
+        """Open the vault at `base` with its keys (upgrading what an earlier version kept, and
+        removing copies left by killed readers)."""
+        from msante.documents.viewing import clean_stale_copies
+
         vault = cls(Store.open(base, keys))
+        clean_stale_copies()
         try:
             vault._upgrade()
         except BaseException:
@@ -67,6 +71,7 @@ class Vault:
         vault = cls(made.store)
         with vault.store.write() as tx:
             vault.store.log(tx, "vault.create")
+            record_header_keys(tx, header.load(base))
         vault.people.add(name, born, sex, relation="owner")
         return vault, made.recovery_key
 

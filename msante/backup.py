@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from msante import paths
-from msante.errors import AlreadyExistsError, UsageError
+from msante.errors import AlreadyExistsError, IntegrityError, UsageError
 from msante.formats import archive
 from msante.i18n import _
 from msante.vault import crypto, db, header
@@ -58,12 +58,14 @@ def create(store: Store, out: Path, *, overwrite: bool = False) -> dict[str, Any
         "archive_id": archive_id, "created": db.now(),
         "vault": header.load(store.base).to_json(),
         "archive_key": base64.b64encode(wrapped).decode()})
-    snap = store.base / f".tmp-backup-{os.getpid()}.db"
+    staging = store.base / f".tmp-backup-{os.getpid()}"  # 0700: the snapshot and its -wal/-shm
+    make_private_dir(staging)
     try:
+        snap = staging / "vault.db"
         snapshot_db(store, snap)
         count = _write(out, env, archive_key, store, snap, overwrite)
     finally:
-        snap.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
     return {"file": str(out.resolve()), "archive_id": archive_id, "blobs": count,
             "size": out.stat().st_size}
 
@@ -98,18 +100,36 @@ def restore(src: BinaryIO, env: archive.Envelope, keys: Keys, base: Path) -> Sto
     if vault_exists(base):
         raise AlreadyExistsError(_("A vault already exists in {path}: restore needs an empty "
                                    "MSANTE_HOME.").format(path=base))
-    wrapped = base64.b64decode(env.data["archive_key"])
+    try:
+        wrapped = base64.b64decode(env.data["archive_key"], validate=True)
+    except ValueError:
+        raise IntegrityError(_("This msante archive is truncated or corrupt.")) from None
     key = crypto.unwrap_key(keys.derive("backup-wrap"), wrapped,
                             _archive_key_aad(keys.vault_id, env.data["archive_id"]))
+    created = not base.exists()
     make_private_dir(base)
     staging = base / f".tmp-restore-{os.getpid()}"
     with file_lock(paths.lock_path(base), wait=False):
         try:
             _extract(src, env, key, staging)
             _move_into_place(staging, base, backup_header(env))
+        except BaseException:
+            _undo_restore(base, staging, created)
+            raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return _reopen(base, keys)
+
+
+def _undo_restore(base: Path, staging: Path, created: bool) -> None:
+    """A failed restore leaves nothing: no staging, no lock file, no folder it made."""
+    shutil.rmtree(staging, ignore_errors=True)
+    paths.lock_path(base).unlink(missing_ok=True)  # still held: no vault, nobody to wait
+    if created:
+        try:
+            base.rmdir()
+        except OSError:
+            pass
 
 
 def _extract(src: BinaryIO, env: archive.Envelope, key: bytes, staging: Path) -> None:

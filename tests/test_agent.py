@@ -145,6 +145,19 @@ def test_use_extends_the_idle_timeout(home: Path) -> None:
     assert agent.get_key(home) is not None
 
 
+def test_status_and_peek_do_not_extend_the_idle_timeout(home: Path) -> None:
+    """docs/cli.md once said asking for the status restarts the idle timer; it must not (nor
+    `status`'s peek at the key), or a script polling `msante status` would keep a forgotten
+    agent, and the key, alive for ever."""
+    pid = _start(home, timeout=2)
+    end = time.monotonic() + 4
+    while time.monotonic() < end and _alive(pid):
+        agent.status(home)
+        agent.get_key(home, touch=False)
+        time.sleep(0.2)
+    assert _wait_gone(pid, 2)
+
+
 def test_second_start_replaces_the_first(home: Path) -> None:
     """One agent per vault: unlocking again must not leave an old key holder behind."""
     first = _start(home)

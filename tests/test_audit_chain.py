@@ -413,3 +413,46 @@ def test_entries_written_during_a_verification_are_not_a_truncation(
     assert verdict.ok and verdict.count == 6, verdict
     monkeypatch.undo()
     assert chain.audit.verify().count == 7
+
+
+# --- after a rollback: the data can still be got out (issue 11, part 8) ----------------------
+
+def _rolled_back_with_a_document(cli, made: Path, home: Path, tmp_path: Path) -> str:
+    """A vault with one document whose vault.db was then put back to an older copy."""
+    from tests import pdfgen
+
+    pdf = tmp_path / "lab.pdf"
+    pdf.write_bytes(pdfgen.lab_report())
+    doc_id = str(cli("doc", "import", pdf, "--json", pfile=made).lines()[0]["id"])
+    with _reopen(home) as vault:
+        db.checkpoint(vault.store.conn)
+    saved = _save_db(home)
+    assert cli("people", "add", "Erased By Rollback", "--born", "2015-01-01", "--sex", "male",
+               pfile=made).code == 0
+    _put_back(home, saved)
+    return doc_id
+
+
+def test_after_a_rollback_listing_warns_and_accept_gives_the_documents_back(
+        cli, made: Path, home: Path, tmp_path: Path) -> None:
+    """docs/security.md promises the data can still be looked at and exported after a
+    rollback. Reads of content are audited writes, so they are refused (exit 6) while the head
+    disagrees; listing works and says why; `audit accept` records the finding and export works."""
+    doc_id = _rolled_back_with_a_document(cli, made, home, tmp_path)
+    listed = cli("doc", "list", "--json", pfile=made)
+    assert listed.code == 0 and "audit accept" in listed.err
+    refused = cli("doc", "export", doc_id, "--out", tmp_path / "out.pdf", pfile=made)
+    assert refused.code == ExitCode.INTEGRITY and "audit accept" in refused.err
+    assert cli("audit", "accept", pfile=made).code == ExitCode.USAGE  # no terminal, no --yes
+    accepted = cli("audit", "accept", "--yes", "--json", pfile=made)
+    assert accepted.code == 0, accepted.err
+    assert accepted.json()["accepted"] is True
+    exported = cli("doc", "export", doc_id, "--out", tmp_path / "out.pdf", pfile=made)
+    assert exported.code == 0, exported.err
+    assert (tmp_path / "out.pdf").exists()
+    with _reopen(home) as vault:
+        entries = [e.action for e in vault.audit.entries()]
+        assert vault.audit.verify().ok
+    assert entries[:2] == ["document.read", "audit.accept"]
+    again = cli("audit", "accept", "--yes", "--json", pfile=made)
+    assert again.json()["accepted"] is False

@@ -19,7 +19,7 @@ import pytest
 
 from msante import backup, paths
 from msante.api import Vault
-from msante.errors import BusyError, ExitCode, WrongKeyError
+from msante.errors import BusyError, ExitCode, IntegrityError, WrongKeyError
 from msante.vault import audit, header, store
 from msante.vault.fsutil import file_lock
 from tests.conftest import PASSPHRASE, run_cli
@@ -281,3 +281,111 @@ def test_orphans_of_a_killed_header_write_are_cleaned_on_open(vault: Vault, home
     with Vault.open(home, keys_of(home)) as reopened:
         assert reopened.audit.verify().ok
     assert [p.name for p in home.glob(".tmp-*")] == []
+
+
+# --- a damaged leftover WAL (issue 11, part 8) -----------------------------------------------
+
+def _wal_commit_frames(wal: Path) -> list[int]:
+    """The 1-based indexes of the commit frames of the WAL's current generation."""
+    import struct
+
+    raw = wal.read_bytes()
+    page = struct.unpack(">I", raw[8:12])[0]
+    salts = raw[16:24]
+    out = []
+    for i in range((len(raw) - 32) // (24 + page)):
+        at = 32 + i * (24 + page)
+        if raw[at + 8:at + 16] == salts and struct.unpack(">I", raw[at + 4:at + 8])[0]:
+            out.append(i + 1)
+    return out
+
+
+def _crashed_copy(vault: Vault, home: Path, target: Path, stale_head: bytes) -> int:
+    """Copy the vault as a crash leaves it (WAL not checkpointed), with vault.json as it was
+    before the last transaction's head update; damage the first frame of that transaction.
+    Returns how many committed transactions SQLite will drop."""
+    import shutil
+
+    target.mkdir(mode=0o700)
+    for name in ("vault.db", "vault.db-wal"):
+        shutil.copyfile(home / name, target / name)
+    (target / "vault.json").write_bytes(stale_head)
+    commits = _wal_commit_frames(target / "vault.db-wal")
+    page = int.from_bytes((target / "vault.db-wal").read_bytes()[8:12], "big")
+    victim = commits[-2] + 1  # the first frame of the last transaction
+    assert victim < commits[-1]  # …which is not its commit frame
+    with open(target / "vault.db-wal", "r+b") as f:
+        f.seek(32 + (victim - 1) * (24 + page) + 24 + 100)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0x40]))
+    return 1
+
+
+def test_a_damaged_wal_frame_is_detected_on_open_even_with_a_lagging_head(
+        vault: Vault, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flipped byte in a frame of a leftover WAL makes SQLite drop that transaction and every
+    later one without a word. The crash fell between the last commit and its head update, so
+    the head agrees with what is left: only the WAL shows the loss. Open says so, writes are
+    refused, and `accept_state` records it."""
+    vault.store.conn.execute("PRAGMA wal_autocheckpoint = 0")
+    vault.people.add("Léo Martin", "2019-04-27", "male")
+    vault.people.add("Zoé Martin", "2021-09-01", "female")
+    stale = paths.header_path(home).read_bytes()
+    monkeypatch.setattr(header, "advance_chain", lambda *a, **k: None)
+    vault.people.add("Lost Twice", "2022-01-01", "male")
+    monkeypatch.undo()
+    copy = tmp_path / "crashed"
+    lost = _crashed_copy(vault, home, copy, stale)
+    with Vault.open(copy, keys_of(copy)) as reopened:
+        assert "Lost Twice" not in _names(reopened)
+        assert reopened.store.problem and "vault.db-wal" in reopened.store.problem
+        assert header.load(copy).extra["wal_damage"]["lost_commits"] == lost
+        with pytest.raises(IntegrityError):
+            reopened.people.add("Hides The Loss", "2020-01-01", "male")
+        assert not reopened.audit.verify().ok
+        assert not reopened.store.accept_state().ok
+        reopened.people.add("After Accepting", "2020-01-01", "male")
+        assert reopened.audit.verify().ok
+    with Vault.open(copy, keys_of(copy)) as again:
+        assert again.store.problem is None
+
+
+def test_a_wal_left_by_a_clean_crash_is_not_a_loss(vault: Vault, home: Path,
+                                                   tmp_path: Path) -> None:
+    """A leftover WAL without damage (the usual crash) opens without any finding."""
+    import shutil
+
+    vault.store.conn.execute("PRAGMA wal_autocheckpoint = 0")
+    vault.people.add("Léo Martin", "2019-04-27", "male")
+    copy = tmp_path / "clean"
+    copy.mkdir(mode=0o700)
+    for name in ("vault.db", "vault.db-wal", "vault.json"):
+        shutil.copyfile(home / name, copy / name)
+    with Vault.open(copy, keys_of(copy)) as reopened:
+        assert reopened.store.problem is None
+        assert "Léo Martin" in _names(reopened)
+
+
+def test_passwd_killed_after_the_header_is_saved_is_still_audited(
+        vault: Vault, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """passwd writes vault.json inside its transaction: killed after the header but before the
+    commit, the passphrase had changed with no audit entry. The database now notes which
+    wrapped keys vault.json holds, so the next open records the change."""
+    real_update = header.update
+
+    def update_then_die(base: Path, change: object) -> None:
+        real_update(base, change)  # type: ignore[arg-type]
+        raise KeyboardInterrupt  # the process dies before COMMIT
+
+    monkeypatch.setattr(header, "update", update_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        store.change_passphrase(vault.store, NEW_PASSPHRASE, fast_params())
+    monkeypatch.undo()
+    vault.close()
+    with Vault.open(home, keys_of(home, NEW_PASSPHRASE)) as reopened:
+        last = next(reopened.audit.entries(limit=1))
+        assert (last.action, last.detail) == ("vault.passwd", {"via": "unrecorded"})
+        assert reopened.audit.verify().ok
+    with Vault.open(home, keys_of(home, NEW_PASSPHRASE)) as again:
+        assert next(again.audit.entries(limit=1)).seq == last.seq  # recorded once

@@ -223,11 +223,21 @@ def test_kdf_params_out_of_bounds_refused(field: str, value: object) -> None:
 
 
 @pytest.mark.parametrize(("memory", "iterations", "lanes"), [
-    (16384, 2, 1), (1048576, 10, 16),
+    (16384, 2, 1), (262144, 3, 16), (65536, 10, 16), (131072, 6, 4),
 ])
 def test_kdf_params_bounds_are_inclusive(memory: int, iterations: int, lanes: int) -> None:
     """The documented extremes themselves are accepted."""
     KdfParams(memory, iterations, lanes, bytes(16)).check()
+
+
+@pytest.mark.parametrize(("memory", "iterations"), [
+    (1048576, 10), (262144, 4), (131072, 7), (98304, 9),
+])
+def test_kdf_cost_above_the_cap_is_refused(memory: int, iterations: int) -> None:
+    """Each bound alone allowed 1 GiB × 10 passes (21 s and 1 GiB per try): a header edited to
+    it was a denial of service. memory × iterations is capped at 768 MiB·pass (about 5 s)."""
+    with pytest.raises(UnsupportedError):
+        KdfParams(memory, iterations, 4, bytes(16)).check()
 
 
 def test_kdf_params_new_and_default() -> None:

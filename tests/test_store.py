@@ -58,6 +58,29 @@ def test_orphans_of_dead_processes_are_removed_live_ones_kept(home: Path, vault)
     assert mine.exists()
 
 
+def test_a_killed_backup_leaves_nothing_after_the_next_open(home: Path, vault,
+                                                            tmp_path: Path) -> None:
+    """A backup killed mid-way left `.tmp-backup-PID.db-wal`/`-shm` in the vault folder for
+    good (the pattern missed those suffixes) and a partial archive beside its destination;
+    the next open removes both (the destination folder is named in the process's journal)."""
+    from msante.vault import fsutil
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    for suffix in (".db", ".db-wal", ".db-shm"):
+        (home / f".tmp-backup-{dead}{suffix}").write_bytes(b"x")
+    dest = tmp_path / "usb"
+    dest.mkdir()
+    (dest / f".tmp-backup.msb-{dead}").write_bytes(b"partial archive")
+    (dest / f".tmp-backup.msb-{os.getpid()}").write_bytes(b"a live one")
+    (home / f".tmp-outputs-{dead}").write_bytes(os.fsencode(dest) + b"\n")
+    assert clean_orphans(home) == 4
+    assert sorted(p.name for p in dest.iterdir()) == [f".tmp-backup.msb-{os.getpid()}"]
+    assert not list(home.glob(f".tmp-*{dead}*"))
+    fsutil.note_temp_dir(dest)  # this process's own journal (the vault is open)
+    assert (home / f".tmp-outputs-{os.getpid()}").stat().st_mode & 0o777 == 0o600
+
+
 def test_a_write_without_an_audit_entry_is_refused_and_rolled_back(vault) -> None:
     """Every mutation is audited in its own transaction: a write that forgets is undone."""
     store: Store = vault.store

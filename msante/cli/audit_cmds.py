@@ -68,3 +68,29 @@ def verify(json_: JsonOpt = False) -> None:
         output.echo(result.explain())
     if not result.ok:
         raise IntegrityError(result.explain())
+
+
+@app.command("accept")
+def accept(
+    yes: Annotated[bool, typer.Option("--yes", help=_("Do not ask for confirmation."))] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """After a rollback, a cut or a lost WAL was found: go on with the vault as it is now.
+
+    The finding is kept as an audit entry; reading documents and writing work again. Restore
+    a backup instead if you have a more recent one.
+
+    Example: msante audit accept
+    """
+    with session.open_vault() as vault:
+        state = vault.store.state()
+        if not state.ok:
+            output.confirm(_("Keep the vault as it is now, with the missing changes lost?"),
+                           yes=yes)
+        found = vault.store.accept_state()
+    if json_:
+        output.print_json({"accepted": not found.ok, "reason": found.reason or None})
+    elif found.ok:
+        print(_("Nothing to accept: the history agrees with vault.json."))
+    else:
+        print(_("Accepted; the finding is recorded in the activity history."))

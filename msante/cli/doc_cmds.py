@@ -300,10 +300,12 @@ def open_(doc_id: IdArg) -> None:
     Example: msante doc open 3f2a9c1e
     """
     from msante.cli.viewer import view
+    from msante.documents.viewing import exit_cleanly_on_signals
 
-    with session.open_vault() as vault:
-        path = vault.documents.open_copy(vault.documents.get(doc_id))
-    view(path)
+    with exit_cleanly_on_signals():  # SIGTERM, SIGHUP (terminal closed): the copy goes too
+        with session.open_vault() as vault:
+            path = vault.documents.open_copy(vault.documents.get(doc_id))
+        view(path)
 
 
 @app.command("edit")

@@ -276,11 +276,14 @@ def invoke(args: Sequence[str]) -> int:
     from typer._click import exceptions as click_exc
 
     from msante.cli.app import build
+    from msante.cli.argcheck import bound_integers, check_text
 
     install_patches()
     command = typer.main.get_command(build(args))
     translate_tree(command)
+    bound_integers(command, args)
     try:
+        check_text(args)
         rv = command.main(args=list(args), prog_name="msante", standalone_mode=False)
     except click_exc.NoArgsIsHelpError as exc:
         if exc.message:  # the help, rendered when raised; rich prints it then and leaves ""

@@ -15,6 +15,7 @@ from msante.errors import LockedError, UsageError
 from msante.i18n import _
 from msante.unlock import Sources, obtain_keys
 from msante.vault.keys import Keys
+from msante.vault.store import accept_hint
 
 STATE = {"passphrase_stdin": False}
 
@@ -65,6 +66,8 @@ def keys(*, agent_ok: bool = True) -> Keys:
 def open_vault() -> Iterator[Vault]:
     """The unlocked vault, closed afterwards."""
     vault = Vault.open(home(), keys())
+    if vault.store.problem:
+        error(vault.store.problem + " " + accept_hint())
     try:
         yield vault
     finally:

@@ -70,7 +70,8 @@ def init(
         help=_("Write the recovery key to this new file (mode 0600) instead of showing it.")),
     ] = None,
     kdf_memory: Annotated[int | None, typer.Option(
-        help=_("Argon2id memory in MiB (16 to 1024; default 64)."))] = None,
+        help=_("Argon2id memory in MiB (16 to 256; default 64; memory × iterations at most "
+               "768)."))] = None,
     kdf_iterations: Annotated[int | None, typer.Option(
         help=_("Argon2id iterations (2 to 10; default 3)."))] = None,
     json_: JsonOpt = False,
@@ -103,6 +104,10 @@ def _announce_created(recovery: str, file: Path | None, json_: bool) -> None:
                            else None, "recovery_key": None if file else recovery})
         return
     output.info(_("Vault created in {path}.").format(path=session.home()))
+    _show_recovery(recovery, file)
+
+
+def _show_recovery(recovery: str, file: Path | None) -> None:
     if file:
         output.info(_("Recovery key written to {path}. Keep it somewhere safe, away from this "
                       "computer.").format(path=file))
@@ -118,19 +123,57 @@ def passwd(
         help=_("Read the new passphrase from this file instead of asking."))] = None,
     kdf_memory: Annotated[int | None, typer.Option(help=_("Argon2id memory in MiB."))] = None,
     kdf_iterations: Annotated[int | None, typer.Option(help=_("Argon2id iterations."))] = None,
+    rotate_keys: Annotated[bool, typer.Option(
+        "--rotate-keys", help=_("Also draw a new vault key and a new recovery key, so that old "
+                                "passphrases, old backups and the old recovery key no longer "
+                                "open this vault."))] = False,
+    recovery_key_file: Annotated[Path | None, typer.Option(
+        help=_("With --rotate-keys: write the new recovery key to this new file (mode 0600) "
+               "instead of showing it."))] = None,
+    json_: JsonOpt = False,
 ) -> None:
     """Change the passphrase (the current one is always checked again).
 
-    Example: msante passwd
+    Example: msante passwd --rotate-keys
     """
     from msante.api import Vault
     from msante.vault.store import change_passphrase
 
+    if recovery_key_file and not rotate_keys:
+        raise UsageError(_("--recovery-key-file goes with --rotate-keys."))
+    if recovery_key_file is not None:
+        from msante.vault.fsutil import check_new_file
+
+        check_new_file(recovery_key_file)
     keys = session.keys(agent_ok=False)
     new = _new_passphrase(new_passphrase_file, ())
+    if rotate_keys:
+        _rotate(keys, new, _kdf(kdf_memory, kdf_iterations), recovery_key_file, json_)
+        return
     with Vault.open(session.home(), keys) as vault:
         change_passphrase(vault.store, new, _kdf(kdf_memory, kdf_iterations))
-    output.info(_("Passphrase changed."))
+    if json_:
+        output.print_json({"rotated": False})
+    else:
+        output.info(_("Passphrase changed."))
+
+
+def _rotate(keys: Any, new: str, params: Any, file: Path | None, json_: bool) -> None:
+    from msante.api import Vault
+    from msante.vault import agent, rotation
+
+    agent.stop_agent(session.home())  # it holds the old key
+    with Vault.open(session.home(), keys) as vault:
+        recovery = rotation.rotate(vault.store, new, params)
+    if file:
+        _write_new_secret_file(file, recovery)
+    if json_:
+        output.print_json({"rotated": True, "recovery_key_file": str(file) if file else None,
+                           "recovery_key": None if file else recovery})
+        return
+    output.info(_("Passphrase changed and keys rotated: old backups, old passphrases and the "
+                  "old recovery key no longer open this vault. Unlock again if needed."))
+    _show_recovery(recovery, file)
 
 
 def recover(

@@ -9,8 +9,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
-import os
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -139,10 +138,19 @@ class Documents:
                 self._audit_read(doc, audit_as)
 
     def open_copy(self, doc: Document) -> Path:
-        """Decrypt into a private temporary file (on a tmpfs when there is one)."""
-        folder = Path(tempfile.mkdtemp(prefix="msante-", dir=_tmpfs()))
+        """Decrypt into a private temporary file (on a tmpfs when there is one).
+
+        Whatever stops the decryption (a failure, a signal made an exception) removes the
+        folder; `viewing.clean_stale_copies` removes those of processes that were killed."""
+        from msante.documents.viewing import new_copy_dir
+
+        folder = new_copy_dir()
         target = folder / export_name(doc)
-        self._write_copy(doc, target, audit_as="open")
+        try:
+            self._write_copy(doc, target, audit_as="open")
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         return target
 
     # -- changing (audited) ----------------------------------------------------------------
@@ -235,17 +243,17 @@ class Documents:
 
     def _extract_stored(self, doc: Document, password: str) -> Any:
         """Extract a stored PDF through one limited worker, from a private temporary copy."""
+        from msante.documents.viewing import new_copy_dir
         from msante.formats.extract_pool import ExtractionPool
 
-        copy = Path(tempfile.mkdtemp(prefix="msante-", dir=_tmpfs())) / "protected.pdf"
-        self._write_copy(doc, copy, audit_as=None)  # the unlock itself is audited
+        copy = new_copy_dir() / "protected.pdf"
         try:
+            self._write_copy(doc, copy, audit_as=None)  # the unlock itself is audited
             with ExtractionPool(workers=1) as pool:
                 pool.submit(copy, password)
                 return next(iter(pool.results()))[1]
         finally:
-            copy.unlink(missing_ok=True)
-            copy.parent.rmdir()
+            shutil.rmtree(copy.parent, ignore_errors=True)
 
 class _HashingWriter:
     """Writes through to `out` while hashing what passes."""
@@ -280,14 +288,6 @@ def _name_titles(filename: str) -> set[str]:
     from msante.documents import analysis
 
     return {analysis.name_title(filename), Path(filename).stem.replace("_", " ").strip()}
-
-
-def _tmpfs() -> str | None:
-    """A private directory on a memory file system, when the system has one."""
-    for candidate in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
-        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK):
-            return candidate
-    return None
 
 
 def export_name(doc: Document) -> str:

@@ -98,14 +98,40 @@ def read_envelope(src: BinaryIO) -> Envelope:
     if len(size_raw) != 4 or struct.unpack(">I", size_raw)[0] > MAX_ENVELOPE:
         raise IntegrityError(_("This msante archive is truncated or corrupt."))
     raw = src.read(struct.unpack(">I", size_raw)[0])
-    try:
-        data = json.loads(raw)
-        assert isinstance(data, dict) and data.get("format") == "msante-archive"
-    except (ValueError, AssertionError):
-        raise IntegrityError(_("This msante archive is truncated or corrupt.")) from None
-    if int(data.get("version", 0)) > VERSION:
+    data = _checked_fields(strict_json(raw))
+    if data["version"] > VERSION:
         raise UnsupportedError(_("This archive was made by a newer msante; upgrade to read it."))
     return Envelope(data, raw)
+
+
+REQUIRED = {"backup": ("archive_id", "archive_key", "vault"), "handover": ("archive_id",)}
+"""The envelope fields each kind of archive needs before its payload can be opened."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def strict_json(raw: bytes) -> Any:
+    """JSON without NaN/Infinity and not absurdly nested; IntegrityError otherwise."""
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise IntegrityError(_("This msante archive is truncated or corrupt.")) from None
+
+
+def _checked_fields(data: Any) -> dict[str, Any]:
+    """The envelope if it has the format, an integer version and its kind's fields."""
+    ok = isinstance(data, dict) and data.get("format") == "msante-archive" \
+        and type(data.get("version", 0)) is int and isinstance(data.get("kind"), str) \
+        and data["kind"] in REQUIRED
+    if ok:
+        wanted = REQUIRED[data["kind"]]
+        ok = all(isinstance(data.get(f), dict if f == "vault" else str) for f in wanted)
+    if not ok:
+        raise IntegrityError(_("This msante archive is truncated or corrupt."))
+    data.setdefault("version", 0)
+    return dict(data)
 
 
 @contextmanager

@@ -84,6 +84,8 @@ def explain(verdict: Verdict) -> str:
         "head-forged": _("the chain head in vault.json was forged (entry {n})"),
         "head-missing": _("the chain head was removed from vault.json, which hides removed "
                           "entries (from {n} on)"),
+        "wal-damaged": _("a damaged vault.db-wal lost changes that had been saved (after entry "
+                         "{n}); they cannot be read back"),
     }
     return _("The activity history was tampered with: {what}.").format(
         what=texts[verdict.reason].format(n=verdict.first_bad))
@@ -139,6 +141,15 @@ def verify_chain(conn: Connection, key: bytes) -> Verdict:
             return Verdict(False, expected_seq - 1, seq, "mac")
         expected_seq, prev = seq + 1, mac
     return Verdict(True, expected_seq - 1)
+
+
+def rechain(conn: Connection, key: bytes) -> Iterator[tuple[int, str, str]]:
+    """(seq, prev_mac, mac) of every entry MACed again under `key` (for a key rotation)."""
+    prev = GENESIS
+    for seq, at, actor, action, person, record, detail, _prev, _mac in _rows(conn):
+        mac = entry_mac(key, seq, at, actor, action, person, record, detail, prev)
+        yield int(seq), prev, mac
+        prev = mac
 
 
 def mac_at(conn: Connection, seq: int) -> str | None:

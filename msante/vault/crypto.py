@@ -49,7 +49,11 @@ _random = os.urandom
 
 # --- key derivation ------------------------------------------------------------------------
 
-_KDF_BOUNDS = {"memory_kib": (16 * 1024, 1024 * 1024), "iterations": (2, 10), "lanes": (1, 16)}
+_KDF_BOUNDS = {"memory_kib": (16 * 1024, 256 * 1024), "iterations": (2, 10), "lanes": (1, 16)}
+MAX_KDF_COST_MIB = 768
+"""memory (MiB) × iterations at most: 4× the default (64 MiB × 3), about 5 s per try on the
+slowest machine we support (1 GiB × 10 took 21 s on a 2024 laptop, about 2 s per GiB·pass),
+so that a vault.json edited to the maximum is no denial of service."""
 _KDF_JSON_KEYS = {"alg", "memory_kib", "iterations", "lanes", "salt"}
 SALT_SIZE = 16
 
@@ -80,6 +84,10 @@ class KdfParams:
                         name=name, value=value, low=low, high=high
                     )
                 )
+        if self.memory_kib // 1024 * self.iterations > MAX_KDF_COST_MIB:
+            raise UnsupportedError(
+                _("key-derivation cost {memory} MiB × {n} iterations is above {most}").format(
+                    memory=self.memory_kib // 1024, n=self.iterations, most=MAX_KDF_COST_MIB))
         if len(self.salt) < SALT_SIZE:
             raise UnsupportedError(_("key-derivation salt is too short"))
 

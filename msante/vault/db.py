@@ -125,7 +125,10 @@ def _factory() -> Any:
 
 def connect(path: Path, db_key: bytes, *, check: bool = True) -> Connection:
     """Open `path` keyed with the raw 256-bit `db_key`; IntegrityError if the key does not fit."""
+    from msante.vault.fsutil import create_private
+
     mod = _sqlcipher()
+    create_private(path)  # 0600 before SQLite makes it (and its -wal/-shm, same mode)
     conn = mod.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                        factory=_factory())
     try:

@@ -114,7 +114,10 @@ class PendingBlobs:
 
     def add(self, blob_id: str) -> None:
         """Note a blob about to be written (appended and handed to the OS before it is)."""
-        with open(self.path, "ab") as journal:
+        import os
+
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as journal:
             journal.write(blob_id.encode() + b"\n")
         self._noted = True
 

@@ -67,6 +67,7 @@ def new_private_file(path: Path, *, overwrite: bool = False) -> Iterator[BinaryI
     """
     check_new_file(path, overwrite=overwrite)
     tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    note_temp_dir(path.parent)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
@@ -89,6 +90,47 @@ def _put_in_place(tmp: Path, path: Path, overwrite: bool) -> None:
         raise
     except OSError as exc:
         raise cannot_write(path, exc) from None
+
+
+TEMP_JOURNAL: list[Path] = []
+"""Where `note_temp_dir` records the folders this process writes temporaries into (set by
+`Store.open` to the vault's folder), so that a later start can remove them after a kill."""
+
+
+def note_temp_dir(folder: Path) -> None:
+    """Record that this process may leave `.tmp-…-PID` files in `folder` if it is killed."""
+    if not TEMP_JOURNAL:
+        return
+    journal = TEMP_JOURNAL[0] / f".tmp-outputs-{os.getpid()}"
+    line = os.fsencode(folder.resolve()) + b"\n"
+    try:
+        if line in _read(journal).splitlines(keepends=True):
+            return
+        fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as f:
+            f.write(line)
+    except OSError:
+        pass  # the journal only helps a later clean-up; the write itself goes on
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def clean_noted_temps(journal: Path, pid: int) -> int:
+    """Remove the `.tmp-…-PID` files of dead process `pid` in the folders its journal names."""
+    removed = 0
+    for line in _read(journal).splitlines():
+        folder = Path(os.fsdecode(line))
+        for leftover in folder.glob(f".tmp-*-{pid}"):
+            if leftover.is_file() and not leftover.is_symlink():
+                leftover.unlink(missing_ok=True)
+                removed += 1
+    journal.unlink(missing_ok=True)
+    return removed
 
 
 def _link_new(tmp: Path, path: Path) -> None:
@@ -115,9 +157,28 @@ def process_running(pid: int) -> bool:
 
 
 def make_private_dir(path: Path) -> None:
-    """Create `path` (and parents) with mode 0700, and force the mode if it exists."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create `path` (and the parents it lacks) 0700 whatever the umask; force `path`'s mode."""
+    missing = []
+    at = path
+    while not at.exists() and at != at.parent:
+        missing.append(at)
+        at = at.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        else:
+            os.chmod(folder, 0o700)
     os.chmod(path, 0o700)
+
+
+def create_private(path: Path) -> None:
+    """Create an empty file 0600 if there is none (SQLite gives its -wal/-shm the same mode)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 @contextmanager

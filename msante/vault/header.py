@@ -109,11 +109,11 @@ class Header:
 def parse(raw: bytes) -> Header:
     """Decode vault.json bytes; IntegrityError or UnsupportedError on bad content."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_refuse_constant)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("format")
-        version = int(data["version"])
-    except (ValueError, KeyError, TypeError):
+        version = _count(data["version"])
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise IntegrityError(_("vault.json is corrupt or not an msante header.")) from None
     if version > VERSION:
         raise UnsupportedError(
@@ -123,11 +123,23 @@ def parse(raw: bytes) -> Header:
     return _decode(data, version)
 
 
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON numbers: refuse them."""
+    raise ValueError(name)
+
+
+def _count(value: Any) -> int:
+    """A non-negative JSON integer (not a bool, a float or a string)."""
+    if type(value) is not int or value < 0:
+        raise ValueError("not a count")
+    return value
+
+
 def _decode(data: dict[str, Any], version: int) -> Header:
     try:
         keys = data["keys"]
         head = data.get("chain_head")
-        chain = (ChainHead(int(head["count"]), str(head["last_mac"]), str(head["tag"]))
+        chain = (ChainHead(_count(head["count"]), str(head["last_mac"]), str(head["tag"]))
                  if head else None)
         known = {"format", "version", "vault_id", "created", "kdf", "keys", "chain_head"}
         return Header(

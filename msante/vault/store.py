@@ -19,19 +19,28 @@ from typing import Any
 from msante import paths
 from msante.errors import (
     AlreadyExistsError,
+    BusyError,
     DecryptError,
     IntegrityError,
     UsageError,
     WrongKeyError,
 )
 from msante.i18n import _
-from msante.vault import audit, crypto, db, header
+from msante.vault import audit, crypto, db, fsutil, header, rotation, walcheck
 from msante.vault.blobs import BlobStore
 from msante.vault.fsutil import file_lock, make_private_dir, new_private_file, process_running
 from msante.vault.keys import Keys
 from msante.vault.migrations import MIGRATIONS
 
 OWNER_ACTOR = "owner"
+DAMAGE = "wal_damage"  # vault.json's mark of committed changes lost with a damaged WAL
+
+
+def accept_hint() -> str:
+    """What a person can do once a rollback or a loss was found."""
+    return _("Everything can still be listed and searched; to read, export or change documents "
+             "again with the vault as it is now, run 'msante audit accept' (or restore a "
+             "backup).")
 
 
 def _vault_key_aad(vault_id: str, via: str, kdf: dict[str, Any] | None = None) -> bytes:
@@ -138,6 +147,7 @@ class Store:
         self.blobs = BlobStore(paths.blobs_dir(base))
         self.actor = OWNER_ACTOR
         self._audited: tuple[int, str] | None = None
+        self.problem: str | None = None  # set at open when the chain head and database differ
         row = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
         self.device = str(row[0])
 
@@ -147,7 +157,9 @@ class Store:
         head = header.load(base)
         if head.vault_id != keys.vault_id:
             raise WrongKeyError(_("This key belongs to another vault."))
-        conn = db.connect(paths.db_path(base), keys.db)
+        if rotation.pending(head):
+            rotation.resume(base, keys)
+        conn = _connect(base, keys, head)
         try:
             if db.pending(conn, MIGRATIONS):
                 conn.close()
@@ -160,7 +172,8 @@ class Store:
 
     @classmethod
     def _open_locked(cls, base: Path, keys: Keys, *, new: bool = False) -> Store:
-        conn = db.connect(paths.db_path(base), keys.db)
+        conn = db.connect(paths.db_path(base), keys.db) if new else \
+            _connect(base, keys, header.load(base))
         try:
             os.chmod(paths.db_path(base), 0o600)
             db.migrate(conn, MIGRATIONS, keys)
@@ -179,6 +192,12 @@ class Store:
         store = cls(base, keys, conn)
         store.blobs.clean_temp()
         clean_orphans(base)
+        fsutil.TEMP_JOURNAL[:] = [base]
+        if paths.header_path(base).exists():  # not yet while `create` runs
+            verdict = store.state()
+            store.problem = None if verdict.ok else audit.explain(verdict)
+            if verdict.ok:
+                _record_unaudited_key_change(store, header.load(base))
         return store
 
     def close(self) -> None:
@@ -209,11 +228,40 @@ class Store:
         Heads only ever lag behind the database (they are advanced after commit), so a head
         ahead of it, or one whose MAC differs, means tampering; writing on would hide it.
         """
-        count, _mac = audit.head(tx)
-        head = header.load(self.base)
-        verdict = _check_head(head, self, audit.Verdict(True, count))
+        verdict = self.state(tx)
         if not verdict.ok:
-            raise IntegrityError(audit.explain(verdict))
+            raise IntegrityError(audit.explain(verdict) + " " + accept_hint())
+
+    def state(self, conn: db.Connection | None = None) -> audit.Verdict:
+        """The chain head of vault.json against the database's last entry (no full walk)."""
+        count, _mac = audit.head(conn or self.conn)
+        head = header.load(self.base)
+        if DAMAGE in head.extra:
+            return audit.Verdict(False, count, count, "wal-damaged")
+        return _check_head(head, self, audit.Verdict(True, count))
+
+    def accept_state(self) -> audit.Verdict:
+        """Take the vault as it is now after a rollback, a cut or a WAL loss was detected.
+
+        The acceptance is an audit entry naming what was found, and the head moves to it, so
+        that writes (and audited reads) work again. Returns what was accepted (ok: nothing).
+        """
+        with file_lock(paths.lock_path(self.base)):
+            verdict = self.state()
+            if verdict.ok:
+                return verdict
+            recorded = header.load(self.base).chain
+            with db.write(self.conn) as tx:
+                seq, mac = audit.append(tx, self.keys.audit, actor=self.actor,
+                                        action="audit.accept", detail={
+                                            "reason": verdict.reason, "found": verdict.count,
+                                            "recorded": recorded.count if recorded else 0})
+            header.update(self.base, lambda head: dataclasses.replace(
+                head, chain=header.ChainHead.make(self.keys.header, head.vault_id, seq, mac),
+                extra={k: v for k, v in head.extra.items() if k != DAMAGE}))
+            db.checkpoint(self.conn)
+        self.problem = None
+        return verdict
 
     def log(self, tx: db.Connection, action: str, *, person: str | None = None,
             record: str | None = None, detail: dict[str, Any] | None = None) -> None:
@@ -254,20 +302,54 @@ class Store:
         verdict = audit.verify_chain(self.conn, self.keys.audit)
         if not verdict.ok:
             return verdict
+        if DAMAGE in head.extra:
+            return audit.Verdict(False, verdict.count, verdict.count, "wal-damaged")
         return _check_head(head, self, verdict)
 
 
+def _connect(base: Path, keys: Keys, head: header.Header) -> db.Connection:
+    """The connection keyed by `keys`; WrongKeyError for a key that the vault no longer uses.
+
+    A leftover WAL whose damage made SQLite drop committed transactions is marked in
+    vault.json (`wal_damage`), which stops writes until the person accepts or restores."""
+    try:
+        conn = db.connect(paths.db_path(base), keys.db)
+    except IntegrityError:
+        if head.chain is not None and not head.chain.valid(keys.header, keys.vault_id):
+            raise WrongKeyError(_("This key no longer opens the vault: its keys were rotated. "
+                                  "Unlock again with the passphrase.")) from None
+        raise
+    try:
+        lost = walcheck.lost_commits(conn, paths.db_path(base).with_name("vault.db-wal"))
+        if lost:
+            header.update(base, lambda h: dataclasses.replace(
+                h, extra=h.extra | {DAMAGE: {"lost_commits": lost, "found": db.now()}}))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def clean_orphans(base: Path) -> int:
-    """Remove temp files left by a crashed process (named `.tmp-…-PID…`); return how many."""
+    """Remove temporaries left by crashed processes (named `.tmp-…-PID…`); return how many.
+
+    Also the `.tmp-…-PID` files such a process left in other folders (a partial backup or
+    export), which its `.tmp-outputs-PID` journal names."""
     import re
     import shutil
 
+    from msante.vault.fsutil import clean_noted_temps
+
     removed = 0
     for path in base.glob(".tmp-*"):
-        match = re.search(r"-(\d+)(?:\.db)?$", path.name)
-        if match and not process_running(int(match.group(1))):
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-            removed += 1
+        match = re.search(r"-(\d+)(?:\.db(?:-wal|-shm|-journal)?)?$", path.name)
+        if not match or process_running(int(match.group(1))):
+            continue
+        if path.name.startswith(".tmp-outputs-"):
+            removed += clean_noted_temps(path, int(match.group(1)))
+            continue
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        removed += 1
     return removed
 
 
@@ -294,19 +376,50 @@ def _check_head(head: header.Header, store: Store, verdict: audit.Verdict) -> au
     return verdict
 
 
+def header_keys_digest(head: header.Header) -> str:
+    """A digest of the wrapped keys in `head`, kept in the database when they change."""
+    import hashlib
+
+    return hashlib.sha256(head.wrapped_by_passphrase + b"\0" + head.wrapped_by_recovery
+                          ).hexdigest()
+
+
+def record_header_keys(tx: db.Connection, head: header.Header) -> None:
+    """Note, inside an audited transaction, which wrapped keys vault.json holds now."""
+    tx.execute("INSERT OR REPLACE INTO meta VALUES ('header_keys', ?)",
+               (header_keys_digest(head),))
+
+
+def _record_unaudited_key_change(store: Store, head: header.Header) -> None:
+    """vault.json's wrapped keys changed without their audit entry (passwd killed between the
+    header and the commit, or an older vault.json put back): record it now."""
+    row = store.conn.execute("SELECT value FROM meta WHERE key = 'header_keys'").fetchone()
+    if row is None or row[0] == header_keys_digest(head):
+        return
+    try:
+        with store.write() as tx:
+            store.log(tx, "vault.passwd", detail={"via": "unrecorded"})
+            record_header_keys(tx, head)
+    except (IntegrityError, BusyError):
+        pass  # a rollback finding or a busy vault: the next open records it
+
+
 def change_passphrase(store: Store, new_passphrase: str,
                       params: crypto.KdfParams | None = None, *, via: str = "passphrase") -> None:
     """Rewrap the vault key for a new passphrase; re-encrypts nothing."""
     kdf, wrapped = wrap_for_passphrase(store.keys.vault_id, store.keys.vault_key, new_passphrase,
                                        params or crypto.KdfParams.new())
+    saved: list[header.Header] = []
 
     def rewrap(head: header.Header) -> header.Header:
-        return dataclasses.replace(head, kdf=kdf, wrapped_by_passphrase=wrapped)
+        saved.append(dataclasses.replace(head, kdf=kdf, wrapped_by_passphrase=wrapped))
+        return saved[-1]
 
     with file_lock(paths.lock_path(store.base)):
         with store.write() as tx:
             store.log(tx, "vault.passwd", detail={"via": via})
             header.update(store.base, rewrap)
+            record_header_keys(tx, saved[-1])
 
 
 def _shred(path: Path) -> None:
