@@ -55,11 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def opens_tui(passphrase_stdin: bool) -> bool:
     """Whether plain `msante` opens the TUI: on a terminal, with a vault to open.
 
-    Elsewhere (a pipe, a script, no vault yet) it prints the help, as before.
+    Elsewhere (a pipe, a script, no vault yet, the shell asking for completions) it prints the
+    help, as before.
     """
+    import os
+
     from msante import paths
 
-    if passphrase_stdin or not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if passphrase_stdin or "_MSANTE_COMPLETE" in os.environ:
+        return False
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return False
     try:
         return paths.header_path(paths.home()).is_file()
