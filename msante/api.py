@@ -6,13 +6,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from msante.activity import Activity
 from msante.people import People
 from msante.vault import crypto, db, header
 from msante.vault.keys import Keys
 from msante.vault.store import Store, create
 
 if TYPE_CHECKING:
+    from msante.activity import Activity
     from msante.agenda.service import Agenda
     from msante.documents.service import Documents
     from msante.measures.service import Measures
@@ -86,6 +86,8 @@ class Vault:
     @cached_property
     def audit(self) -> Activity:
         """The activity history."""
+        from msante.activity import Activity
+
         return Activity(self.store)
 
     @property

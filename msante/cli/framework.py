@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import copy
 import functools
+import gc
 import io
 import re
 import sys
@@ -321,6 +322,7 @@ def invoke(args: Sequence[str]) -> int:
     install_patches()
     command = typer.main.get_command(build(args))
     translate_tree(command)
+    gc.enable()  # turned off by main() while the app was imported and built
     try:
         rv = command.main(args=list(args), prog_name="msante", standalone_mode=False)
     except click_exc.NoArgsIsHelpError as exc:
