@@ -149,8 +149,7 @@ def _run(*args: str, env: dict[str, str] | None = None,
 
 
 def _home_env(home: Path, **extra: str) -> dict[str, str]:
-    return dict(os.environ, HOME=str(home), _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1",
-                **extra)
+    return dict(os.environ, HOME=str(home), **extra)
 
 
 @pytest.mark.parametrize(("shell", "script", "rc"), [
@@ -161,7 +160,8 @@ def _home_env(home: Path, **extra: str) -> dict[str, str]:
 def test_install_completion_writes_the_script(tmp_path: Path, shell: str, script: str,
                                               rc: str | None) -> None:
     """Completion was turned off; `msante --install-completion SHELL` writes the script that
-    calls msante back (and the line that loads it), and says where, in French too."""
+    calls msante back (and the line that loads it), and says where, in French too. (Typer's
+    option is a flag: the shell named after it was ignored and the detected one installed.)"""
     r = _run("--lang", "fr", "--install-completion", shell, env=_home_env(tmp_path))
     assert r.returncode == 0, r.stderr
     assert f"Complétion pour {shell} installée dans {tmp_path / script}" in r.stdout
@@ -184,7 +184,14 @@ def test_install_completion_refuses_an_unknown_shell(tmp_path: Path) -> None:
     """An unsupported shell is a usage error (exit 2) that names the supported ones."""
     r = _run("--install-completion", "tcsh", env=_home_env(tmp_path))
     assert r.returncode == ExitCode.USAGE
-    assert "bash" in r.stderr and "Traceback" not in r.stderr
+    assert "bash, zsh and fish" in r.stderr and not (tmp_path / ".bashrc").exists()
+
+
+def test_show_completion_prints_the_named_shells_script(tmp_path: Path) -> None:
+    """`--show-completion fish` prints fish's script (not the detected shell's), writes nothing."""
+    r = _run("--show-completion", "fish", env=_home_env(tmp_path))
+    assert r.returncode == 0 and r.stdout.startswith("complete --command msante")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.fixture

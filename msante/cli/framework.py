@@ -124,6 +124,9 @@ COMPLETION_HELP: dict[str, Template] = {
         "Print the completion script for your shell, to install it yourself."),
 }
 SHELLS = ("bash", "zsh", "fish")
+# The words of the command line being run: Typer's completion options are flags (the shell is
+# detected), so `--install-completion zsh` would silently install for the detected shell.
+LINE: list[str] = []
 
 QUOTED_GROUPS = ("name", "names", "value")
 _QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
@@ -243,6 +246,8 @@ def translate_tree(command: Any) -> None:
             param.help = COMPLETION_HELP[param.name]()
         if param.name == "install_completion":
             param.callback = install_completion
+        if param.name == "show_completion":
+            param.callback = show_completion
     for sub in getattr(command, "commands", {}).values():
         translate_tree(sub)
 
@@ -272,14 +277,33 @@ def install_completion(ctx: Any, param: Any, value: Any) -> Any:
 
     if not value or ctx.resilient_parsing:
         return value
-    shell = value if isinstance(value, str) else shared._get_shell_name()
+    shell = named_shell(value, "--install-completion")
     if shell not in SHELLS:
         raise UsageError(_("Cannot install completion for this shell ({shell}): bash, zsh and "
                            "fish are supported.").format(shell=shell or _("unknown")))
-    _shell, path = shared.install(shell=shell, prog_name="msante")
+    path = shared.install(shell=shell, prog_name="msante")[1]
     print(_("Completion for {shell} installed in {path}; it works in new terminals.").format(
         shell=shell, path=path))
     raise typer.Exit()
+
+
+def show_completion(ctx: Any, param: Any, value: Any) -> Any:
+    """--show-completion [SHELL]: print the script (of the named shell, else the detected one)."""
+    from typer.completion import show_callback
+
+    if not value or ctx.resilient_parsing:
+        return value
+    return show_callback(ctx, param, named_shell(value, "--show-completion"))
+
+
+def named_shell(value: Any, option: str) -> str | None:
+    """The shell named after `option` on the line, else Typer's value or the detected one."""
+    from typer import _completion_shared as shared
+
+    after = LINE[LINE.index(option) + 1:] if option in LINE else []
+    if after and not after[0].startswith("-"):
+        return after[0]
+    return value if isinstance(value, str) else shared._get_shell_name()
 
 
 def extract_commands(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
@@ -320,6 +344,7 @@ def invoke(args: Sequence[str]) -> int:
     from msante.cli.app import build
 
     install_patches()
+    LINE[:] = args
     command = typer.main.get_command(build(args))
     translate_tree(command)
     gc.enable()  # turned off by main() while the app was imported and built
