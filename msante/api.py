@@ -6,7 +6,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from msante.activity import Activity
 from msante.errors import BusyError, IntegrityError
 from msante.people import People
 from msante.vault import crypto, db, header
@@ -14,6 +13,7 @@ from msante.vault.keys import Keys
 from msante.vault.store import Store, create, record_header_keys
 
 if TYPE_CHECKING:
+    from msante.activity import Activity
     from msante.agenda.service import Agenda
     from msante.documents.service import Documents
     from msante.measures.service import Measures
@@ -111,6 +111,8 @@ class Vault:
     @cached_property
     def audit(self) -> Activity:
         """The activity history."""
+        from msante.activity import Activity
+
         return Activity(self.store)
 
     @property

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from msante.errors import EnvironmentProblem
@@ -44,7 +43,12 @@ def lock_path(base: Path) -> Path:
 def runtime_dir() -> Path:
     """A private 0700 directory for agent sockets, created and checked (owner, mode)."""
     xdg = os.environ.get("XDG_RUNTIME_DIR")
-    root = Path(xdg) / "msante" if xdg else Path(tempfile.gettempdir()) / f"msante-{os.getuid()}"
+    if xdg:
+        root = Path(xdg) / "msante"
+    else:
+        import tempfile  # imported here only: most commands never need it
+
+        root = Path(tempfile.gettempdir()) / f"msante-{os.getuid()}"
     try:
         root.mkdir(mode=0o700, parents=False, exist_ok=True)
     except FileNotFoundError:

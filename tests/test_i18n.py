@@ -190,11 +190,11 @@ def test_french_command_help_translates_markers_and_types(cli: Any) -> None:
     assert r.code == ExitCode.OK
     for words in ("Utilisation : msante audit list [OPTIONS]", "─ Options ─",
                   "Afficher l'historique d'activité", "Exemple : msante audit list",
-                  "<entier>", "<texte>", "[par défaut : 50]"):
+                  "ENTIER", "TEXTE", "[par défaut : 50]"):
         assert words in r.out
     r = cli("--lang", "fr", "people", "add", "--help")
     assert "─ Arguments ─" in r.out and "[obligatoire]" in r.out
-    assert "<str>" not in r.out and "[required]" not in r.out
+    assert "TEXT " not in r.out and "[required]" not in r.out
 
 
 def test_lang_from_the_environment(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,7 +212,7 @@ def test_lang_from_the_environment(cli: Any, monkeypatch: pytest.MonkeyPatch) ->
     (["init"], "Erreur : Option « --name » manquante."),
     (["people", "add"], "Erreur : Argument « NOM » manquant."),
     (["audit", "list", "--limit", "x"],
-     "Erreur : Valeur invalide pour « --limit » : nombre entier attendu"),
+     "Erreur : Valeur invalide pour « --limit » : « x » n'est pas un nombre entier."),
     (["status", "--bogus"], "Erreur : Option inconnue : --bogus"),
     (["audit", "list", "--limit"], "Erreur : L'option « --limit » attend une valeur."),
     (["status", "extra"], "Erreur : Argument(s) en trop : extra"),
@@ -265,7 +265,12 @@ def test_every_command_and_option_help_is_in_the_catalog(fr_catalog: Catalog) ->
         texts = list(_help_texts(typer.main.get_command(build([]))))
     finally:
         _drop_cli_modules()
-    missing = [t for t in texts if not (fr_catalog.get(t) and fr_catalog[t].string)]
+    def translated(text: str) -> bool:
+        return bool(fr_catalog.get(text) and fr_catalog[text].string)
+
+    # a group's help is its own text and its example, two messages
+    missing = [t for t in texts
+               if not (translated(t) or all(translated(p) for p in t.split("\n\n")))]
     assert not missing
     assert len(texts) > 20
 
@@ -273,8 +278,10 @@ def test_every_command_and_option_help_is_in_the_catalog(fr_catalog: Catalog) ->
 def _help_texts(command: Any) -> Iterator[str]:
     if command.help:
         yield command.help
+    from msante.cli.framework import COMPLETION_HELP
+
     for param in command.params:
-        if getattr(param, "help", None):
+        if getattr(param, "help", None) and param.name not in COMPLETION_HELP:
             yield param.help
     for sub in getattr(command, "commands", {}).values():
         yield from _help_texts(sub)
@@ -340,10 +347,10 @@ def _typer_messages() -> dict[str, str]:
 FRENCH = {
     "missing argument": "Argument « name » manquant.",
     "choices": "Option « --req » manquante. Choisissez parmi :\n\tred,\n\tgreen",
-    "integer": "Valeur invalide pour « --n » : nombre entier attendu",
-    "number": "Valeur invalide pour « --f » : nombre attendu",
-    "minimum": "Valeur invalide pour « --r » : la valeur doit être supérieure ou égale à 2",
-    "maximum": "Valeur invalide pour « --r » : la valeur doit être inférieure ou égale à 10",
+    "integer": "Valeur invalide pour « --n » : « x » n'est pas un nombre entier.",
+    "number": "Valeur invalide pour « --f » : « x » n'est pas un nombre.",
+    "minimum": "Valeur invalide pour « --r » : 1 n'est pas dans l'intervalle 2<=x<=10.",
+    "maximum": "Valeur invalide pour « --r » : 11 n'est pas dans l'intervalle 2<=x<=10.",
     "not one of": "Valeur invalide pour « --req » : « blue » ne fait pas partie des choix "
                   "possibles : « red », « green ».",
     "no path": "Valeur invalide pour « --p » : le chemin « /nonexistent/x » n'existe pas.",
@@ -373,12 +380,12 @@ def test_typer_usage_errors_are_translated() -> None:
 
 
 def test_english_error_texts_keep_their_meaning() -> None:
-    """In English the patterns give back Typer's text (pydantic's detail aside)."""
+    """In English the patterns give back Typer's text (a few reasons reworded, same meaning)."""
     from msante.cli.framework import translate_error
 
     i18n.setup("en")
     for case, text in _typer_messages().items():
-        if case not in ("integer", "number", "not one of", "no path", "is a directory"):
+        if case not in ("integer", "number", "no path", "is a directory"):
             assert translate_error(text) == text, case
     assert translate_error("Something Typer says in a future version.") == (
         "Something Typer says in a future version.")

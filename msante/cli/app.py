@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from typing import Annotated
 
 import typer
 
-from msante.i18n import _
+from msante import __version__
+from msante.i18n import N_, _
 
 # name → "module:function" for a command, or "module" (whose `app` is a group)
 REGISTRY: dict[str, str] = {
@@ -38,7 +40,33 @@ REGISTRY: dict[str, str] = {
 }
 
 
-def _root_callback() -> None:
+# The example that ends each group's help (a command's own ends its docstring).
+GROUP_EXAMPLES: dict[str, str] = {
+    "people": N_('Example: msante people add "Léo Martin" --born 2019-04-27 --sex male'),
+    "doc": N_("Example: msante doc import ~/Downloads/resultats.pdf --type lab"),
+    "profile": N_('Example: msante profile show --person "Léo Martin"'),
+    "measure": N_("Example: msante measure add weight 72.5"),
+    "fhir": N_("Example: msante fhir export --out resume-patient.json"),
+    "agenda": N_("Example: msante agenda due --all"),
+    "backup": N_("Example: msante backup create --out ~/msante.msb"),
+    "audit": N_("Example: msante audit verify"),
+}
+
+# Root options that need no command: the app is built without any for them.
+STANDALONE = ("--version", "--install-completion", "--show-completion")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"msante {__version__}")
+        raise typer.Exit()
+
+
+def _root_callback(
+    version: Annotated[bool, typer.Option(
+        "--version", help=_("Show the version and exit."), callback=_show_version,
+        is_eager=True)] = False,
+) -> None:
     """Keeps the root a group even when it holds a single command."""
 
 
@@ -47,9 +75,9 @@ def root() -> typer.Typer:
     app = typer.Typer(
         name="msante",
         help=_("msante — your encrypted personal health record, in the terminal.\n\n"
-               "Global options (anywhere on the line): --lang fr|en, --passphrase-stdin."),
+               "Global options (anywhere on the line): --lang fr|en, --passphrase-stdin.\n\n"
+               "Example: msante doc search glycemie"),
         no_args_is_help=True,
-        add_completion=False,
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["--help", "-h"]},
     )
@@ -64,7 +92,9 @@ def register(app: typer.Typer, name: str) -> None:
         module, func = target.split(":")
         app.command(name)(getattr(importlib.import_module(module), func))
     else:
-        app.add_typer(importlib.import_module(target).app, name=name)
+        group = importlib.import_module(target).app
+        app.add_typer(group, name=name,
+                      help=f"{group.info.help}\n\n{_(GROUP_EXAMPLES[name])}")
 
 
 def first_word(args: Sequence[str]) -> str | None:
@@ -76,6 +106,8 @@ def build(args: Sequence[str]) -> typer.Typer:
     """The root app with the command named in `args`, or with every command."""
     app = root()
     name = first_word(args)
+    if name is None and any(a.split("=")[0] in STANDALONE for a in args):
+        return app
     for each in [name] if name in REGISTRY else list(REGISTRY):
         register(app, str(each))
     return app

@@ -23,7 +23,9 @@ error texts are reworded slightly, never in meaning).
 from __future__ import annotations
 
 import ast
+import copy
 import functools
+import gc
 import io
 import re
 import sys
@@ -31,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 from msante.cli.output import error
-from msante.errors import ExitCode, MsanteError
+from msante.errors import ExitCode, MsanteError, UsageError
 from msante.i18n import N_, _
 
 Template = Callable[[], str]
@@ -65,36 +67,30 @@ ERROR_PATTERNS: Patterns = [
      lambda: _("Could not open file {name}: {error}")),
 ]
 
-# Why a value was refused: Typer's path checks and the words of pydantic, which Typer uses to
-# convert values. Pydantic's detail after the comma ("unable to parse string…") is dropped.
+# Why a value was refused: the checks of the vendored Click (types, ranges, paths, choices).
 REASON_PATTERNS: Patterns = [
-    (r"Input should be a valid integer\b.*", lambda: _("Input should be a valid integer")),
-    (r"Input should be a valid number\b.*", lambda: _("Input should be a valid number")),
-    (r"Input should be a valid boolean\b.*", lambda: _("Input should be a valid boolean")),
-    (r"Input should be a valid (?:datetime|date)\b.*",
-     lambda: _("Input should be a valid date or datetime")),
-    (r"Input should be greater than or equal to (?P<limit>.+)",
-     lambda: _("Input should be greater than or equal to {limit}")),
-    (r"Input should be greater than (?P<limit>.+)",
-     lambda: _("Input should be greater than {limit}")),
-    (r"Input should be less than or equal to (?P<limit>.+)",
-     lambda: _("Input should be less than or equal to {limit}")),
-    (r"Input should be less than (?P<limit>.+)", lambda: _("Input should be less than {limit}")),
-    (r"Value error, (?P<value>.+) is not one of (?P<names>.+)\.",
-     lambda: _("{value} is not one of {names}.")),
-    (r"Value error, (?P<value>.+) does not match the formats (?P<formats>.+)\.",
+    (r"(?P<value>.+) is not a valid int(?:eger)?\.", lambda: _("{value} is not a whole number.")),
+    (r"(?P<value>.+) is not a valid float\.", lambda: _("{value} is not a number.")),
+    (r"(?P<value>.+) is not a valid boolean\.(?: Recognized values: .*)?",
+     lambda: _("{value} is not yes or no (true/false).")),
+    (r"(?P<value>.+) is not a valid UUID\.", lambda: _("{value} is not a valid UUID.")),
+    (r"(?P<value>.+) is not in the range (?P<range>.+)\.",
+     lambda: _("{value} is not in the range {range}.")),
+    (r"(?P<value>.+) is not one of (?P<names>.+)\.", lambda: _("{value} is not one of {names}.")),
+    (r"(?P<value>.+) does not match the formats? (?P<formats>.+)\.",
      lambda: _("{value} does not match the formats {formats}.")),
-    (r"Value error, (?P<n>\d+) values are required, but (?P<given>\d+) given\.",
+    (r"(?P<n>\d+) values are required, but (?P<given>\d+) given\.",
      lambda: _("{n} values are required, but {given} given.")),
     (r"Value must be an iterable\.", lambda: _("Value must be an iterable.")),
-    (r"(?P<kind>file|dir|path) (?P<name>.+) does not exist\.",
+    (r"(?P<kind>File|Directory|Path) (?P<name>.+) does not exist\.",
      lambda: _("{kind} {name} does not exist.")),
-    (r"(?P<kind>file|dir|path) (?P<name>.+) is a file\.", lambda: _("{kind} {name} is a file.")),
-    (r"(?P<kind>file|dir|path) (?P<name>.+) is a directory\.",
+    (r"(?P<kind>File|Directory|Path) (?P<name>.+) is a file\.",
+     lambda: _("{kind} {name} is a file.")),
+    (r"(?P<kind>File|Directory|Path) (?P<name>.+) is a directory\.",
      lambda: _("{kind} {name} is a directory.")),
-    (r"(?P<kind>file|dir|path) (?P<name>.+) is not readable\.",
+    (r"(?P<kind>File|Directory|Path) (?P<name>.+) is not readable\.",
      lambda: _("{kind} {name} is not readable.")),
-    (r"(?P<kind>file|dir|path) (?P<name>.+) is not writable\.",
+    (r"(?P<kind>File|Directory|Path) (?P<name>.+) is not writable\.",
      lambda: _("{kind} {name} is not writable.")),
 ]
 
@@ -108,15 +104,30 @@ HINT_PATTERNS: Patterns = [
 # The `kind` of a path in the path checks above.
 PATH_KINDS = {
     # TRANSLATORS: starts "{kind} {name} does not exist." and the other path checks.
-    "file": N_("the file"), "dir": N_("the directory"), "path": N_("the path"),
+    "File": N_("the file"), "Directory": N_("the directory"), "Path": N_("the path"),
 }
 
-# Type labels of the help ("<int>"), as Typer spells them; others (choices…) stay as they are.
-TYPE_LABELS = {
-    # TRANSLATORS: the kind of value an option takes, shown in the help as <int>, <str>…
-    N_("str"), N_("int"), N_("float"), N_("bool"), N_("path"), N_("file"), N_("dir"),
-    N_("datetime"), N_("int range"), N_("float range"), N_("UUID"),
+# What an option's value is, shown after its name in the help (`--limit INTEGER`), by the
+# framework's type name; a flag shows nothing, a choice its choices, an argument only its name.
+PLACEHOLDERS = {
+    # TRANSLATORS: the value an option takes, in capitals after its name in the help.
+    "str": N_("TEXT"), "text": N_("TEXT"), "int": N_("INTEGER"), "int range": N_("INTEGER"),
+    "float": N_("NUMBER"), "float range": N_("NUMBER"), "file": N_("FILE"),
+    "filename": N_("FILE"), "directory": N_("FOLDER"), "path": N_("PATH"),
+    "datetime": N_("DATE"), "uuid": "UUID",
 }
+
+# The root's completion options, which Typer adds with English help.
+COMPLETION_HELP: dict[str, Template] = {
+    "install_completion": lambda: _(
+        "Install completion of commands and options for your shell (bash, zsh or fish)."),
+    "show_completion": lambda: _(
+        "Print the completion script for your shell, to install it yourself."),
+}
+SHELLS = ("bash", "zsh", "fish")
+# The words of the command line being run: Typer's completion options are flags (the shell is
+# detected), so `--install-completion zsh` would silently install for the detected shell.
+LINE: list[str] = []
 
 QUOTED_GROUPS = ("name", "names", "value")
 _QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
@@ -190,7 +201,6 @@ def install_patches() -> None:
         return  # `functools.wraps` marks our wrappers: already installed (even by a reload)
     write_usage = formatting.HelpFormatter.write_usage
     option = decorators.option
-    display_type = core._TyperParameter.display_type
 
     @functools.wraps(write_usage)
     def usage_in_our_words(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
@@ -202,17 +212,8 @@ def install_patches() -> None:
             kwargs["help"] = _("Show this message and exit.")
         return option(*args, **kwargs)
 
-    @functools.wraps(display_type)
-    def type_in_our_words(self: Any, ctx: Any) -> str:
-        label: str = display_type(self, ctx)
-        inner = label[1:-1]
-        if inner in TYPE_LABELS and not self.type_descriptor.is_choice:
-            return f"<{_(inner)}>"
-        return label
-
     formatting.HelpFormatter.write_usage = usage_in_our_words  # type: ignore[method-assign]
     decorators.option = option_in_our_words
-    core._TyperParameter.display_type = type_in_our_words  # type: ignore[method-assign]
     for cls in (core.TyperCommand, core.TyperGroup):
         _set_texts_before_help(cls)
 
@@ -229,15 +230,81 @@ def _set_texts_before_help(cls: Any) -> None:
 
 
 def translate_tree(command: Any) -> None:
-    """Translate the help (docstring) and usage placeholders of `command` and its subcommands."""
+    """Translate the help (docstring) and usage placeholders of `command` and its subcommands.
+
+    Each paragraph of a help is made one line, so that the terminal wraps it (a docstring's
+    own line breaks would cut sentences in the middle); the value placeholders are set.
+    """
     if command.help:
-        command.help = _(command.help)
+        command.help = reflow(_(command.help))
     if getattr(command, "options_metavar", None) == "[OPTIONS]":
         command.options_metavar = _("[OPTIONS]")
     if getattr(command, "subcommand_metavar", None) == "COMMAND [ARGS]...":
         command.subcommand_metavar = _("COMMAND [ARGS]...")
+    for param in command.params:
+        set_placeholder(param)
+        if param.name in COMPLETION_HELP:
+            param.help = COMPLETION_HELP[param.name]()
+        if param.name == "install_completion":
+            param.callback = install_completion
+        if param.name == "show_completion":
+            param.callback = show_completion
     for sub in getattr(command, "commands", {}).values():
         translate_tree(sub)
+
+
+def reflow(text: str) -> str:
+    """`text` with each paragraph on one line (a paragraph starting with \\b is kept as is)."""
+    paragraphs = text.split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
+
+
+def set_placeholder(param: Any) -> None:
+    """What the help shows after a parameter's name: a word for an option's value, no type."""
+    kind = getattr(param.type, "name", "")
+    if param.param_type_name == "option":
+        if not (param.is_flag or param.count or param.metavar) and kind in PLACEHOLDERS:
+            param.metavar = _(PLACEHOLDERS[kind])
+    elif param.param_type_name == "argument" and kind in PLACEHOLDERS:
+        quiet = copy.copy(param.type)  # the help shows the argument's name alone
+        quiet.get_metavar = lambda *args, **kwargs: ""
+        param.type = quiet
+
+
+def install_completion(ctx: Any, param: Any, value: Any) -> Any:
+    """--install-completion: write the completion script of the user's shell, and say where."""
+    import typer
+    from typer import _completion_shared as shared
+
+    if not value or ctx.resilient_parsing:
+        return value
+    shell = named_shell(value, "--install-completion")
+    if shell not in SHELLS:
+        raise UsageError(_("Cannot install completion for this shell ({shell}): bash, zsh and "
+                           "fish are supported.").format(shell=shell or _("unknown")))
+    path = shared.install(shell=shell, prog_name="msante")[1]
+    print(_("Completion for {shell} installed in {path}; it works in new terminals.").format(
+        shell=shell, path=path))
+    raise typer.Exit()
+
+
+def show_completion(ctx: Any, param: Any, value: Any) -> Any:
+    """--show-completion [SHELL]: print the script (of the named shell, else the detected one)."""
+    from typer.completion import show_callback
+
+    if not value or ctx.resilient_parsing:
+        return value
+    return show_callback(ctx, param, named_shell(value, "--show-completion"))
+
+
+def named_shell(value: Any, option: str) -> str | None:
+    """The shell named after `option` on the line, else Typer's value or the detected one."""
+    from typer import _completion_shared as shared
+
+    after = LINE[LINE.index(option) + 1:] if option in LINE else []
+    if after and not after[0].startswith("-"):
+        return after[0]
+    return value if isinstance(value, str) else shared._get_shell_name()
 
 
 def extract_commands(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
@@ -279,8 +346,10 @@ def invoke(args: Sequence[str]) -> int:
     from msante.cli.argcheck import bound_integers, check_text
 
     install_patches()
+    LINE[:] = args
     command = typer.main.get_command(build(args))
     translate_tree(command)
+    gc.enable()  # turned off by main() while the app was imported and built
     bound_integers(command, args)
     try:
         check_text(args)

@@ -6,6 +6,7 @@ are translated when they are defined.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -36,7 +37,20 @@ def split_globals(argv: Sequence[str]) -> tuple[str | None, bool, list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run msante with `argv`; return the exit code."""
+    """Run msante with `argv`; return the exit code.
+
+    The garbage collector waits while the framework and the command are imported (their
+    objects live as long as the process; collecting them over and over was a twentieth of
+    the start-up); the framework turns it back on before the command runs.
+    """
+    gc.disable()
+    try:
+        return _main(argv)
+    finally:
+        gc.enable()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     lang, stdin, rest = split_globals(sys.argv[1:] if argv is None else argv)
     if lang is not None and lang not in i18n.LANGUAGES:
         i18n.setup(None)
@@ -54,11 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def opens_tui(passphrase_stdin: bool) -> bool:
     """Whether plain `msante` opens the TUI: on a terminal, with a vault to open.
 
-    Elsewhere (a pipe, a script, no vault yet) it prints the help, as before.
+    Elsewhere (a pipe, a script, no vault yet, the shell asking for completions) it prints the
+    help, as before.
     """
+    import os
+
     from msante import paths
 
-    if passphrase_stdin or not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if passphrase_stdin or "_MSANTE_COMPLETE" in os.environ:
+        return False
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return False
     try:
         return paths.header_path(paths.home()).is_file()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,8 @@ STATE = {"passphrase_stdin": False}
 
 def prompt_secret(question: str) -> str:
     """Ask for a secret on the terminal, without echo."""
+    import getpass
+
     return getpass.getpass(question, stream=sys.stderr)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import io
 import os
 import struct
@@ -25,18 +26,15 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import constant_time, hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hmac import HMAC
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from msante.errors import DecryptError, UnsupportedError, UsageError
 from msante.i18n import _
 
+# `cryptography` (Argon2id, AES-GCM) is imported where it is used: reading a vault with the
+# agent's keys (`msante status`) needs only HKDF and HMAC, which the standard library does
+# (hashlib's OpenSSL), and loading cryptography was a fifth of the CLI's start-up.
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 FORMAT_VERSION = 1
 KEY_SIZE = 32
@@ -123,6 +121,8 @@ def _bad_kdf_json() -> UnsupportedError:
 
 def derive_kek(passphrase: str, params: KdfParams) -> bytes:
     """The key-encryption key of a passphrase (Argon2id, 32 bytes)."""
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
     params.check()
     kdf = Argon2id(salt=params.salt, length=KEY_SIZE, iterations=params.iterations,
                    lanes=params.lanes, memory_cost=params.memory_kib)
@@ -132,7 +132,14 @@ def derive_kek(passphrase: str, params: KdfParams) -> bytes:
 def hkdf(key: bytes, label: str, *, salt: bytes = b"", length: int = KEY_SIZE) -> bytes:
     """A sub-key of `key` for one purpose (HKDF-SHA256, info = "msante/v1/" + label)."""
     info = b"msante/v1/" + label.encode("utf-8")
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(key)
+    if not 0 < length <= 255 * 32:
+        raise ValueError("HKDF-SHA256 gives 1 to 8160 bytes")
+    prk = hmac.digest(salt or bytes(32), key, "sha256")  # RFC 5869: extract, then expand
+    out = block = b""
+    for counter in range(1, -(-length // 32) + 1):
+        block = hmac.digest(prk, block + info + bytes([counter]), "sha256")
+        out += block
+    return out[:length]
 
 
 def random_key() -> bytes:
@@ -142,14 +149,12 @@ def random_key() -> bytes:
 
 def mac(key: bytes, data: bytes) -> bytes:
     """HMAC-SHA256 of `data`."""
-    h = HMAC(key, hashes.SHA256())
-    h.update(data)
-    return h.finalize()
+    return hmac.digest(key, data, "sha256")
 
 
 def mac_equal(a: bytes, b: bytes) -> bool:
     """Compare two MACs in constant time."""
-    return constant_time.bytes_eq(a, b)
+    return hmac.compare_digest(a, b)
 
 
 # --- associated data -----------------------------------------------------------------------
@@ -182,6 +187,8 @@ _WRAP_OVERHEAD = len(_WRAP_VERSION) + NONCE_SIZE + TAG_SIZE
 
 
 def _aesgcm(key: bytes) -> AESGCM:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     if len(key) != KEY_SIZE:
         raise ValueError("AES-256-GCM needs a 32-byte key")
     return AESGCM(key)
@@ -197,6 +204,8 @@ def unwrap_key(kek: bytes, wrapped: bytes, aad: bytes) -> bytes:
     """Decrypt a key made by wrap_key; DecryptError on any failure."""
     if len(wrapped) < _WRAP_OVERHEAD or wrapped[:1] != _WRAP_VERSION:
         raise DecryptError()
+    from cryptography.exceptions import InvalidTag
+
     nonce, body = wrapped[1 : 1 + NONCE_SIZE], wrapped[1 + NONCE_SIZE :]
     try:
         return _aesgcm(kek).decrypt(nonce, body, aad)
@@ -292,6 +301,8 @@ class _Segments:
 
     def open(self, data: memoryview, out: memoryview, last: bool) -> memoryview:
         """Decrypt the next segment into `out`; return the plaintext part."""
+        from cryptography.exceptions import InvalidTag
+
         if self._counter > _MAX_COUNTER or len(data) < TAG_SIZE:
             raise DecryptError()
         try:
