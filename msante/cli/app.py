@@ -58,7 +58,9 @@ STANDALONE = ("--version", "--install-completion", "--show-completion")
 
 def _show_version(value: bool) -> None:
     if value:
-        print(f"msante {__version__}")
+        from msante.cli import output
+
+        output.echo(f"msante {__version__}")
         raise typer.Exit()
 
 

@@ -48,6 +48,11 @@ def _bound(param: Any) -> None:
         return
     kind = getattr(param, "type", None)
     if kind is not None and type(kind).__name__ == "IntParamType":
-        import click
+        import sys
 
-        param.type = click.IntRange(*INT64)
+        # the Click the parameter comes from (Typer 0.28 vendors its own as typer._click):
+        # another Click's BadParameter would not be a usage error to this one
+        types = sys.modules[type(kind).__module__]
+        bounded = types.IntRange(*INT64)
+        bounded.name = kind.name  # "'x' is not a valid integer.", as before (and translated)
+        param.type = bounded

@@ -91,6 +91,6 @@ def accept(
     if json_:
         output.print_json({"accepted": not found.ok, "reason": found.reason or None})
     elif found.ok:
-        print(_("Nothing to accept: the history agrees with vault.json."))
+        output.info(_("Nothing to accept: the history agrees with vault.json."))
     else:
-        print(_("Accepted; the finding is recorded in the activity history."))
+        output.info(_("Accepted; the finding is recorded in the activity history."))

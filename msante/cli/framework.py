@@ -283,8 +283,10 @@ def install_completion(ctx: Any, param: Any, value: Any) -> Any:
         raise UsageError(_("Cannot install completion for this shell ({shell}): bash, zsh and "
                            "fish are supported.").format(shell=shell or _("unknown")))
     path = shared.install(shell=shell, prog_name="msante")[1]
-    print(_("Completion for {shell} installed in {path}; it works in new terminals.").format(
-        shell=shell, path=path))
+    from msante.cli import output
+
+    output.echo(_("Completion for {shell} installed in {path}; it works in new terminals.")
+                .format(shell=shell, path=path))
     raise typer.Exit()
 
 

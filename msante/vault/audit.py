@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from msante.i18n import _
+from msante.vault.crypto import hex_mac_equal
 from msante.vault.db import Connection, now
 
 GENESIS = "0" * 64
@@ -137,7 +138,7 @@ def verify_chain(conn: Connection, key: bytes) -> Verdict:
         if seq != expected_seq or prev_mac != prev:
             return Verdict(False, expected_seq - 1, min(seq, expected_seq), "order")
         good = entry_mac(key, seq, at, actor, action, person, record, detail, prev_mac)
-        if not hmac.compare_digest(good, mac):
+        if not hex_mac_equal(good, mac):
             return Verdict(False, expected_seq - 1, seq, "mac")
         expected_seq, prev = seq + 1, mac
     return Verdict(True, expected_seq - 1)

@@ -157,6 +157,12 @@ def mac_equal(a: bytes, b: bytes) -> bool:
     return hmac.compare_digest(a, b)
 
 
+def hex_mac_equal(expected: str, found: object) -> bool:
+    """Compare a MAC written as text with what a file or row holds, in constant time: anything
+    but ASCII text (an edited header or row) is simply unequal, never an error."""
+    return isinstance(found, str) and found.isascii() and hmac.compare_digest(expected, found)
+
+
 # --- associated data -----------------------------------------------------------------------
 
 def context(**fields: str | int | bytes) -> bytes:

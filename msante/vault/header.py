@@ -18,6 +18,7 @@ from typing import Any
 from msante import paths
 from msante.errors import IntegrityError, NotFoundError, UnsupportedError
 from msante.i18n import _
+from msante.vault.crypto import hex_mac_equal
 from msante.vault.fsutil import file_lock, write_private
 
 FORMAT = "msante-vault"
@@ -53,7 +54,7 @@ class ChainHead:
     def valid(self, key: bytes, vault_id: str) -> bool:
         """Whether the tag matches (nobody without the key wrote it)."""
         expected = _head_tag(key, vault_id, self.count, self.last_mac)
-        return hmac.compare_digest(expected, self.tag)
+        return hex_mac_equal(expected, self.tag)
 
 
 def _head_tag(key: bytes, vault_id: str, count: int, last_mac: str) -> str:
