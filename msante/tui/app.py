@@ -241,7 +241,8 @@ class MsanteApp(App[None]):
         self.push_screen(HelpScreen(self._help_title(self.screen), self.keys_of(self.screen)))
 
     def _help_title(self, screen: Screen[Any]) -> str:
-        label = _("Unlock") if isinstance(screen, UnlockScreen) else screen.sub_title
+        label = _("Unlock") if isinstance(screen, UnlockScreen) else (
+            screen.label() if isinstance(screen, MainScreen) else screen.sub_title)
         return _("Keys: {screen}").format(screen=label or screen.__class__.__name__)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

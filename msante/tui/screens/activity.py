@@ -16,12 +16,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from msante.activity import KINDS, Filter, Verification, action_label
 from msante.errors import MsanteError
 from msante.i18n import _, ngettext
 from msante.text import local_day_start_utc, parse_date
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens.activity_view import (
     EntryScreen,
     broken,
@@ -126,7 +127,7 @@ class ActivityScreen(MainScreen):
         yield EntryTable(cursor_type="row", zebra_stripes=True, id="table")
         yield Plain(id="verdict")
         yield Plain(id="count")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         self.query_one("#verdict").border_title = _("Verification")

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Header, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from msante.agenda import times
@@ -23,6 +23,7 @@ from msante.agenda.prevention import Item
 from msante.agenda.service import Appointment, Occurrence
 from msante.errors import MsanteError
 from msante.i18n import _, ngettext
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens import agenda_views as views
 from msante.tui.screens.agenda_forms import AppointmentForm, DoneForm, blank_values, values_of
 from msante.tui.screens.agenda_month import MonthGrid, grid_days, month_title
@@ -109,7 +110,7 @@ class AgendaScreen(MainScreen):
                 with VerticalScroll(id="why"):
                     yield Plain(id="item")
         yield Plain(id="status")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         self.query_one("#why").border_title = _("Why")

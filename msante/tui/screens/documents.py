@@ -18,13 +18,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from msante.documents.model import Document
 from msante.documents.service import export_name
 from msante.documents.viewing import QUICK_S, remove_copy, viewer_command
 from msante.errors import MsanteError
 from msante.i18n import _, ngettext
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen, DoneScreen, PathScreen
 from msante.tui.screens.doc_edit import EditDocumentScreen
@@ -116,7 +117,7 @@ class DocumentsScreen(MainScreen):
                 yield Plain(id="meta")
                 yield Plain(id="text")
         yield Plain(id="count")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         self._columns(TITLE_MIN)
@@ -277,10 +278,13 @@ class DocumentsScreen(MainScreen):
             return not self.in_trash
         return True
 
+    def label(self) -> str:
+        return _("Documents — trash") if self.in_trash else _("Documents")
+
     def action_toggle_trash(self) -> None:
         """Show the trash (to restore or erase), or the documents again."""
         self.in_trash = not self.in_trash
-        self.sub_title = _("Documents — trash") if self.in_trash else _("Documents")
+        self.name_the_person()
         self.query_one("#filter", Input).disabled = self.in_trash
         self.refresh_bindings()
         self.reload()

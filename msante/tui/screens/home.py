@@ -8,9 +8,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.content import Content
-from textual.widgets import Footer, Header, Static, Tab, Tabs
+from textual.widgets import Header, Static, Tab, Tabs
 
 from msante.i18n import _, current, ngettext
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.nav import NavBar
 from msante.tui.widgets import MUTED, Plain
@@ -58,7 +59,7 @@ class HomeScreen(MainScreen):
             for name in ("attention", "agenda", "documents", "measures"):
                 yield Plain(id=name, classes="panel")
         yield Plain(id="status")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         titles = {"attention": _("Needs attention"), "agenda": _("Next appointments"),

@@ -14,13 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Header, OptionList, Static
+from textual.widgets import DataTable, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from msante.errors import MsanteError
 from msante.i18n import _, current, ngettext
 from msante.measures import kinds
 from msante.measures.service import Measurement, since_utc
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.screens.home import day
@@ -100,7 +101,7 @@ class MeasuresScreen(MainScreen):
                 yield PlainTable[str](cursor_type="row", zebra_stripes=True, id="table")
         yield Plain(id="empty")
         yield Plain(id="status")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         self.query_one("#kinds").border_title = _("Kinds")

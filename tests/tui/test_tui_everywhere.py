@@ -1,0 +1,65 @@
+"""What every screen shares: whose record it shows, a footer that fits, the global palette."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rich.cells import cell_len
+
+from msante.tui.footer import MsanteFooter, key_width, palette_width
+from msante.tui.screens.base import MainScreen
+from msante.tui.screens.people import PeopleScreen
+from tests.tui.helpers import app_for, open_screen, sync, until
+
+KEYS = "1234567"
+
+
+def _footer_width(screen: MainScreen) -> int:
+    """The cells the footer's keys take, as they are laid out."""
+    footer = screen.query_one(MsanteFooter)
+    keys = list(footer.query("FooterKey"))
+    return sum(palette_width(k) if k.has_class("-command-palette") else key_width(k)
+               for k in keys)
+
+
+@sync
+async def test_every_screen_names_the_person_it_shows_and_follows_p(filled: Any) -> None:
+    async with app_for(filled).run_test(size=(80, 24)) as pilot:
+        for key in KEYS:
+            screen = await open_screen(pilot, key, MainScreen)
+            assert screen.sub_title.endswith("· Camille Martin"), (key, screen.sub_title)
+        await pilot.press("p")
+        await until(pilot, lambda: pilot.app.person is not None
+                    and pilot.app.person.name == "Léo Martin")
+        for key in KEYS:
+            screen = await open_screen(pilot, key, MainScreen)
+            await until(pilot, lambda s=screen: s.sub_title.endswith("· Léo Martin"),
+                        message=lambda s=screen: s.sub_title)
+
+
+@sync
+async def test_after_p_the_people_pane_shows_the_new_person(filled: Any) -> None:
+    async with app_for(filled).run_test(size=(80, 24)) as pilot:
+        screen = await open_screen(pilot, "7", PeopleScreen)
+        assert screen.current is not None and screen.current.name == "Camille Martin"
+        await pilot.press("p")
+        await until(pilot, lambda: screen.current is not None
+                    and screen.current.name == "Léo Martin")
+        assert str(screen.query_one("#details").border_title) == "Léo Martin"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@sync
+async def test_every_footer_fits_whole_and_keeps_help_and_palette(filled: Any,
+                                                                   size: tuple[int, int]) -> None:
+    async with app_for(filled).run_test(size=size) as pilot:
+        for key in KEYS:
+            screen = await open_screen(pilot, key, MainScreen)
+            await pilot.pause()
+            footer = screen.query_one(MsanteFooter)
+            shown = [k.description for k in footer.query("FooterKey")]  # type: ignore[attr-defined]
+            assert _footer_width(screen) <= size[0], (key, shown)
+            assert "Help" in shown and shown[-1] == "palette", (key, shown)
+            assert all(cell_len(d) > 0 for d in shown)
+
