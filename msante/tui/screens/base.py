@@ -78,7 +78,7 @@ class MainScreen(Screen[None]):
 
     def label(self) -> str:
         """What the header calls the screen (its SUB_TITLE unless it shows a part of itself)."""
-        return self.SUB_TITLE
+        return self.SUB_TITLE or self.NAME
 
     def name_the_person(self) -> None:
         """Say in the header whose record the screen shows: `msante — Documents · Léo`."""
