@@ -26,6 +26,7 @@ from msante.documents.viewing import QUICK_S, remove_copy, viewer_command
 from msante.errors import MsanteError
 from msante.i18n import _, ngettext
 from msante.tui.footer import MsanteFooter
+from msante.tui.paths import in_words, system_error
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen, DoneScreen, PathScreen
 from msante.tui.screens.doc_edit import EditDocumentScreen
@@ -292,10 +293,13 @@ class DocumentsScreen(MainScreen):
 
     def action_import(self) -> None:
         """Import files or a folder into the person's documents."""
-        screen = ImportScreen(self.vault.path, self.vault.store.keys, self.person, Path.home())
+        screen = ImportScreen(self.vault.path, self.vault.store.keys, self.person,
+                              self.msante.folder())
         self.app.push_screen(screen, self._imported)
 
     def _imported(self, outcome: Outcome | None) -> None:
+        if outcome is not None and outcome.folder is not None:
+            self.msante.last_folder = outcome.folder
         if outcome is not None:
             self.notify(outcome.summary.describe(),
                         severity="warning" if outcome.summary.partial else "information")
@@ -334,7 +338,7 @@ class DocumentsScreen(MainScreen):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except OSError as exc:
             self.app.call_from_thread(self.notify, _("Cannot run the viewer: {error}").format(
-                error=exc.strerror), severity="error")
+                error=in_words(exc.strerror or str(exc))), severity="error")
         if time.monotonic() - started > QUICK_S:  # the viewer ran until it was closed
             self.app.call_from_thread(self._forget, path)
         else:  # a launcher (xdg-open) returned at once: the copy is still being read
@@ -420,17 +424,17 @@ class DocumentsScreen(MainScreen):
         if doc is None:
             return
         prompt = _("Write a decrypted copy of “{title}” to:").format(title=doc.title)
-        self.app.push_screen(PathScreen(prompt, Path.cwd() / export_name(doc)),
+        self.app.push_screen(PathScreen(prompt, self.msante.folder() / export_name(doc)),
                              lambda path: self._export(doc, path) if path else None)
 
     def _export(self, doc: Document, path: Path) -> None:
         try:
             written = self.vault.documents.export(doc, path)
         except MsanteError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(in_words(exc.message), severity="error")
             return
         except OSError as exc:
-            self.notify(_("Cannot write {path}: {error}").format(path=path, error=exc.strerror),
-                        severity="error")
+            self.notify(system_error(path, exc), severity="error")
             return
+        self.msante.last_folder = path.parent
         self.notify(_("Exported to {path}").format(path=written))
