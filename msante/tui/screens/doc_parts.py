@@ -92,3 +92,10 @@ def _human_size(size: int) -> str:
     if size < 1024 * 1024:
         return _("{n} KiB").format(n=round(size / 1024))
     return _("{n:.1f} MiB").format(n=size / 1024 / 1024)
+
+
+def highlighted(snippet: str) -> Content:
+    """A search snippet with its `**matches**` stood out (never read as markup)."""
+    parts = snippet.split("**")
+    return Content.assemble(*((part, "bold reverse") if i % 2 else part
+                              for i, part in enumerate(parts)))

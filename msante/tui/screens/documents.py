@@ -33,6 +33,7 @@ from msante.tui.screens.doc_edit import EditDocumentScreen
 from msante.tui.screens.doc_import import ImportScreen, Outcome
 from msante.tui.screens.doc_parts import (
     as_you_type,
+    highlighted,
     marks,
     metadata,
     period_bounds,
@@ -98,6 +99,8 @@ class DocumentsScreen(MainScreen):
     def __init__(self) -> None:
         super().__init__()
         self.docs: dict[str, Document] = {}
+        self.snippets: dict[str, str] = {}
+        """The search's snippet of each document found, by id."""
         self._with_type = True
         self._chosen: dict[str, object] = {}
         self.shown = 0  # how many times the table was filled (tests and the bench wait on it)
@@ -176,12 +179,14 @@ class DocumentsScreen(MainScreen):
         period = self.query_one("#period", Select).value
         since, until = period_bounds(period if isinstance(period, str) else None,
                                      self.clock.today())
+        self.snippets = {}
         if not text or self.in_trash:  # the trash is short: no search there
             return self.vault.documents.list(person=self.person, type_code=type_code,
                                              since=since, until=until, trashed=self.in_trash,
                                              limit=LIMIT)
-        found = [d for d, _snippet in self.vault.documents.search(
-            as_you_type(text), person=self.person, limit=LIMIT)]
+        hits = self.vault.documents.search(as_you_type(text), person=self.person, limit=LIMIT)
+        self.snippets = {d.id: snippet for d, snippet in hits}
+        found = [d for d, _snippet in hits]
         return [d for d in found if (type_code is None or d.type_code == type_code)
                 and within(d.date, since, until)]
 
@@ -246,8 +251,12 @@ class DocumentsScreen(MainScreen):
     def _show_meta(self) -> None:
         doc = self.current
         self.query_one("#meta", Static).update(metadata(doc) if doc else "")
-        hint = _("Enter: read the text (the reading is recorded in the activity log).")
-        self.query_one("#text", Static).update(Content.styled(hint, MUTED) if doc else "")
+        hint = Content.styled(_(
+            "Enter: read the text (the reading is recorded in the activity log)."), MUTED)
+        found = self.snippets.get(doc.id) if doc else None
+        if found:  # the words of the search, where they are in the text
+            hint = Content("\n").join([highlighted(found), hint])
+        self.query_one("#text", Static).update(hint if doc else "")
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:
