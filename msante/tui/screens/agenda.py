@@ -23,6 +23,7 @@ from msante.agenda.prevention import Item
 from msante.agenda.service import Appointment, Occurrence
 from msante.errors import MsanteError
 from msante.i18n import _, ngettext
+from msante.tui import dates
 from msante.tui.footer import MsanteFooter
 from msante.tui.screens import agenda_views as views
 from msante.tui.screens.agenda_forms import AppointmentForm, DoneForm, blank_values, values_of
@@ -326,7 +327,7 @@ class AgendaScreen(MainScreen):
     def _added(self, item: Appointment | None) -> None:
         if item is not None:
             self.notify(_("Added {title}, {when} ({id}).").format(
-                title=item.title, when=item.local().strftime("%Y-%m-%d %H:%M"),
+                title=item.title, when=dates.moment(item.local()),
                 id=item.id[:8]))
             self._after_change(item)
 
@@ -346,7 +347,7 @@ class AgendaScreen(MainScreen):
     def _edited(self, item: Appointment | None) -> None:
         if item is not None:
             self.notify(_("Changed {title}, {when} ({id}).").format(
-                title=item.title, when=item.local().strftime("%Y-%m-%d %H:%M"),
+                title=item.title, when=dates.moment(item.local()),
                 id=item.id[:8]))
             self._after_change(item)
 
@@ -370,7 +371,7 @@ class AgendaScreen(MainScreen):
             self.notify(exc.message, severity="error")
             return
         self.notify(_("Removed {title}, {when} ({id}).").format(
-            title=item.title, when=item.local().strftime("%Y-%m-%d %H:%M"), id=item.id[:8]))
+            title=item.title, when=dates.moment(item.local()), id=item.id[:8]))
         self.reload()
 
     def _after_change(self, item: Appointment) -> None:

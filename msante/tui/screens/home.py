@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.widgets import Header, Static, Tab, Tabs
 
 from msante.i18n import _, current, ngettext
+from msante.tui import dates
 from msante.tui.footer import MsanteFooter
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.nav import NavBar
@@ -33,8 +34,8 @@ def tab_id(person_id: str) -> str:
 
 
 def day(value: dt.date | None) -> str:
-    """A date as the screens show it (ISO: sortable, the same in both languages)."""
-    return value.isoformat() if value else _("undated")
+    """A date as the screens show it (tui/dates.py: the French form in French)."""
+    return dates.day(value)
 
 
 class HomeScreen(MainScreen):
@@ -124,7 +125,7 @@ class HomeScreen(MainScreen):
         for occ in soon[:LINES]:
             item = occ.appointment
             where = f"  {item.location}" if item.location else ""
-            lines.append(Content.assemble((occ.local().strftime("%Y-%m-%d %H:%M"), "bold"),
+            lines.append(Content.assemble((dates.moment(occ.local()), "bold"),
                                           " ", item.title, (where, MUTED)))
         return Content("\n").join(lines + self._more(len(soon)))
 

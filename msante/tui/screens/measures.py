@@ -21,6 +21,7 @@ from msante.errors import MsanteError
 from msante.i18n import _, current, ngettext
 from msante.measures import kinds
 from msante.measures.service import Measurement, since_utc
+from msante.tui import dates
 from msante.tui.footer import MsanteFooter
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen
@@ -44,7 +45,7 @@ def period_label(code: str) -> str:
 
 def when(iso: str) -> str:
     """A stored UTC time shown in the local time zone, to the minute."""
-    return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    return dates.moment(dt.datetime.fromisoformat(iso).astimezone())
 
 
 def hex_colour(rgb: tuple[int, int, int]) -> str:
@@ -275,7 +276,7 @@ class MeasuresScreen(MainScreen):
             return self.vault.measures.add(person, kind, value, at=at or clock.now(),
                                            note=note)
 
-        now = clock.now().astimezone().strftime("%Y-%m-%d %H:%M")
+        now = dates.moment(clock.now().astimezone())
         self.app.push_screen(AddMeasureScreen(person.name, self.kind or "weight", now, save),
                              self._added)
 

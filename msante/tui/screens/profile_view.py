@@ -14,6 +14,7 @@ from msante.i18n import _, ngettext
 from msante.profile import sections
 from msante.profile.sections import Field, Section
 from msante.profile.service import NONE_SECTIONS, STATUS_LABELS, Code, Entry, Revision
+from msante.tui import dates
 from msante.tui.screens.profile_form import choice_label
 from msante.tui.widgets import MUTED, labelled
 
@@ -116,7 +117,7 @@ def detail(entry: Entry, history: list[Revision], documents: Titles | None = Non
         lines.append(labelled(_("Code"), code_text(entry.code)))
     origin = provenance_label(entry.provenance) + (f" ({entry.source})" if entry.source else "")
     for facts in (((_("Status"), status_label(entry.status)), (_("Origin"), origin)),
-                  ((_("Added"), entry.created_at[:10]), (_("Id"), entry.id[:8]))):
+                  ((_("Added"), dates.iso_day(entry.created_at)), (_("Id"), entry.id[:8]))):
         lines.append(Content(" · ").join(labelled(label, value) for label, value in facts))
     return Content("\n").join(lines + history_lines(entry, history))
 
