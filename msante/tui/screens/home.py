@@ -140,8 +140,9 @@ class HomeScreen(MainScreen):
         latest = self.vault.measures.latest(self.person)
         if not latest:
             return Content.styled(_("No measurement yet."), MUTED)
-        lines = [Content.assemble((f"{m.kind_info.label}:", "bold"), " ", m.display(current()),
-                                  (f"  {day(m.time.date())}", MUTED))
+        label = _("{label}: {value}").partition("{value}")[0]  # "Poids : " in French
+        lines = [Content.assemble((label.format(label=m.kind_info.label), "bold"),
+                                  m.display(current()), (f"  {day(m.time.date())}", MUTED))
                  for m in latest.values()]
         return Content("\n").join(lines)
 
