@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.cells import cell_len
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -41,6 +42,7 @@ from msante.vault.audit import Entry
 LIMIT = 200
 DEBOUNCE_S = 0.15
 EVERYONE = "*"
+RECORD_MIN = 12  # the record column's least width beside a long action
 TIME_W, WIDE = 16, 90  # under WIDE columns, "who" and "person" get narrower
 
 
@@ -254,7 +256,7 @@ class ActivityScreen(MainScreen):
         person = [14 if wide else 12] if self._with_person() else []
         fixed = TIME_W + (10 if wide else 8) + sum(person)
         rest = width - 2 - 2 * (len(person) + 4) - fixed  # cell padding, scroll bar
-        action = min(30, max(16, rest * 11 // 20))
+        action = min(max(16, rest - RECORD_MIN), max([16, *self._action_widths()]))
         widths = (TIME_W, 10 if wide else 8, action, *person, max(10, rest - action))
         if widths == self._widths and table.columns:
             return
@@ -266,6 +268,10 @@ class ActivityScreen(MainScreen):
             table.add_column(label, width=w)
         if fill:
             self._fill()
+
+    def _action_widths(self) -> list[int]:
+        """The widths of the actions shown (the column takes the longest when there is room)."""
+        return [cell_len(action_label(e.action, e.detail)) + 2 for e in self.entries.values()]
 
     def _count_text(self) -> str:
         shown = len(self.entries)

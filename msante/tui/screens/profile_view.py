@@ -5,6 +5,7 @@ Pure functions from the core's `Entry` and `Revision` to text: no widget, no vau
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from rich.text import Text
@@ -52,10 +53,11 @@ def section_prompt(section: Section, count: int, none_stated: bool, width: int) 
         tail = _("none") if len(label) + 1 + len(_("none")) <= width else "Ø"
     else:
         tail = "·"
-    if len(label) + 1 + len(tail) > width:  # a long label (in French) would wrap
-        label = label[:max(1, width - len(tail) - 2)].rstrip() + "…"
-    gap = width - len(label) - len(tail)
-    return Content.assemble(label, " " * max(1, gap),
+    # a long label (in French) goes on two lines, cut between words, the count on the last
+    lines = textwrap.wrap(label, max(1, width - len(tail) - 1), break_long_words=False) or [""]
+    head, last = "".join(line + "\n" for line in lines[:-1]), lines[-1]
+    gap = width - len(last) - len(tail)
+    return Content.assemble(head + last, " " * max(1, gap),
                             (tail, "bold $accent" if count else MUTED))
 
 
