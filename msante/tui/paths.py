@@ -28,16 +28,19 @@ class PathSuggester(Suggester):
 
 
 def complete(value: str) -> str | None:
-    """`value` with the first name of its folder that starts with what follows the last `/`
-    (a folder's name ends with `/`); None when nothing does. Hidden names need a typed `.`."""
+    """`value` with the first name of its folder (folders first) that starts with what follows
+    the last `/` (a folder's name ends with `/`); None when nothing does. Hidden names need a
+    typed `.`."""
     if not value:
         return None
     folder_text, _sep, start = value.rpartition("/")
     folder = Path(os.path.expanduser(folder_text + "/")) if _sep else Path(".")
     try:
         with os.scandir(folder) as entries:
-            names = sorted((e.name, e.is_dir()) for _n, e in zip(range(MAX_ENTRIES), entries,
-                                                                 strict=False))
+            # folders first: a path is mostly typed through folders
+            names = sorted(((e.name, e.is_dir()) for _n, e in zip(range(MAX_ENTRIES), entries,
+                                                                  strict=False)),
+                           key=lambda item: (not item[1], item[0]))
     except OSError:
         return None
     for name, is_dir in names:

@@ -82,7 +82,7 @@ async def test_the_calendar_of_everyone_is_written(filled: Any, tmp_path: Path) 
         form = await _form(pilot, "C")
         form.query_one("#option", Checkbox).value = True
         said = await _write(pilot, form, out)
-        assert "1 appointments" in said or "appointment" in said, said
+        assert ": 1 appointment, " in said, said
     assert b"BEGIN:VCALENDAR" in out.read_bytes() and b"Dentiste" in out.read_bytes()
     assert _private(out)
     assert "agenda.export" in _actions(filled)
@@ -147,6 +147,8 @@ def test_path_completion_and_system_errors_in_words(tmp_path: Path) -> None:
     assert complete(f"{tmp_path}/b") == f"{tmp_path}/bilan.pdf"
     assert complete(f"{tmp_path}/.c") == f"{tmp_path}/.cache/"
     assert complete(f"{tmp_path}/z") is None
+    (tmp_path / "bilans").mkdir()
+    assert complete(f"{tmp_path}/b") == f"{tmp_path}/bilans/"  # a folder first
     assert complete(f"{tmp_path}/nope/x") is None
     assert in_words(f"failed: /nope ({os.strerror(2)})") == "failed: /nope (no such file or folder)"
     error = FileNotFoundError(2, os.strerror(2))

@@ -184,8 +184,11 @@ def calendar(person: Person) -> Export:
         who = None if everyone else vault.people.get(person.id)
         done = export_ics(vault, path, person=who)
         left = len(done.get("skipped", []))
-        said = _("Written to {path}: {events} appointments, {todos} prevention items.").format(
-            path=path, events=done["events"], todos=done["todos"])
+        events, todos = int(done["events"]), int(done["todos"])
+        said = _("Written to {path}: {events}, {todos}.").format(
+            path=path,
+            events=ngettext("{n} appointment", "{n} appointments", events).format(n=events),
+            todos=ngettext("{n} prevention item", "{n} prevention items", todos).format(n=todos))
         if left:
             said += " " + ngettext("{n} left out (see msante agenda export).",
                                    "{n} left out (see msante agenda export).", left).format(n=left)
