@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from rich.cells import cell_len
+from textual.widgets._footer import FooterKey
 
 from msante.tui.footer import MsanteFooter, key_width, palette_width
 from msante.tui.screens.base import MainScreen
@@ -18,7 +19,7 @@ KEYS = "1234567"
 def _footer_width(screen: MainScreen) -> int:
     """The cells the footer's keys take, as they are laid out."""
     footer = screen.query_one(MsanteFooter)
-    keys = list(footer.query("FooterKey"))
+    keys = list(footer.query(FooterKey))
     return sum(palette_width(k) if k.has_class("-command-palette") else key_width(k)
                for k in keys)
 
@@ -28,14 +29,14 @@ async def test_every_screen_names_the_person_it_shows_and_follows_p(filled: Any)
     async with app_for(filled).run_test(size=(80, 24)) as pilot:
         for key in KEYS:
             screen = await open_screen(pilot, key, MainScreen)
-            assert screen.sub_title.endswith("· Camille Martin"), (key, screen.sub_title)
+            assert str(screen.sub_title).endswith("· Camille Martin"), (key, screen.sub_title)
         await pilot.press("p")
         await until(pilot, lambda: pilot.app.person is not None
                     and pilot.app.person.name == "Léo Martin")
         for key in KEYS:
             screen = await open_screen(pilot, key, MainScreen)
-            await until(pilot, lambda s=screen: s.sub_title.endswith("· Léo Martin"),
-                        message=lambda s=screen: s.sub_title)
+            await until(pilot, lambda: str(pilot.app.screen.sub_title).endswith("· Léo Martin"),
+                        message=lambda: str(pilot.app.screen.sub_title))
 
 
 @sync
@@ -58,7 +59,7 @@ async def test_every_footer_fits_whole_and_keeps_help_and_palette(filled: Any,
             screen = await open_screen(pilot, key, MainScreen)
             await pilot.pause()
             footer = screen.query_one(MsanteFooter)
-            shown = [k.description for k in footer.query("FooterKey")]  # type: ignore[attr-defined]
+            shown = [k.description for k in footer.query(FooterKey)]
             assert _footer_width(screen) <= size[0], (key, shown)
             assert "Help" in shown and shown[-1] == "palette", (key, shown)
             assert all(cell_len(d) > 0 for d in shown)

@@ -6,6 +6,7 @@ French is the TUI's modules imported afresh under French (see test_tui_french.py
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -15,8 +16,10 @@ import pytest
 from rich.cells import cell_len
 from textual.pilot import Pilot
 
-from tests.tui.helpers import frozen_clock, sync, until
-from tests.tui.test_tui_french import french_app_module  # noqa: F401  (a fixture)
+from tests.tui.helpers import fixed_id, frozen_clock, sync, until
+from tests.tui.test_tui_activity import paris_and_a_ticking_audit_clock  # noqa: F401
+from tests.tui.test_tui_french import french_app_module  # noqa: F401  (fixtures)
+from tests.tui.test_tui_profile import STAMP, profiled  # noqa: F401
 
 SCREENS = {"1": "home", "2": "documents", "3": "profile", "4": "measures", "5": "agenda",
            "6": "activity", "7": "people"}
@@ -34,16 +37,20 @@ def app_module(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
         yield request.getfixturevalue("french_app_module")
 
 
+@pytest.fixture(autouse=True)
+def fixed_ids_and_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record ids and creation times fixed, audit entries stamped a tick apart (the screens
+    show them), before the vault is made."""
+    ids = (fixed_id(n) for n in itertools.count(0x200))
+    monkeypatch.setattr("msante.vault.records.new_id", lambda: next(ids))
+    monkeypatch.setattr("msante.vault.records.now", lambda: STAMP)
+    monkeypatch.setattr("msante.vault.db.now", lambda: STAMP)
+
+
 @pytest.fixture
-def profiled(filled: Any) -> Any:
-    """The `filled` vault with a profile whose French labels are long."""
-    owner = filled.people.owner()
-    filled.profile.add(owner, "allergies", {"substance": "Pénicilline", "severity": "severe"})
-    filled.profile.add(owner, "conditions", {"condition": "Appendicectomie",
-                                             "kind": "surgical"})
-    filled.profile.add(owner, "vaccinations", {"vaccine": "Boostrixtetra",
-                                               "date": "2020-05-12"})
-    return filled
+def record(profiled: Any) -> Any:  # noqa: F811  (test_tui_profile's, with long French labels)
+    """The `filled` vault with test_tui_profile's profile."""
+    return profiled
 
 
 def _loaded(pilot: Pilot[None]) -> bool:
@@ -55,25 +62,26 @@ def _shown(key: str) -> Any:
         await until(pilot, lambda: _loaded(pilot))
         if key != "1":
             await pilot.press(key)
-            await until(pilot, lambda: _loaded(pilot) and pilot.app.screen.NAME == SCREENS[key])
+            await until(pilot, lambda: _loaded(pilot)
+                        and getattr(pilot.app.screen, "NAME", "") == SCREENS[key])
         await pilot.pause(0.3)
     return show
 
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("key", SCREENS)
-def test_screen(snap_compare: Any, app_module: ModuleType, profiled: Any, key: str,
+def test_screen(snap_compare: Any, app_module: ModuleType, record: Any, key: str,
                 size: str) -> None:
-    app = app_module.MsanteApp(profiled.path, profiled, clock=frozen_clock())
+    app = app_module.MsanteApp(record.path, record, clock=frozen_clock())
     assert snap_compare(app, terminal_size=SIZES[size], run_before=_shown(key))
 
 
 @pytest.mark.parametrize("size", SIZES)
 @sync
-async def test_no_table_cell_is_cut_in_a_word(app_module: ModuleType, profiled: Any,
+async def test_no_table_cell_is_cut_in_a_word(app_module: ModuleType, record: Any,
                                               size: str) -> None:
     """Every cell of every table fits its column, or ends with "…" after a whole word."""
-    app = app_module.MsanteApp(profiled.path, profiled, clock=frozen_clock())
+    app = app_module.MsanteApp(record.path, record, clock=frozen_clock())
     async with app.run_test(size=SIZES[size]) as pilot:
         for key in SCREENS:
             await _shown(key)(pilot)
@@ -98,8 +106,8 @@ def _form(key: str) -> Any:
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("key", ["S", "E", "C", "B"])
-def test_export_form(snap_compare: Any, app_module: ModuleType, profiled: Any, key: str,
+def test_export_form(snap_compare: Any, app_module: ModuleType, record: Any, key: str,
                      size: str) -> None:
-    app = app_module.MsanteApp(profiled.path, profiled, clock=frozen_clock())
+    app = app_module.MsanteApp(record.path, record, clock=frozen_clock())
     app.last_folder = Path("/tmp")  # the form's default path, the same on every machine
     assert snap_compare(app, terminal_size=SIZES[size], run_before=_form(key))

@@ -81,8 +81,8 @@ class ActivityScreen(MainScreen):
     ActivityScreen #text { width: 1fr; }
     ActivityScreen #period { width: 21; }
     ActivityScreen.narrow #who { width: 22; }
-    ActivityScreen.narrow #kind { width: 20; }
-    ActivityScreen.narrow #period { width: 19; }
+    ActivityScreen.narrow #kind { width: 23; }
+    ActivityScreen.narrow #period { width: 17; }
     ActivityScreen EntryTable { height: 1fr; }
     ActivityScreen #verdict {
         height: auto; max-height: 12; border: round $primary-darken-1; padding: 0 1;
@@ -271,7 +271,7 @@ class ActivityScreen(MainScreen):
 
     def _action_widths(self) -> list[int]:
         """The widths of the actions shown (the column takes the longest when there is room)."""
-        return [cell_len(action_label(e.action, e.detail)) + 2 for e in self.entries.values()]
+        return [cell_len(action_label(e.action, e.detail)) for e in self.entries.values()]
 
     def _count_text(self) -> str:
         shown = len(self.entries)

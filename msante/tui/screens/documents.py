@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from rich.cells import cell_len
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -129,28 +130,40 @@ class DocumentsScreen(MainScreen):
         super().on_mount()
         self.query_one(DocumentTable).focus()
 
-    def _columns(self, title_width: int) -> None:
+    def _columns(self, title_width: int, type_width: int = TYPE_WIDTH) -> None:
         table = self.query_one(DocumentTable)
         table.clear(columns=True)
         table.add_column(_("Date"), width=10, key="date")
         table.add_column(_("Title"), width=title_width, key="title")
         if self._with_type:
-            table.add_column(_("Type"), width=TYPE_WIDTH, key="type")
+            table.add_column(_("Type"), width=type_width, key="type")
         table.add_column("", width=MARKS_WIDTH, key="marks")
 
-    def fit(self, table_width: int) -> None:
-        """Give the title whatever width the other columns leave (a DataTable has no `1fr`)."""
-        table = self.query_one(DocumentTable)
+    def _widths(self, table_width: int, docs: list[Document]) -> tuple[int, int]:
+        """The title's and the type's widths: the type as long as its longest label when the
+        title keeps as much room (a DataTable has no `1fr`), the title what is left."""
         # each column has one cell of padding on both sides; 2 more for the scroll bar
+        fixed = 10 + MARKS_WIDTH + 3 * 2 + 2
+        if not self._with_type:
+            return max(TITLE_MIN, table_width - fixed), 0
+        need = max([TYPE_WIDTH, *(cell_len(d.type_label) for d in docs)])
+        type_width = min(need, max(TYPE_WIDTH, (table_width - fixed - 2) // 2))
+        return max(TITLE_MIN, table_width - fixed - type_width - 2), type_width
+
+    def fit(self, table_width: int, docs: list[Document] | None = None) -> None:
+        """Share the table's width between the title and the type; refill the table when the
+        columns change, unless `docs` are being put in it."""
+        table = self.query_one(DocumentTable)
         with_type = table_width >= NARROW
-        others = 10 + MARKS_WIDTH + (TYPE_WIDTH + 2 if with_type else 0) + 3 * 2 + 2
-        width = max(TITLE_MIN, table_width - others)
-        if (table.columns and table.ordered_columns[1].width == width
-                and with_type == self._with_type):
-            return
+        changed = with_type != self._with_type or not table.columns
         self._with_type = with_type
-        self._columns(width)
-        self._fill(list(self.docs.values()))
+        shown = list(self.docs.values()) if docs is None else docs
+        title, kind = self._widths(table_width, shown)
+        wanted = [10, title, *([kind] if with_type else []), MARKS_WIDTH]
+        if changed or [c.width for c in table.ordered_columns] != wanted:
+            self._columns(title, kind)
+            if docs is None:
+                self._fill(shown)
 
     # -- the table -------------------------------------------------------------------------
 
@@ -205,6 +218,8 @@ class DocumentsScreen(MainScreen):
     def _fill(self, docs: list[Document]) -> None:
         table = self.query_one(DocumentTable)
         keep = self.current.id if self.current else None
+        if table.size.width:
+            self.fit(table.size.width, docs)  # the type column as wide as its labels
         table.clear()
         self.docs = {d.id: d for d in docs}
         for d in docs:
