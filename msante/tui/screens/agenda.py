@@ -72,9 +72,9 @@ class AgendaScreen(MainScreen):
     AgendaScreen #detail { height: 1fr; padding: 0 1; border: round $primary-darken-1; }
     AgendaScreen OptionList { height: 1fr; width: 1fr; border: round $primary-darken-1; }
     AgendaScreen OptionList:focus { border: round $accent; }
-    AgendaScreen #list { text-wrap: nowrap; text-overflow: ellipsis; }
+    AgendaScreen #list { text-wrap: wrap; }
     AgendaScreen #why { width: 40%; height: 1fr; padding: 0 1; border: round $primary-darken-1; }
-    AgendaScreen #status { height: 1; padding: 0 1; color: $text-muted; }
+    AgendaScreen #status { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
     """
     BINDINGS = [
         Binding("a", "add", _("Add")),
