@@ -153,3 +153,16 @@ def test_path_completion_and_system_errors_in_words(tmp_path: Path) -> None:
     assert in_words(f"failed: /nope ({os.strerror(2)})") == "failed: /nope (no such file or folder)"
     error = FileNotFoundError(2, os.strerror(2))
     assert system_error(Path("/nope"), error) == "Cannot write /nope: no such file or folder"
+
+
+def test_a_system_error_is_said_in_french() -> None:
+    """`échec : /nope (No such file or directory)` becomes `(fichier ou dossier introuvable)`."""
+    from msante import i18n
+
+    i18n.setup("fr")
+    try:
+        line = i18n._("{status}: {path}").format(status=i18n._("failed"), path="/nope")
+        said = in_words(f"{line} ({os.strerror(2)})")
+        assert said == "échec\u202f: /nope (fichier ou dossier introuvable)", said
+    finally:
+        i18n.setup("en")

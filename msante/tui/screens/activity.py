@@ -234,10 +234,8 @@ class ActivityScreen(MainScreen):
         table = self.query_one(EntryTable)
         keep = self.current.seq if self.current else None
         table.clear()
-        bad = self.verdict.first_bad if self.verdict and not self.verdict.ok else None
         for e in self.entries.values():
-            action = ("⚠ " if e.seq == bad else "") + action_label(e.action, e.detail)
-            cells = [local_time(e.at), who(e.actor), action]
+            cells = [local_time(e.at), who(e.actor), self._action_text(e)]
             if self._with_person():
                 cells.append(person_text(e, self.people))
             cells.append(record_text(e, self.names))
@@ -269,9 +267,14 @@ class ActivityScreen(MainScreen):
         if fill:
             self._fill()
 
+    def _action_text(self, entry: Entry) -> str:
+        """The action in words, marked when the check found the chain broken there."""
+        bad = self.verdict.first_bad if self.verdict and not self.verdict.ok else None
+        return ("⚠ " if entry.seq == bad else "") + action_label(entry.action, entry.detail)
+
     def _action_widths(self) -> list[int]:
         """The widths of the actions shown (the column takes the longest when there is room)."""
-        return [cell_len(action_label(e.action, e.detail)) for e in self.entries.values()]
+        return [cell_len(self._action_text(e)) for e in self.entries.values()]
 
     def _count_text(self) -> str:
         shown = len(self.entries)
