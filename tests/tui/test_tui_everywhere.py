@@ -64,3 +64,39 @@ async def test_every_footer_fits_whole_and_keeps_help_and_palette(filled: Any,
             assert "Help" in shown and shown[-1] == "palette", (key, shown)
             assert all(cell_len(d) > 0 for d in shown)
 
+
+
+def test_a_plausibility_message_writes_a_decimal_comma_in_french(vault: Any) -> None:
+    """The measurement form shows the core's message: "entre 0,2 et 350 kg" in French."""
+    from msante import i18n
+    from msante.errors import UsageError
+
+    owner = vault.people.owner()
+    i18n.setup("fr")
+    try:
+        with pytest.raises(UsageError) as refused:
+            vault.measures.add(owner, "weight", "999")
+    finally:
+        i18n.setup("en")
+    assert "entre 0,2 et 350 kg" in refused.value.message, refused.value.message
+    with pytest.raises(UsageError) as english:
+        vault.measures.add(owner, "weight", "999")
+    assert "between 0.2 and 350 kg" in english.value.message, english.value.message
+
+
+def test_dates_in_the_french_form_in_french() -> None:
+    import datetime as dt
+
+    from msante import i18n
+    from msante.tui import dates
+
+    when = dt.datetime(2025, 6, 16, 14, 30, 5)
+    assert (dates.day(when.date()), dates.moment(when)) == ("2025-06-16", "2025-06-16 14:30")
+    i18n.setup("fr")
+    try:
+        assert dates.day(when.date()) == "16/06/2025"
+        assert dates.moment(when, seconds=True) == "16/06/2025 14:30:05"
+        assert dates.iso_day("2025-06-16T08:00:00Z") == "16/06/2025"
+        assert dates.day(None) == "sans date"
+    finally:
+        i18n.setup("en")
