@@ -1,12 +1,14 @@
 """Every screen in both languages at 80×24 and 120×40: SVG snapshots, and nothing cut in a word.
 
 The snapshots are looked at before they are committed (`--snapshot-update`, then the report).
-French is the TUI's modules imported afresh under French (see test_tui_french.py).
+Each language is the TUI's modules imported afresh under it (see test_tui_french.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -15,10 +17,11 @@ from typing import Any
 import pytest
 from rich.cells import cell_len
 from textual.pilot import Pilot
+from textual.widgets import Input
 
+from msante import i18n
 from tests.tui.helpers import fixed_id, frozen_clock, sync, until
 from tests.tui.test_tui_activity import paris_and_a_ticking_audit_clock  # noqa: F401
-from tests.tui.test_tui_french import french_app_module  # noqa: F401  (fixtures)
 from tests.tui.test_tui_profile import STAMP, profiled  # noqa: F401
 
 SCREENS = {"1": "home", "2": "documents", "3": "profile", "4": "measures", "5": "agenda",
@@ -28,13 +31,19 @@ SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
 @pytest.fixture(params=["en", "fr"])
 def app_module(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
-    """msante.tui.app in English, or imported afresh under French."""
-    if request.param == "en":
-        import msante.tui.app as english
-
-        yield english
-    else:
-        yield request.getfixturevalue("french_app_module")
+    """msante.tui.app imported afresh in the language (a copy imported under the other one
+    keeps its words: they are translated at import); the suite's copy put back afterwards."""
+    kept = {n: m for n, m in sys.modules.items() if n.startswith("msante.tui")}
+    for name in kept:
+        del sys.modules[name]
+    i18n.setup(request.param)
+    try:
+        yield importlib.import_module("msante.tui.app")
+    finally:
+        for name in [n for n in sys.modules if n.startswith("msante.tui")]:
+            del sys.modules[name]
+        sys.modules.update(kept)
+        i18n.setup("en")
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +109,10 @@ def _form(key: str) -> Any:
     async def show(pilot: Pilot[None]) -> None:
         await until(pilot, lambda: _loaded(pilot))
         await pilot.press(key)
-        await pilot.pause(0.5)
+        await until(pilot, lambda: bool(pilot.app.screen.query(Input)))
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False  # a blinking cursor would make the snapshot flaky
+        await pilot.pause(0.3)
     return show
 
 
