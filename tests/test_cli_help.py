@@ -21,7 +21,7 @@ from msante.errors import ExitCode
 from tests.test_i18n import _drop_cli_modules
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = {"en": "Example: msante", "fr": "Exemple : msante"}
+EXAMPLE = {"en": "Example: msante", "fr": "Exemple\u202f: msante"}
 # What Typer 0.29 printed after every option, and what a type would look like in either language.
 TYPE_TAG = re.compile(r"<(?:str|int|bool|boolean|float|path|file|dir|datetime|uuid|texte|"
                       r"entier|booléen|nombre|chemin|fichier|dossier|date-heure)[^>]*>")

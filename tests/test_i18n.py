@@ -108,12 +108,13 @@ def test_translations_keep_every_placeholder(fr_catalog: Catalog) -> None:
 
 
 def test_french_typography_is_consistent(fr_catalog: Catalog) -> None:
-    """One rule everywhere: a space before « : ; ? ! » and inside « guillemets »."""
+    """One rule everywhere: a narrow no-break space (U+202F) before « : ; ? ! », a space
+    inside « guillemets »."""
     bad = []
     for m in fr_catalog:
         for text in _strings(m.string) if m.id else ():
             plain = PLACEHOLDER.sub("x", text)
-            if re.search(r"[^\s][:;?!](?=\s|$)|«(?! )|(?<! )»", plain):
+            if re.search(r"[^\u202f][:;?!](?=\s|$)|«(?! )|(?<! )»", plain):
                 bad.append(text)
     assert not bad
 
@@ -176,7 +177,7 @@ def test_french_help_speaks_french(cli: Any) -> None:
     """--lang fr translates our help texts and the framework's: usage, panels, --help."""
     r = cli("--lang", "fr", "--help")
     assert r.code == ExitCode.OK
-    for words in ("Utilisation : msante [OPTIONS] COMMANDE [ARGUMENTS]...", "─ Commandes ─",
+    for words in ("Utilisation : msante [OPTIONS] COMMANDE [ARGUMENTS]...", "─ Commandes ─",
                   "Afficher ce message et quitter.", "votre espace santé personnel chiffré",
                   "Créer l'espace santé chiffré avec le profil de son titulaire."):
         assert words in r.out
@@ -188,9 +189,9 @@ def test_french_command_help_translates_markers_and_types(cli: Any) -> None:
     """A command's own help: its docstring, the [required]/[default] markers, type labels."""
     r = cli("--lang", "fr", "audit", "list", "--help")
     assert r.code == ExitCode.OK
-    for words in ("Utilisation : msante audit list [OPTIONS]", "─ Options ─",
-                  "Afficher l'historique d'activité", "Exemple : msante audit list",
-                  "ENTIER", "TEXTE", "[par défaut : 50]"):
+    for words in ("Utilisation : msante audit list [OPTIONS]", "─ Options ─",
+                  "Afficher l'historique d'activité", "Exemple : msante audit list",
+                  "ENTIER", "TEXTE", "[par défaut : 50]"):
         assert words in r.out
     r = cli("--lang", "fr", "people", "add", "--help")
     assert "─ Arguments ─" in r.out and "[obligatoire]" in r.out
@@ -202,20 +203,20 @@ def test_lang_from_the_environment(cli: Any, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("LANG", "fr_FR.UTF-8")
     r = cli("people")
     assert r.code == ExitCode.OK
-    assert "Utilisation : msante people" in r.out and "Lister les personnes" in r.out
+    assert "Utilisation : msante people" in r.out and "Lister les personnes" in r.out
     assert r.out.count("Utilisation") == 1  # printed once, not once more by us
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["nope"], "Erreur : Commande « nope » inconnue."),
-    (["peopl"], "Erreur : Commande « peopl » inconnue. Vouliez-vous dire « people » ?"),
-    (["init"], "Erreur : Option « --name » manquante."),
-    (["people", "add"], "Erreur : Argument « NOM » manquant."),
+    (["nope"], "Erreur : Commande « nope » inconnue."),
+    (["peopl"], "Erreur : Commande « peopl » inconnue. Vouliez-vous dire « people » ?"),
+    (["init"], "Erreur : Option « --name » manquante."),
+    (["people", "add"], "Erreur : Argument « NOM » manquant."),
     (["audit", "list", "--limit", "x"],
-     "Erreur : Valeur invalide pour « --limit » : « x » n'est pas un nombre entier."),
-    (["status", "--bogus"], "Erreur : Option inconnue : --bogus"),
-    (["audit", "list", "--limit"], "Erreur : L'option « --limit » attend une valeur."),
-    (["status", "extra"], "Erreur : Argument(s) en trop : extra"),
+     "Erreur : Valeur invalide pour « --limit » : « x » n'est pas un nombre entier."),
+    (["status", "--bogus"], "Erreur : Option inconnue : --bogus"),
+    (["audit", "list", "--limit"], "Erreur : L'option « --limit » attend une valeur."),
+    (["status", "extra"], "Erreur : Argument(s) en trop : extra"),
 ])
 def test_french_usage_errors(cli: Any, args: list[str], message: str) -> None:
     """Usage errors come out in French, with the usage line and the hint, and exit 2."""
@@ -224,7 +225,7 @@ def test_french_usage_errors(cli: Any, args: list[str], message: str) -> None:
     lines = r.err.splitlines()
     assert lines[-1] == message
     if len(lines) > 1:  # the parser raises some errors without a context, hence no usage
-        assert lines[0].startswith("Utilisation : msante")
+        assert lines[0].startswith("Utilisation : msante")
         assert re.fullmatch(r"Essayez « msante.* --help » pour obtenir de l'aide\.", lines[1])
 
 
@@ -251,7 +252,7 @@ def test_unknown_language_is_a_usage_error(cli: Any, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("LANG", "fr_FR.UTF-8")
     r = cli("--lang=de", "status")
     assert r.code == ExitCode.USAGE
-    assert r.err == "Langue « de » inconnue : choisissez fr ou en.\n"
+    assert r.err == "Langue « de » inconnue : choisissez fr ou en.\n"
 
 
 def test_every_command_and_option_help_is_in_the_catalog(fr_catalog: Catalog) -> None:
@@ -291,7 +292,7 @@ def test_packaged_catalog_works_in_a_fresh_process() -> None:
     """The real entry point, environment only: the compiled catalog ships in the package."""
     r = run_cli("init", env_extra={"LANG": "fr_FR.UTF-8"})
     assert r.returncode == ExitCode.USAGE
-    assert "Erreur : Option « --name » manquante." in r.stderr
+    assert "Erreur : Option « --name » manquante." in r.stderr
 
 
 # --- the framework's own words, straight from Typer ---------------------------------------------
@@ -346,22 +347,22 @@ def _typer_messages() -> dict[str, str]:
 
 FRENCH = {
     "missing argument": "Argument « name » manquant.",
-    "choices": "Option « --req » manquante. Choisissez parmi :\n\tred,\n\tgreen",
-    "integer": "Valeur invalide pour « --n » : « x » n'est pas un nombre entier.",
-    "number": "Valeur invalide pour « --f » : « x » n'est pas un nombre.",
-    "minimum": "Valeur invalide pour « --r » : 1 n'est pas dans l'intervalle 2<=x<=10.",
-    "maximum": "Valeur invalide pour « --r » : 11 n'est pas dans l'intervalle 2<=x<=10.",
-    "not one of": "Valeur invalide pour « --req » : « blue » ne fait pas partie des choix "
-                  "possibles : « red », « green ».",
-    "no path": "Valeur invalide pour « --p » : le chemin « /nonexistent/x » n'existe pas.",
-    "is a directory": "Valeur invalide pour « --fo » : le fichier « / » est un dossier.",
+    "choices": "Option « --req » manquante. Choisissez parmi :\n\tred,\n\tgreen",
+    "integer": "Valeur invalide pour « --n » : « x » n'est pas un nombre entier.",
+    "number": "Valeur invalide pour « --f » : « x » n'est pas un nombre.",
+    "minimum": "Valeur invalide pour « --r » : 1 n'est pas dans l'intervalle 2<=x<=10.",
+    "maximum": "Valeur invalide pour « --r » : 11 n'est pas dans l'intervalle 2<=x<=10.",
+    "not one of": "Valeur invalide pour « --req » : « blue » ne fait pas partie des choix "
+                  "possibles : « red », « green ».",
+    "no path": "Valeur invalide pour « --p » : le chemin « /nonexistent/x » n'existe pas.",
+    "is a directory": "Valeur invalide pour « --fo » : le fichier « / » est un dossier.",
     "two values": "L'option « --two » attend 2 valeurs.",
     "no value": "L'option « --n » attend une valeur.",
     "takes no value": "L'option « --flag » n'accepte pas de valeur.",
-    "extra": "Argument(s) en trop : b",
-    "possible options": "Option inconnue : --nn (options possibles : --n)",
-    "no such option": "Option inconnue : -z",
-    "did you mean": "Commande « othr » inconnue. Vouliez-vous dire « other » ?",
+    "extra": "Argument(s) en trop : b",
+    "possible options": "Option inconnue : --nn (options possibles : --n)",
+    "no such option": "Option inconnue : -z",
+    "did you mean": "Commande « othr » inconnue. Vouliez-vous dire « other » ?",
     "no such command": "Commande « zzz » inconnue.",
 }
 

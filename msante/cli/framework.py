@@ -255,8 +255,11 @@ def translate_tree(command: Any) -> None:
 
 def reflow(text: str) -> str:
     """`text` with each paragraph on one line (a paragraph starting with \\b is kept as is)."""
-    paragraphs = text.split("\n\n")
-    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
+    import re
+
+    # ASCII white space only: str.split() would also take French's no-break spaces (U+202F)
+    return "\n\n".join(p if p.startswith("\b") else re.sub(r"[ \t\r\n]+", " ", p).strip()
+                         for p in text.split("\n\n"))
 
 
 def set_placeholder(param: Any) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from msante.errors import UsageError
-from msante.i18n import N_, _
+from msante.i18n import N_, _, current
 from msante.text import fold
 
 LOINC = "http://loinc.org"
@@ -245,8 +245,13 @@ def _bounds(kind: Kind, value: float, limits: tuple[float, float], shown: str,
     if not low <= value <= high:
         raise UsageError(_("{what}: {value} is not plausible (expected between {low} and "
                            "{high} {unit}).").format(
-            what=what, value=shown, low=format_number(low, kind.decimals),
-            high=format_number(high, kind.decimals), unit=kind.unit))
+            what=what, value=shown, low=format_number(low, kind.decimals, _lang()),
+            high=format_number(high, kind.decimals, _lang()), unit=kind.unit))
+
+
+def _lang() -> str | None:
+    """The language numbers are written in, in messages: French writes a decimal comma."""
+    return "fr" if current() == "fr" else None
 
 
 def format_number(value: float, decimals: int, lang: str | None = None) -> str:

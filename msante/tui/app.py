@@ -24,10 +24,19 @@ from msante.i18n import _
 from msante.people import Person
 from msante.tui.commands import MsanteCommands
 from msante.tui.keys import offered
+from msante.tui.paths import start_folder
 from msante.tui.screens.activity import ActivityScreen
 from msante.tui.screens.agenda import AgendaScreen
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.documents import DocumentsScreen
+from msante.tui.screens.exports import (
+    Export,
+    ExportForm,
+    backup_export,
+    calendar,
+    card_screen,
+    pdf_summary,
+)
 from msante.tui.screens.help import HelpScreen
 from msante.tui.screens.home import HomeScreen
 from msante.tui.screens.measures import MeasuresScreen
@@ -41,7 +50,8 @@ from msante.vault import agent
 
 AGENT_POLL_S = 3.0
 DARK, LIGHT = "textual-dark", "textual-light"
-NEEDS_VAULT = ("go", "next_person", "lock")
+NEEDS_VAULT = ("go", "next_person", "lock", "summary_pdf", "emergency_card", "export_calendar",
+               "backup")
 MAIN_SCREENS: tuple[type[MainScreen], ...] = (
     HomeScreen, DocumentsScreen, ProfileScreen, MeasuresScreen, AgendaScreen, ActivityScreen,
     PeopleScreen)
@@ -67,6 +77,10 @@ class MsanteApp(App[None]):
         Binding("p", "next_person", _("Person")),
         Binding("ctrl+t", "toggle_theme", _("Light/dark"), show=False),
         Binding("ctrl+l", "lock", _("Lock"), show=False),
+        Binding("S", "summary_pdf", _("PDF summary"), show=False),
+        Binding("E", "emergency_card", _("Emergency card and QR code"), show=False),
+        Binding("C", "export_calendar", _("Export the calendar (.ics)"), show=False),
+        Binding("B", "backup", _("Back up the vault"), show=False),
     ]
 
     person: var[Person | None] = var(None)
@@ -83,6 +97,8 @@ class MsanteApp(App[None]):
         self._active = False
         self._locking = False
         self._main: dict[str, MainScreen] = {}  # this session's main screens
+        self.last_folder: Path | None = None
+        """The folder of the last file imported or written (where the next picker starts)."""
         self.theme = DARK
 
     # -- state -----------------------------------------------------------------------------
@@ -107,6 +123,10 @@ class MsanteApp(App[None]):
     def choose_person(self, person_id: str) -> None:
         """Make the person with this id the one every screen shows."""
         self.person = self.vault.people.get(person_id)
+
+    def open_screens(self) -> dict[str, MainScreen]:
+        """This session's main screens by name (none while the vault is locked)."""
+        return dict(self._main)
 
     def screen_names(self) -> dict[str, str]:
         """The main screens by name, with their label."""
@@ -226,6 +246,42 @@ class MsanteApp(App[None]):
         self.person = people[(here + 1) % len(people)]
         self.notify(_("Showing {name}").format(name=self.person.name), timeout=2)
 
+    # -- writing out of the vault (as the CLI's summary, agenda export, backup) ------------
+
+    def folder(self) -> Path:
+        """Where a file picker starts (tui/paths.py)."""
+        return start_folder(self.last_folder)
+
+    def _export(self, export: Export) -> None:
+        keys = self.vault.store.keys
+        self.push_screen(ExportForm(export, self.vault.path, keys, self.folder()),
+                         self._exported)
+
+    def _exported(self, said: str | None) -> None:
+        if said:
+            self.notify(said)
+
+    def action_summary_pdf(self) -> None:
+        """Write the PDF summary of the person shown."""
+        self._export(pdf_summary(self.current_person))
+
+    def action_export_calendar(self) -> None:
+        """Write the calendar (.ics) of the person shown, or everyone's."""
+        self._export(calendar(self.current_person))
+
+    def action_backup(self) -> None:
+        """Write an encrypted backup of the whole vault."""
+        self._export(backup_export())
+
+    def action_emergency_card(self) -> None:
+        """Show the emergency card of the person shown, and write its QR code on request."""
+        try:
+            screen = card_screen(self.vault, self.current_person, self.folder())
+        except MsanteError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.push_screen(screen)
+
     def action_toggle_theme(self) -> None:
         """Switch between the light and the dark theme."""
         self.theme = LIGHT if self.current_theme.dark else DARK
@@ -243,7 +299,8 @@ class MsanteApp(App[None]):
         self.push_screen(HelpScreen(self._help_title(self.screen), self.keys_of(self.screen)))
 
     def _help_title(self, screen: Screen[Any]) -> str:
-        label = _("Unlock") if isinstance(screen, UnlockScreen) else screen.sub_title
+        label = _("Unlock") if isinstance(screen, UnlockScreen) else (
+            screen.label() if isinstance(screen, MainScreen) else screen.sub_title)
         return _("Keys: {screen}").format(screen=label or screen.__class__.__name__)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

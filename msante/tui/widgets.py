@@ -17,6 +17,7 @@ from textual.widgets.data_table import CellType, ColumnKey, RowKey
 
 from msante.i18n import _
 from msante.text import TERMINAL_CONTROLS, clean, for_terminal
+from msante.tui.cells import fitted
 
 MUTED = "$foreground-muted"
 """The style of labels and secondary text."""
@@ -76,6 +77,7 @@ class PlainTable(DataTable[CellType]):
 
     def add_row(self, *cells: CellType, height: int | None = 1, key: str | None = None,
                 label: Any = None) -> RowKey:
+        cells = fitted(cells, [0 if c.auto_width else c.width for c in self.ordered_columns])
         return super().add_row(*(plain(c) for c in cells), height=height, key=key,
                                label=label)
 

@@ -55,8 +55,10 @@ def fixed_id(n: int) -> str:
 
 
 def add_document(vault: Any, person_id: str, n: int, *, title: str, text: str,
-                 type_code: str = "11502-2", date: str = "2025-01-01") -> str:
-    """Store a small document with a real encrypted blob (so hide, export and read work)."""
+                 type_code: str = "11502-2", date: str = "2025-01-01",
+                 guessed: bool = False) -> str:
+    """Store a small document with a real encrypted blob (so hide, export and read work);
+    `guessed`: its type and date as the importer's guesses."""
     content = f"%PDF-1.4 {title}\n{text}\n".encode()
     rid = fixed_id(n)
     store = vault.store
@@ -68,6 +70,7 @@ def add_document(vault: Any, person_id: str, n: int, *, title: str, text: str,
             "sha256": hashlib.sha256(content).hexdigest(), "size": len(content),
             "mime": "application/pdf", "title": title, "doc_date": date, "type_code": type_code,
             "text": text, "pages": 1, "created_at": stamp, "updated_at": stamp,
+            "type_guessed": int(guessed), "date_guessed": int(guessed),
         }, device=store.device, rid=rid)
         store.log(tx, "document.import", person=person_id, record=rid)
     return rid

@@ -53,6 +53,23 @@ async def test_typing_in_the_filter_searches_the_text(filled: Any) -> None:
 
 
 @sync
+async def test_the_preview_of_a_search_result_shows_the_matching_words(filled: Any) -> None:
+    app = app_for(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _documents(pilot)
+        await pilot.press("slash")
+        before = screen.shown
+        await pilot.press(*"triglycerides")
+        await _settled(pilot, screen, before)
+        assert [d.title for d in screen.docs.values()] == ["Bilan lipidique"]
+        shown = screen.query_one("#text", Static).render()
+        assert "Triglycérides 0,85" in str(shown), shown
+        assert "**" not in str(shown)
+        spans = [str(shown)[s.start:s.end] for s in shown.spans]  # type: ignore[attr-defined]
+        assert "Triglycérides" in spans, spans
+
+
+@sync
 async def test_nothing_matches_says_so(filled: Any) -> None:
     app = app_for(filled)
     async with app.run_test(size=SIZE) as pilot:

@@ -117,6 +117,28 @@ async def test_edit_refuses_a_bad_date_in_the_form_then_saves(filled: Any) -> No
 
 
 @sync
+async def test_saving_the_form_confirms_a_guessed_type_and_date(filled: Any) -> None:
+    """The person saw the guesses in the form and saved: they are no longer guesses."""
+    from tests.tui.helpers import add_document
+
+    rid = add_document(filled, filled.people.owner().id, 20, title="Compte rendu",
+                       text="Scanner thoracique", type_code="18748-4", date="2025-04-02",
+                       guessed=True)
+    app = app_for(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _documents(pilot)
+        table = screen.query_one("#table")
+        table.move_cursor(row=table.get_row_index(rid))
+        await pilot.press("e")
+        assert isinstance(app.screen, EditDocumentScreen)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is screen)
+    doc = filled.documents.get(rid)
+    assert (doc.type_code, doc.date.isoformat()) == ("18748-4", "2025-04-02")
+    assert not doc.type_guessed and not doc.date_guessed
+
+
+@sync
 async def test_edit_with_nothing_changed_writes_nothing(filled: Any) -> None:
     edits = _actions(filled, "document.edit")
     app = app_for(filled)

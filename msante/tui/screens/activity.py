@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.cells import cell_len
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from msante.activity import KINDS, Filter, Verification, action_label
 from msante.errors import MsanteError
 from msante.i18n import _, ngettext
 from msante.text import local_day_start_utc, parse_date
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens.activity_view import (
     EntryScreen,
     broken,
@@ -40,6 +42,7 @@ from msante.vault.audit import Entry
 LIMIT = 200
 DEBOUNCE_S = 0.15
 EVERYONE = "*"
+RECORD_MIN = 12  # the record column's least width beside a long action
 TIME_W, WIDE = 16, 90  # under WIDE columns, "who" and "person" get narrower
 
 
@@ -78,8 +81,8 @@ class ActivityScreen(MainScreen):
     ActivityScreen #text { width: 1fr; }
     ActivityScreen #period { width: 21; }
     ActivityScreen.narrow #who { width: 22; }
-    ActivityScreen.narrow #kind { width: 20; }
-    ActivityScreen.narrow #period { width: 19; }
+    ActivityScreen.narrow #kind { width: 23; }
+    ActivityScreen.narrow #period { width: 17; }
     ActivityScreen EntryTable { height: 1fr; }
     ActivityScreen #verdict {
         height: auto; max-height: 12; border: round $primary-darken-1; padding: 0 1;
@@ -126,7 +129,7 @@ class ActivityScreen(MainScreen):
         yield EntryTable(cursor_type="row", zebra_stripes=True, id="table")
         yield Plain(id="verdict")
         yield Plain(id="count")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         self.query_one("#verdict").border_title = _("Verification")
@@ -231,10 +234,8 @@ class ActivityScreen(MainScreen):
         table = self.query_one(EntryTable)
         keep = self.current.seq if self.current else None
         table.clear()
-        bad = self.verdict.first_bad if self.verdict and not self.verdict.ok else None
         for e in self.entries.values():
-            action = ("⚠ " if e.seq == bad else "") + action_label(e.action, e.detail)
-            cells = [local_time(e.at), who(e.actor), action]
+            cells = [local_time(e.at), who(e.actor), self._action_text(e)]
             if self._with_person():
                 cells.append(person_text(e, self.people))
             cells.append(record_text(e, self.names))
@@ -253,7 +254,7 @@ class ActivityScreen(MainScreen):
         person = [14 if wide else 12] if self._with_person() else []
         fixed = TIME_W + (10 if wide else 8) + sum(person)
         rest = width - 2 - 2 * (len(person) + 4) - fixed  # cell padding, scroll bar
-        action = min(30, max(16, rest * 11 // 20))
+        action = min(max(16, rest - RECORD_MIN), max([16, *self._action_widths()]))
         widths = (TIME_W, 10 if wide else 8, action, *person, max(10, rest - action))
         if widths == self._widths and table.columns:
             return
@@ -265,6 +266,15 @@ class ActivityScreen(MainScreen):
             table.add_column(label, width=w)
         if fill:
             self._fill()
+
+    def _action_text(self, entry: Entry) -> str:
+        """The action in words, marked when the check found the chain broken there."""
+        bad = self.verdict.first_bad if self.verdict and not self.verdict.ok else None
+        return ("⚠ " if entry.seq == bad else "") + action_label(entry.action, entry.detail)
+
+    def _action_widths(self) -> list[int]:
+        """The widths of the actions shown (the column takes the longest when there is room)."""
+        return [cell_len(self._action_text(e)) for e in self.entries.values()]
 
     def _count_text(self) -> str:
         shown = len(self.entries)

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from msante.activity import Verification, action_label
 from msante.i18n import _, ngettext
 from msante.text import clean
+from msante.tui import dates
 from msante.tui.screens.dialogs import DIALOG_CSS
 from msante.tui.widgets import MUTED, Plain, labelled
 from msante.vault.audit import Entry
@@ -37,7 +38,7 @@ def local_time(iso: object, *, seconds: bool = False, utc: bool = False) -> str:
         when = when.astimezone(dt.UTC) if utc else when.astimezone()
     except (ValueError, OverflowError):
         return clean(str(iso))
-    return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return dates.moment(when, seconds=seconds)
 
 
 def plain(value: object) -> str:

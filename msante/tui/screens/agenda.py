@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Header, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from msante.agenda import times
@@ -23,6 +23,8 @@ from msante.agenda.prevention import Item
 from msante.agenda.service import Appointment, Occurrence
 from msante.errors import MsanteError
 from msante.i18n import _, ngettext
+from msante.tui import dates
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens import agenda_views as views
 from msante.tui.screens.agenda_forms import AppointmentForm, DoneForm, blank_values, values_of
 from msante.tui.screens.agenda_month import MonthGrid, grid_days, month_title
@@ -70,9 +72,9 @@ class AgendaScreen(MainScreen):
     AgendaScreen #detail { height: 1fr; padding: 0 1; border: round $primary-darken-1; }
     AgendaScreen OptionList { height: 1fr; width: 1fr; border: round $primary-darken-1; }
     AgendaScreen OptionList:focus { border: round $accent; }
-    AgendaScreen #list { text-wrap: nowrap; text-overflow: ellipsis; }
+    AgendaScreen #list { text-wrap: wrap; }
     AgendaScreen #why { width: 40%; height: 1fr; padding: 0 1; border: round $primary-darken-1; }
-    AgendaScreen #status { height: 1; padding: 0 1; color: $text-muted; }
+    AgendaScreen #status { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
     """
     BINDINGS = [
         Binding("a", "add", _("Add")),
@@ -109,7 +111,7 @@ class AgendaScreen(MainScreen):
                 with VerticalScroll(id="why"):
                     yield Plain(id="item")
         yield Plain(id="status")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         self.query_one("#why").border_title = _("Why")
@@ -325,7 +327,7 @@ class AgendaScreen(MainScreen):
     def _added(self, item: Appointment | None) -> None:
         if item is not None:
             self.notify(_("Added {title}, {when} ({id}).").format(
-                title=item.title, when=item.local().strftime("%Y-%m-%d %H:%M"),
+                title=item.title, when=dates.moment(item.local()),
                 id=item.id[:8]))
             self._after_change(item)
 
@@ -345,7 +347,7 @@ class AgendaScreen(MainScreen):
     def _edited(self, item: Appointment | None) -> None:
         if item is not None:
             self.notify(_("Changed {title}, {when} ({id}).").format(
-                title=item.title, when=item.local().strftime("%Y-%m-%d %H:%M"),
+                title=item.title, when=dates.moment(item.local()),
                 id=item.id[:8]))
             self._after_change(item)
 
@@ -369,7 +371,7 @@ class AgendaScreen(MainScreen):
             self.notify(exc.message, severity="error")
             return
         self.notify(_("Removed {title}, {when} ({id}).").format(
-            title=item.title, when=item.local().strftime("%Y-%m-%d %H:%M"), id=item.id[:8]))
+            title=item.title, when=dates.moment(item.local()), id=item.id[:8]))
         self.reload()
 
     def _after_change(self, item: Appointment) -> None:

@@ -11,6 +11,7 @@ from msante.agenda import times
 from msante.agenda.prevention import URGENCY, Item
 from msante.agenda.service import Appointment, Occurrence
 from msante.i18n import _
+from msante.tui import dates
 from msante.tui.screens.agenda_forms import span_text
 from msante.tui.screens.home import day
 from msante.tui.widgets import MUTED, labelled, safe
@@ -28,7 +29,7 @@ def status_text(status: str) -> str:
 
 def when(occ: Occurrence) -> str:
     """An occurrence's local start as the CLI shows it: 2025-06-20 14:30."""
-    return occ.local().strftime("%Y-%m-%d %H:%M")
+    return dates.moment(occ.local())
 
 
 def occurrence_line(occ: Occurrence) -> Content:
@@ -44,7 +45,7 @@ def appointment_detail(occ: Occurrence) -> Content:
     """Everything about the highlighted appointment: when (start–end), where, with whom…"""
     item = occ.appointment
     end = (occ.start + dt.timedelta(minutes=item.duration_min)).astimezone(occ.local().tzinfo)
-    until = end.strftime("%H:%M" if end.date() == occ.local().date() else "%Y-%m-%d %H:%M")
+    until = end.strftime("%H:%M") if end.date() == occ.local().date() else dates.moment(end)
     zone = item.tz if item.tz != times.zone().key else ""  # said only when not the usual
     rows = [(_("Time zone"), zone), (_("Where"), item.location or ""),
             (_("With"), item.professional or ""),

@@ -9,6 +9,7 @@ from textual.geometry import Size
 from textual.screen import Screen
 
 from msante.api import Vault
+from msante.i18n import _
 from msante.people import Person
 from msante.tui.state import Clock
 
@@ -71,13 +72,24 @@ class MainScreen(Screen[None]):
         self.reload()
 
     def _first_load(self) -> None:
+        self.name_the_person()
         self.reload()
         self.loaded = True
+
+    def label(self) -> str:
+        """What the header calls the screen (its SUB_TITLE unless it shows a part of itself)."""
+        return self.SUB_TITLE or self.NAME
+
+    def name_the_person(self) -> None:
+        """Say in the header whose record the screen shows: `msante — Documents · Léo`."""
+        self.sub_title = _("{screen} · {name}").format(screen=self.label(),
+                                                       name=self.person.name)
 
     def person_changed(self) -> None:
         """The app shows another person (the app calls this on its screens of this session;
         a watcher on the app would outlive the screen when the vault is locked)."""
         if self.loaded:
+            self.name_the_person()
             self.reload()
 
     def reload(self) -> None:

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
 from msante.i18n import _
+from msante.tui.paths import PathSuggester
 from msante.tui.widgets import Plain
 
 DIALOG_CSS = """
@@ -96,7 +97,7 @@ class PathScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Plain(self.prompt)
-            yield Input(str(self.default), id="path")
+            yield Input(str(self.default), id="path", suggester=PathSuggester())
             yield Plain(_("Enter to write, Escape to cancel."), classes="hint")
 
     @on(Input.Submitted, "#path")

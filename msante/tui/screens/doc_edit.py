@@ -108,11 +108,11 @@ class EditDocumentScreen(ModalScreen[Document | None]):
             date = parse_date(date_text) if date_text else None
             if date is None and doc.date is not None:
                 raise UsageError(_("A document keeps its date: type one as YYYY-MM-DD."))
-            changes = {
+            changes = {  # a guess the person saw in the form and saved is confirmed
                 "title": title if title != doc.title else None,
-                "type_ref": chosen if isinstance(chosen, str) and chosen != doc.type_code
-                else None,
-                "date": date if date != doc.date else None,
+                "type_ref": chosen if isinstance(chosen, str) and (
+                    chosen != doc.type_code or doc.type_guessed) else None,
+                "date": date if date != doc.date or doc.date_guessed else None,
                 "add_tags": tuple(t for t in tags if t not in doc.tags),
                 "remove_tags": tuple(t for t in doc.tags if t not in tags),
                 "note": note if note != (doc.note or "") else None,

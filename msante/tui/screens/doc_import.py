@@ -26,6 +26,7 @@ from msante.documents.importer import Importer, Options, Result, Summary, walk
 from msante.errors import MsanteError
 from msante.i18n import _
 from msante.people import Person
+from msante.tui.paths import PathSuggester, in_words
 from msante.tui.widgets import Plain
 from msante.vault.keys import Keys
 
@@ -46,6 +47,8 @@ class Outcome:
     summary: Summary = field(default_factory=Summary)
     lines: list[str] = field(default_factory=list)
     stopped: bool = False
+    folder: Path | None = None
+    """The folder imported from (the next picker starts there)."""
 
 
 class ImportScreen(ModalScreen[Outcome | None]):
@@ -82,14 +85,15 @@ class ImportScreen(ModalScreen[Outcome | None]):
             box.border_title = Content(  # a name may hold brackets: not markup
                 _("Import into {name}'s documents").format(name=self.person.name))
             yield PrivateTree(self.start, id="tree")
-            yield Input(str(self.start), id="path",
+            yield Input(str(self.start) + "/", id="path", suggester=PathSuggester(),
                         placeholder=_("A file or a folder (Enter to import)"))
             with Horizontal(id="options"):
                 yield Checkbox(_("Include sub-folders"), id="recursive")
             yield ProgressBar(id="progress", show_eta=False)
             yield RichLog(id="report", wrap=True, markup=False, max_lines=MAX_LINES)
-            yield Plain(_("Pick a file or a folder in the tree, or type its path. PDFs are "
-                           "read and indexed; any other file is stored as it is."),
+            yield Plain(_("Pick a file or a folder in the tree, or type its path (→ completes "
+                           "a name). PDFs are read and indexed; any other file is stored as it "
+                           "is."),
                          id="message")
             with Horizontal(classes="buttons"):
                 yield Button(_("Cancel"), id="cancel")
@@ -146,7 +150,7 @@ class ImportScreen(ModalScreen[Outcome | None]):
 
     @work(thread=True, exclusive=True, group="import")
     def _import(self, path: Path, recursive: bool) -> None:
-        outcome = Outcome()
+        outcome = Outcome(folder=path if path.is_dir() else path.parent)
         worker = get_current_worker()
         try:
             walked = list(walk([path], recursive))
@@ -161,7 +165,7 @@ class ImportScreen(ModalScreen[Outcome | None]):
                         outcome.stopped = True
                         break
         except MsanteError as exc:
-            self._tell(self._say, exc.message, error=True)
+            self._tell(self._say, in_words(exc.message), error=True)
         self._tell(self._finish, outcome)
 
     def _tell(self, callback: Callable[..., object], *args: object, **kwargs: object) -> bool:
@@ -179,7 +183,7 @@ class ImportScreen(ModalScreen[Outcome | None]):
 
     def _one(self, result: Result) -> None:
         self.query_one("#progress", ProgressBar).advance(1)
-        self.query_one("#report", RichLog).write(result.describe())
+        self.query_one("#report", RichLog).write(in_words(result.describe()))
 
     def _finish(self, outcome: Outcome) -> None:
         self.running = False

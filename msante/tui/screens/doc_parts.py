@@ -9,6 +9,7 @@ from textual.content import Content
 from msante.documents import types
 from msante.documents.model import Document
 from msante.i18n import _
+from msante.tui import dates
 from msante.tui.screens.home import day
 from msante.tui.widgets import labelled
 
@@ -79,7 +80,7 @@ def metadata(doc: Document) -> Content:
             (_("Pages"), str(doc.pages or "")), (_("Size"), _human_size(doc.size)),
             (_("Warnings"), ", ".join(doc.flag_texts())),
             (_("Hidden"), _("yes, from professionals") if doc.hidden else ""),
-            (_("Note"), doc.note or ""), (_("Imported"), doc.imported_at[:10]),
+            (_("Note"), doc.note or ""), (_("Imported"), dates.iso_day(doc.imported_at)),
             (_("Id"), doc.id[:8])]
     lines = [Content.styled(doc.title, "bold")]
     lines += [labelled(label, value) for label, value in rows if value]
@@ -92,3 +93,10 @@ def _human_size(size: int) -> str:
     if size < 1024 * 1024:
         return _("{n} KiB").format(n=round(size / 1024))
     return _("{n:.1f} MiB").format(n=size / 1024 / 1024)
+
+
+def highlighted(snippet: str) -> Content:
+    """A search snippet with its `**matches**` stood out (never read as markup)."""
+    parts = snippet.split("**")
+    return Content.assemble(*((part, "bold reverse") if i % 2 else part
+                              for i, part in enumerate(parts)))

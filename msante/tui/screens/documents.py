@@ -12,25 +12,29 @@ import subprocess
 import time
 from pathlib import Path
 
+from rich.cells import cell_len
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from msante.documents.model import Document
 from msante.documents.service import export_name
 from msante.documents.viewing import QUICK_S, remove_copy, viewer_command
 from msante.errors import MsanteError
 from msante.i18n import _, ngettext
+from msante.tui.footer import MsanteFooter
+from msante.tui.paths import in_words, system_error
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen, DoneScreen, PathScreen
 from msante.tui.screens.doc_edit import EditDocumentScreen
 from msante.tui.screens.doc_import import ImportScreen, Outcome
 from msante.tui.screens.doc_parts import (
     as_you_type,
+    highlighted,
     marks,
     metadata,
     period_bounds,
@@ -96,6 +100,8 @@ class DocumentsScreen(MainScreen):
     def __init__(self) -> None:
         super().__init__()
         self.docs: dict[str, Document] = {}
+        self.snippets: dict[str, str] = {}
+        """The search's snippet of each document found, by id."""
         self._with_type = True
         self._chosen: dict[str, object] = {}
         self.shown = 0  # how many times the table was filled (tests and the bench wait on it)
@@ -116,7 +122,7 @@ class DocumentsScreen(MainScreen):
                 yield Plain(id="meta")
                 yield Plain(id="text")
         yield Plain(id="count")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         self._columns(TITLE_MIN)
@@ -124,28 +130,40 @@ class DocumentsScreen(MainScreen):
         super().on_mount()
         self.query_one(DocumentTable).focus()
 
-    def _columns(self, title_width: int) -> None:
+    def _columns(self, title_width: int, type_width: int = TYPE_WIDTH) -> None:
         table = self.query_one(DocumentTable)
         table.clear(columns=True)
         table.add_column(_("Date"), width=10, key="date")
         table.add_column(_("Title"), width=title_width, key="title")
         if self._with_type:
-            table.add_column(_("Type"), width=TYPE_WIDTH, key="type")
+            table.add_column(_("Type"), width=type_width, key="type")
         table.add_column("", width=MARKS_WIDTH, key="marks")
 
-    def fit(self, table_width: int) -> None:
-        """Give the title whatever width the other columns leave (a DataTable has no `1fr`)."""
-        table = self.query_one(DocumentTable)
+    def _widths(self, table_width: int, docs: list[Document]) -> tuple[int, int]:
+        """The title's and the type's widths: the type as long as its longest label when the
+        title keeps as much room (a DataTable has no `1fr`), the title what is left."""
         # each column has one cell of padding on both sides; 2 more for the scroll bar
+        fixed = 10 + MARKS_WIDTH + 3 * 2 + 2
+        if not self._with_type:
+            return max(TITLE_MIN, table_width - fixed), 0
+        need = max([TYPE_WIDTH, *(cell_len(d.type_label) for d in docs)])
+        type_width = min(need, max(TYPE_WIDTH, (table_width - fixed - 2) // 2))
+        return max(TITLE_MIN, table_width - fixed - type_width - 2), type_width
+
+    def fit(self, table_width: int, docs: list[Document] | None = None) -> None:
+        """Share the table's width between the title and the type; refill the table when the
+        columns change, unless `docs` are being put in it."""
+        table = self.query_one(DocumentTable)
         with_type = table_width >= NARROW
-        others = 10 + MARKS_WIDTH + (TYPE_WIDTH + 2 if with_type else 0) + 3 * 2 + 2
-        width = max(TITLE_MIN, table_width - others)
-        if (table.columns and table.ordered_columns[1].width == width
-                and with_type == self._with_type):
-            return
+        changed = with_type != self._with_type or not table.columns
         self._with_type = with_type
-        self._columns(width)
-        self._fill(list(self.docs.values()))
+        shown = list(self.docs.values()) if docs is None else docs
+        title, kind = self._widths(table_width, shown)
+        wanted = [10, title, *([kind] if with_type else []), MARKS_WIDTH]
+        if changed or [c.width for c in table.ordered_columns] != wanted:
+            self._columns(title, kind)
+            if docs is None:
+                self._fill(shown)
 
     # -- the table -------------------------------------------------------------------------
 
@@ -174,12 +192,14 @@ class DocumentsScreen(MainScreen):
         period = self.query_one("#period", Select).value
         since, until = period_bounds(period if isinstance(period, str) else None,
                                      self.clock.today())
+        self.snippets = {}
         if not text or self.in_trash:  # the trash is short: no search there
             return self.vault.documents.list(person=self.person, type_code=type_code,
                                              since=since, until=until, trashed=self.in_trash,
                                              limit=LIMIT)
-        found = [d for d, _snippet in self.vault.documents.search(
-            as_you_type(text), person=self.person, limit=LIMIT)]
+        hits = self.vault.documents.search(as_you_type(text), person=self.person, limit=LIMIT)
+        self.snippets = {d.id: snippet for d, snippet in hits}
+        found = [d for d, _snippet in hits]
         return [d for d in found if (type_code is None or d.type_code == type_code)
                 and within(d.date, since, until)]
 
@@ -198,6 +218,8 @@ class DocumentsScreen(MainScreen):
     def _fill(self, docs: list[Document]) -> None:
         table = self.query_one(DocumentTable)
         keep = self.current.id if self.current else None
+        if table.size.width:
+            self.fit(table.size.width, docs)  # the type column as wide as its labels
         table.clear()
         self.docs = {d.id: d for d in docs}
         for d in docs:
@@ -244,8 +266,12 @@ class DocumentsScreen(MainScreen):
     def _show_meta(self) -> None:
         doc = self.current
         self.query_one("#meta", Static).update(metadata(doc) if doc else "")
-        hint = _("Enter: read the text (the reading is recorded in the activity log).")
-        self.query_one("#text", Static).update(Content.styled(hint, MUTED) if doc else "")
+        hint = Content.styled(_(
+            "Enter: read the text (the reading is recorded in the activity log)."), MUTED)
+        found = self.snippets.get(doc.id) if doc else None
+        if found:  # the words of the search, where they are in the text
+            hint = Content("\n").join([highlighted(found), hint])
+        self.query_one("#text", Static).update(hint if doc else "")
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:
@@ -277,10 +303,13 @@ class DocumentsScreen(MainScreen):
             return not self.in_trash
         return True
 
+    def label(self) -> str:
+        return _("Documents — trash") if self.in_trash else _("Documents")
+
     def action_toggle_trash(self) -> None:
         """Show the trash (to restore or erase), or the documents again."""
         self.in_trash = not self.in_trash
-        self.sub_title = _("Documents — trash") if self.in_trash else _("Documents")
+        self.name_the_person()
         self.query_one("#filter", Input).disabled = self.in_trash
         self.refresh_bindings()
         self.reload()
@@ -288,10 +317,13 @@ class DocumentsScreen(MainScreen):
 
     def action_import(self) -> None:
         """Import files or a folder into the person's documents."""
-        screen = ImportScreen(self.vault.path, self.vault.store.keys, self.person, Path.home())
+        screen = ImportScreen(self.vault.path, self.vault.store.keys, self.person,
+                              self.msante.folder())
         self.app.push_screen(screen, self._imported)
 
     def _imported(self, outcome: Outcome | None) -> None:
+        if outcome is not None and outcome.folder is not None:
+            self.msante.last_folder = outcome.folder
         if outcome is not None:
             self.notify(outcome.summary.describe(),
                         severity="warning" if outcome.summary.partial else "information")
@@ -330,7 +362,7 @@ class DocumentsScreen(MainScreen):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except OSError as exc:
             self.app.call_from_thread(self.notify, _("Cannot run the viewer: {error}").format(
-                error=exc.strerror), severity="error")
+                error=in_words(exc.strerror or str(exc))), severity="error")
         if time.monotonic() - started > QUICK_S:  # the viewer ran until it was closed
             self.app.call_from_thread(self._forget, path)
         else:  # a launcher (xdg-open) returned at once: the copy is still being read
@@ -416,17 +448,17 @@ class DocumentsScreen(MainScreen):
         if doc is None:
             return
         prompt = _("Write a decrypted copy of “{title}” to:").format(title=doc.title)
-        self.app.push_screen(PathScreen(prompt, Path.cwd() / export_name(doc)),
+        self.app.push_screen(PathScreen(prompt, self.msante.folder() / export_name(doc)),
                              lambda path: self._export(doc, path) if path else None)
 
     def _export(self, doc: Document, path: Path) -> None:
         try:
             written = self.vault.documents.export(doc, path)
         except MsanteError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(in_words(exc.message), severity="error")
             return
         except OSError as exc:
-            self.notify(_("Cannot write {path}: {error}").format(path=path, error=exc.strerror),
-                        severity="error")
+            self.notify(system_error(path, exc), severity="error")
             return
+        self.msante.last_folder = path.parent
         self.notify(_("Exported to {path}").format(path=written))

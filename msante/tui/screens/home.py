@@ -8,9 +8,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.content import Content
-from textual.widgets import Footer, Header, Static, Tab, Tabs
+from textual.widgets import Header, Static, Tab, Tabs
 
 from msante.i18n import _, current, ngettext
+from msante.tui import dates
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.nav import NavBar
 from msante.tui.widgets import MUTED, Plain, safe
@@ -32,8 +34,8 @@ def tab_id(person_id: str) -> str:
 
 
 def day(value: dt.date | None) -> str:
-    """A date as the screens show it (ISO: sortable, the same in both languages)."""
-    return value.isoformat() if value else _("undated")
+    """A date as the screens show it (tui/dates.py: the French form in French)."""
+    return dates.day(value)
 
 
 class HomeScreen(MainScreen):
@@ -58,7 +60,7 @@ class HomeScreen(MainScreen):
             for name in ("attention", "agenda", "documents", "measures"):
                 yield Plain(id=name, classes="panel")
         yield Plain(id="status")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         titles = {"attention": _("Needs attention"), "agenda": _("Next appointments"),
@@ -123,7 +125,7 @@ class HomeScreen(MainScreen):
         for occ in soon[:LINES]:
             item = occ.appointment
             where = f"  {item.location}" if item.location else ""
-            lines.append(Content.assemble((occ.local().strftime("%Y-%m-%d %H:%M"), "bold"),
+            lines.append(Content.assemble((dates.moment(occ.local()), "bold"),
                                           " ", item.title, (where, MUTED)))
         return Content("\n").join(lines + self._more(len(soon)))
 
@@ -138,8 +140,9 @@ class HomeScreen(MainScreen):
         latest = self.vault.measures.latest(self.person)
         if not latest:
             return Content.styled(_("No measurement yet."), MUTED)
-        lines = [Content.assemble((f"{m.kind_info.label}:", "bold"), " ", m.display(current()),
-                                  (f"  {day(m.time.date())}", MUTED))
+        label = _("{label}: {value}").partition("{value}")[0]  # "Poids : " in French
+        lines = [Content.assemble((label.format(label=m.kind_info.label), "bold"),
+                                  m.display(current()), (f"  {day(m.time.date())}", MUTED))
                  for m in latest.values()]
         return Content("\n").join(lines)
 

@@ -14,13 +14,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Header, OptionList, Static
+from textual.widgets import DataTable, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from msante.errors import MsanteError
 from msante.i18n import _, current, ngettext
 from msante.measures import kinds
 from msante.measures.service import Measurement, since_utc
+from msante.tui import dates
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.screens.home import day
@@ -43,7 +45,7 @@ def period_label(code: str) -> str:
 
 def when(iso: str) -> str:
     """A stored UTC time shown in the local time zone, to the minute."""
-    return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    return dates.moment(dt.datetime.fromisoformat(iso).astimezone())
 
 
 def hex_colour(rgb: tuple[int, int, int]) -> str:
@@ -100,7 +102,7 @@ class MeasuresScreen(MainScreen):
                 yield PlainTable[str](cursor_type="row", zebra_stripes=True, id="table")
         yield Plain(id="empty")
         yield Plain(id="status")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         self.query_one("#kinds").border_title = _("Kinds")
@@ -274,7 +276,7 @@ class MeasuresScreen(MainScreen):
             return self.vault.measures.add(person, kind, value, at=at or clock.now(),
                                            note=note)
 
-        now = clock.now().astimezone().strftime("%Y-%m-%d %H:%M")
+        now = dates.moment(clock.now().astimezone())
         self.app.push_screen(AddMeasureScreen(person.name, self.kind or "weight", now, save),
                              self._added)
 

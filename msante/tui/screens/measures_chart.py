@@ -18,6 +18,7 @@ from textual_plotext import PlotextPlot
 from msante.i18n import current
 from msante.measures.kinds import format_number
 from msante.measures.service import Series
+from msante.tui import dates
 
 COLOURS = ((0, 130, 200), (230, 25, 75))
 """The first and second line (blue; red for the diastolic): readable in both themes."""
@@ -65,7 +66,7 @@ def days(moment: dt.datetime) -> float:
 
 def date_label(x: float) -> str:
     """The local date at x."""
-    return dt.datetime.fromtimestamp(x * SECONDS_PER_DAY).date().isoformat()
+    return dates.day(dt.datetime.fromtimestamp(x * SECONDS_PER_DAY).date())
 
 
 class TrendChart(PlotextPlot):

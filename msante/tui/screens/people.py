@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from msante.errors import MsanteError
 from msante.i18n import _, ngettext
 from msante.people import SEXES, Person, check_child, validate
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.screens.home import day
@@ -79,7 +80,7 @@ class PeopleScreen(MainScreen):
         with VerticalScroll(id="details"):
             yield Plain(id="detail")
         yield Plain(id="status")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -163,6 +164,14 @@ class PeopleScreen(MainScreen):
         status = ngettext("{n} person", "{n} people", n).format(n=n)
         status += " · " + _("every screen shows {name}").format(name=self.person.name)
         self.query_one("#status", Static).update(Content(status))
+
+    def person_changed(self) -> None:
+        """Another person is shown everywhere (`p`, the palette): highlight them here too."""
+        super().person_changed()
+        if self.loaded and self.person.id in self.people:
+            table = self.query_one(PeopleTable)
+            table.move_cursor(row=table.get_row_index(self.person.id), animate=False)
+            self._show()
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Header, OptionList, Static
+from textual.widgets import DataTable, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from msante.errors import MsanteError
@@ -24,6 +24,7 @@ from msante.i18n import _, ngettext
 from msante.profile import sections
 from msante.profile.sections import Section
 from msante.profile.service import NONE_SECTIONS, STATUS_LABELS, Entry
+from msante.tui.footer import MsanteFooter
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.screens.home import day
@@ -114,7 +115,7 @@ class ProfileScreen(MainScreen):
                 with VerticalScroll(id="detail"):
                     yield Plain(id="entry")
         yield Plain(id="status")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         self.query_one("#sections").border_title = _("Sections")

@@ -5,6 +5,7 @@ Pure functions from the core's `Entry` and `Revision` to text: no widget, no vau
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from rich.text import Text
@@ -14,6 +15,7 @@ from msante.i18n import _, ngettext
 from msante.profile import sections
 from msante.profile.sections import Field, Section
 from msante.profile.service import NONE_SECTIONS, STATUS_LABELS, Code, Entry, Revision
+from msante.tui import dates
 from msante.tui.screens.profile_form import choice_label
 from msante.tui.widgets import MUTED, labelled
 
@@ -51,10 +53,11 @@ def section_prompt(section: Section, count: int, none_stated: bool, width: int) 
         tail = _("none") if len(label) + 1 + len(_("none")) <= width else "Ø"
     else:
         tail = "·"
-    if len(label) + 1 + len(tail) > width:  # a long label (in French) would wrap
-        label = label[:max(1, width - len(tail) - 2)].rstrip() + "…"
-    gap = width - len(label) - len(tail)
-    return Content.assemble(label, " " * max(1, gap),
+    # a long label (in French) goes on two lines, cut between words, the count on the last
+    lines = textwrap.wrap(label, max(1, width - len(tail) - 1), break_long_words=False) or [""]
+    head, last = "".join(line + "\n" for line in lines[:-1]), lines[-1]
+    gap = width - len(last) - len(tail)
+    return Content.assemble(head + last, " " * max(1, gap),
                             (tail, "bold $accent" if count else MUTED))
 
 
@@ -116,7 +119,7 @@ def detail(entry: Entry, history: list[Revision], documents: Titles | None = Non
         lines.append(labelled(_("Code"), code_text(entry.code)))
     origin = provenance_label(entry.provenance) + (f" ({entry.source})" if entry.source else "")
     for facts in (((_("Status"), status_label(entry.status)), (_("Origin"), origin)),
-                  ((_("Added"), entry.created_at[:10]), (_("Id"), entry.id[:8]))):
+                  ((_("Added"), dates.iso_day(entry.created_at)), (_("Id"), entry.id[:8]))):
         lines.append(Content(" · ").join(labelled(label, value) for label, value in facts))
     return Content("\n").join(lines + history_lines(entry, history))
 

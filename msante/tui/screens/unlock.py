@@ -12,11 +12,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from msante.api import Vault
 from msante.errors import MsanteError, WrongKeyError
 from msante.i18n import _
+from msante.tui.footer import MsanteFooter
 from msante.tui.state import Session, Via
 from msante.tui.widgets import Plain
 from msante.unlock import Sources, keys_from_agent, passphrase
@@ -50,7 +51,7 @@ class UnlockScreen(Screen[Session]):
                          id="intro")
             yield Input(password=True, placeholder=_("Passphrase"), id="passphrase")
             yield Plain("", id="message")
-        yield Footer(compact=True)
+        yield MsanteFooter()
 
     def on_mount(self) -> None:
         self.query_one("#box").border_title = "msante"
