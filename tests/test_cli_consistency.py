@@ -3,6 +3,7 @@ rule for whose records a listing shows, one writer, input checked before the pas
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import zoneinfo
@@ -294,6 +295,38 @@ def test_every_writer_refuses_an_existing_file_unless_forced(cli, made, tmp_path
         assert r.code == 0, (args, r.err)
         assert out.read_bytes() != b"old" and oct(out.stat().st_mode & 0o777) == "0o600"
         out.unlink()
+
+
+@pytest.mark.parametrize("where", ["unaudited", "busy"])
+def test_a_failed_audit_with_force_keeps_the_old_file(cli, made, tmp_path, monkeypatch, where):
+    """--force replaces a file only once the export is audited: when the audited write fails
+    (no entry recorded, or the vault busy at commit) the old bytes are still there, for every
+    writer, and no temporary file is left beside them."""
+    from msante.errors import BusyError
+    from msante.vault import db
+    from msante.vault.store import Store
+    from tests.conftest import Handover
+
+    doc_id, out = _doc(cli, made), tmp_path / "there.out"
+    Handover(cli, made, tmp_path, monkeypatch)
+    writers = _writers(doc_id, out) + [["people", "handover", Handover.NAME, "--out", str(out)]]
+    if where == "unaudited":
+        monkeypatch.setattr(Store, "log", lambda self, tx, *a, **k: None)
+    else:
+        real = db.write
+
+        @contextlib.contextmanager
+        def busy_commit(conn):
+            with real(conn) as tx:
+                yield tx
+                raise BusyError("The vault is in use by another msante process.")
+        monkeypatch.setattr(db, "write", busy_commit)
+    for args in writers:
+        out.write_bytes(b"old")
+        r = cli(*args, "--force", pfile=made)
+        assert r.code != 0, (args, r.err)
+        assert out.read_bytes() == b"old", args
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []
 
 
 # -- remind keeps its promise -----------------------------------------------------------------
