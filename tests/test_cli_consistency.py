@@ -329,6 +329,57 @@ def test_a_failed_audit_with_force_keeps_the_old_file(cli, made, tmp_path, monke
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []
 
 
+# -- one duration reader ----------------------------------------------------------------------
+
+DURATION_WORDS = "expected a duration such as 90s, 15m, 1h30"
+
+
+@pytest.mark.parametrize(("french", "english"), [
+    ("30j", "30d"), ("2sem", "2w"), ("6mois", "6mo"), ("1a", "1y"), ("2ans", "2years"),
+    ("1 heure 30", "1h30m"), ("45mn", "45min"), ("3 jours", "3 days"), ("10 secondes", "10s"),
+    ("1an6mois", "18mo")])
+def test_a_duration_is_read_in_french_and_english_units(french, english):
+    """Every command reads durations with one reader that knows both languages' units."""
+    from msante import durations
+
+    assert durations.parse(french, "x").fixed_seconds() == \
+        durations.parse(english, "x").fixed_seconds() > 0
+
+
+@pytest.mark.parametrize("args", [
+    ["doc", "purge", "--older-than", "30j", "--yes"],
+    ["doc", "purge", "--older-than", "6mois", "--yes"],
+    ["agenda", "due", "--horizon", "6mois"],
+    ["agenda", "due", "--horizon", "1an"],
+    ["agenda", "add", "Kiné", "--at", "2030-01-10 10:00", "--duration", "1heure",
+     "--remind", "2j,1sem"],
+    ["unlock", "--timeout", "1heure"],
+])
+def test_every_command_takes_french_durations(cli, made, args):
+    """30j, 2sem, 6mois, 1a… are accepted wherever a duration is typed."""
+    r = cli(*args, pfile=made)
+    assert r.code == ExitCode.OK, (args, r.err)
+    cli("lock")
+
+
+BAD_DURATIONS = [
+    ["doc", "purge", "--older-than", "soon", "--yes"],
+    ["doc", "purge", "--older-than", "1h1h", "--yes"],
+    ["agenda", "due", "--horizon", "forever"],
+    ["agenda", "add", "Kiné", "--at", "2030-01-10 10:00", "--duration", "1.5h"],
+    ["agenda", "add", "Kiné", "--at", "2030-01-10 10:00", "--remind", "1d,bientôt"],
+    ["unlock", "--timeout", "bogus"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_DURATIONS)
+def test_a_bad_duration_gets_the_one_message_before_the_passphrase(cli, made, args):
+    """An unreadable duration: exit 2 on a locked vault, with the same words everywhere."""
+    r = cli(*args)
+    assert r.code == ExitCode.USAGE, (args, r.err)
+    assert DURATION_WORDS in r.err and "unlock the vault" not in r.err.lower(), r.err
+
+
 # -- remind keeps its promise -----------------------------------------------------------------
 
 def test_remind_exits_0_when_the_vault_is_locked(cli, made):

@@ -8,6 +8,7 @@ import os
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from msante import durations
 from msante.dates import parse_moment
 from msante.errors import UsageError
 from msante.i18n import _
@@ -17,8 +18,6 @@ REPEAT_ALIASES = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FR
                   "yearly": "FREQ=YEARLY", "quotidien": "FREQ=DAILY", "hebdo": "FREQ=WEEKLY",
                   "hebdomadaire": "FREQ=WEEKLY", "mensuel": "FREQ=MONTHLY",
                   "annuel": "FREQ=YEARLY"}
-_UNITS = {"m": 1, "min": 1, "h": 60, "d": 1440, "j": 1440, "w": 10080, "s": 10080}
-_PART = re.compile(r"(\d+)\s*(min|m|h|d|j|w|s)")
 
 
 def zone(name: str | None = None) -> ZoneInfo:
@@ -37,15 +36,8 @@ def moment(text: str, tz: ZoneInfo) -> dt.datetime:
 
 
 def minutes(text: str, what: str) -> int:
-    """`30m`, `1h`, `1h30`, `2d` (French `j`) as minutes; UsageError otherwise."""
-    raw = text.strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+h\d+", raw):
-        raw = raw + "m"
-    parts = _PART.findall(raw)
-    if not parts or "".join(n + u for n, u in parts) != raw:
-        raise UsageError(_("Invalid {what} '{text}': expected e.g. 30m, 1h30, 2h or 1d.")
-                         .format(what=what, text=text))
-    return sum(int(n) * _UNITS[u] for n, u in parts)
+    """`30m`, `1h30`, `2d` (French `2j`), `1w` (`1sem`) as whole minutes (msante.durations)."""
+    return durations.minutes(text, what)
 
 
 def reminders(text: str | None) -> list[int]:

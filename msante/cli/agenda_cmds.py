@@ -295,12 +295,12 @@ def due(
     person: PersonOpt = None,
     all_: AllOpt = False,
     horizon: Annotated[str, typer.Option(help=_(
-        "How far ahead to look for what is coming: 12m, 2y."))] = "12m",
+        "How far ahead to look for what is coming: 12mo, 2y (12mois, 2a)."))] = "12mo",
     json_: JsonOpt = False,
 ) -> None:
     """What prevention is overdue, due now or coming, with its rule and source.
 
-    Example: msante agenda due --all --horizon 6m
+    Example: msante agenda due --all --horizon 6mo
     """
     months = horizon_months(horizon)
     check_person_choice(person, all_)
