@@ -40,6 +40,26 @@ def minutes(text: str, what: str) -> int:
     return durations.minutes(text, what)
 
 
+MAX_DURATION_MIN = 7 * 1440  # an appointment lasts at most 7 days
+MAX_REMINDER_MIN = 60 * 1440  # a reminder comes at most 60 days before
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def check_appointment(*, title: str | None = None, start: dt.datetime | None = None,
+                      duration_min: int | None = None,
+                      reminders: list[int] | None = None) -> None:
+    """Refuse what no appointment may hold (a value left None is not checked): the service
+    checks every write with it; the CLI (and the TUI's form) before the passphrase."""
+    if title is not None and not title.strip():
+        raise UsageError(_("An appointment needs a title."))
+    if duration_min is not None and not 0 < duration_min <= MAX_DURATION_MIN:
+        raise UsageError(_("The duration must be between 1 minute and 7 days."))
+    if reminders is not None and any(not 0 <= r <= MAX_REMINDER_MIN for r in reminders):
+        raise UsageError(_("A reminder must come at most 60 days before."))
+    if start is not None and not FIRST_YEAR <= start.year <= LAST_YEAR:
+        raise UsageError(_("{date} is out of range.").format(date=start.date()))
+
+
 def reminders(text: str | None) -> list[int]:
     """`1d,2h` as minutes before the start, largest first."""
     if not text:
