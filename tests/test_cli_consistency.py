@@ -362,6 +362,9 @@ def test_a_duration_is_read_in_french_and_english_units(french, english):
     ["agenda", "add", "Kiné", "--at", "2030-01-10 10:00", "--duration", "1heure",
      "--remind", "2j,1sem"],
     ["unlock", "--timeout", "1heure"],
+    ["--lang", "fr", "doc", "purge", "--older-than", "2weeks", "--yes"],
+    ["--lang", "fr", "agenda", "due", "--horizon", "6mo"],
+    ["--lang", "en", "agenda", "due", "--horizon", "2ans"],
 ])
 def test_every_command_takes_french_durations(cli, made, args):
     """30j, 2sem, 6mois, 1a… are accepted wherever a duration is typed."""
