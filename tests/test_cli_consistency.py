@@ -373,6 +373,17 @@ def test_every_command_takes_french_durations(cli, made, args):
     cli("lock")
 
 
+def test_a_period_back_takes_the_units_of_every_duration():
+    """measure --since reads a period back with the one reader's units too (the short 6m and
+    2s of before still mean months and weeks there)."""
+    from msante.measures.service import since_utc
+
+    today = dt.date(2025, 3, 31)
+    for french, english in (("6mois", "6mo"), ("2sem", "2w"), ("1an", "1y"), ("30jours", "30d"),
+                            ("1 an 6 mois", "18mo"), ("2 semaines", "2s"), ("3 mois", "3m")):
+        assert since_utc(french, today) == since_utc(english, today), french
+
+
 BAD_DURATIONS = [
     ["doc", "purge", "--older-than", "soon", "--yes"],
     ["doc", "purge", "--older-than", "1h1h", "--yes"],
