@@ -124,8 +124,8 @@ def _check_range(total: int, text: str, what: str, low: int, high: int) -> None:
 
 
 def _words(total: int) -> str:
-    """A number of seconds in the largest unit that divides it: '7 days', '1 minute'."""
-    for size, rank in ((YEAR_DAYS * DAY, 6), (7 * DAY, 4), (DAY, 3), (HOUR, 2), (MINUTE, 1)):
+    """A number of seconds in the largest unit that divides it (weeks as days): '7 days'."""
+    for size, rank in ((YEAR_DAYS * DAY, 6), (DAY, 3), (HOUR, 2), (MINUTE, 1)):
         if total and total % size == 0:
             return _unit_words(total // size, rank)
     return _unit_words(total, 0)

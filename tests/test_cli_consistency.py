@@ -373,6 +373,21 @@ def test_every_command_takes_french_durations(cli, made, args):
     cli("lock")
 
 
+def test_a_duration_out_of_its_limits_says_them():
+    """Too long, not whole minutes, or minutes for a horizon: exit 2 with the limits in words;
+    a horizon in weeks or days rounds up to a month."""
+    from msante import durations
+
+    with pytest.raises(UsageError, match="between 1 second and 7 days"):
+        durations.seconds("8j", "timeout", low=1, high=7 * durations.DAY)
+    with pytest.raises(UsageError, match="whole minutes"):
+        durations.minutes("90s", "reminder")
+    with pytest.raises(UsageError, match="between 1 day and 20 years"):
+        durations.months("12m", "horizon", high=240)
+    assert [durations.months(t, "horizon", high=240) for t in ("3w", "1a6mois", "2y")] == \
+        [1, 18, 24]
+
+
 def test_a_period_back_takes_the_units_of_every_duration():
     """measure --since reads a period back with the one reader's units too (the short 6m and
     2s of before still mean months and weeks there)."""
