@@ -443,16 +443,17 @@ def test_no_agent_is_cheap(home: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("15m", 900), ("1h", 3600), ("90s", 90), ("2h30m", 9000), ("45", 45), (" 1H ", 3600),
-     ("7d", 604800), ("1d2h3m4s", 93784), ("604800", 604800)],
+     ("7d", 604800), ("1d2h3m4s", 93784), ("604800", 604800), ("1h30", 5400), ("1 h", 3600),
+     ("2j", 172800), ("1heure", 3600), ("1sem", 604800)],
 )
 def test_parse_duration_accepts(text: str, seconds: int) -> None:
-    """The forms `msante unlock --timeout` documents."""
+    """The forms `msante unlock --timeout` documents (the one reader: msante.durations)."""
     assert agent.parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "abc", "1h30", "m", "-5", "0", "0m", "8d", "604801", "1.5h", "30m1h", "1h1h", "1 h",
+    ["", "abc", "m", "-5", "0", "0m", "8d", "604801", "1.5h", "30m1h", "1h1h", "1mo", "30s1h",
      "１５", "9" * 5000],
 )
 def test_parse_duration_rejects(text: str) -> None:

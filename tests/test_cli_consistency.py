@@ -3,6 +3,7 @@ rule for whose records a listing shows, one writer, input checked before the pas
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import zoneinfo
@@ -78,6 +79,14 @@ BAD_INPUT = [
     ["agenda", "add", "Dentiste", "--at", "2026-12-01 10:00", "--duration", "forever"],
     ["agenda", "add", "Dentiste", "--at", "2026-12-01 10:00", "--remind", "soon"],
     ["agenda", "add", "Dentiste", "--at", "2026-12-01 10:00", "--repeat", "sometimes"],
+    ["agenda", "add", "Dentiste", "--at", "2026-12-01 10:00", "--duration", "8d"],
+    ["agenda", "add", "Dentiste", "--at", "2026-12-01 10:00", "--remind", "1d,90j"],
+    ["agenda", "add", "  ", "--at", "2026-12-01 10:00"],
+    ["agenda", "add", "Dentiste", "--at", "1850-12-01 10:00"],
+    ["agenda", "edit", "3f2a", "--duration", "2sem"],
+    ["agenda", "edit", "3f2a", "--remind", "61d"],
+    ["agenda", "edit", "3f2a", "--title", " "],
+    ["agenda", "edit", "3f2a", "--at", "2250-01-01 10:00"],
     ["agenda", "add", "Dentiste", "--at", "2026-12-01 10:00", "--tz", "Mars/Olympus"],
     ["agenda", "list", "--from", "31/02/2026"],
     ["agenda", "done", "screen_breast:3:1a2b", "--date", "2026-02-30"],
@@ -294,6 +303,118 @@ def test_every_writer_refuses_an_existing_file_unless_forced(cli, made, tmp_path
         assert r.code == 0, (args, r.err)
         assert out.read_bytes() != b"old" and oct(out.stat().st_mode & 0o777) == "0o600"
         out.unlink()
+
+
+@pytest.mark.parametrize("where", ["unaudited", "busy"])
+def test_a_failed_audit_with_force_keeps_the_old_file(cli, made, tmp_path, monkeypatch, where):
+    """--force replaces a file only once the export is audited: when the audited write fails
+    (no entry recorded, or the vault busy at commit) the old bytes are still there, for every
+    writer, and no temporary file is left beside them."""
+    from msante.errors import BusyError
+    from msante.vault import db
+    from msante.vault.store import Store
+    from tests.conftest import Handover
+
+    doc_id, out = _doc(cli, made), tmp_path / "there.out"
+    Handover(cli, made, tmp_path, monkeypatch)
+    writers = _writers(doc_id, out) + [["people", "handover", Handover.NAME, "--out", str(out)]]
+    if where == "unaudited":
+        monkeypatch.setattr(Store, "log", lambda self, tx, *a, **k: None)
+    else:
+        real = db.write
+
+        @contextlib.contextmanager
+        def busy_commit(conn):
+            with real(conn) as tx:
+                yield tx
+                raise BusyError("The vault is in use by another msante process.")
+        monkeypatch.setattr(db, "write", busy_commit)
+    for args in writers:
+        out.write_bytes(b"old")
+        r = cli(*args, "--force", pfile=made)
+        assert r.code != 0, (args, r.err)
+        assert out.read_bytes() == b"old", args
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []
+
+
+# -- one duration reader ----------------------------------------------------------------------
+
+DURATION_WORDS = "expected a duration such as 90s, 15m, 1h30"
+
+
+@pytest.mark.parametrize(("french", "english"), [
+    ("30j", "30d"), ("2sem", "2w"), ("6mois", "6mo"), ("1a", "1y"), ("2ans", "2years"),
+    ("1 heure 30", "1h30m"), ("45mn", "45min"), ("3 jours", "3 days"), ("10 secondes", "10s"),
+    ("1an6mois", "18mo")])
+def test_a_duration_is_read_in_french_and_english_units(french, english):
+    """Every command reads durations with one reader that knows both languages' units."""
+    from msante import durations
+
+    assert durations.parse(french, "x").fixed_seconds() == \
+        durations.parse(english, "x").fixed_seconds() > 0
+
+
+@pytest.mark.parametrize("args", [
+    ["doc", "purge", "--older-than", "30j", "--yes"],
+    ["doc", "purge", "--older-than", "6mois", "--yes"],
+    ["agenda", "due", "--horizon", "6mois"],
+    ["agenda", "due", "--horizon", "1an"],
+    ["agenda", "add", "Kiné", "--at", "2030-01-10 10:00", "--duration", "1heure",
+     "--remind", "2j,1sem"],
+    ["unlock", "--timeout", "1heure"],
+    ["--lang", "fr", "doc", "purge", "--older-than", "2weeks", "--yes"],
+    ["--lang", "fr", "agenda", "due", "--horizon", "6mo"],
+    ["--lang", "en", "agenda", "due", "--horizon", "2ans"],
+])
+def test_every_command_takes_french_durations(cli, made, args):
+    """30j, 2sem, 6mois, 1a… are accepted wherever a duration is typed."""
+    r = cli(*args, pfile=made)
+    assert r.code == ExitCode.OK, (args, r.err)
+    cli("lock")
+
+
+def test_a_duration_out_of_its_limits_says_them():
+    """Too long, not whole minutes, or minutes for a horizon: exit 2 with the limits in words;
+    a horizon in weeks or days rounds up to a month."""
+    from msante import durations
+
+    with pytest.raises(UsageError, match="between 1 second and 7 days"):
+        durations.seconds("8j", "timeout", low=1, high=7 * durations.DAY)
+    with pytest.raises(UsageError, match="whole minutes"):
+        durations.minutes("90s", "reminder")
+    with pytest.raises(UsageError, match="between 1 day and 20 years"):
+        durations.months("12m", "horizon", high=240)
+    assert [durations.months(t, "horizon", high=240) for t in ("3w", "1a6mois", "2y")] == \
+        [1, 18, 24]
+
+
+def test_a_period_back_takes_the_units_of_every_duration():
+    """measure --since reads a period back with the one reader's units too (the short 6m and
+    2s of before still mean months and weeks there)."""
+    from msante.measures.service import since_utc
+
+    today = dt.date(2025, 3, 31)
+    for french, english in (("6mois", "6mo"), ("2sem", "2w"), ("1an", "1y"), ("30jours", "30d"),
+                            ("1 an 6 mois", "18mo"), ("2 semaines", "2s"), ("3 mois", "3m")):
+        assert since_utc(french, today) == since_utc(english, today), french
+
+
+BAD_DURATIONS = [
+    ["doc", "purge", "--older-than", "soon", "--yes"],
+    ["doc", "purge", "--older-than", "1h1h", "--yes"],
+    ["agenda", "due", "--horizon", "forever"],
+    ["agenda", "add", "Kiné", "--at", "2030-01-10 10:00", "--duration", "1.5h"],
+    ["agenda", "add", "Kiné", "--at", "2030-01-10 10:00", "--remind", "1d,bientôt"],
+    ["unlock", "--timeout", "bogus"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_DURATIONS)
+def test_a_bad_duration_gets_the_one_message_before_the_passphrase(cli, made, args):
+    """An unreadable duration: exit 2 on a locked vault, with the same words everywhere."""
+    r = cli(*args)
+    assert r.code == ExitCode.USAGE, (args, r.err)
+    assert DURATION_WORDS in r.err and "unlock the vault" not in r.err.lower(), r.err
 
 
 # -- remind keeps its promise -----------------------------------------------------------------

@@ -383,16 +383,10 @@ def _text(value: object) -> str | None:
 def _checked(title: str, start: dt.datetime, tz: str, duration_min: int,
              reminders: builtins.list[int], rrule: str | None) -> dict[str, Any]:
     """The stored fields of an appointment, checked."""
-    if not title or not title.strip():
-        raise UsageError(_("An appointment needs a title."))
     if start.tzinfo is None:
         start = start.replace(tzinfo=times.zone(tz))
-    if not 0 < duration_min <= 7 * 1440:
-        raise UsageError(_("The duration must be between 1 minute and 7 days."))
-    if any(not 0 <= r <= 60 * 1440 for r in reminders):
-        raise UsageError(_("A reminder must come at most 60 days before."))
-    if start.year < 1900 or start.year > 2200:
-        raise UsageError(_("{date} is out of range.").format(date=start.date()))
+    times.check_appointment(title=title or "", start=start, duration_min=duration_min,
+                            reminders=reminders)
     rule = times.repeat_rule(rrule, start.astimezone(times.zone(tz))) if rrule else None
     return {"title": title.strip(), "starts_at": start.astimezone(dt.UTC).isoformat(),
             "tz": tz, "duration_min": int(duration_min), "reminders": json.dumps(reminders),

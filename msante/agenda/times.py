@@ -8,6 +8,7 @@ import os
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from msante import durations
 from msante.dates import parse_moment
 from msante.errors import UsageError
 from msante.i18n import _
@@ -17,8 +18,6 @@ REPEAT_ALIASES = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FR
                   "yearly": "FREQ=YEARLY", "quotidien": "FREQ=DAILY", "hebdo": "FREQ=WEEKLY",
                   "hebdomadaire": "FREQ=WEEKLY", "mensuel": "FREQ=MONTHLY",
                   "annuel": "FREQ=YEARLY"}
-_UNITS = {"m": 1, "min": 1, "h": 60, "d": 1440, "j": 1440, "w": 10080, "s": 10080}
-_PART = re.compile(r"(\d+)\s*(min|m|h|d|j|w|s)")
 
 
 def zone(name: str | None = None) -> ZoneInfo:
@@ -37,15 +36,28 @@ def moment(text: str, tz: ZoneInfo) -> dt.datetime:
 
 
 def minutes(text: str, what: str) -> int:
-    """`30m`, `1h`, `1h30`, `2d` (French `j`) as minutes; UsageError otherwise."""
-    raw = text.strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+h\d+", raw):
-        raw = raw + "m"
-    parts = _PART.findall(raw)
-    if not parts or "".join(n + u for n, u in parts) != raw:
-        raise UsageError(_("Invalid {what} '{text}': expected e.g. 30m, 1h30, 2h or 1d.")
-                         .format(what=what, text=text))
-    return sum(int(n) * _UNITS[u] for n, u in parts)
+    """`30m`, `1h30`, `2d` (French `2j`), `1w` (`1sem`) as whole minutes (msante.durations)."""
+    return durations.minutes(text, what)
+
+
+MAX_DURATION_MIN = 7 * 1440  # an appointment lasts at most 7 days
+MAX_REMINDER_MIN = 60 * 1440  # a reminder comes at most 60 days before
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def check_appointment(*, title: str | None = None, start: dt.datetime | None = None,
+                      duration_min: int | None = None,
+                      reminders: list[int] | None = None) -> None:
+    """Refuse what no appointment may hold (a value left None is not checked): the service
+    checks every write with it; the CLI (and the TUI's form) before the passphrase."""
+    if title is not None and not title.strip():
+        raise UsageError(_("An appointment needs a title."))
+    if duration_min is not None and not 0 < duration_min <= MAX_DURATION_MIN:
+        raise UsageError(_("The duration must be between 1 minute and 7 days."))
+    if reminders is not None and any(not 0 <= r <= MAX_REMINDER_MIN for r in reminders):
+        raise UsageError(_("A reminder must come at most 60 days before."))
+    if start is not None and not FIRST_YEAR <= start.year <= LAST_YEAR:
+        raise UsageError(_("{date} is out of range.").format(date=start.date()))
 
 
 def reminders(text: str | None) -> list[int]:

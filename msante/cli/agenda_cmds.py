@@ -84,6 +84,7 @@ def add(
     start = times.moment(at, zone)
     minutes = times.minutes(duration or "30m", _("duration"))
     alarms, rule = times.reminders(remind), times.repeat_rule(repeat, start)
+    times.check_appointment(title=title, start=start, duration_min=minutes, reminders=alarms)
     with session.open_vault() as vault:
         who = vault.people.get(person)
         item = vault.agenda.add(
@@ -110,7 +111,7 @@ def _day(text: str | None, zone: Any, end: bool = False) -> dt.datetime | None:
     if not text:
         return None
     moment = times.moment(text, zone)
-    if not 1900 <= moment.year <= 2200:
+    if not times.FIRST_YEAR <= moment.year <= times.LAST_YEAR:
         raise UsageError(_("{date} is out of range.").format(date=text))
     return moment + dt.timedelta(days=1) if end and not has_time(text) else moment
 
@@ -223,12 +224,13 @@ def edit(
         ("rrule", repeat)) if v is not None}
     if tz is not None:
         changes["tz"] = _zone(tz).key
-    if at is not None:
-        times.moment(at, _zone(tz))  # read before the passphrase; placed in the item's zone
     if duration is not None:
         changes["duration_min"] = times.minutes(duration, _("duration"))
     if remind is not None:
         changes["reminders"] = times.reminders(remind)
+    times.check_appointment(  # before the passphrase; the start is placed in the item's zone
+        title=title, start=times.moment(at, _zone(tz)) if at is not None else None,
+        duration_min=changes.get("duration_min"), reminders=changes.get("reminders"))
     if not changes and at is None:
         raise UsageError(_("Nothing to change: give --title, --at, --duration, --where, "
                            "--with, --remind, --repeat, --tz or --note."))
@@ -294,12 +296,12 @@ def due(
     person: PersonOpt = None,
     all_: AllOpt = False,
     horizon: Annotated[str, typer.Option(help=_(
-        "How far ahead to look for what is coming: 12m, 2y."))] = "12m",
+        "How far ahead to look for what is coming: 12mo, 2y (12mois, 2a)."))] = "12mo",
     json_: JsonOpt = False,
 ) -> None:
     """What prevention is overdue, due now or coming, with its rule and source.
 
-    Example: msante agenda due --all --horizon 6m
+    Example: msante agenda due --all --horizon 6mo
     """
     months = horizon_months(horizon)
     check_person_choice(person, all_)

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from msante.cli import output
-from msante.errors import UsageError
 from msante.i18n import N_, _
 
 if TYPE_CHECKING:
@@ -17,13 +16,10 @@ STATUS_LABELS = {"overdue": N_("overdue"), "due": N_("due"), "coming": N_("comin
 
 
 def horizon_months(text: str) -> int:
-    """Months ahead: 12m, 2y (French 2a)."""
-    raw = text.strip().lower()
-    number = raw.rstrip("mya")
-    if not number.isdigit() or not raw or raw[-1] not in "mya" or not 0 < int(number) <= 240:
-        raise UsageError(_("Invalid horizon '{text}': expected e.g. 12m or 2y.").format(
-            text=text))
-    return int(number) * (12 if raw[-1] in "ya" else 1)
+    """Months ahead: 6mo, 2y (French 6mois, 2a); weeks or days round up to a month."""
+    from msante import durations
+
+    return durations.months(text, _("horizon"), high=240)
 
 
 def item_json(item: Item, name: str) -> dict[str, Any]:

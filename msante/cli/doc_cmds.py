@@ -406,7 +406,7 @@ def purge(
     doc_id: Annotated[str | None, typer.Argument(metavar="[ID]", help=_(
         "A document to erase (default: the whole trash)."))] = None,
     older_than: Annotated[str | None, typer.Option(help=_(
-        "Only what has been in the trash longer than this (e.g. 30d)."))] = None,
+        "Only what has been in the trash longer than this (e.g. 30d, 30j, 6mo, 6mois)."))] = None,
     yes: Annotated[bool, typer.Option("--yes", help=_("Do not ask for confirmation."))] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -416,9 +416,10 @@ def purge(
     """
     import datetime as dt
 
-    from msante.vault.agent import parse_duration
+    from msante import durations
 
-    age = parse_duration(older_than, max_days=36500) if older_than else None
+    age = durations.seconds(older_than, _("age"), low=1, high=100 * durations.YEAR_DAYS *
+                            durations.DAY) if older_than else None
     with session.open_vault() as vault:
         docs = vault.documents
         if doc_id:

@@ -33,7 +33,8 @@ KindArg = Annotated[str, typer.Argument(metavar=_("KIND"), help=_(
     "weight, height, blood-pressure (bp), heart-rate, glucose, temperature, spo2, waist, "
     "respiratory-rate, hba1c, steps — or an alias (see 'msante measure kinds')."))]
 SinceOpt = Annotated[str | None, typer.Option(help=_(
-    "From this date (2025-03-12 or 12/03/2025) or this far back: 30d, 2w, 6m, 1y."))]
+    "From this date (2025-03-12 or 12/03/2025) or this far back: 30d, 2w, 6mo, 1y "
+    "(30j, 2sem, 6mois, 1a)."))]
 
 
 def _when(iso: str) -> str:

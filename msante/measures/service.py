@@ -20,11 +20,13 @@ import calendar
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from msante import durations
 from msante.errors import AlreadyExistsError, NotFoundError, UsageError
 from msante.i18n import _
 from msante.measures import kinds
@@ -159,7 +161,8 @@ def measured_at(value: str | dt.datetime | None, now: dt.datetime | None = None)
 
 
 def since_utc(value: str | dt.date | None, today: dt.date | None = None) -> str | None:
-    """The ISO UTC start of a period: a date, or 30d, 2w, 6m, 1y back from today (local)."""
+    """The ISO UTC start of a period: a date, or 30d, 2w, 6mo, 1y back from today (local);
+    the one duration reader's units (6mois, 2sem, 1an), and 6m, 2s (months, weeks) of before."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -167,13 +170,24 @@ def since_utc(value: str | dt.date | None, today: dt.date | None = None) -> str 
     if isinstance(value, dt.date):
         return _day_start(value)
     relative = _RELATIVE.fullmatch(value.strip().lower())
-    if relative is None:
-        return _parse_moment(value).isoformat(timespec="microseconds")
     try:
-        day = _back(today or dt.date.today(), int(relative[1]), relative[2])
+        if relative is not None:  # the short forms of before: 6m is months, 2s weeks here
+            return _day_start(_back(today or dt.date.today(), int(relative[1]), relative[2]))
+        period = _period(value)
+        if period is None:
+            return _parse_moment(value).isoformat(timespec="microseconds")
+        day = _back(today or dt.date.today(), period.months, "m")
+        return _day_start(day - dt.timedelta(days=math.ceil(period.seconds / 86400)))
     except (OverflowError, ValueError):
         raise _out_of_range(value) from None
-    return _day_start(day)
+
+
+def _period(text: str) -> durations.Duration | None:
+    """A period back typed with the one duration reader's units (6mois, 2sem, 1an), or None."""
+    try:
+        return durations.parse(text, _("period"))
+    except UsageError:
+        return None
 
 
 def _back(today: dt.date, n: int, unit: str) -> dt.date:

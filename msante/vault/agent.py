@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from msante import paths
-from msante.errors import EnvironmentProblem, UsageError
+from msante.errors import EnvironmentProblem
 from msante.i18n import _, current
 from msante.vault.fsutil import process_running
 
@@ -36,7 +36,6 @@ READY_TIMEOUT_S = 10.0
 STOP_WAIT_S = 1.0
 MAX_DURATION_S = 7 * 24 * 3600
 SECRET_WORDS = ("PASS", "KEY", "SECRET", "TOKEN")
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _XUCRED_SIZE = 76  # macOS struct xucred: version, uid, ngroups, 16 groups
 
 
@@ -97,18 +96,13 @@ def stop_agent(base: Path) -> bool:
 
 
 def parse_duration(text: str, *, max_days: int = MAX_DURATION_S // 86400) -> int:
-    """Seconds in a duration like "15m", "1h", "2h30m", "90s", "30d" or "45"; UsageError if
-    invalid or longer than `max_days` (7 by default: the agent's idle timeout)."""
-    spec = text.strip().lower()
-    if len(spec) > 32:
-        raise _bad_duration(text)
-    total = int(spec) if spec.isascii() and spec.isdigit() else _sum_units(spec, text)
-    if not 0 < total <= max_days * 86400:
-        raise UsageError(
-            _("The duration {text!r} must be between 1 second and {days} days.")
-            .format(text=text, days=max_days)
-        )
-    return total
+    """Seconds in a typed duration ("15m", "1h", "2h30m", "90s", "45": see msante.durations);
+    UsageError if unreadable or not between 1 second and `max_days` (7 by default: the
+    agent's idle timeout)."""
+    from msante import durations
+
+    return durations.seconds(text, _("timeout"), low=1, high=max_days * durations.DAY,
+                             bare_seconds=True)
 
 
 def peer_allowed(peer_uid: int, my_uid: int) -> bool:
@@ -180,31 +174,6 @@ def _exchange(path: Path, op: str) -> dict[str, Any] | None:
     if isinstance(reply, dict) and reply.get("v") == PROTOCOL_VERSION and reply.get("ok") is True:
         return reply
     return None
-
-
-def _sum_units(spec: str, text: str) -> int:
-    """Seconds in `spec` made of <number><unit> parts in the order d, h, m, s."""
-    total, number, order = 0, "", "dhms"
-    for char in spec:
-        if "0" <= char <= "9":
-            number += char
-        elif char in _UNITS and number and order.find(char) >= 0:
-            total += int(number) * _UNITS[char]
-            number, order = "", order[order.index(char) + 1 :]
-        else:
-            raise _bad_duration(text)
-    if number or not spec:
-        raise _bad_duration(text)
-    return total
-
-
-def _bad_duration(text: str) -> UsageError:
-    """The error for a duration that cannot be read."""
-    return UsageError(
-        _("Cannot read the duration {text!r}: write for example 15m, 1h, 2h30m or 90s.").format(
-            text=text
-        )
-    )
 
 
 def _handshake(proc: subprocess.Popen[bytes], payload: bytes) -> int:

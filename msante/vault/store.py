@@ -22,13 +22,18 @@ from msante.errors import (
     BusyError,
     DecryptError,
     IntegrityError,
-    UsageError,
     WrongKeyError,
 )
 from msante.i18n import _
 from msante.vault import audit, crypto, db, fsutil, header, rotation, walcheck
 from msante.vault.blobs import BlobStore
-from msante.vault.fsutil import file_lock, make_private_dir, new_private_file, process_running
+from msante.vault.fsutil import (
+    cannot_write,
+    file_lock,
+    make_private_dir,
+    new_private_file,
+    process_running,
+)
 from msante.vault.keys import Keys
 from msante.vault.migrations import MIGRATIONS
 
@@ -271,26 +276,20 @@ class Store:
 
     def export(self, path: Path, data: bytes, action: str, *, person: str | None = None,
                detail: dict[str, Any] | None = None, overwrite: bool = False) -> None:
-        """Write plaintext out of the vault: a new 0600 file, audited in the same transaction.
+        """Write plaintext out of the vault: a new 0600 file, audited before it appears.
 
-        The file appears whole or not at all, never over another; if the transaction then
-        fails, it is removed. A folder that is missing or closed is the user's to fix.
-        `overwrite` replaces an existing file (the CLI's --force).
+        The bytes go to a temporary file beside `path`; the audit entry is committed; only
+        then is the file put in place, in one step. If the audited write fails, nothing has
+        changed: no new file, and the one `overwrite` (the CLI's --force) would replace is
+        untouched. A folder that is missing or closed is the user's to fix.
         """
-        written = False
         try:
-            with self.write() as tx:
-                self.log(tx, action, person=person, detail=detail)
-                with new_private_file(path, overwrite=overwrite) as out:
-                    out.write(data)
-                written = True
-        except BaseException as exc:
-            if written:
-                path.unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise UsageError(_("Cannot write {path}: {error}").format(
-                    path=path, error=exc.strerror or exc)) from None
-            raise
+            with new_private_file(path, overwrite=overwrite) as out:
+                out.write(data)
+                with self.write() as tx:
+                    self.log(tx, action, person=person, detail=detail)
+        except OSError as exc:
+            raise cannot_write(path, exc) from None
 
     def verify(self) -> audit.Verdict:
         """Check the whole audit chain and the chain head kept in vault.json.
