@@ -183,3 +183,25 @@ def test_a_newer_header_format_is_refused(vault: Vault, home: Path, tmp_path: Pa
         "MSANTE_PASSPHRASE_FILE": str(write_secret(tmp_path / "p", PASSPHRASE))})
     assert result.returncode == ExitCode.INTEGRITY, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_scripts_split_by_sqlite_itself_not_by_counting_begin_and_end(tmp_path: Path) -> None:
+    """The DDL splitter asks SQLite where a statement ends: a column named `begin`, or a
+    trigger body whose text holds `end;`, no longer glues two statements or cuts one."""
+    from msante.vault.keys import Keys
+
+    conn = db.connect(tmp_path / "t.db", Keys("v", bytes(32)).db)
+    try:
+        with db.write(conn):
+            migrations.run_script(conn, (
+                "CREATE TABLE spans (begin TEXT, stop TEXT);"
+                "CREATE TABLE log (what TEXT);"
+                "CREATE TRIGGER spans_ai AFTER INSERT ON spans BEGIN "
+                "INSERT INTO log VALUES ('the end; really'); END;"
+                "CREATE TABLE after_trigger (x)"))
+        conn.execute("INSERT INTO spans VALUES ('a', 'b')")
+        assert conn.execute("SELECT what FROM log").fetchall() == [("the end; really",)]
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert {"spans", "log", "spans_ai", "after_trigger"} <= names
+    finally:
+        conn.close()

@@ -32,23 +32,26 @@ def m001_initial(conn: Connection, keys: Keys) -> None:
 def run_script(conn: Connection, script: str) -> None:
     """Execute `;`-separated DDL inside the current transaction (executescript would commit).
 
-    A trigger body's inner `;` are kept: statements are split outside BEGIN … END.
+    SQLite itself says where each statement ends (`complete_statement`), so a trigger body's
+    inner `;`, a string holding `end;` or a column named `begin` split nothing wrongly.
     """
     for statement in _statements(script):
         conn.execute(statement)
 
 
 def _statements(script: str) -> list[str]:
-    out, current, depth = [], [], 0
+    from msante.vault.db import complete_statement as complete
+
+    out: list[str] = []
+    current = ""
     for part in script.split(";"):
-        current.append(part)
-        words = part.upper().split()
-        depth += words.count("BEGIN") - words.count("END")
-        if depth <= 0:
-            text = ";".join(current).strip()
-            if text:
-                out.append(text)
-            current, depth = [], 0
+        current += part + ";"
+        if complete(current):
+            if current.strip(" \n\t;"):
+                out.append(current.strip())
+            current = ""
+    if current.strip(" \n\t;"):
+        out.append(current.strip())  # an unfinished last statement: SQLite will say why
     return out
 
 
