@@ -108,7 +108,9 @@ class PartialError(MsanteError):
 
 
 class ConflictError(MsanteError):
-    """A record changed since the revision a write was based on."""
+    """A record changed since the revision a write was based on (read it again)."""
+
+    exit_code = ExitCode.BUSY
 
 
 class AlreadyExistsError(MsanteError):

@@ -180,7 +180,8 @@ class People:
             raise UsageError(
                 _("The owner cannot be removed; use 'msante close' to wipe the vault."))
         with self.store.write() as tx:
-            records.tombstone(tx, "people", person.id, CONTENT, device=self.store.device)
+            records.tombstone(tx, "people", person.id, CONTENT, device=self.store.device,
+                              base_revision=person.revision)
             spaces.destroy(tx, person.id)
             _erase_records(tx, person.id, self.store.device)
             self.store.log(tx, "person.remove", person=person.id, record=person.id)

@@ -281,3 +281,43 @@ def test_orphans_of_a_killed_header_write_are_cleaned_on_open(vault: Vault, home
     with Vault.open(home, keys_of(home)) as reopened:
         assert reopened.audit.verify().ok
     assert [p.name for p in home.glob(".tmp-*")] == []
+
+
+def test_a_stale_edit_is_a_conflict_never_a_silent_overwrite(vault: Vault, home: Path,
+                                                             passphrase_file: Path) -> None:
+    """A TUI form reads an appointment and a profile entry; meanwhile a CLI process edits both.
+    Saving the form with the revision it read is a ConflictError (exit 7, "changed meanwhile"),
+    and the CLI's edit stays; saved again with the new revision, it goes through."""
+    import datetime as dt
+
+    from msante.errors import ConflictError
+
+    owner = vault.people.owner()
+    start = dt.datetime(2030, 3, 4, 10, 0, tzinfo=dt.UTC)
+    item = vault.agenda.add(owner, "Dentiste", start)
+    entry = vault.profile.get(vault.profile.add(owner, "allergies", {"substance": "pollen"}).id)
+    env = {"MSANTE_PASSPHRASE_FILE": str(passphrase_file)}
+    for args in (("agenda", "edit", item.id, "--title", "Dentiste (CLI)"),
+                 ("profile", "edit", "allergies", entry.id, "substance=acariens")):
+        done = run_cli(*args, env_extra=env)
+        assert done.returncode == 0, done.stderr
+    with pytest.raises(ConflictError) as stale:
+        vault.agenda.edit(item.id, {"title": "Dentiste (TUI)"}, revision=item.revision)
+    assert stale.value.exit_code == ExitCode.BUSY
+    with pytest.raises(ConflictError):
+        vault.profile.edit(entry.id, {"substance": "chat"}, revision=entry.revision)
+    assert vault.agenda.get(item.id).title == "Dentiste (CLI)"
+    assert vault.profile.get(entry.id).data["substance"] == "acariens"
+    fresh = vault.agenda.get(item.id)
+    assert vault.agenda.edit(item.id, {"title": "Dentiste (TUI)"},
+                             revision=fresh.revision).title == "Dentiste (TUI)"
+
+
+def test_every_record_update_names_the_revision_it_read(vault: Vault) -> None:
+    """`records.update` and `records.tombstone` refuse a call without the base revision, so no
+    new update site can overwrite blindly."""
+    from msante.vault import records
+
+    with pytest.raises(TypeError), vault.store.write() as tx:
+        records.update(tx, "people", vault.people.owner().id, {"sex": "female"},  # type: ignore[call-arg]
+                       device=vault.store.device)

@@ -158,8 +158,9 @@ class Agenda:
                 item.start, times.zone(item.tz), item.rrule, begin - shift, stop)]
         return sorted(out, key=lambda o: (o.start, o.appointment.title))
 
-    def edit(self, ref: str, changes: dict[str, Any]) -> Appointment:
-        """Change some fields (keys of EDITABLE; `start` an aware datetime)."""
+    def edit(self, ref: str, changes: dict[str, Any], *, revision: int) -> Appointment:
+        """Change some fields (keys of EDITABLE; `start` an aware datetime) of the appointment
+        at `revision`, the one the caller read: ConflictError if it changed meanwhile."""
         item = self.get(ref)
         self.people.check_writable(self.people.get(item.person))
         unknown = set(changes) - set(EDITABLE)
@@ -178,7 +179,8 @@ class Agenda:
                 and merged["reminders"] == item.reminders:
             raise UsageError(_("Nothing to change."))
         with self.store.write() as tx:
-            records.update(tx, "agenda_items", item.id, fields, device=self.store.device)
+            records.update(tx, "agenda_items", item.id, fields, device=self.store.device,
+                           base_revision=revision)
             self.store.log(tx, "agenda.edit", person=item.person, record=item.id)
         return self.get(item.id)
 
@@ -188,6 +190,7 @@ class Agenda:
         self.people.check_writable(self.people.get(item.person))
         with self.store.write() as tx:
             records.tombstone(tx, "agenda_items", item.id, CONTENT, device=self.store.device,
+                              base_revision=item.revision,
                               blanks={"title": "", "reminders": "[]",
                                       "uid": _removed_uid(item.uid) if item.uid else None})
             self.store.log(tx, "agenda.remove", person=item.person, record=item.id)
@@ -269,11 +272,13 @@ class Agenda:
         if day > dt.date.today() or day < person.born:
             raise UsageError(_("{date} is not a day it could have been done.").format(date=day))
         with self.store.write() as tx:
-            old = tx.execute("SELECT id FROM prevention_done WHERE deleted = 0 AND person = ? "
+            old = tx.execute("SELECT id, revision FROM prevention_done WHERE deleted = 0 AND "
+                             "person = ? "
                              "AND rule = ? AND dose = ?", (person.id, rule, dose)).fetchone()
             if old:
                 records.update(tx, "prevention_done", old[0], {
-                    "done_on": day.isoformat(), "note": _text(note)}, device=self.store.device)
+                    "done_on": day.isoformat(), "note": _text(note)}, device=self.store.device,
+                    base_revision=old[1])
             else:
                 records.insert(tx, "prevention_done", {
                     "person": person.id, "rule": rule, "dose": dose,

@@ -187,7 +187,7 @@ def edit(
         if not changes:
             raise UsageError(_("Nothing to change: give --title, --at, --duration, --where, "
                                "--with, --remind, --repeat, --tz or --note."))
-        item = vault.agenda.edit(item.id, changes)
+        item = vault.agenda.edit(item.id, changes, revision=item.revision)
         name = vault.people.get(item.person).name
     _done(item, name, json_, _("Changed {title}, {when} ({id})."))
 

@@ -200,6 +200,7 @@ class Documents:
         self.people.check_writable(self.people.get(doc.person))
         with self.store.write() as tx:
             records.tombstone(tx, "documents", doc.id, CONTENT, device=self.store.device,
+                              base_revision=doc.revision,
                               blanks={"tags": "[]", "tags_text": "", "flags": "[]",
                                       "hidden": 0})
             self.store.log(tx, "document.purge", person=doc.person, record=doc.id)

@@ -373,8 +373,10 @@ class Measures:
         gone = self.get(ref)
         self.people.check_writable(self.people.get(gone.person))
         kept = {"external_id": removed_key(gone.external_id) if gone.external_id else None}
-        with self.store.write() as tx:
+        with self.store.write() as tx:  # measurements never change: its revision is 1
             records.tombstone(tx, "measurements", gone.id, CONTENT, device=self.store.device,
+                              base_revision=records.current_revision(tx, "measurements",
+                                                                     gone.id),
                               blanks=BLANKS | kept)
             self.store.log(tx, "measure.remove", person=gone.person, record=gone.id,
                            detail={"kind": gone.kind})

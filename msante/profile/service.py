@@ -268,9 +268,10 @@ class Profile:
         for entry in self._current(tx, person, spec.name, facts=spec.single):
             self._change(tx, entry, status="superseded", action="profile.supersede")
 
-    def edit(self, id_or_prefix: str, values: dict[str, object], *,
+    def edit(self, id_or_prefix: str, values: dict[str, object], *, revision: int,
              code: Code | None = None) -> Entry:
-        """Change some fields of an entry (the previous version is kept)."""
+        """Change some fields of the entry at `revision`, the one the caller read (the previous
+        version is kept); ConflictError if it changed meanwhile."""
         entry = self.get(id_or_prefix)
         self._check_editable(entry)
         if entry.is_none_statement:
@@ -281,7 +282,7 @@ class Profile:
         if data == entry.data and code in (None, entry.code):
             raise UsageError(_("Nothing to change."))
         with self.store.write() as tx:
-            self._change(tx, entry, data=data, code=code, action="profile.edit")
+            self._change(tx, entry, data=data, code=code, action="profile.edit", base=revision)
         return self.get(entry.id)
 
     def remove(self, id_or_prefix: str) -> Entry:
@@ -294,7 +295,8 @@ class Profile:
             else:
                 tx.execute("DELETE FROM profile_history WHERE entry = ?", (entry.id,))
                 records.tombstone(tx, "profile_entries", entry.id, _CONTENT,
-                                  device=self.store.device, blanks={"data": "{}"})
+                                  device=self.store.device, base_revision=entry.revision,
+                                  blanks={"data": "{}"})
                 self.store.log(tx, "profile.remove", person=entry.person, record=entry.id,
                                detail={"section": entry.section, "deleted": True})
         return entry
@@ -307,7 +309,8 @@ class Profile:
 
     def _change(self, tx: db.Connection, entry: Entry, *, action: str,
                 data: dict[str, Any] | None = None, code: Code | None = None,
-                status: str | None = None) -> None:
+                status: str | None = None, base: int | None = None) -> None:
+        """A new revision of `entry`, based on `base` (default: the revision `entry` has)."""
         self._snapshot(tx, entry)
         spec = sections.get(entry.section)
         fields: dict[str, Any] = {"status": status or entry.status}
@@ -315,7 +318,8 @@ class Profile:
             fields |= {"data": _dump(data), "sort_date": _sort_date(spec, data)}
         if code is not None:
             fields |= _code_columns(code)
-        records.update(tx, "profile_entries", entry.id, fields, device=self.store.device)
+        records.update(tx, "profile_entries", entry.id, fields, device=self.store.device,
+                       base_revision=entry.revision if base is None else base)
         self.store.log(tx, action, person=entry.person, record=entry.id,
                        detail={"section": entry.section, "status": fields["status"]})
 

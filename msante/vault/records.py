@@ -78,10 +78,14 @@ def current_revision(tx: Connection, table: str, rid: str) -> int:
 
 
 def update(tx: Connection, table: str, rid: str, fields: dict[str, Any], *, device: str,
-           base_revision: int | None = None) -> int:
-    """Write a new revision of a record; ConflictError if it moved past `base_revision`."""
+           base_revision: int) -> int:
+    """Write a new revision of a record; ConflictError if it moved past `base_revision`.
+
+    The base revision is required: it is the one the caller read (a form, a command), so an
+    edit made meanwhile by another process is never overwritten blindly.
+    """
     current = current_revision(tx, table, rid)
-    if base_revision is not None and base_revision != current:
+    if base_revision != current:
         raise ConflictError(
             _("Record {id} changed meanwhile (revision {now}, not {base}).")
             .format(id=rid, now=current, base=base_revision)
@@ -95,13 +99,14 @@ def update(tx: Connection, table: str, rid: str, fields: dict[str, Any], *, devi
 
 
 def tombstone(tx: Connection, table: str, rid: str, content_columns: list[str], *,
-              device: str, blanks: dict[str, Any] | None = None) -> int:
+              device: str, base_revision: int, blanks: dict[str, Any] | None = None) -> int:
     """Mark a record deleted, keeping its id and revision but none of its content.
 
     Content columns become NULL, or the empty value given in `blanks` (for NOT NULL ones).
     """
     fields: dict[str, Any] = {c: None for c in content_columns} | (blanks or {})
-    revision = update(tx, table, rid, fields | {"deleted": 1}, device=device)
+    revision = update(tx, table, rid, fields | {"deleted": 1}, device=device,
+                      base_revision=base_revision)
     tx.execute("UPDATE changes SET op = 'delete' WHERE tbl = ? AND record_id = ? AND revision = ?",
                (table, rid, revision))
     return revision
