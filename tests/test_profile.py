@@ -147,7 +147,8 @@ def test_an_entry_entered_in_error_can_no_longer_change(vault) -> None:
 
 
 def test_profiles_of_people_are_kept_apart_and_erased_with_the_person(vault) -> None:
-    """A child's entries are theirs; removing the child erases their entries and history."""
+    """A child's entries are theirs; removing the child erases their entries and history (each
+    history row a tombstone without content, logged as deleted)."""
     owner = vault.people.owner()
     child = vault.people.add("Léo Martin", "2019-04-27", "male")
     mine = vault.profile.add(owner, "allergies", {"substance": "Latex"})
@@ -157,7 +158,10 @@ def test_profiles_of_people_are_kept_apart_and_erased_with_the_person(vault) -> 
     assert vault.profile.list(owner) == [mine]
     vault.people.remove(child.id)
     conn = vault.store.conn
-    assert conn.execute("SELECT count(*) FROM profile_history").fetchone()[0] == 0
+    assert conn.execute("SELECT deleted, data, status FROM profile_history").fetchall() == \
+        [(1, None, None)]
+    assert conn.execute("SELECT op FROM changes WHERE tbl = 'profile_history' ORDER BY seq"
+                        ).fetchall() == [("insert",), ("delete",)]
     assert conn.execute("SELECT data FROM profile_entries WHERE id = ?",
                         (theirs.id,)).fetchone()[0] == "{}"
     with pytest.raises(NotFoundError):

@@ -16,6 +16,7 @@ from msante.errors import NotFoundError, UsageError
 from msante.i18n import _
 from msante.people import People, Person
 from msante.vault import db, records
+from msante.vault.descriptors import AGENDA_ITEMS
 from msante.vault.store import Store
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 _COLUMNS = ("id, revision, person, title, starts_at, tz, duration_min, location, professional, "
             "reminders, rrule, note, uid, provenance, created_at, updated_at")
-CONTENT = ["location", "professional", "rrule", "note", "uid"]
 EDITABLE = ("title", "start", "tz", "duration_min", "location", "professional", "reminders",
             "rrule", "note")
 
@@ -189,10 +189,9 @@ class Agenda:
         item = self.get(ref)
         self.people.check_writable(self.people.get(item.person))
         with self.store.write() as tx:
-            records.tombstone(tx, "agenda_items", item.id, CONTENT, device=self.store.device,
+            records.tombstone(tx, AGENDA_ITEMS, item.id, device=self.store.device,
                               base_revision=item.revision,
-                              blanks={"title": "", "reminders": "[]",
-                                      "uid": _removed_uid(item.uid) if item.uid else None})
+                              keep={"uid": _removed_uid(item.uid) if item.uid else None})
             self.store.log(tx, "agenda.remove", person=item.person, record=item.id)
         return item
 

@@ -128,6 +128,13 @@ class PendingBlobs:
         self.path.unlink(missing_ok=True)
         self._noted = False
 
+    def discard(self) -> None:
+        """Remove the noted blobs (their transaction will not commit), then forget them."""
+        if self.path.exists():
+            for line in self.path.read_text("ascii", errors="replace").split():
+                self.store.blobs.delete(line)
+        self.clear()
+
 
 def recover_pending(store: Store, referenced: Callable[[str], bool]) -> int:
     """Remove blobs noted by a process that died before committing them; return how many."""
