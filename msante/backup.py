@@ -19,7 +19,7 @@ from msante import paths
 from msante.errors import AlreadyExistsError, UsageError
 from msante.formats import archive
 from msante.i18n import _
-from msante.vault import crypto, db, header
+from msante.vault import crypto, db, header, records
 from msante.vault.fsutil import file_lock, fsync_dir, make_private_dir, new_private_file
 from msante.vault.keys import Keys
 from msante.vault.store import Store, vault_exists
@@ -29,14 +29,17 @@ def _archive_key_aad(vault_id: str, archive_id: str) -> bytes:
     return crypto.context(purpose="archive-key", vault=vault_id, archive=archive_id)
 
 
-def snapshot_db(store: Store, target: Path) -> None:
-    """A consistent copy of vault.db at `target`, encrypted with the same key."""
+def snapshot_db(store: Store, target: Path) -> dict[str, int]:
+    """A consistent copy of vault.db at `target`, encrypted with the same key; return how many
+    live records of each type (by record descriptor) it holds."""
     copy = db.connect(target, store.keys.db, check=False)
     try:
         store.conn.backup(copy)
+        counts = records.counts(copy)
     finally:
         copy.close()
     os.chmod(target, 0o600)
+    return counts
 
 
 def create(store: Store, out: Path) -> dict[str, Any]:
@@ -54,12 +57,12 @@ def create(store: Store, out: Path) -> dict[str, Any]:
         "archive_key": base64.b64encode(wrapped).decode()})
     snap = store.base / f".tmp-backup-{os.getpid()}.db"
     try:
-        snapshot_db(store, snap)
+        held = snapshot_db(store, snap)
         count = _write(out, env, archive_key, store, snap)
     finally:
         snap.unlink(missing_ok=True)
     return {"file": str(out.resolve()), "archive_id": archive_id, "blobs": count,
-            "size": out.stat().st_size}
+            "size": out.stat().st_size, "records": held}
 
 
 def _write(out: Path, env: archive.Envelope, key: bytes, store: Store, snap: Path) -> int:

@@ -89,7 +89,8 @@ def update(tx: Connection, table: str, rid: str, fields: dict[str, Any], *, devi
     current = current_revision(tx, table, rid)
     if base_revision != current:
         raise ConflictError(
-            _("Record {id} changed meanwhile (revision {now}, not {base}).")
+            _("Record {id} was changed meanwhile (revision {now}, not {base}): nothing was "
+              "saved. Show it again and redo the change.")
             .format(id=rid, now=current, base=base_revision)
         )
     row = fields | {"revision": current + 1, "base_revision": current, "device": device,
