@@ -30,7 +30,8 @@ class Descriptor:
     binary: frozenset[str] = frozenset()
     """Content columns holding bytes (base64 once serialised)."""
     refs: tuple[str, ...] = ()
-    """Columns naming other records: serialised with the content, kept by a tombstone."""
+    """Columns a tombstone keeps (a reference to another record, a key's version); serialised
+    with the content."""
 
     def erased(self) -> dict[str, Any]:
         """The content columns of a tombstone: NULL or their blank."""
@@ -58,7 +59,8 @@ class Descriptor:
 
 PEOPLE = Descriptor("people", ("name", "name_key", "born", "sex", "relation", "majority"),
                     person="id")
-SPACES = Descriptor("spaces", ("wrapped_key",), person="id", binary=frozenset({"wrapped_key"}))
+SPACES = Descriptor("spaces", ("wrapped_key",), person="id", binary=frozenset({"wrapped_key"}),
+                    refs=("key_version",))
 _KEYS = ("x25519_public", "x25519_private", "ed25519_public", "ed25519_private")
 IDENTITIES = Descriptor("identities", _KEYS, person="space", binary=frozenset(_KEYS))
 DOCUMENTS = Descriptor(
