@@ -219,8 +219,9 @@ class _Merge:
         return self.vault.people.get(self.person_id)
 
     def discard(self) -> None:
-        """Remove the blobs sealed for a merge that did not commit."""
-        self.pending.discard()
+        """Remove the blobs sealed for a merge that did not commit (any that a committed row
+        references stay: a failure after the commit, such as the chain head's update)."""
+        self.pending.discard(self.vault.documents.blob_referenced)
 
 
 def _matching_person(vault: Vault, data: dict[str, Any]) -> Person | None:

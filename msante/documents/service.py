@@ -34,9 +34,10 @@ class Documents:
     def __init__(self, store: Store, people: People) -> None:
         self.store = store
         self.people = people
-        files.recover_pending(store, self._blob_referenced)
+        files.recover_pending(store, self.blob_referenced)
 
-    def _blob_referenced(self, blob_id: str) -> bool:
+    def blob_referenced(self, blob_id: str) -> bool:
+        """Whether a live document's row names this blob."""
         row = self.store.conn.execute(
             "SELECT 1 FROM documents WHERE blob_id = ? AND deleted = 0", (blob_id,)).fetchone()
         return row is not None

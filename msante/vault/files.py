@@ -128,11 +128,13 @@ class PendingBlobs:
         self.path.unlink(missing_ok=True)
         self._noted = False
 
-    def discard(self) -> None:
-        """Remove the noted blobs (their transaction will not commit), then forget them."""
+    def discard(self, referenced: Callable[[str], bool]) -> None:
+        """Remove the noted blobs that no record references (their transaction failed), then
+        forget them."""
         if self.path.exists():
             for line in self.path.read_text("ascii", errors="replace").split():
-                self.store.blobs.delete(line)
+                if not referenced(line):
+                    self.store.blobs.delete(line)
         self.clear()
 
 
