@@ -19,7 +19,7 @@ from msante import paths
 from msante.errors import AlreadyExistsError, IntegrityError, UsageError
 from msante.formats import archive
 from msante.i18n import _
-from msante.vault import crypto, db, header
+from msante.vault import crypto, db, header, records
 from msante.vault.fsutil import (
     check_new_file,
     file_lock,
@@ -35,14 +35,17 @@ def _archive_key_aad(vault_id: str, archive_id: str) -> bytes:
     return crypto.context(purpose="archive-key", vault=vault_id, archive=archive_id)
 
 
-def snapshot_db(store: Store, target: Path) -> None:
-    """A consistent copy of vault.db at `target`, encrypted with the same key."""
+def snapshot_db(store: Store, target: Path) -> dict[str, int]:
+    """A consistent copy of vault.db at `target`, encrypted with the same key; return how many
+    live records of each type (by record descriptor) it holds."""
     copy = db.connect(target, store.keys.db, check=False)
     try:
         store.conn.backup(copy)
+        counts = records.counts(copy)
     finally:
         copy.close()
     os.chmod(target, 0o600)
+    return counts
 
 
 def create(store: Store, out: Path, *, overwrite: bool = False) -> dict[str, Any]:
@@ -62,12 +65,12 @@ def create(store: Store, out: Path, *, overwrite: bool = False) -> dict[str, Any
     make_private_dir(staging)
     try:
         snap = staging / "vault.db"
-        snapshot_db(store, snap)
+        held = snapshot_db(store, snap)
         count = _write(out, env, archive_key, store, snap, overwrite)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {"file": str(out.resolve()), "archive_id": archive_id, "blobs": count,
-            "size": out.stat().st_size}
+            "size": out.stat().st_size, "records": held}
 
 
 def _write(out: Path, env: archive.Envelope, key: bytes, store: Store, snap: Path,

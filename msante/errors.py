@@ -11,7 +11,7 @@
     │   └── DecryptError              6  a ciphertext that does not authenticate
     ├── BusyError                     7  the vault is used by another process
     ├── PartialError                  8  some items failed or were stored with a flag
-    ├── ConflictError                 1  a record changed since the revision a write used
+    ├── ConflictError                 7  a record changed since the revision a write used
     ├── AlreadyExistsError            1  a vault already there, a duplicate name
     ├── ReadOnlyError                 1  a record that may be read but not changed
     └── EnvironmentProblem            1  a wrong SQLCipher build, an unsafe directory
@@ -108,7 +108,9 @@ class PartialError(MsanteError):
 
 
 class ConflictError(MsanteError):
-    """A record changed since the revision a write was based on."""
+    """A record changed since the revision a write was based on (read it again)."""
+
+    exit_code = ExitCode.BUSY
 
 
 class AlreadyExistsError(MsanteError):

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from msante.errors import AlreadyExistsError, UsageError
 from msante.formats import archive
 from msante.i18n import _
-from msante.people import Person
+from msante.people import Person, validate
 from msante.text import fold
-from msante.vault import crypto, db
+from msante.vault import crypto, db, files, records
+from msante.vault.descriptors import DOCUMENTS, MEASUREMENTS, PROFILE_ENTRIES, PROFILE_HISTORY
 from msante.vault.fsutil import check_new_file, new_private_file
 
 if TYPE_CHECKING:
@@ -54,44 +55,30 @@ def export_space(vault: Vault, person: Person, out: Path, *, overwrite: bool = F
     return code
 
 
-DOC_FIELDS = ("title", "author", "doc_date", "date_guessed", "type_code", "type_guessed",
-              "pages", "flags", "reason", "tags", "tags_text", "note", "text", "pdf_created",
-              "pdf_modified", "hidden", "mime", "filename", "sha256", "size")
+# A document's record as the archive carries it: its content, without what belongs to this
+# vault's keys and blobs (a new blob and key are made on import) nor the trash mark.
+DOC_FIELDS = tuple(c for c in DOCUMENTS.content if c not in ("blob_id", "wrapped_key",
+                                                             "trashed_at"))
 
-
-# The person's records carried as JSON lines: member → (table, columns, the person's rows).
-RECORDS = {
-    "profile.jsonl": ("profile_entries", (
-        "id", "section", "data", "code_system", "code", "code_display", "status", "provenance",
-        "source", "sort_date", "external_id"), "person = ?"),
-    "profile_history.jsonl": ("profile_history", (
-        "entry", "revision", "data", "code_system", "code", "code_display", "status",
-        "changed_at"), "entry IN (SELECT id FROM profile_entries WHERE person = ?)"),
-    "measurements.jsonl": ("measurements", (
-        "id", "kind", "value", "value2", "unit", "at", "note", "entered", "provenance",
-        "external_id"), "person = ?"),
-}
+# The person's records carried as JSON lines (member → descriptor), serialised by descriptor.
+RECORDS = {"profile.jsonl": PROFILE_ENTRIES, "profile_history.jsonl": PROFILE_HISTORY,
+           "measurements.jsonl": MEASUREMENTS}
 
 
 def _add_records(vault: Vault, person: Person, tar: Any) -> dict[str, int]:
     """The profile, its edit history and the measurements, one JSON object per line."""
     counts = {}
-    for member, (table, columns, where) in RECORDS.items():
-        rows = vault.store.conn.execute(
-            f"SELECT {', '.join(columns)} FROM {table} WHERE {where}"
-            + (" AND deleted = 0" if table != "profile_history" else ""),
-            (person.id,)).fetchall()
-        archive.add_bytes(tar, member, "\n".join(json.dumps(
-            dict(zip(columns, row, strict=True)), ensure_ascii=False) for row in rows).encode())
-        counts[table] = len(rows)
+    for member, desc in RECORDS.items():
+        rows = records.serialised(vault.store.conn, desc, person.id)
+        archive.add_bytes(tar, member, "\n".join(
+            json.dumps(row, ensure_ascii=False) for row in rows).encode())
+        counts[desc.table] = len(rows)
     return counts
 
 
 def _add_documents(vault: Vault, person: Person, tar: Any) -> int:
     """Each document: its record (JSON) then its original bytes, streamed from the blob."""
     import tarfile
-
-    from msante.vault import files
 
     docs = vault.documents.list(person=person, limit=None)
     for doc in docs:
@@ -112,41 +99,51 @@ def _person_json(person: Person) -> dict[str, Any]:
 
 
 def import_space(vault: Vault, src: BinaryIO, env: archive.Envelope, code: str) -> dict[str, Any]:
-    """Import a handover archive into `vault`; return what was imported."""
+    """Import a handover archive into `vault`, all or nothing; return what was imported.
+
+    The whole archive is read and authenticated (to its final segment) before anything is
+    written: its files are sealed into new blobs meanwhile (removed again if anything fails),
+    then the person, the records and the import are written in one transaction.
+    """
     if env.kind != "handover":
         raise UsageError(_("--merge imports a handover archive; this is a full backup."))
     archive_id = str(env.data["archive_id"])
     if any(e.detail.get("archive_id") == archive_id
            for e in vault.audit.entries(action="person.handover_import")):
         raise AlreadyExistsError(_("This handover archive was already imported."))
-    key = _key(crypto.parse_recovery_key(code), str(env.data["archive_id"]))
-    with archive.reader(src, env, key) as tar:
-        return _Merge(vault, archive_id).run(tar)
+    key = _key(crypto.parse_recovery_key(code), archive_id)
+    merge = _Merge(vault, archive_id)
+    try:
+        with archive.reader(src, env, key) as tar:
+            merge.read(tar)
+        return merge.commit()
+    except BaseException:
+        merge.discard()
+        raise
 
 
 class _Merge:
-    """Reads a handover archive as a stream: the person first, then each document."""
+    """Reads a handover archive as a stream (the person first, then each document), then
+    writes it all at once."""
 
     def __init__(self, vault: Vault, archive_id: str) -> None:
-        from msante.vault import files
-
         self.vault, self.archive_id = vault, archive_id
-        self.target: Person | None = None
-        self.created = False
+        self.target: Person | None = None  # the person already here, if any
+        self.new: dict[str, Any] | None = None  # else the one to add on commit
+        self.person_id = ""
+        self.space_key: bytes | None = None  # the new person's, made before their space
         self.entries = 0
-        self.rows: list[dict[str, Any]] = []
+        self.docs: list[dict[str, Any]] = []
         self.records: dict[str, list[dict[str, Any]]] = {}
         self.meta: dict[str, Any] | None = None
         self.pending = files.PendingBlobs(vault.store)
 
-    def run(self, tar: Any) -> dict[str, Any]:
-        """Import every member, then commit the documents and the import in one transaction."""
+    def read(self, tar: Any) -> None:
+        """Read every member; documents are sealed into blobs, nothing is written."""
         for member in tar:
             name = archive.safe_member(member, ("person.json", "history.jsonl", *RECORDS,
                                                 "documents/"))
-            stream = tar.extractfile(member)
-            self._member(name, stream)
-        return self._commit()
+            self._member(name, tar.extractfile(member))
 
     def _member(self, name: str, stream: Any) -> None:
         if name == "person.json":
@@ -158,87 +155,72 @@ class _Merge:
                                   if line.strip()]
         elif name.endswith(".json"):
             self.meta = json.loads(stream.read())
-        elif self.meta is not None and self.target is not None:
+        elif self.meta is not None and self.person_id:
             self._document(self.meta, stream)
             self.meta = None
 
     def _person(self, data: dict[str, Any]) -> None:
         self.target = _matching_person(self.vault, data)
-        if self.target is None:
-            self.created = True
-            self.target = self.vault.people.add(data["name"], data["born"], data["sex"],
-                                                relation="other")
+        if self.target is not None:
+            self.person_id = self.target.id
+            return
+        validate(data["name"], data["born"], data["sex"])
+        self.new, self.person_id = data, records.new_id()
+        self.space_key = crypto.random_key()
 
     def _document(self, meta: dict[str, Any], stream: Any) -> None:
-        from msante.vault import files, records
-
-        assert self.target is not None
-        if self.vault.store.conn.execute(
-                "SELECT 1 FROM documents WHERE person = ? AND sha256 = ? AND deleted = 0",
-                (self.target.id, meta["sha256"])).fetchone():
+        if self.target is not None and self.vault.documents.stored(self.target, meta["sha256"]):
             return  # already there (an earlier import, or the same file added since)
         rid = records.new_id()
-        sealed = files.seal(self.vault.store, self.target.id, rid, 1, stream,
-                            journal=self.pending)
-        self.rows.append(meta | {"id": rid, "person": self.target.id,
-                                 "blob_id": sealed.blob_id, "wrapped_key": sealed.wrapped_key})
+        sealed = files.seal(self.vault.store, self.person_id, rid, 1, stream,
+                            journal=self.pending, space_key=self.space_key)
+        fields = {c: meta[c] for c in DOC_FIELDS if c in meta}
+        self.docs.append(fields | {"id": rid, "blob_id": sealed.blob_id,
+                                   "wrapped_key": sealed.wrapped_key})
 
-    def _commit(self) -> dict[str, Any]:
-        from msante.vault import records
-
-        assert self.target is not None
+    def commit(self) -> dict[str, Any]:
+        """Write the person (if new), the documents, the records and the import at once."""
         store = self.vault.store
         self.pending.sync()
         with store.write() as tx:
-            for row in self.rows:
-                rid = row.pop("id")
-                records.insert(tx, "documents", row, device=store.device, rid=rid)
-                store.log(tx, "document.import", person=self.target.id, record=rid,
-                          detail={"source": "handover"})
-            added = self._insert_records(tx)
-            store.log(tx, "person.handover_import", person=self.target.id,
-                      record=self.target.id,
+            person = self._person_in(tx)
+            self.vault.documents.adopt_in(tx, person, self.docs, source="handover")
+            added = {
+                "profile_entries": self.vault.profile.adopt_in(
+                    tx, person, self.records.get("profile.jsonl", []),
+                    self.records.get("profile_history.jsonl", [])),
+                "measurements": self.vault.measures.adopt_in(
+                    tx, person, self.records.get("measurements.jsonl", [])),
+            }
+            store.log(tx, "person.handover_import", person=person.id, record=person.id,
                       detail={"history_entries": self.entries, "new_person": self.created,
-                              "archive_id": self.archive_id, "documents": len(self.rows),
+                              "archive_id": self.archive_id, "documents": len(self.docs),
                               **added})
         self.pending.clear()
-        return {"person": self.target.name, "created": self.created,
-                "history_entries": self.entries, "documents": len(self.rows), **added}
+        return {"person": person.name, "created": self.created,
+                "history_entries": self.entries, "documents": len(self.docs), **added}
 
-    def _insert_records(self, tx: db.Connection) -> dict[str, int]:
-        """The profile, its history and the measurements (those not already there)."""
-        from msante.vault import records
+    @property
+    def created(self) -> bool:
+        """Whether the archive's person is new to this vault."""
+        return self.new is not None
 
-        assert self.target is not None
-        added = {"profile_entries": 0, "measurements": 0}
-        inserted: set[str] = set()
-        for member in ("profile.jsonl", "measurements.jsonl"):
-            table = RECORDS[member][0]
-            for row in self.records.get(member, []):
-                rid = str(row.pop("id"))
-                if self._present(tx, table, rid, row.get("external_id")):
-                    continue
-                records.insert(tx, table, row | {"person": self.target.id},
-                               device=self.vault.store.device, rid=rid)
-                inserted.add(rid)
-                added[table] += 1
-        for row in self.records.get("profile_history.jsonl", []):
-            if row["entry"] not in inserted:
-                continue
-            cols = RECORDS["profile_history.jsonl"][1]
-            tx.execute(f"INSERT OR IGNORE INTO profile_history ({', '.join(cols)}) VALUES "
-                       f"({', '.join('?' * len(cols))})", [row[c] for c in cols])
-        return added
+    def _person_in(self, tx: db.Connection) -> Person:
+        if self.target is not None:
+            return self.target
+        if self.new is None:
+            from msante.errors import IntegrityError
 
-    def _present(self, tx: db.Connection, table: str, rid: str, external_id: Any) -> bool:
-        """Already here: the same record, or the same outside item (a FHIR file or a device
-        export both vaults imported)."""
-        assert self.target is not None
-        if tx.execute(f"SELECT 1 FROM {table} WHERE id = ?", (rid,)).fetchone():
-            return True
-        return bool(external_id) and tx.execute(
-            f"SELECT 1 FROM {table} WHERE person = ? AND external_id = ? AND deleted = 0",
-            (self.target.id, external_id)).fetchone() is not None
+            raise IntegrityError(_("This handover archive holds no person."))
+        self.vault.people.add_in(tx, self.new["name"], self.new["born"], self.new["sex"],
+                                 relation="other", rid=self.person_id,
+                                 space_key=self.space_key)
+        return self.vault.people.get(self.person_id)
+
+    def discard(self) -> None:
+        """Remove the blobs sealed for a merge that did not commit (any that a committed row
+        references stay: a failure after the commit, such as the chain head's update)."""
+        self.pending.discard(self.vault.documents.blob_referenced)
 
 
 def _matching_person(vault: Vault, data: dict[str, Any]) -> Person | None:

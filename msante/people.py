@@ -13,7 +13,9 @@ from typing import Any
 from msante.errors import AlreadyExistsError, NotFoundError, ReadOnlyError, UsageError
 from msante.i18n import N_, _
 from msante.text import add_years, fold, parse_date
-from msante.vault import db, identity, records, spaces
+from msante.vault import db, descriptors, identity, records, spaces
+from msante.vault.db import Connection
+from msante.vault.descriptors import PEOPLE
 from msante.vault.store import Store
 
 SEXES = ("female", "male", "other")
@@ -27,7 +29,6 @@ SEX_WORDS = {"f": "female", "female": "female", "woman": "female", "femme": "fem
 RELATION_WORDS = {"child": "child", "enfant": "child", "other": "other", "autre": "other",
                   "owner": "owner", "titulaire": "owner"}
 MAJORITY_YEARS = 18
-CONTENT = ["name", "name_key", "born", "sex", "relation", "majority"]
 
 
 @dataclass(frozen=True)
@@ -108,23 +109,30 @@ class People:
 
     def add(self, name: str, born: str | dt.date, sex: str, relation: str = "child") -> Person:
         """Add a person in a new space of their own."""
+        with self.store.write() as tx:
+            pid = self.add_in(tx, name, born, sex, relation)
+        return self.get(pid)
+
+    def add_in(self, tx: Connection, name: str, born: str | dt.date, sex: str,
+               relation: str = "child", *, rid: str | None = None,
+               space_key: bytes | None = None) -> str:
+        """Add inside the caller's transaction (audited), with the id and space key a caller
+        chose already (a handover sealed files for them); return the person's id."""
         relation = relation_key(relation)
         clean, day, sex = validate(name, born, sex)
         majority = add_years(day, MAJORITY_YEARS) if relation == "child" else None
         fields = {"name": clean, "name_key": fold(clean), "born": day.isoformat(), "sex": sex,
                   "relation": relation, "majority": majority.isoformat() if majority else None}
-        with self.store.write() as tx:
-            if relation == "owner" and self._owner_row(tx):
-                raise AlreadyExistsError(_("This vault already has an owner."))
-            if tx.execute("SELECT 1 FROM people WHERE name_key = ? AND deleted = 0",
-                          (fields["name_key"],)).fetchone():
-                raise AlreadyExistsError(
-                    _("A person named {name} already exists.").format(name=clean))
-            pid = records.insert(tx, "people", fields, device=self.store.device)
-            spaces.create(tx, self.store.keys, pid)
-            self.store.log(tx, "person.add", person=pid, record=pid,
-                           detail={"relation": relation})
-        return self.get(pid)
+        if relation == "owner" and self._owner_row(tx):
+            raise AlreadyExistsError(_("This vault already has an owner."))
+        if tx.execute("SELECT 1 FROM people WHERE name_key = ? AND deleted = 0",
+                      (fields["name_key"],)).fetchone():
+            raise AlreadyExistsError(
+                _("A person named {name} already exists.").format(name=clean))
+        pid = records.insert(tx, "people", fields, device=self.store.device, rid=rid)
+        spaces.create(tx, self.store.keys, pid, device=self.store.device, space_key=space_key)
+        self.store.log(tx, "person.add", person=pid, record=pid, detail={"relation": relation})
+        return pid
 
     def _owner_row(self, conn: Any) -> Any:
         return conn.execute(self.SELECT + " WHERE relation = 'owner' AND deleted = 0").fetchone()
@@ -193,8 +201,9 @@ class People:
             raise UsageError(
                 _("The owner cannot be removed; use 'msante close' to wipe the vault."))
         with self.store.write() as tx:
-            records.tombstone(tx, "people", person.id, CONTENT, device=self.store.device)
-            spaces.destroy(tx, person.id)
+            records.tombstone(tx, PEOPLE, person.id, device=self.store.device,
+                              base_revision=person.revision)
+            spaces.destroy(tx, person.id, device=self.store.device)
             _erase_records(tx, person.id, self.store.device)
             self.store.log(tx, "person.remove", person=person.id, record=person.id)
         db.checkpoint(self.store.conn)  # erased for good: nothing left to read in the WAL
@@ -206,35 +215,12 @@ class People:
         return identity.fingerprint(*keys) if keys else None
 
 
-# What a removed person's records keep: nothing but their ids (each column blanked).
-_ERASE = {
-    "documents": "title = '', author = NULL, tags_text = '', tags = '[]', text = NULL, "
-                 "filename = NULL, note = NULL, reason = NULL, wrapped_key = NULL",
-    "profile_entries": "section = '', data = '{}', status = '', code_system = NULL, "
-                       "code = NULL, code_display = NULL, source = NULL, sort_date = NULL, "
-                       "external_id = NULL",
-    "measurements": "kind = '', value = 0, value2 = NULL, unit = '', at = '', note = NULL, "
-                    "entered = NULL, external_id = NULL",
-    "agenda_items": "title = '', starts_at = '', tz = '', location = NULL, "
-                    "professional = NULL, reminders = '[]', rrule = NULL, note = NULL, "
-                    "uid = NULL",
-    "prevention_done": "rule = '', dose = 0, done_on = '', note = NULL",
-}
-
-
-def _erase_records(tx: Any, person_id: str, device: str) -> None:
-    """Erase a removed person's records: documents' text, profile, measurements, agenda.
-
-    Each becomes a tombstone (a new revision, logged as a deletion for sync) in bulk. Their
-    files need no such pass: each file's key is wrapped by the space key just destroyed.
+def _erase_records(tx: Connection, person_id: str, device: str) -> None:
+    """Erase a removed person's records: documents, profile and its history, measurements,
+    agenda. Each becomes a tombstone (a new revision, logged as a deletion for sync) in bulk,
+    blanked as its descriptor says. Their files need no such pass: each file's key is wrapped
+    by the space key just destroyed.
     """
-    at = db.now()
-    tx.execute("DELETE FROM profile_history WHERE entry IN "
-               "(SELECT id FROM profile_entries WHERE person = ?)", (person_id,))
-    for table, blank in _ERASE.items():
-        tx.execute("INSERT INTO changes (tbl, record_id, revision, op, device, at) "
-                   f"SELECT ?, id, revision + 1, 'delete', ?, ? FROM {table} "
-                   "WHERE person = ? AND deleted = 0", (table, device, at, person_id))
-        tx.execute(f"UPDATE {table} SET {blank}, base_revision = revision, "
-                   "revision = revision + 1, device = ?, updated_at = ?, deleted = 1 "
-                   "WHERE person = ? AND deleted = 0", (device, at, person_id))
+    for desc in descriptors.ALL:
+        if desc.table not in ("people", "spaces", "identities"):
+            records.erase(tx, desc, person_id, device=device)

@@ -92,10 +92,11 @@ def test_edit_and_remove_are_audited_and_remove_keeps_no_content(vault) -> None:
     item = vault.agenda.add(owner, "Ophtalmo", dt.datetime(2027, 1, 5, 10, tzinfo=PARIS),
                             location="Clinique", note="apporter les lunettes")
     moved = vault.agenda.edit(item.id[:6], {"start": dt.datetime(2027, 1, 6, 11,
-                                                                 tzinfo=PARIS)})
+                                                                 tzinfo=PARIS)},
+                             revision=item.revision)
     assert moved.local().hour == 11 and moved.revision == 2
     with pytest.raises(UsageError, match="Nothing to change"):
-        vault.agenda.edit(item.id, {"title": "Ophtalmo"})
+        vault.agenda.edit(item.id, {"title": "Ophtalmo"}, revision=moved.revision)
     vault.agenda.remove(item.id)
     with pytest.raises(NotFoundError):
         vault.agenda.get(item.id)

@@ -17,8 +17,8 @@ import pytest
 from msante import backup
 from msante.api import Vault
 from msante.errors import AlreadyExistsError, ExitCode, IntegrityError
-from msante.people import CONTENT
 from msante.vault import audit, db, header, store
+from msante.vault.descriptors import PEOPLE
 from tests.conftest import PASSPHRASE, run_cli
 from tests.helpers_vault import (
     audit_count,
@@ -290,25 +290,26 @@ def _last_action(vault: Vault) -> str:
 
 def test_every_mutation_writes_one_audit_entry(chain: Vault, home: Path, tmp_path: Path) -> None:
     """people add/remove, passwd and backup each add exactly one entry (and the head in
-    vault.json follows); record writes add one change-log row, the others none."""
+    vault.json follows); record writes add one change-log row per record (a person comes and
+    goes with their space and identity), the others none."""
     conn = chain.store.conn
 
-    def step(action: str, record_write: bool, run: Any) -> None:
+    def step(action: str, records_written: int, run: Any) -> None:
         entries, changes = audit_count(conn), changes_count(conn)
         run()
         assert audit_count(conn) == entries + 1, action
-        assert changes_count(conn) == changes + (1 if record_write else 0), action
+        assert changes_count(conn) == changes + records_written, action
         assert _last_action(chain) == action
         head = header.load(home).chain
         assert head is not None and head.count == entries + 1
         assert head.last_mac == audit.mac_at(conn, entries + 1)
 
-    step("person.add", True, lambda: chain.people.add("Léo Martin", "2019-04-27", "male"))
-    step("person.remove", True, lambda: chain.people.remove("Léo Martin"))
-    step("vault.passwd", False,
+    step("person.add", 3, lambda: chain.people.add("Léo Martin", "2019-04-27", "male"))
+    step("person.remove", 3, lambda: chain.people.remove("Léo Martin"))
+    step("vault.passwd", 0,
          lambda: store.change_passphrase(chain.store, "quiet meadow copper violin 19",
                                          fast_params()))
-    step("backup.create", False, lambda: backup.create(chain.store, tmp_path / "b.msb"))
+    step("backup.create", 0, lambda: backup.create(chain.store, tmp_path / "b.msb"))
     assert chain.audit.verify().ok
 
 
@@ -349,23 +350,35 @@ def test_a_failure_after_the_audit_entry_rolls_everything_back(
 def test_change_log_and_tombstone(chain: Vault) -> None:
     """One change-log row per record write, with the record's revision; a removed person
     becomes a tombstone (same id, revision + 1, deleted = 1, no content) and loses their space
-    and identity keys; the name is found nowhere in the database any more."""
+    and identity keys (tombstones too, logged as deletions for sync, their keys blanked); the
+    name is found nowhere in the database any more."""
+    CONTENT = PEOPLE.content
     conn, device = chain.store.conn, chain.store.device
     person = chain.people.add("Zéphyrine Quatremaine", "2016-03-14", "female")
     assert [tuple(r) for r in conn.execute(
-        "SELECT tbl, revision, op, device FROM changes WHERE record_id = ? ORDER BY seq",
+        "SELECT tbl, revision, op, device FROM changes WHERE record_id = ? AND tbl = 'people' "
+        "ORDER BY seq",
         (person.id,))] == [("people", 1, "insert", device)]
     chain.people.remove(person.id)
     assert [tuple(r) for r in conn.execute(
-        "SELECT tbl, revision, op FROM changes WHERE record_id = ? ORDER BY seq",
+        "SELECT tbl, revision, op FROM changes WHERE record_id = ? AND tbl = 'people' "
+        "ORDER BY seq",
         (person.id,))] == [("people", 1, "insert"), ("people", 2, "delete")]
     row = conn.execute(f"SELECT id, revision, base_revision, deleted, device, "
                        f"{', '.join(CONTENT)} FROM people WHERE id = ?", (person.id,)).fetchone()
     assert tuple(row[:5]) == (person.id, 2, 1, 1, device)
     assert tuple(row[5:]) == (None,) * len(CONTENT)
-    assert conn.execute("SELECT count(*) FROM spaces WHERE id = ?", (person.id,)).fetchone()[0] == 0
-    assert conn.execute("SELECT count(*) FROM identities WHERE space = ?",
-                        (person.id,)).fetchone()[0] == 0
+    assert conn.execute("SELECT deleted, wrapped_key FROM spaces WHERE id = ?",
+                        (person.id,)).fetchall() == [(1, None)]
+    assert conn.execute("SELECT deleted, x25519_private, ed25519_private, x25519_public "
+                        "FROM identities WHERE space = ?", (person.id,)).fetchall() \
+        == [(1, None, None, None)]
+    assert [tuple(r) for r in conn.execute(
+        "SELECT tbl, revision, op FROM changes WHERE tbl IN ('spaces', 'identities') AND "
+        "(record_id = ? OR record_id IN (SELECT id FROM identities WHERE space = ?)) "
+        "ORDER BY seq", (person.id, person.id))] == [
+        ("spaces", 1, "insert"), ("identities", 1, "insert"),
+        ("identities", 2, "delete"), ("spaces", 2, "delete")]
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                          "AND name NOT LIKE 'sqlite_%'")]
     for table in tables:
@@ -373,12 +386,14 @@ def test_change_log_and_tombstone(chain: Vault) -> None:
             text = repr(tuple(values))
             assert "Zéphyrine" not in text and "zephyrine" not in text, table
     # each record write of the session is one row, numbered like the record's revisions
-    per_record = conn.execute("SELECT record_id, group_concat(revision) FROM "
-                              "(SELECT * FROM changes ORDER BY seq) GROUP BY record_id").fetchall()
-    for rid, revisions in per_record:
+    per_record = conn.execute("SELECT tbl, record_id, group_concat(revision) FROM "
+                              "(SELECT * FROM changes ORDER BY seq) GROUP BY tbl, record_id"
+                              ).fetchall()
+    for table, rid, revisions in per_record:
         numbers = [int(n) for n in str(revisions).split(",")]
         assert numbers == list(range(1, len(numbers) + 1)), rid
-        current = conn.execute("SELECT revision FROM people WHERE id = ?", (rid,)).fetchone()[0]
+        current = conn.execute(f"SELECT revision FROM {table} WHERE id = ?",
+                               (rid,)).fetchone()[0]
         assert current == numbers[-1]
 
 

@@ -117,11 +117,11 @@ def test_two_writers_at_once_never_fork_the_chain(home: Path) -> None:
         assert head is not None and head.count == count
         assert head.last_mac == audit.mac_at(conn, count)
         assert head.valid(keys.header, keys.vault_id)
-        revisions = conn.execute("SELECT count(*) FROM changes").fetchone()[0]
-        assert revisions == 1 + 100
+        revisions = dict(conn.execute("SELECT tbl, count(*) FROM changes GROUP BY tbl"))
+        assert revisions == {"people": 1 + 100, "spaces": 1 + 100, "identities": 1 + 100}
         order = [r[0].split()[0] for r in conn.execute(
             "SELECT p.name FROM changes c JOIN people p ON p.id = c.record_id "
-            "WHERE p.relation = 'child' ORDER BY c.seq")]
+            "WHERE c.tbl = 'people' AND p.relation = 'child' ORDER BY c.seq")]
         switches = sum(a != b for a, b in zip(order, order[1:], strict=False))
         assert switches >= 2, "the two writers did not overlap: the test proved nothing"
 
@@ -389,3 +389,43 @@ def test_passwd_killed_after_the_header_is_saved_is_still_audited(
         assert reopened.audit.verify().ok
     with Vault.open(home, keys_of(home, NEW_PASSPHRASE)) as again:
         assert next(again.audit.entries(limit=1)).seq == last.seq  # recorded once
+
+
+def test_a_stale_edit_is_a_conflict_never_a_silent_overwrite(vault: Vault, home: Path,
+                                                             passphrase_file: Path) -> None:
+    """A TUI form reads an appointment and a profile entry; meanwhile a CLI process edits both.
+    Saving the form with the revision it read is a ConflictError (exit 7, "changed meanwhile"),
+    and the CLI's edit stays; saved again with the new revision, it goes through."""
+    import datetime as dt
+
+    from msante.errors import ConflictError
+
+    owner = vault.people.owner()
+    start = dt.datetime(2030, 3, 4, 10, 0, tzinfo=dt.UTC)
+    item = vault.agenda.add(owner, "Dentiste", start)
+    entry = vault.profile.get(vault.profile.add(owner, "allergies", {"substance": "pollen"}).id)
+    env = {"MSANTE_PASSPHRASE_FILE": str(passphrase_file)}
+    for args in (("agenda", "edit", item.id, "--title", "Dentiste (CLI)"),
+                 ("profile", "edit", "allergies", entry.id, "substance=acariens")):
+        done = run_cli(*args, env_extra=env)
+        assert done.returncode == 0, done.stderr
+    with pytest.raises(ConflictError) as stale:
+        vault.agenda.edit(item.id, {"title": "Dentiste (TUI)"}, revision=item.revision)
+    assert stale.value.exit_code == ExitCode.BUSY
+    with pytest.raises(ConflictError):
+        vault.profile.edit(entry.id, {"substance": "chat"}, revision=entry.revision)
+    assert vault.agenda.get(item.id).title == "Dentiste (CLI)"
+    assert vault.profile.get(entry.id).data["substance"] == "acariens"
+    fresh = vault.agenda.get(item.id)
+    assert vault.agenda.edit(item.id, {"title": "Dentiste (TUI)"},
+                             revision=fresh.revision).title == "Dentiste (TUI)"
+
+
+def test_every_record_update_names_the_revision_it_read(vault: Vault) -> None:
+    """`records.update` and `records.tombstone` refuse a call without the base revision, so no
+    new update site can overwrite blindly."""
+    from msante.vault import records
+
+    with pytest.raises(TypeError), vault.store.write() as tx:
+        records.update(tx, "people", vault.people.owner().id, {"sex": "female"},  # type: ignore[call-arg]
+                       device=vault.store.device)

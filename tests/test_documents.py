@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from msante.errors import ExitCode
+from msante.vault.store import unlock_with_passphrase
 from tests import pdfgen
+from tests.conftest import PASSPHRASE
 
 
 @pytest.fixture
@@ -379,3 +381,46 @@ def test_handover_with_documents(cli, made, files, handover, tmp_path):
     assert cli("doc", "export", mine[0]["id"], "-o", back, pfile=made).code == 0
     assert back.read_bytes() == data
     assert cli("audit", "verify", pfile=made).code == 0
+
+
+
+def test_a_tampered_handover_archive_writes_nothing(cli, made: Path, handover, tmp_path: Path
+                                                    ) -> None:
+    """A handover archive whose last segment was changed (a 3 MiB scan makes it several
+    segments long) is refused (exit 6) and leaves nothing behind in the receiving vault: no new
+    person, no `person.add` nor any other entry, no change-log row, no blob."""
+    from msante.api import Vault
+
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(3 << 20))
+    with handover.while_minor():
+        assert cli("doc", "import", scan, "--person", "jeanne", pfile=made).code == 0
+        assert cli("profile", "add", "allergies", "substance=Arachide", "--person", "jeanne",
+                   pfile=made).code == 0
+    out = tmp_path / "j.msh"
+    r = cli("people", "handover", handover.NAME, "--out", out, "--json", pfile=made)
+    assert r.code == 0, r.err
+    (tmp_path / "code").write_text(r.json()["code"])
+    data = bytearray(out.read_bytes())
+    data[-40] ^= 0x01  # inside the last segment: the person and the records come first
+    out.write_bytes(bytes(data))
+    other = tmp_path / "other-home"
+    os.environ["MSANTE_HOME"] = str(other)
+    assert cli("init", "--name", "Alice Other", "--born", "1990-01-01", "--sex", "female",
+               "--kdf-memory", "16", "--kdf-iterations", "2", pfile=made).code == 0
+    with Vault.open(other, unlock_with_passphrase(other, PASSPHRASE)) as v:
+        conn = v.store.conn
+        before = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("people", "audit", "changes", "profile_entries", "documents")]
+    blobs_before = sorted(p.name for p in (other / "blobs").rglob("*") if p.is_file())
+    m = cli("backup", "restore", out, "--merge", "--code-file", tmp_path / "code",
+            pfile=made)
+    assert m.code == ExitCode.INTEGRITY, m.err
+    with Vault.open(other, unlock_with_passphrase(other, PASSPHRASE)) as v:
+        conn = v.store.conn
+        after = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                 for t in ("people", "audit", "changes", "profile_entries", "documents")]
+        assert [p.name for p in v.people.list()] == ["Alice Other"]
+        assert v.audit.verify().ok
+    assert after == before
+    assert sorted(p.name for p in (other / "blobs").rglob("*") if p.is_file()) == blobs_before

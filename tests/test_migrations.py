@@ -183,3 +183,68 @@ def test_a_newer_header_format_is_refused(vault: Vault, home: Path, tmp_path: Pa
         "MSANTE_PASSPHRASE_FILE": str(write_secret(tmp_path / "p", PASSPHRASE))})
     assert result.returncode == ExitCode.INTEGRITY, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_scripts_split_by_sqlite_itself_not_by_counting_begin_and_end(tmp_path: Path) -> None:
+    """The DDL splitter asks SQLite where a statement ends: a column named `begin`, or a
+    trigger body whose text holds `end;`, no longer glues two statements or cuts one."""
+    from msante.vault.keys import Keys
+
+    conn = db.connect(tmp_path / "t.db", Keys("v", bytes(32)).db)
+    try:
+        with db.write(conn):
+            migrations.run_script(conn, (
+                "CREATE TABLE spans (begin TEXT, stop TEXT);"
+                "CREATE TABLE log (what TEXT);"
+                "CREATE TRIGGER spans_ai AFTER INSERT ON spans BEGIN "
+                "INSERT INTO log VALUES ('the end; really'); END;"
+                "CREATE TABLE after_trigger (x)"))
+        conn.execute("INSERT INTO spans VALUES ('a', 'b')")
+        assert conn.execute("SELECT what FROM log").fetchall() == [("the end; really",)]
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert {"spans", "log", "spans_ai", "after_trigger"} <= names
+    finally:
+        conn.close()
+
+
+def test_spaces_identities_and_history_become_records_on_upgrade(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A vault made before migration 7 (its spaces, identities and profile history without
+    the sync columns, never in the change log) is upgraded: every row keeps its content, gets
+    revision 1 and this device, is logged as inserted (what a second device will receive),
+    and the profile's history still reads back."""
+    monkeypatch.setattr(migrations, "MIGRATIONS", FULL[:5])
+    monkeypatch.setattr(store, "MIGRATIONS", FULL[:5])
+    vault, _rk = make_vault(home)
+    child = vault.people.add("Léo Martin", "2019-04-27", "male")
+    conn = vault.store.conn
+    with vault.store.write() as tx:  # the profile service of that time, by hand
+        tx.execute("INSERT INTO profile_entries (id, revision, base_revision, device, deleted, "
+                   "created_at, updated_at, person, section, data, provenance) VALUES "
+                   "('e1e1e1e1', 2, 1, 'd', 0, 't', 't', ?, 'allergies', "
+                   "'{\"substance\": \"Latex\", \"reaction\": \"eczéma\"}', 'typed')",
+                   (child.id,))
+        tx.execute("INSERT INTO profile_history VALUES ('e1e1e1e1', 1, "
+                   "'{\"substance\": \"Latex\"}', NULL, NULL, NULL, 'current', '2020-01-01')")
+        vault.store.log(tx, "profile.add", person=child.id, record="e1e1e1e1")
+    keys_before = dict(conn.execute("SELECT id, wrapped_key FROM spaces").fetchall())
+    device, keys = vault.store.device, vault.store.keys
+    vault.close()
+    monkeypatch.undo()
+    with Vault.open(home, keys) as upgraded:
+        conn = upgraded.store.conn
+        assert dict(conn.execute("SELECT id, wrapped_key FROM spaces").fetchall()) == keys_before
+        for table in ("spaces", "identities", "profile_history"):
+            rows = conn.execute(f"SELECT id, revision, base_revision, device, deleted "
+                                f"FROM {table}").fetchall()
+            assert rows and all(tuple(r[1:]) == (1, 0, device, 0) for r in rows), table
+            logged = {r[0] for r in conn.execute(
+                "SELECT record_id FROM changes WHERE tbl = ? AND op = 'insert'", (table,))}
+            assert logged == {r[0] for r in rows}, table
+        assert conn.execute("SELECT person, entry, entry_revision FROM profile_history"
+                            ).fetchall() == [(child.id, "e1e1e1e1", 1)]
+        entry = upgraded.profile.get("e1e1e1e1")
+        assert [h.data for h in upgraded.profile.history(entry)] == [{"substance": "Latex"}]
+        for person in upgraded.people.list():
+            assert upgraded.people.fingerprint(person)
+        assert upgraded.audit.verify().ok

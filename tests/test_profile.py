@@ -59,7 +59,8 @@ def test_each_section_adds_edits_and_removes(vault, section: str) -> None:
     assert vault.profile.list(owner, section) == [entry]
     optional = next((f for f in spec.fields if not f.required and f.kind == "text"), None)
     if optional:
-        edited = vault.profile.edit(entry.id[:8], {optional.name: "modifié"})
+        edited = vault.profile.edit(entry.id[:8], {optional.name: "modifié"},
+                                    revision=entry.revision)
         assert edited.data[optional.name] == "modifié" and edited.revision == 2
         assert vault.profile.history(edited)[0].data == entry.data
     vault.profile.remove(entry.id)
@@ -136,27 +137,31 @@ def test_an_entry_entered_in_error_can_no_longer_change(vault) -> None:
     """Entered-in-error is final: editing or removing it again is refused."""
     entry = vault.profile.add(vault.people.owner(), "conditions", {"condition": "Asthme"})
     vault.profile.remove(entry.id)
-    for change in (lambda: vault.profile.edit(entry.id, {"note": "x"}),
+    for change in (lambda: vault.profile.edit(entry.id, {"note": "x"}, revision=2),
                    lambda: vault.profile.remove(entry.id)):
         with pytest.raises(UsageError, match="entered in error"):
             change()
     with pytest.raises(UsageError, match="Nothing to change"):
         other = vault.profile.add(vault.people.owner(), "conditions", {"condition": "Migraine"})
-        vault.profile.edit(other.id, {"condition": "Migraine"})
+        vault.profile.edit(other.id, {"condition": "Migraine"}, revision=other.revision)
 
 
 def test_profiles_of_people_are_kept_apart_and_erased_with_the_person(vault) -> None:
-    """A child's entries are theirs; removing the child erases their entries and history."""
+    """A child's entries are theirs; removing the child erases their entries and history (each
+    history row a tombstone without content, logged as deleted)."""
     owner = vault.people.owner()
     child = vault.people.add("Léo Martin", "2019-04-27", "male")
     mine = vault.profile.add(owner, "allergies", {"substance": "Latex"})
     theirs = vault.profile.add(child, "vaccinations", GOOD["vaccinations"])
-    vault.profile.edit(theirs.id, {"batch": "ZZ9"})
+    vault.profile.edit(theirs.id, {"batch": "ZZ9"}, revision=theirs.revision)
     assert vault.profile.list(child) == [vault.profile.get(theirs.id)]
     assert vault.profile.list(owner) == [mine]
     vault.people.remove(child.id)
     conn = vault.store.conn
-    assert conn.execute("SELECT count(*) FROM profile_history").fetchone()[0] == 0
+    assert conn.execute("SELECT deleted, data, status FROM profile_history").fetchall() == \
+        [(1, None, None)]
+    assert conn.execute("SELECT op FROM changes WHERE tbl = 'profile_history' ORDER BY seq"
+                        ).fetchall() == [("insert",), ("delete",)]
     assert conn.execute("SELECT data FROM profile_entries WHERE id = ?",
                         (theirs.id,)).fetchone()[0] == "{}"
     with pytest.raises(NotFoundError):
@@ -175,7 +180,7 @@ def test_each_change_is_one_audit_entry(vault) -> None:
     owner = vault.people.owner()
     vault.profile.add_none(owner, "allergies")
     entry = vault.profile.add(owner, "allergies", {"substance": "Latex"})
-    vault.profile.edit(entry.id, {"reaction": "eczéma"})
+    vault.profile.edit(entry.id, {"reaction": "eczéma"}, revision=entry.revision)
     vault.profile.remove(entry.id)
     rows = vault.store.conn.execute(
         "SELECT action, detail FROM audit ORDER BY seq DESC LIMIT 5").fetchall()
@@ -264,7 +269,7 @@ def test_a_no_known_statement_cannot_be_edited_or_stated_twice(vault) -> None:
     owner = vault.people.owner()
     none = vault.profile.add_none(owner, "treatments")
     with pytest.raises(UsageError, match="no fields to change"):
-        vault.profile.edit(none.id, {"medicine": "Ventoline"})
+        vault.profile.edit(none.id, {"medicine": "Ventoline"}, revision=none.revision)
     with pytest.raises(UsageError, match="already stated"):
         vault.profile.add_none(owner, "treatments")
     assert vault.profile.remove(none.id).id == none.id  # a mistaken statement can go

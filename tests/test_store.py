@@ -176,3 +176,38 @@ def test_an_export_is_audited_private_and_gone_if_the_transaction_fails(vault, t
     with pytest.raises(UsageError):
         vault.store.export(gone, b"x", "test.export")
     assert not gone.exists()
+
+
+def test_a_backup_says_how_many_records_of_each_type_it_holds(vault, tmp_path: Path) -> None:
+    """The backup's summary counts the live records of every record type (from the record
+    descriptors, read in the snapshot the archive holds): a removed person counts nowhere."""
+    from msante import backup
+    from msante.vault import descriptors
+
+    owner = vault.people.owner()
+    vault.profile.add(owner, "allergies", {"substance": "Latex"})
+    vault.people.remove(vault.people.add("Léo Martin", "2019-04-27", "male").id)
+    summary = backup.create(vault.store, tmp_path / "b.msb")
+    assert set(summary["records"]) == {d.table for d in descriptors.ALL}
+    assert {k: v for k, v in summary["records"].items() if v} == {
+        "people": 1, "spaces": 1, "identities": 1, "profile_entries": 1}
+
+
+def test_every_record_table_has_a_descriptor_that_matches_its_columns(vault) -> None:
+    """A record table (one with the sync columns) without a descriptor, or a column that its
+    descriptor does not name, would be missed by erasing, tombstones, handover and sync."""
+    from msante.vault import descriptors
+
+    conn = vault.store.conn
+    sync = {"id", "revision", "base_revision", "device", "deleted", "created_at", "updated_at"}
+    found = set()
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if not sync <= columns:
+            continue
+        found.add(table)
+        desc = descriptors.of(table)
+        named = {*desc.content, *desc.refs, desc.person} | sync
+        assert columns - {"n"} == named, table
+        assert set(desc.blanks) <= set(desc.content) and desc.binary <= set(desc.content)
+    assert found == set(descriptors.BY_TABLE)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from msante.errors import UsageError
 from msante.vault import db, records
+from msante.vault.descriptors import PREVENTION_DONE
 
 if TYPE_CHECKING:
     from msante.agenda.service import Agenda
     from msante.people import Person
 
-_BLANKS = {"rule": "", "dose": 0, "done_on": ""}  # a tombstone keeps no content
 
 
 class _NothingLeft(Exception):
@@ -41,7 +41,7 @@ def convert(agenda: Agenda) -> int:
     done: dict[str, int] = {}
     try:
         with agenda.store.write() as tx:
-            for row in tx.execute("SELECT id, person, rule, dose, done_on, note FROM "
+            for row in tx.execute("SELECT id, person, rule, dose, done_on, note, revision FROM "
                                   "prevention_done WHERE deleted = 0 ORDER BY created_at"
                                   ).fetchall():
                 person = people.get(row[1])
@@ -62,7 +62,7 @@ def _convert(agenda: Agenda, tx: db.Connection, person: Person, row: Any) -> boo
     from msante.agenda import prevention
     from msante.agenda.service import LINK, entry_values
 
-    rid, _person, rule_id, dose, done_on, note = row
+    rid, _person, rule_id, dose, done_on, note, revision = row
     rule = prevention.rule(rule_id)
     if rule is None:
         return False
@@ -75,6 +75,6 @@ def _convert(agenda: Agenda, tx: db.Connection, person: Person, row: Any) -> boo
                                   external_id=f"{LINK}{rule_id}:{int(dose)}")
     except (UsageError, ValueError):
         return False  # a day or a note the profile refuses: kept as it is
-    records.tombstone(tx, "prevention_done", rid, ["note"], device=agenda.store.device,
-                      blanks=_BLANKS)
+    records.tombstone(tx, PREVENTION_DONE, rid, device=agenda.store.device,
+                      base_revision=revision)
     return True

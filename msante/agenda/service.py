@@ -17,6 +17,7 @@ from msante.i18n import _
 from msante.people import People, Person
 from msante.profile.service import Entry, Profile
 from msante.vault import db, records
+from msante.vault.descriptors import AGENDA_ITEMS
 from msante.vault.store import Store
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 _COLUMNS = ("id, revision, person, title, starts_at, tz, duration_min, location, professional, "
             "reminders, rrule, note, uid, provenance, created_at, updated_at")
-CONTENT = ["location", "professional", "rrule", "note", "uid"]
 LINK = "prevention:"  # the external id of a profile entry made by marking an item done
 EDITABLE = ("title", "start", "tz", "duration_min", "location", "professional", "reminders",
             "rrule", "note")
@@ -162,8 +162,9 @@ class Agenda:
                 item.start, times.zone(item.tz), item.rrule, begin - shift, stop)]
         return sorted(out, key=lambda o: (o.start, o.appointment.title))
 
-    def edit(self, ref: str, changes: dict[str, Any]) -> Appointment:
-        """Change some fields (keys of EDITABLE; `start` an aware datetime)."""
+    def edit(self, ref: str, changes: dict[str, Any], *, revision: int) -> Appointment:
+        """Change some fields (keys of EDITABLE; `start` an aware datetime) of the appointment
+        at `revision`, the one the caller read: ConflictError if it changed meanwhile."""
         item = self.get(ref)
         self.people.check_writable(self.people.get(item.person))
         unknown = set(changes) - set(EDITABLE)
@@ -182,7 +183,8 @@ class Agenda:
                 and merged["reminders"] == item.reminders:
             raise UsageError(_("Nothing to change."))
         with self.store.write() as tx:
-            records.update(tx, "agenda_items", item.id, fields, device=self.store.device)
+            records.update(tx, "agenda_items", item.id, fields, device=self.store.device,
+                           base_revision=revision)
             self.store.log(tx, "agenda.edit", person=item.person, record=item.id)
         return self.get(item.id)
 
@@ -191,9 +193,9 @@ class Agenda:
         item = self.get(ref)
         self.people.check_writable(self.people.get(item.person))
         with self.store.write() as tx:
-            records.tombstone(tx, "agenda_items", item.id, CONTENT, device=self.store.device,
-                              blanks={"title": "", "reminders": "[]",
-                                      "uid": _removed_uid(item.uid) if item.uid else None})
+            records.tombstone(tx, AGENDA_ITEMS, item.id, device=self.store.device,
+                              base_revision=item.revision,
+                              keep={"uid": _removed_uid(item.uid) if item.uid else None})
             self.store.log(tx, "agenda.remove", person=item.person, record=item.id)
         return item
 

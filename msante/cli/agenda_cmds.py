@@ -238,7 +238,7 @@ def edit(
         item = vault.agenda.get(ref)
         if at is not None:
             changes["start"] = times.moment(at, _zone(tz or item.tz))
-        item = vault.agenda.edit(item.id, changes)
+        item = vault.agenda.edit(item.id, changes, revision=item.revision)
         name = vault.people.get(item.person).name
     _done(item, name, json_, _("Changed {title}, {when} ({id})."))
 

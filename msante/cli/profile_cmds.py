@@ -242,7 +242,8 @@ def edit(
     _code(code)
     with session.open_vault() as vault:
         entry = _entry_in(vault, section, ref)
-        entry = vault.profile.edit(entry.id, _values(fields), code=_code(code))
+        entry = vault.profile.edit(entry.id, _values(fields), revision=entry.revision,
+                                   code=_code(code))
         name = vault.people.get(entry.person).name
     _done(entry, name, json_, _("Changed {text} ({id})."))
 

@@ -231,12 +231,9 @@ class Importer:
         """A duplicate's result when these bytes are stored already or met earlier in this run."""
         stored = self.seen.get(sha)  # "" while the first copy is still being extracted
         if stored is None:
-            row = self.store.conn.execute(
-                "SELECT id FROM documents WHERE person = ? AND sha256 = ? AND deleted = 0",
-                (self.options.person.id, sha)).fetchone()
-            if row is None:
+            stored = self.docs.stored(self.options.person, sha) or ""
+            if not stored:
                 return None
-            stored = str(row[0])
         reason = (_("already stored as {id}").format(id=stored[:8]) if stored
                   else _("same file as one earlier in this import"))
         return Result(str(path), "duplicate", id=stored or None, reason=reason)

@@ -20,12 +20,10 @@ from msante.i18n import _
 from msante.people import People, Person
 from msante.text import fold
 from msante.vault import db, files, records
+from msante.vault.descriptors import DOCUMENTS
 from msante.vault.fsutil import new_private_file
 from msante.vault.store import Store
 
-CONTENT = ["blob_id", "wrapped_key", "sha256", "size", "mime", "filename", "title", "author",
-           "doc_date", "type_code", "pages", "reason", "note", "text", "pdf_created",
-           "pdf_modified", "trashed_at"]
 SELECT = f"SELECT {COLUMNS} FROM documents"
 
 
@@ -35,14 +33,22 @@ class Documents:
     def __init__(self, store: Store, people: People) -> None:
         self.store = store
         self.people = people
-        files.recover_pending(store, self._blob_referenced)
+        files.recover_pending(store, self.blob_referenced)
 
-    def _blob_referenced(self, blob_id: str) -> bool:
+    def blob_referenced(self, blob_id: str) -> bool:
+        """Whether a live document's row names this blob."""
         row = self.store.conn.execute(
             "SELECT 1 FROM documents WHERE blob_id = ? AND deleted = 0", (blob_id,)).fetchone()
         return row is not None
 
     # -- finding ---------------------------------------------------------------------------
+
+    def stored(self, person: Person, sha256: str) -> str | None:
+        """The id of the person's document with these bytes (SHA-256), if one is stored."""
+        row = self.store.conn.execute(
+            "SELECT id FROM documents WHERE person = ? AND sha256 = ? AND deleted = 0",
+            (person.id, sha256)).fetchone()
+        return str(row[0]) if row else None
 
     def get(self, ref: str) -> Document:
         """A document by id or unique id prefix (at least 4 characters), trashed ones too."""
@@ -155,6 +161,17 @@ class Documents:
 
     # -- changing (audited) ----------------------------------------------------------------
 
+    def adopt_in(self, tx: db.Connection, person: Person,
+                 rows: builtins.list[dict[str, Any]], *, source: str) -> None:
+        """Add documents whose files were sealed already (a handover), in the caller's
+        transaction: each row its id and DOCUMENTS' columns; each import audited."""
+        for row in rows:
+            fields = {c: row[c] for c in DOCUMENTS.content if c in row} | {"person": person.id}
+            rid = records.insert(tx, DOCUMENTS.table, fields, device=self.store.device,
+                                 rid=str(row["id"]))
+            self.store.log(tx, "document.import", person=person.id, record=rid,
+                           detail={"source": source})
+
     def _update(self, doc: Document, fields: dict[str, Any], action: str,
                 detail: dict[str, Any] | None = None) -> Document:
         self.people.check_writable(self.people.get(doc.person))
@@ -209,9 +226,8 @@ class Documents:
         """Erase a document for good: its key, its row's content, its index entry, its blob."""
         self.people.check_writable(self.people.get(doc.person))
         with self.store.write() as tx:
-            records.tombstone(tx, "documents", doc.id, CONTENT, device=self.store.device,
-                              blanks={"tags": "[]", "tags_text": "", "flags": "[]",
-                                      "hidden": 0})
+            records.tombstone(tx, DOCUMENTS, doc.id, device=self.store.device,
+                              base_revision=doc.revision)
             self.store.log(tx, "document.purge", person=doc.person, record=doc.id)
         self.store.blobs.delete(doc.blob_id)
         db.checkpoint(self.store.conn)

@@ -35,14 +35,13 @@ from msante.people import People, Person
 from msante.text import add_years
 from msante.vault import records
 from msante.vault.db import Connection
+from msante.vault.descriptors import MEASUREMENTS
 from msante.vault.store import Store
 
 if TYPE_CHECKING:
     from msante.measures.csv_import import ImportReport
 
 PROVENANCES = ("typed", "fhir", "csv", "document", "professional")
-CONTENT = ["value2", "note", "entered", "external_id"]
-BLANKS = {"kind": "", "value": 0.0, "unit": "", "at": "", "provenance": ""}
 FUTURE_SLACK = dt.timedelta(minutes=5)
 BATCH = 500
 NOTE_MAX = 500
@@ -262,6 +261,11 @@ class Measures:
                            fields["at"], fields["note"], reading.entered, provenance,
                            external_id)
 
+    def adopt_in(self, tx: Connection, person: Person, rows: builtins.list[dict[str, Any]]) -> int:
+        """Add serialised measurements (a handover archive) as the person's, in the caller's
+        transaction (audited by it); skip those already here; return how many were added."""
+        return len(records.adopt(tx, MEASUREMENTS, person.id, rows, device=self.store.device))
+
     def import_csv(self, person: Person, path: Path, kind: str | None = None) -> ImportReport:
         """Import a device's CSV export in one transaction (see csv_import.py)."""
         from msante.measures.csv_import import import_file
@@ -379,9 +383,11 @@ class Measures:
         gone = self.get(ref)
         self.people.check_writable(self.people.get(gone.person))
         kept = {"external_id": removed_key(gone.external_id) if gone.external_id else None}
-        with self.store.write() as tx:
-            records.tombstone(tx, "measurements", gone.id, CONTENT, device=self.store.device,
-                              blanks=BLANKS | kept)
+        with self.store.write() as tx:  # measurements never change: its revision is 1
+            records.tombstone(tx, MEASUREMENTS, gone.id, device=self.store.device,
+                              base_revision=records.current_revision(tx, "measurements",
+                                                                     gone.id),
+                              keep=kept)
             self.store.log(tx, "measure.remove", person=gone.person, record=gone.id,
                            detail={"kind": gone.kind})
         return gone

@@ -22,6 +22,7 @@ from msante.people import People, Person
 from msante.profile import sections
 from msante.profile.sections import Section
 from msante.vault import db, records
+from msante.vault.descriptors import PROFILE_ENTRIES, PROFILE_HISTORY
 from msante.vault.store import Store
 
 CODE_SYSTEMS = {
@@ -40,7 +41,6 @@ STATUS_LABELS = {"current": N_("current"), "entered-in-error": N_("entered in er
 _CLINICAL_REMOVED = "entered-in-error"
 _URI = re.compile(r"(https?://[^\s|]+|urn:[a-z0-9][a-z0-9-]{0,31}:[^\s|]+)", re.ASCII)
 _CODE = re.compile(r"[^\s](?:[^\s]| (?! ))*", re.ASCII)
-_CONTENT = ["code_system", "code", "code_display", "source", "sort_date", "external_id"]
 _COLUMNS = ("id, revision, person, section, data, code_system, code, code_display, status, "
             "provenance, source, sort_date, external_id, created_at, updated_at")
 
@@ -192,8 +192,9 @@ class Profile:
     def history(self, entry: Entry) -> builtins.list[Revision]:
         """The previous versions of `entry`, oldest first."""
         rows = self.store.conn.execute(
-            "SELECT revision, data, code_system, code, code_display, status, changed_at "
-            "FROM profile_history WHERE entry = ? ORDER BY revision", (entry.id,)).fetchall()
+            "SELECT entry_revision, data, code_system, code, code_display, status, changed_at "
+            "FROM profile_history WHERE entry = ? AND deleted = 0 ORDER BY entry_revision",
+            (entry.id,)).fetchall()
         return [Revision(r[0], json.loads(r[1]), Code(r[2], r[3], r[4]) if r[2] else None, r[5],
                          r[6]) for r in rows]
 
@@ -268,9 +269,10 @@ class Profile:
         for entry in self._current(tx, person, spec.name, facts=spec.single):
             self._change(tx, entry, status="superseded", action="profile.supersede")
 
-    def edit(self, id_or_prefix: str, values: dict[str, object], *,
+    def edit(self, id_or_prefix: str, values: dict[str, object], *, revision: int,
              code: Code | None = None) -> Entry:
-        """Change some fields of an entry (the previous version is kept)."""
+        """Change some fields of the entry at `revision`, the one the caller read (the previous
+        version is kept); ConflictError if it changed meanwhile."""
         entry = self.get(id_or_prefix)
         self._check_editable(entry)
         if entry.is_none_statement:
@@ -281,7 +283,7 @@ class Profile:
         if data == entry.data and code in (None, entry.code):
             raise UsageError(_("Nothing to change."))
         with self.store.write() as tx:
-            self._change(tx, entry, data=data, code=code, action="profile.edit")
+            self._change(tx, entry, data=data, code=code, action="profile.edit", base=revision)
         return self.get(entry.id)
 
     def edit_in(self, tx: db.Connection, entry: Entry, values: dict[str, object]) -> bool:
@@ -310,9 +312,10 @@ class Profile:
             if sections.get(entry.section).clinical:
                 self._change(tx, entry, status=_CLINICAL_REMOVED, action="profile.remove")
             else:
-                tx.execute("DELETE FROM profile_history WHERE entry = ?", (entry.id,))
-                records.tombstone(tx, "profile_entries", entry.id, _CONTENT,
-                                  device=self.store.device, blanks={"data": "{}"})
+                records.erase(tx, PROFILE_HISTORY, entry.id, device=self.store.device,
+                              column="entry")
+                records.tombstone(tx, PROFILE_ENTRIES, entry.id, device=self.store.device,
+                                  base_revision=entry.revision)
                 self.store.log(tx, "profile.remove", person=entry.person, record=entry.id,
                                detail={"section": entry.section, "deleted": True})
         return entry
@@ -325,7 +328,8 @@ class Profile:
 
     def _change(self, tx: db.Connection, entry: Entry, *, action: str,
                 data: dict[str, Any] | None = None, code: Code | None = None,
-                status: str | None = None) -> None:
+                status: str | None = None, base: int | None = None) -> None:
+        """A new revision of `entry`, based on `base` (default: the revision `entry` has)."""
         self._snapshot(tx, entry)
         spec = sections.get(entry.section)
         fields: dict[str, Any] = {"status": status or entry.status}
@@ -333,15 +337,32 @@ class Profile:
             fields |= {"data": _dump(data), "sort_date": _sort_date(spec, data)}
         if code is not None:
             fields |= _code_columns(code)
-        records.update(tx, "profile_entries", entry.id, fields, device=self.store.device)
+        records.update(tx, "profile_entries", entry.id, fields, device=self.store.device,
+                       base_revision=entry.revision if base is None else base)
         self.store.log(tx, action, person=entry.person, record=entry.id,
                        detail={"section": entry.section, "status": fields["status"]})
 
     def _snapshot(self, tx: db.Connection, entry: Entry) -> None:
-        tx.execute("INSERT INTO profile_history (entry, revision, data, code_system, code, "
-                   "code_display, status, changed_at) VALUES (?,?,?,?,?,?,?,?)",
-                   (entry.id, entry.revision, _dump(entry.data), *_code_values(entry.code),
-                    entry.status, db.now()))
+        system, code, display = _code_values(entry.code)
+        records.insert(tx, "profile_history", {
+            "person": entry.person, "entry": entry.id, "entry_revision": entry.revision,
+            "data": _dump(entry.data), "code_system": system, "code": code,
+            "code_display": display, "status": entry.status, "changed_at": db.now()},
+            device=self.store.device)
+
+    def adopt_in(self, tx: db.Connection, person: Person,
+                 entries: builtins.list[dict[str, Any]],
+                 history: builtins.list[dict[str, Any]]) -> int:
+        """Add serialised entries and their edit history (a handover archive) as the person's,
+        in the caller's transaction (audited by it); skip entries already here (the same id,
+        or the same outside item); return how many entries were added."""
+        added = set(records.adopt(tx, PROFILE_ENTRIES, person.id, entries,
+                                  device=self.store.device))
+        kept = [row | {"id": row.get("id") or records.new_id(),
+                       "entry_revision": row.get("entry_revision", row.get("revision"))}
+                for row in history if row.get("entry") in added]  # older archives: `revision`
+        records.adopt(tx, PROFILE_HISTORY, person.id, kept, device=self.store.device)
+        return len(added)
 
     def known_ids(self, person: Person, ids: builtins.list[str]) -> set[str]:
         """Which of `ids` are the person's profile entries, removed ones included."""

@@ -38,6 +38,11 @@ def _sqlcipher() -> Any:
     return sqlcipher3
 
 
+def complete_statement(sql: str) -> bool:
+    """Whether `sql` ends with a whole SQL statement (SQLite's own tokenizer decides)."""
+    return bool(_sqlcipher().complete_statement(sql))
+
+
 def errors() -> tuple[type[Exception], type[Exception]]:
     """(OperationalError, DatabaseError) of the SQLCipher module."""
     mod = _sqlcipher()

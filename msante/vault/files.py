@@ -131,6 +131,15 @@ class PendingBlobs:
         self.path.unlink(missing_ok=True)
         self._noted = False
 
+    def discard(self, referenced: Callable[[str], bool]) -> None:
+        """Remove the noted blobs that no record references (their transaction failed), then
+        forget them."""
+        if self.path.exists():
+            for line in self.path.read_text("ascii", errors="replace").split():
+                if not referenced(line):
+                    self.store.blobs.delete(line)
+        self.clear()
+
 
 def recover_pending(store: Store, referenced: Callable[[str], bool]) -> int:
     """Remove blobs noted by a process that died before committing them; return how many."""

@@ -28,25 +28,30 @@ def _aad(space_id: str, kind: str) -> bytes:
     return crypto.context(purpose="identity-private", space=space_id, kind=kind)
 
 
-def create(tx: Connection, keys: Keys, space_id: str, space_key: bytes | None = None) -> None:
+def create(tx: Connection, keys: Keys, space_id: str, space_key: bytes | None = None, *,
+           device: str | None = None) -> None:
     """Generate and store the two key pairs of a space."""
-    from msante.vault import spaces
+    from msante.vault import records, spaces
 
     skey = space_key if space_key is not None else spaces.key(tx, keys, space_id)
     x_pub, x_priv = _raw_pair("x25519")
     e_pub, e_priv = _raw_pair("ed25519")
-    tx.execute(
-        "INSERT INTO identities VALUES (?, ?, ?, ?, ?, ?)",
-        (space_id, x_pub, crypto.wrap_key(skey, x_priv, _aad(space_id, "x25519")),
-         e_pub, crypto.wrap_key(skey, e_priv, _aad(space_id, "ed25519")), now()),
-    )
+    row = {"space": space_id, "x25519_public": x_pub,
+           "x25519_private": crypto.wrap_key(skey, x_priv, _aad(space_id, "x25519")),
+           "ed25519_public": e_pub,
+           "ed25519_private": crypto.wrap_key(skey, e_priv, _aad(space_id, "ed25519"))}
+    if records.is_record_table(tx, "identities"):
+        records.insert(tx, "identities", row, device=device or records.device_of(tx))
+    else:  # the schema of migrations 2 to 6 (while migrating)
+        tx.execute(f"INSERT INTO identities ({', '.join(row)}, created_at) VALUES "
+                   f"({', '.join('?' * (len(row) + 1))})", [*row.values(), now()])
 
 
 def public_keys(conn: Connection, space_id: str) -> tuple[bytes, bytes] | None:
     """(X25519 public, Ed25519 public) of a space, if it has an identity."""
     row = conn.execute(
-        "SELECT x25519_public, ed25519_public FROM identities WHERE space = ?", (space_id,)
-    ).fetchone()
+        "SELECT x25519_public, ed25519_public FROM identities WHERE space = ? AND deleted = 0",
+        (space_id,)).fetchone()
     return (bytes(row[0]), bytes(row[1])) if row else None
 
 

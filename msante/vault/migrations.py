@@ -32,23 +32,26 @@ def m001_initial(conn: Connection, keys: Keys) -> None:
 def run_script(conn: Connection, script: str) -> None:
     """Execute `;`-separated DDL inside the current transaction (executescript would commit).
 
-    A trigger body's inner `;` are kept: statements are split outside BEGIN … END.
+    SQLite itself says where each statement ends (`complete_statement`), so a trigger body's
+    inner `;`, a string holding `end;` or a column named `begin` split nothing wrongly.
     """
     for statement in _statements(script):
         conn.execute(statement)
 
 
 def _statements(script: str) -> list[str]:
-    out, current, depth = [], [], 0
+    from msante.vault.db import complete_statement as complete
+
+    out: list[str] = []
+    current = ""
     for part in script.split(";"):
-        current.append(part)
-        words = part.upper().split()
-        depth += words.count("BEGIN") - words.count("END")
-        if depth <= 0:
-            text = ";".join(current).strip()
-            if text:
-                out.append(text)
-            current, depth = [], 0
+        current += part + ";"
+        if complete(current):
+            if current.strip(" \n\t;"):
+                out.append(current.strip())
+            current = ""
+    if current.strip(" \n\t;"):
+        out.append(current.strip())  # an unfinished last statement: SQLite will say why
     return out
 
 
@@ -203,6 +206,59 @@ def m006_search_fold(conn: Connection, keys: Keys) -> None:
         conn.execute(statement)
 
 
+def m007_record_rules(conn: Connection, keys: Keys) -> None:
+    """Spaces, identities and the profile's edit history become records like the others.
+
+    Each gets the sync columns (an identity its own id; a history row its own id, the person
+    it belongs to and `entry_revision`, formerly `revision`), its content columns may be NULL
+    (a tombstone's), and every existing row is logged in the change log as inserted, so that
+    a second device will receive them. Rows keep their creation time.
+    """
+    device_row = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+    device = str(device_row[0]) if device_row else ""
+    run_script(conn, (
+        f"CREATE TABLE spaces_v7 ({records.SYNC_COLUMNS}, wrapped_key BLOB, "
+        "key_version INTEGER NOT NULL DEFAULT 1);"
+        f"CREATE TABLE identities_v7 ({records.SYNC_COLUMNS}, space TEXT NOT NULL, "
+        "x25519_public BLOB, x25519_private BLOB, ed25519_public BLOB, ed25519_private BLOB);"
+        f"CREATE TABLE profile_history_v7 ({records.SYNC_COLUMNS}, person TEXT, "
+        "entry TEXT NOT NULL, entry_revision INTEGER NOT NULL, data TEXT, code_system TEXT, "
+        "code TEXT, code_display TEXT, status TEXT, changed_at TEXT)"
+    ))
+    _copy_v7(conn, device, "spaces", "id, wrapped_key, key_version, created_at",
+             "SELECT id, wrapped_key, key_version, created_at FROM spaces")
+    _copy_v7(conn, device, "identities", "id, space, x25519_public, x25519_private, "
+             "ed25519_public, ed25519_private, created_at",
+             "SELECT lower(hex(randomblob(16))), space, x25519_public, x25519_private, "
+             "ed25519_public, ed25519_private, created_at FROM identities")
+    _copy_v7(conn, device, "profile_history", "id, person, entry, entry_revision, data, "
+             "code_system, code, code_display, status, changed_at, created_at",
+             "SELECT lower(hex(randomblob(16))), e.person, h.entry, h.revision, h.data, "
+             "h.code_system, h.code, h.code_display, h.status, h.changed_at, "
+             "h.changed_at AS created_at "
+             "FROM profile_history h LEFT JOIN profile_entries e ON e.id = h.entry")
+    run_script(conn, (
+        "DROP TABLE identities; DROP TABLE spaces; DROP TABLE profile_history;"
+        "ALTER TABLE spaces_v7 RENAME TO spaces;"
+        "ALTER TABLE identities_v7 RENAME TO identities;"
+        "ALTER TABLE profile_history_v7 RENAME TO profile_history;"
+        "CREATE UNIQUE INDEX identities_space ON identities(space) WHERE deleted = 0;"
+        "CREATE UNIQUE INDEX profile_history_entry ON profile_history(entry, entry_revision) "
+        "WHERE deleted = 0;"
+        "CREATE INDEX profile_history_person ON profile_history(person) WHERE deleted = 0"
+    ))
+
+
+def _copy_v7(conn: Connection, device: str, table: str, columns: str, select: str) -> None:
+    """Copy `table`'s rows into its v7 twin at revision 1, each logged as an insert."""
+    conn.execute(f"INSERT INTO {table}_v7 (revision, base_revision, device, deleted, "
+                 f"updated_at, {columns}) SELECT 1, 0, ?, 0, created_at, * FROM ({select})",
+                 (device,))
+    conn.execute("INSERT INTO changes (tbl, record_id, revision, op, device, at) "
+                 f"SELECT ?, id, 1, 'insert', ?, created_at FROM {table}_v7",
+                 (table, device))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
@@ -210,4 +266,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("profile_measures", m004_profile_measures),
     ("agenda", m005_agenda),
     ("search_fold", m006_search_fold),
+    ("record_rules", m007_record_rules),
 ]

@@ -14,7 +14,9 @@ from typing import Any
 
 from msante.errors import ConflictError, NotFoundError
 from msante.i18n import _
+from msante.vault import descriptors
 from msante.vault.db import Connection, now
+from msante.vault.descriptors import Descriptor
 
 SYNC_COLUMNS = (
     "id TEXT PRIMARY KEY, revision INTEGER NOT NULL, base_revision INTEGER NOT NULL, "
@@ -78,12 +80,17 @@ def current_revision(tx: Connection, table: str, rid: str) -> int:
 
 
 def update(tx: Connection, table: str, rid: str, fields: dict[str, Any], *, device: str,
-           base_revision: int | None = None) -> int:
-    """Write a new revision of a record; ConflictError if it moved past `base_revision`."""
+           base_revision: int) -> int:
+    """Write a new revision of a record; ConflictError if it moved past `base_revision`.
+
+    The base revision is required: it is the one the caller read (a form, a command), so an
+    edit made meanwhile by another process is never overwritten blindly.
+    """
     current = current_revision(tx, table, rid)
-    if base_revision is not None and base_revision != current:
+    if base_revision != current:
         raise ConflictError(
-            _("Record {id} changed meanwhile (revision {now}, not {base}).")
+            _("Record {id} was changed meanwhile (revision {now}, not {base}): nothing was "
+              "saved. Show it again and redo the change.")
             .format(id=rid, now=current, base=base_revision)
         )
     row = fields | {"revision": current + 1, "base_revision": current, "device": device,
@@ -94,17 +101,92 @@ def update(tx: Connection, table: str, rid: str, fields: dict[str, Any], *, devi
     return current + 1
 
 
-def tombstone(tx: Connection, table: str, rid: str, content_columns: list[str], *,
-              device: str, blanks: dict[str, Any] | None = None) -> int:
+def tombstone(tx: Connection, desc: Descriptor, rid: str, *, device: str, base_revision: int,
+              keep: dict[str, Any] | None = None) -> int:
     """Mark a record deleted, keeping its id and revision but none of its content.
 
-    Content columns become NULL, or the empty value given in `blanks` (for NOT NULL ones).
+    Content columns become NULL or their descriptor's blank; `keep` overrides a few (a hash of
+    an outside id, so that importing the same file again does not bring the record back).
     """
-    fields: dict[str, Any] = {c: None for c in content_columns} | (blanks or {})
-    revision = update(tx, table, rid, fields | {"deleted": 1}, device=device)
+    fields = desc.erased() | (keep or {})
+    revision = update(tx, desc.table, rid, fields | {"deleted": 1}, device=device,
+                      base_revision=base_revision)
     tx.execute("UPDATE changes SET op = 'delete' WHERE tbl = ? AND record_id = ? AND revision = ?",
-               (table, rid, revision))
+               (desc.table, rid, revision))
     return revision
+
+
+def erase(tx: Connection, desc: Descriptor, person_id: str, *, device: str,
+          column: str | None = None) -> int:
+    """Tombstone every live record of `desc` that belongs to `person_id` (or whose `column`
+    is that value), in bulk: a new revision each, logged as a deletion for sync; how many."""
+    assert desc.person is not None
+    table, who = _ident(desc.table), _ident(column or desc.person)
+    at = now()
+    blanks = desc.erased()
+    tx.execute("INSERT INTO changes (tbl, record_id, revision, op, device, at) "
+               f"SELECT ?, id, revision + 1, 'delete', ?, ? FROM {table} "
+               f"WHERE {who} = ? AND deleted = 0", (table, device, at, person_id))
+    sets = ", ".join(f"{_ident(c)} = ?" for c in blanks)
+    cursor = tx.execute(
+        f"UPDATE {table} SET {sets}, base_revision = revision, revision = revision + 1, "
+        f"device = ?, updated_at = ?, deleted = 1 WHERE {who} = ? AND deleted = 0",
+        [*blanks.values(), device, at, person_id])
+    return int(cursor.rowcount)
+
+
+def is_record_table(conn: Connection, table: str) -> bool:
+    """Whether `table` has the sync columns yet (spaces and identities got them in a later
+    migration than the one that made them; an older migration may still write to them)."""
+    return any(row[1] == "revision" for row in
+               conn.execute(f"PRAGMA table_info({_ident(table)})").fetchall())
+
+
+def device_of(conn: Connection) -> str:
+    """This vault's device id (empty before the vault's meta is written)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+    return str(row[0]) if row else ""
+
+
+def adopt(tx: Connection, desc: Descriptor, person_id: str, rows: Sequence[dict[str, Any]], *,
+          device: str) -> list[str]:
+    """Insert serialised records (from a handover archive, later from sync) as `person_id`'s,
+    skipping those already here: the same id, or a live record with the same outside id."""
+    added = []
+    for row in rows:
+        rid = str(row["id"])
+        fields = desc.deserialise(row)
+        if _present(tx, desc, person_id, rid, fields.get("external_id")):
+            continue
+        added.append(insert(tx, desc.table, fields | {"person": person_id}, device=device,
+                            rid=rid))
+    return added
+
+
+def _present(tx: Connection, desc: Descriptor, person_id: str, rid: str,
+             external_id: Any) -> bool:
+    table = _ident(desc.table)
+    if tx.execute(f"SELECT 1 FROM {table} WHERE id = ?", (rid,)).fetchone():
+        return True
+    return bool(external_id) and tx.execute(
+        f"SELECT 1 FROM {table} WHERE person = ? AND external_id = ? AND deleted = 0",
+        (person_id, external_id)).fetchone() is not None
+
+
+def serialised(conn: Connection, desc: Descriptor, person_id: str) -> list[dict[str, Any]]:
+    """A person's live records of one type, serialised (the handover archive, later sync)."""
+    assert desc.person is not None
+    columns = ["id", *desc.refs, *desc.content]
+    rows = conn.execute(f"SELECT {', '.join(map(_ident, columns))} FROM {_ident(desc.table)} "
+                        f"WHERE {_ident(desc.person)} = ? AND deleted = 0", (person_id,))
+    return [desc.serialise(dict(zip(columns, row, strict=True))) for row in rows.fetchall()]
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """How many live records of each type the vault holds."""
+    return {d.table: int(conn.execute(
+        f"SELECT count(*) FROM {_ident(d.table)} WHERE deleted = 0").fetchone()[0])
+        for d in descriptors.ALL}
 
 
 CHUNK = 500  # values per `IN (…)`: well under SQLite's limit on parameters

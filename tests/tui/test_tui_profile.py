@@ -281,7 +281,8 @@ def profiled(filled: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     peni = profile.add(owner, "allergies", {
         "substance": "Pénicilline", "reaction": "urticaire", "severity": "moderate",
         "type": "allergy", "category": "medication", "since": "2010"})
-    profile.edit(peni.id, {"severity": "severe", "reaction": "œdème de Quincke"})
+    profile.edit(peni.id, {"severity": "severe", "reaction": "œdème de Quincke"},
+                 revision=peni.revision)
     profile.add(owner, "allergies", {"substance": "Pollen de bouleau", "severity": "mild",
                                      "category": "environment", "since": "03/2015"})
     profile.add(owner, "treatments", {"medicine": "Lévothyroxine", "dose": "75 µg",

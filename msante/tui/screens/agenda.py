@@ -341,7 +341,8 @@ class AgendaScreen(MainScreen):
         if item.rrule:
             heading += "\n" + _("Every occurrence changes; the date is the first one's.")
         form = AppointmentForm(heading, values_of(item),
-                               lambda fields: self.vault.agenda.edit(item.id, fields))
+                               lambda fields: self.vault.agenda.edit(
+                                   item.id, fields, revision=item.revision))
         self.app.push_screen(form, self._edited)
 
     def _edited(self, item: Appointment | None) -> None:

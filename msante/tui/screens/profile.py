@@ -312,7 +312,8 @@ class ProfileScreen(MainScreen):
                           "itself, it replaces the statement."), severity="warning")
             return
         spec = sections.get(entry.section)
-        form = EntryForm(spec, lambda values: self.vault.profile.edit(entry.id, values),
+        form = EntryForm(spec, lambda values: self.vault.profile.edit(
+                             entry.id, values, revision=entry.revision),
                          entry=entry, documents=self._documents(spec))
         self.app.push_screen(form, lambda e: self._saved(e, _("Changed {text} ({id}).")))
 
