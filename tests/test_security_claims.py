@@ -1,0 +1,99 @@
+"""Claims of docs/security.md that no other test attacked (issue 11 part 8, one test each)."""
+
+from __future__ import annotations
+
+import io
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from msante.errors import ExitCode, UsageError
+from msante.formats import ics
+from msante.vault import crypto
+from msante.vault.blobs import BlobStore
+from tests.helpers_vault import header_json, keys_of
+
+MIB = 1 << 20
+
+
+def test_status_without_a_key_never_shows_the_kdf_salt(cli: Any, made: Path, home: Path) -> None:
+    """'msante status prints, without a key, … KDF parameters (not the salt)'."""
+    salt = header_json(home)["kdf"]["salt"]
+    result = cli("status", "--json")
+    assert result.code == ExitCode.OK, result.err
+    assert salt not in result.out + result.err
+    assert result.json()["kdf"]["memory_kib"] == 16 * 1024  # type: ignore[index]
+
+
+@pytest.mark.parametrize("size", [0, 1, MIB - 1, MIB, MIB + 1, 3 * MIB + 7])
+def test_a_blob_size_tells_the_plaintext_size_plus_16_plus_16_per_mib(
+        tmp_path: Path, size: int) -> None:
+    """'each one's size (plaintext size + 16 + 16 per MiB)': nothing else leaks by size."""
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.put("0123456789abcdef", crypto.random_key(), b"aad", io.BytesIO(b"x" * size))
+    segments = max(1, math.ceil(size / MIB))
+    assert blobs.path("0123456789abcdef").stat().st_size == size + 16 + 16 * segments
+
+
+def test_commands_harden_themselves_before_obtaining_the_key(
+        cli: Any, made: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Before obtaining it they harden themselves the same way' (session.keys)."""
+    from msante.cli import session
+    from msante.vault import hardening
+
+    order: list[str] = []
+    real_obtain = session.obtain_keys
+    monkeypatch.setattr(hardening, "protect_process", lambda: order.append("harden"))
+    monkeypatch.setattr(session, "obtain_keys",
+                        lambda *a, **k: order.append("key") or real_obtain(*a, **k))
+    assert cli("doc", "list", pfile=made).code == ExitCode.OK
+    assert order[:2] == ["harden", "key"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="prctl(PR_GET_DUMPABLE)")
+def test_hardening_sets_no_core_and_not_dumpable() -> None:
+    """'RLIMIT_CORE = 0 and, on Linux, PR_SET_DUMPABLE = 0', read back from the process."""
+    code = ("import ctypes, resource\n"
+            "from msante.vault.hardening import protect_process\n"
+            "protect_process()\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "print(resource.getrlimit(resource.RLIMIT_CORE), libc.prctl(3, 0, 0, 0, 0))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["(0,", "0)", "0"]
+
+
+@pytest.mark.parametrize("command", [["unlock", "--timeout", "1m"], ["passwd"]])
+def test_unlock_and_passwd_never_take_the_key_from_the_agent(
+        cli: Any, made: Path, home: Path, monkeypatch: pytest.MonkeyPatch,
+        command: list[str]) -> None:
+    """'unlock and passwd never take the key from the agent: they check the passphrase'.
+    An agent that would hand out the key serves `doc list`, never these two."""
+    from msante import unlock
+
+    asked: list[Path] = []
+    keys = keys_of(home)
+
+    def agent(base: Path, **kw: Any) -> Any:
+        asked.append(base)
+        return keys
+    monkeypatch.setattr(unlock, "keys_from_agent", agent)
+    assert cli("doc", "list").code == ExitCode.OK and asked  # the control: the agent serves
+    asked.clear()
+    result = cli(*command)
+    assert result.code == ExitCode.LOCKED, result.err
+    assert asked == []
+
+
+def test_a_calendar_above_20_mb_is_refused_before_parsing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """'An imported .ics file … at most 20 MB': refused before the parser sees it."""
+    parsed: list[bytes] = []
+    monkeypatch.setattr(ics, "decode", lambda data: parsed.append(data) or "")
+    with pytest.raises(UsageError):
+        ics.read(b" " * (20 * MIB + 1), "Europe/Paris")
+    assert parsed == []
