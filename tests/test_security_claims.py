@@ -97,3 +97,25 @@ def test_a_calendar_above_20_mb_is_refused_before_parsing(
     with pytest.raises(UsageError):
         ics.read(b" " * (20 * MIB + 1), "Europe/Paris")
     assert parsed == []
+
+
+def test_close_overwrites_the_header_and_database_in_place_before_removing_them(
+        home: Path, tmp_path: Path) -> None:
+    """'msante close overwrites vault.json … and then vault.db, -wal, -shm with random bytes':
+    a hard link made beforehand sees the same inode, so it shows what was left on it."""
+    from msante.vault import store
+    from tests.helpers_vault import make_vault
+
+    vault, _ = make_vault(home)
+    vault.close()
+    links = {}
+    for name in ("vault.json", "vault.db"):
+        links[name] = tmp_path / f"link-{name}"
+        links[name].hardlink_to(home / name)
+    before = {name: link.read_bytes() for name, link in links.items()}
+    store.wipe(home)
+    assert not home.exists()
+    for name, link in links.items():
+        after = link.read_bytes()
+        assert len(after) == len(before[name]) and after != before[name], name
+        assert b"wrapped" not in after and b"SQLite" not in after[:16], name
