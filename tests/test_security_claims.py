@@ -119,3 +119,25 @@ def test_close_overwrites_the_header_and_database_in_place_before_removing_them(
         after = link.read_bytes()
         assert len(after) == len(before[name]) and after != before[name], name
         assert b"wrapped" not in after and b"SQLite" not in after[:16], name
+
+
+def test_archive_members_are_regular_files_with_mode_0600(home: Path, tmp_path: Path) -> None:
+    """docs/formats.md: 'members are regular files with mode 0600' (read back decrypted)."""
+    import base64
+
+    from msante import backup
+    from msante.formats import archive
+    from tests.helpers_vault import make_vault
+
+    vault, _ = make_vault(home)
+    backup.create(vault.store, tmp_path / "b.msb")
+    keys = vault.store.keys
+    vault.close()
+    with (tmp_path / "b.msb").open("rb") as src:
+        env = backup.open_envelope(src)
+        key = crypto.unwrap_key(
+            keys.derive("backup-wrap"), base64.b64decode(env.data["archive_key"]),
+            backup._archive_key_aad(keys.vault_id, env.data["archive_id"]))
+        with archive.reader(src, env, key) as tar:
+            members = [(m.name, m.isfile(), m.mode) for m in tar]
+    assert members and all(isfile and mode == 0o600 for _, isfile, mode in members), members
