@@ -141,3 +141,20 @@ def test_archive_members_are_regular_files_with_mode_0600(home: Path, tmp_path: 
         with archive.reader(src, env, key) as tar:
             members = [(m.name, m.isfile(), m.mode) for m in tar]
     assert members and all(isfile and mode == 0o600 for _, isfile, mode in members), members
+
+
+def test_agenda_audit_entries_never_hold_the_title_the_place_or_the_person_met(
+        cli: Any, made: Path) -> None:
+    """'audit entries name the record, never the title or the place' (add, edit, remove)."""
+    secret = ("Psychiatre Quintessence", "Clinique Zéphyrine", "Dr Ombrelune")
+    r = cli("agenda", "add", secret[0], "--at", "2030-12-03 14:30", "--where", secret[1],
+            "--with", secret[2], "--json", pfile=made)
+    assert r.code == ExitCode.OK, r.err
+    item = str(r.json()["id"])  # type: ignore[index]
+    assert cli("agenda", "edit", item, "--where", secret[1] + " bis", pfile=made).code == 0
+    assert cli("agenda", "remove", item, pfile=made).code == 0
+    history = cli("audit", "list", "--json", pfile=made)
+    assert history.code == ExitCode.OK
+    actions = [str(e["action"]) for e in history.json()]  # type: ignore[union-attr,index]
+    assert sum(a.startswith("agenda.") or a.startswith("appointment.") for a in actions) >= 3
+    assert not any(word in history.out for word in secret)
