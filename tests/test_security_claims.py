@@ -158,3 +158,33 @@ def test_agenda_audit_entries_never_hold_the_title_the_place_or_the_person_met(
     actions = [str(e["action"]) for e in history.json()]  # type: ignore[union-attr,index]
     assert sum(a.startswith("agenda.") or a.startswith("appointment.") for a in actions) >= 3
     assert not any(word in history.out for word in secret)
+
+
+def test_recover_refuses_a_weak_new_passphrase_and_changes_nothing(
+        cli: Any, made: Path, home: Path, tmp_path: Path) -> None:
+    """'New passphrases are checked (check_strength) at init, passwd and recover'."""
+    weak = tmp_path / "weak"
+    weak.write_text("motdepasse123456\n")
+    before = (home / "vault.json").read_bytes()
+    result = cli("recover", "--recovery-key-file", str(made.parent / "rk"),
+                 "--new-passphrase-file", str(weak))
+    assert result.code == ExitCode.USAGE, result.err
+    assert (home / "vault.json").read_bytes() == before
+
+
+@pytest.mark.parametrize(("section", "data", "edit"), [
+    ("trusted-person", {"name": "Paul Quenouille", "relation": "frère"}, {"relation": "ami"}),
+    ("lifestyle", {"topic": "activity", "text": "Marche Quenouille"}, {"text": "Nage Quenouille"}),
+])
+def test_removing_a_trusted_person_or_a_habit_erases_it_and_its_earlier_versions(
+        vault: Any, section: str, data: dict[str, str], edit: dict[str, str]) -> None:
+    """'Removing a trusted person or a habit erases the content and its earlier versions'."""
+    owner = vault.people.owner()
+    entry = vault.profile.add(owner, section, data)
+    vault.profile.edit(entry.id, edit)
+    vault.profile.remove(entry.id)
+    conn = vault.store.conn
+    rows = conn.execute("SELECT data FROM profile_entries WHERE id = ?", (entry.id,)).fetchall()
+    rows += conn.execute("SELECT data FROM profile_history WHERE entry = ?",
+                         (entry.id,)).fetchall()
+    assert rows and not any("Quenouille" in str(r[0]) or "frère" in str(r[0]) for r in rows)
