@@ -188,3 +188,22 @@ def test_removing_a_trusted_person_or_a_habit_erases_it_and_its_earlier_versions
     rows += conn.execute("SELECT data FROM profile_history WHERE entry = ?",
                          (entry.id,)).fetchall()
     assert rows and not any("Quenouille" in str(r[0]) or "frère" in str(r[0]) for r in rows)
+
+
+def test_after_plain_passwd_an_old_header_and_the_old_passphrase_still_open_the_vault(
+        home: Path) -> None:
+    """The limit the passwd/rotation table states: plain passwd leaves the vault key as it was,
+    so an old vault.json (or backup) plus the old passphrase opens the current vault."""
+    from msante.api import Vault
+    from msante.vault import header, store
+    from tests.conftest import PASSPHRASE
+    from tests.helpers_vault import make_vault
+
+    vault, _ = make_vault(home)
+    old_header = (home / "vault.json").read_bytes()
+    store.change_passphrase(vault.store, "quiet meadow copper violin 19")
+    vault.people.add("Added Later", "2015-01-01", "male")
+    vault.close()
+    keys = store.keys_from_passphrase(header.parse(old_header), PASSPHRASE)
+    with Vault.open(home, keys) as current:
+        assert "Added Later" in {p.name for p in current.people.list()}
