@@ -207,3 +207,19 @@ def test_after_plain_passwd_an_old_header_and_the_old_passphrase_still_open_the_
     keys = store.keys_from_passphrase(header.parse(old_header), PASSPHRASE)
     with Vault.open(home, keys) as current:
         assert "Added Later" in {p.name for p in current.people.list()}
+
+
+def test_the_agent_socket_is_named_by_the_vaults_real_path(home: Path, tmp_path: Path) -> None:
+    """'agent-<first 24 hex digits of SHA-256(real path of the vault)>.sock', one per vault:
+    a symlink to the vault finds the same socket, another vault another one."""
+    import hashlib
+
+    from msante import paths
+
+    home.mkdir(parents=True, exist_ok=True)
+    link = tmp_path / "link"
+    link.symlink_to(home)
+    digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:24]
+    assert paths.agent_socket(home).name == f"agent-{digest}.sock"
+    assert paths.agent_socket(link) == paths.agent_socket(home)
+    assert paths.agent_socket(tmp_path / "other") != paths.agent_socket(home)
