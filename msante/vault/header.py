@@ -53,7 +53,7 @@ class ChainHead:
     def valid(self, key: bytes, vault_id: str) -> bool:
         """Whether the tag matches (nobody without the key wrote it)."""
         expected = _head_tag(key, vault_id, self.count, self.last_mac)
-        return hmac.compare_digest(expected, self.tag)
+        return hmac.compare_digest(expected.encode(), self.tag.encode("utf-8", "replace"))
 
 
 def _head_tag(key: bytes, vault_id: str, count: int, last_mac: str) -> str:
