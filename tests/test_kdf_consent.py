@@ -164,3 +164,18 @@ def test_the_cli_without_a_terminal_refuses_then_opens_when_allowed(
     assert "Traceback" not in refused.stderr
     allowed = run_cli("audit", "verify", env_extra=env | {ENV: "1"})
     assert allowed.returncode == ExitCode.OK, allowed.stderr
+
+
+@pytest.mark.parametrize(("answer", "code", "derived"), [("y\n", ExitCode.OK, 1),
+                                                         ("n\n", ExitCode.USAGE, 0)])
+def test_the_cli_on_a_terminal_states_the_cost_and_asks(
+        cli: Any, old_vault: Path, cheap_argon: list[dict[str, Any]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, answer: str, code: int, derived: int) -> None:
+    """On a terminal: the memory and rough time, a [y/N] question; no means nothing is paid."""
+    from msante.cli import session
+
+    monkeypatch.setattr(session, "is_terminal", lambda: True)
+    result = cli("people", "list", stdin=answer, pfile=write_secret(tmp_path / "p", PASSPHRASE))
+    assert result.code == code, result.err
+    assert "257 MiB" in result.err and "[y/N]" in result.err and "msante passwd" in result.err
+    assert len(cheap_argon) == derived
