@@ -178,7 +178,7 @@ def _reopen(base: Path, keys: Keys) -> Store:
 
 
 def unlock_backup(env: archive.Envelope, passphrase: Callable[[], str | None],
-                  recovery: str | None) -> Keys:
+                  recovery: str | None, consent: Callable[[str], bool] | None = None) -> Keys:
     """The keys of the vault in a backup, from its recovery key or its passphrase."""
     from msante.vault.store import keys_from_passphrase, keys_from_recovery
 
@@ -193,4 +193,4 @@ def unlock_backup(env: archive.Envelope, passphrase: Callable[[], str | None],
 
         raise LockedError(_("No terminal to ask for the backup's passphrase: use "
                             "--passphrase-stdin, MSANTE_PASSPHRASE_FILE or --recovery-key-file."))
-    return keys_from_passphrase(head, text)
+    return keys_from_passphrase(head, text, consent)

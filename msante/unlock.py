@@ -29,6 +29,7 @@ class Sources:
 
     stdin: bool = False
     prompt: Callable[[str], str] | None = None
+    confirm: Callable[[str], bool] | None = None  # a yes/no question, only on a terminal
     warn: Callable[[str], None] = lambda message: None
     stream: TextIO = field(default_factory=lambda: sys.stdin)
     _stdin_used: str | None = None
@@ -96,7 +97,7 @@ def obtain_keys(base: Path, sources: Sources, *, agent_ok: bool = True) -> Keys:
 
     given = passphrase(sources)
     if given is not None:
-        return store.unlock_with_passphrase(base, given)
+        return store.unlock_with_passphrase(base, given, sources.confirm)
     if agent_ok:
         keys = keys_from_agent(base, warn=sources.warn)
         if keys is not None:
@@ -104,4 +105,5 @@ def obtain_keys(base: Path, sources: Sources, *, agent_ok: bool = True) -> Keys:
     header.load(base)
     if sources.prompt is None:
         raise LockedError(locked_message())
-    return store.unlock_with_passphrase(base, normalize(sources.prompt(_("Passphrase: "))))
+    given = normalize(sources.prompt(_("Passphrase: ")))
+    return store.unlock_with_passphrase(base, given, sources.confirm)

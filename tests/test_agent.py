@@ -460,3 +460,33 @@ def test_parse_duration_rejects(text: str) -> None:
     """Bad, empty, zero or over-long durations are usage errors, not crashes or silent defaults."""
     with pytest.raises(UsageError):
         agent.parse_duration(text)
+
+
+def test_without_peer_credentials_the_client_uses_no_agent(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/security.md: 'Elsewhere than Linux and macOS (no peer credentials) the client
+    refuses to use an agent': peer_uid raises there, and no key is taken."""
+    _start(home)
+    assert agent.get_key(home) == ("vault-1", KEY)  # the control: with credentials it answers
+
+    def unavailable(sock: object) -> int:
+        raise OSError("Peer credentials are not available on this system.")
+    monkeypatch.setattr(agent, "peer_uid", unavailable)
+    assert agent.get_key(home) is None
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_the_agent_locks_its_key_in_memory(home: Path) -> None:
+    """'key kept out of swap: mlockall … else mlock of the key's bytes, both best effort':
+    where the limit allows a page, the agent has locked memory (VmLck in /proc)."""
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    if soft != resource.RLIM_INFINITY and soft < 4096:
+        pytest.skip("RLIMIT_MEMLOCK allows no page here")
+    pid = _start(home)
+    assert agent.get_key(home) == ("vault-1", KEY)
+    status = Path(f"/proc/{pid}/status").read_text() if os.access(
+        f"/proc/{pid}/status", os.R_OK) else ""
+    locked = [line for line in status.splitlines() if line.startswith("VmLck:")]
+    assert locked and int(locked[0].split()[1]) > 0, locked

@@ -182,7 +182,8 @@ def test_cutting_entries_and_deleting_the_head_is_detected(
     del data["chain_head"]
     write_header_json(home, data)
     try:
-        assert not vault.audit.verify().ok
+        verdict = vault.audit.verify()
+        assert (verdict.ok, verdict.reason) == (False, "head-missing")
     finally:
         vault.close()
 
@@ -219,6 +220,26 @@ def _put_back(home: Path, saved: dict[str, bytes]) -> None:
 def _save_db(home: Path) -> dict[str, bytes]:
     return {name: (home / name).read_bytes() for name in ("vault.db", "vault.db-wal")
             if (home / name).exists()}
+
+
+def test_an_older_vault_db_that_grew_again_is_rolled_back(chain: Vault, home: Path) -> None:
+    """docs/security.md, reason `rolled-back`: an older copy of the vault (six entries) that
+    then grew past the head's count (nine) holds an entry 8, but not the head's entry 8."""
+    db.checkpoint(chain.store.conn)
+    saved, old_header = _save_db(home), (home / "vault.json").read_bytes()
+    chain.people.add("Later One", "2015-01-01", "male")
+    chain.people.add("Later Two", "2015-01-02", "male")
+    chain.close()
+    head = (home / "vault.json").read_bytes()
+    _put_back(home, saved)
+    (home / "vault.json").write_bytes(old_header)
+    with _reopen(home) as older:
+        for n in range(3):
+            older.people.add(f"Elsewhere {n}", "2016-01-01", "female")
+    (home / "vault.json").write_bytes(head)
+    with _reopen(home) as vault:
+        verdict = vault.audit.verify()
+    assert (verdict.ok, verdict.reason) == (False, "rolled-back")
 
 
 def test_an_older_vault_db_put_back_is_detected(chain: Vault, home: Path, pfile: Path) -> None:

@@ -88,7 +88,7 @@ def _restore(src: BinaryIO, env: Envelope, recovery_key_file: Path | None) -> di
         return given
 
     recovery = session.read_secret_file(recovery_key_file) if recovery_key_file else None
-    keys = backup.unlock_backup(env, ask, recovery)
+    keys = backup.unlock_backup(env, ask, recovery, session.sources().confirm)
     store = backup.restore(src, env, keys, session.home())
     verdict = store.verify()
     store.close()

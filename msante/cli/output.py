@@ -72,11 +72,16 @@ def confirm(question: str, *, yes: bool) -> None:
     if not is_terminal():
         raise ConfirmationRequired(
             _("This cannot be undone: confirm with --yes (no terminal to ask on)."))
+    if not ask_yes_no(question):
+        raise ConfirmationRequired(_("Cancelled: nothing was changed."))
+
+
+def ask_yes_no(question: str) -> bool:
+    """Ask a yes/no question on the terminal; anything but yes is no."""
     sys.stderr.write(clean(question) + " " + _("[y/N]") + " ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().casefold()
-    if answer not in {_("y"), _("yes"), "y", "yes"}:
-        raise ConfirmationRequired(_("Cancelled: nothing was changed."))
+    return answer in {_("y"), _("yes"), "y", "yes"}
 
 
 def fields(pairs: list[tuple[str, str]]) -> None:

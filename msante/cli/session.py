@@ -9,7 +9,7 @@ from pathlib import Path
 
 from msante import paths
 from msante.api import Vault
-from msante.cli.output import error, is_terminal
+from msante.cli.output import ask_yes_no, error, is_terminal
 from msante.errors import LockedError, UsageError
 from msante.i18n import _
 from msante.unlock import Sources, obtain_keys
@@ -28,8 +28,9 @@ def prompt_secret(question: str) -> str:
 
 def sources() -> Sources:
     """The passphrase sources of this process."""
-    return Sources(stdin=bool(STATE["passphrase_stdin"]),
-                   prompt=prompt_secret if is_terminal() else None, warn=error)
+    there = is_terminal()
+    return Sources(stdin=bool(STATE["passphrase_stdin"]), prompt=prompt_secret if there else None,
+                   confirm=ask_yes_no if there else None, warn=error)
 
 
 def read_secret_file(path: Path) -> str:

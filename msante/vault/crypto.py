@@ -52,6 +52,10 @@ MAX_KDF_COST_MIB = 768
 """memory (MiB) × iterations at most: 4× the default (64 MiB × 3), about 5 s per try on the
 slowest machine we support (1 GiB × 10 took 21 s on a 2024 laptop, about 2 s per GiB·pass),
 so that a vault.json edited to the maximum is no denial of service."""
+_KDF_READ_BOUNDS = {"memory_kib": (16 * 1024, 1024 * 1024), "iterations": (2, 10),
+                    "lanes": (1, 16)}
+"""What earlier versions wrote (up to 1 GiB × 10 × 16): read, above the cap, only with consent."""
+SECONDS_PER_GIB_PASS = 2
 _KDF_JSON_KEYS = {"alg", "memory_kib", "iterations", "lanes", "salt"}
 SALT_SIZE = 16
 
@@ -73,21 +77,34 @@ class KdfParams:
         return cls(memory_kib, iterations, lanes, _random(SALT_SIZE))
 
     def check(self) -> None:
-        """Refuse parameters below the minimum or above the maximum we accept."""
-        for name, (low, high) in _KDF_BOUNDS.items():
-            value = getattr(self, name)
-            if not low <= value <= high:
-                raise UnsupportedError(
-                    _("key-derivation parameter {name}={value} is outside {low}..{high}").format(
-                        name=name, value=value, low=low, high=high
-                    )
-                )
+        """Refuse parameters msante would not write today (below the minimum, above the cap)."""
+        self.check_readable()
+        _check_bounds(self, _KDF_BOUNDS)
         if self.memory_kib // 1024 * self.iterations > MAX_KDF_COST_MIB:
             raise UnsupportedError(
                 _("key-derivation cost {memory} MiB × {n} iterations is above {most}").format(
                     memory=self.memory_kib // 1024, n=self.iterations, most=MAX_KDF_COST_MIB))
+
+    def check_readable(self) -> None:
+        """Refuse parameters outside what any version ever wrote (before deriving anything)."""
+        _check_bounds(self, _KDF_READ_BOUNDS)
         if len(self.salt) < SALT_SIZE:
             raise UnsupportedError(_("key-derivation salt is too short"))
+
+    @property
+    def costly(self) -> bool:
+        """Whether these readable parameters are above what msante writes today."""
+        try:
+            self.check()
+        except UnsupportedError:
+            return True
+        return False
+
+    @property
+    def seconds(self) -> int:
+        """A rough time per try on the slowest machine we support."""
+        return max(1, round(self.memory_kib / 1024 / 1024 * self.iterations
+                            * SECONDS_PER_GIB_PASS))
 
     def to_json(self) -> dict[str, str | int]:
         """The header form of these parameters."""
@@ -108,11 +125,20 @@ class KdfParams:
         except (binascii.Error, ValueError):
             raise _bad_kdf_json() from None
         params = cls(numbers[0], numbers[1], numbers[2], salt)
-        params.check()
+        params.check_readable()
         return params
 
 
 KdfParams.DEFAULT = KdfParams(65536, 3, 4, b"")
+
+
+def _check_bounds(params: KdfParams, bounds: dict[str, tuple[int, int]]) -> None:
+    for name, (low, high) in bounds.items():
+        value = getattr(params, name)
+        if not low <= value <= high:
+            raise UnsupportedError(
+                _("key-derivation parameter {name}={value} is outside {low}..{high}").format(
+                    name=name, value=value, low=low, high=high))
 
 
 def _bad_kdf_json() -> UnsupportedError:
@@ -120,10 +146,10 @@ def _bad_kdf_json() -> UnsupportedError:
 
 
 def derive_kek(passphrase: str, params: KdfParams) -> bytes:
-    """The key-encryption key of a passphrase (Argon2id, 32 bytes)."""
+    """The key-encryption key of a passphrase (Argon2id, 32 bytes); the cost is the caller's."""
     from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-    params.check()
+    params.check_readable()
     kdf = Argon2id(salt=params.salt, length=KEY_SIZE, iterations=params.iterations,
                    lanes=params.lanes, memory_cost=params.memory_kib)
     return kdf.derive(passphrase.encode("utf-8"))

@@ -25,7 +25,7 @@ from msante.errors import (
     WrongKeyError,
 )
 from msante.i18n import _
-from msante.vault import audit, crypto, db, fsutil, header, rotation, walcheck
+from msante.vault import audit, crypto, db, fsutil, header, kdfcost, rotation, walcheck
 from msante.vault.blobs import BlobStore
 from msante.vault.fsutil import (
     cannot_write,
@@ -58,6 +58,7 @@ def _vault_key_aad(vault_id: str, via: str, kdf: dict[str, Any] | None = None) -
 def wrap_for_passphrase(vault_id: str, vault_key: bytes, passphrase: str,
                         params: crypto.KdfParams) -> tuple[dict[str, Any], bytes]:
     """(kdf JSON, wrapped vault key) for a passphrase under fresh KDF parameters."""
+    params.check()
     kdf = params.to_json()
     kek = crypto.derive_kek(passphrase, params)
     return kdf, crypto.wrap_key(kek, vault_key, _vault_key_aad(vault_id, "passphrase", kdf))
@@ -70,14 +71,17 @@ def wrap_for_recovery(vault_id: str, vault_key: bytes, secret: bytes) -> tuple[b
     return salt, crypto.wrap_key(kek, vault_key, _vault_key_aad(vault_id, "recovery"))
 
 
-def unlock_with_passphrase(base: Path, passphrase: str) -> Keys:
+def unlock_with_passphrase(base: Path, passphrase: str,
+                           consent: kdfcost.Consent | None = None) -> Keys:
     """The vault's keys from its passphrase; WrongKeyError when it does not fit."""
-    return keys_from_passphrase(header.load(base), passphrase)
+    return keys_from_passphrase(header.load(base), passphrase, consent)
 
 
-def keys_from_passphrase(head: header.Header, passphrase: str) -> Keys:
-    """Unwrap the vault key of `head` with a passphrase."""
+def keys_from_passphrase(head: header.Header, passphrase: str,
+                         consent: kdfcost.Consent | None = None) -> Keys:
+    """Unwrap the vault key of `head` with a passphrase (asking before a costly KDF)."""
     params = crypto.KdfParams.from_json(head.kdf)
+    kdfcost.require_consent(params, consent)
     kek = crypto.derive_kek(passphrase, params)
     aad = _vault_key_aad(head.vault_id, "passphrase", head.kdf)
     try:
