@@ -36,12 +36,14 @@ def _no_blanket_consent(monkeypatch: pytest.MonkeyPatch) -> None:
 def cheap_argon(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Argon2id replaced by a recording stand-in whose cost does not depend on the params."""
     calls: list[dict[str, Any]] = []
-    real = crypto.Argon2id
+    from cryptography.hazmat.primitives.kdf import argon2
+
+    real = argon2.Argon2id
 
     def fake(**kw: Any) -> Any:
         calls.append(kw)
         return real(**{**kw, "memory_cost": 16 * 1024, "iterations": 2, "lanes": 1})
-    monkeypatch.setattr(crypto, "Argon2id", fake)
+    monkeypatch.setattr(argon2, "Argon2id", fake)  # crypto imports it when it derives
     return calls
 
 

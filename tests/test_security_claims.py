@@ -181,7 +181,7 @@ def test_removing_a_trusted_person_or_a_habit_erases_it_and_its_earlier_versions
     """'Removing a trusted person or a habit erases the content and its earlier versions'."""
     owner = vault.people.owner()
     entry = vault.profile.add(owner, section, data)
-    vault.profile.edit(entry.id, edit)
+    vault.profile.edit(entry.id, edit, revision=entry.revision)
     vault.profile.remove(entry.id)
     conn = vault.store.conn
     rows = conn.execute("SELECT data FROM profile_entries WHERE id = ?", (entry.id,)).fetchall()

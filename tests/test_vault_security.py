@@ -160,7 +160,9 @@ def test_kdf_parameters_out_of_bounds_are_refused_before_deriving(
     data["kdf"] |= edit
     write_header_json(home, data)
     calls: list[object] = []
-    monkeypatch.setattr(crypto, "Argon2id", lambda **kw: calls.append(kw))
+    from cryptography.hazmat.primitives.kdf import argon2
+
+    monkeypatch.setattr(argon2, "Argon2id", lambda **kw: calls.append(kw))
     with pytest.raises(UnsupportedError):
         store.unlock_with_passphrase(home, PASSPHRASE)
     assert calls == []
