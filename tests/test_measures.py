@@ -594,11 +594,13 @@ def test_csv_of_one_kind_with_kind_option_and_device_columns(cli, made, tmp_path
 
 
 def test_csv_without_usable_header_is_a_usage_error(cli, made, tmp_path):
-    """A file whose first row does not name date and value columns stores nothing, exit 2."""
+    """A file whose first row does not name date and value columns stores nothing, exit 2; a
+    file that does not exist is not found (exit 5), said before the vault is opened, like every
+    command's file to read."""
     r = cli("measure", "import", write(tmp_path, "a,b\n1,2\n"), pfile=made)
     assert r.code == ExitCode.USAGE and "first row" in r.err
     r = cli("measure", "import", tmp_path / "missing.csv", pfile=made)
-    assert r.code == ExitCode.USAGE and "Cannot read" in r.err
+    assert r.code == ExitCode.NOT_FOUND and "No file" in r.err
     assert "measure.import" not in cli_actions(cli, made)
 
 

@@ -142,7 +142,7 @@ def test_a_vault_made_before_the_fold_is_reindexed_on_open(
         home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Documents stored by the previous schema (index over the raw text) are found by the
     fold once the vault is opened by this version, and the index checks out."""
-    before = [m for m in FULL if m[0] != "search_fold"]
+    before = FULL[:[m[0] for m in FULL].index("search_fold")]  # a vault of the version before
     monkeypatch.setattr(migrations, "MIGRATIONS", before)
     monkeypatch.setattr(store, "MIGRATIONS", before)
     vault, _rk = make_vault(home)
