@@ -78,10 +78,11 @@ async def test_mark_a_vaccination_of_the_child_done(filled: Any) -> None:
     assert after == due - {booster}
     done = next(i for i in filled.agenda.plan(leo, today=TODAY) if i.id == booster)
     assert (done.status, done.done_on) == ("done", TODAY)
-    note = filled.store.conn.execute(
-        "SELECT note FROM prevention_done WHERE person = ? AND rule = 'child_dtcap_6'",
-        (leo.id,)).fetchone()[0]
-    assert note == "Tetravac lot X42"
+    # the dose is recorded in the profile: a vaccination entry linked to the item
+    dose = int(booster.split(":")[1])
+    entries = filled.agenda.entries_of(leo, "vaccinations", "child_dtcap_6", dose)
+    assert [(e.status, e.provenance, e.data["date"], e.data["note"]) for e in entries] == [
+        ("current", "prevention", TODAY.isoformat(), "Tetravac lot X42")]
     assert _audit(filled, "agenda.done") == 1
 
 
