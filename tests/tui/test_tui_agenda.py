@@ -17,7 +17,9 @@ from msante.agenda import times
 from msante.tui.screens.agenda import AgendaScreen
 from msante.tui.screens.agenda_forms import AppointmentForm, DoneForm, span_text
 from msante.tui.screens.agenda_month import MonthGrid, add_months, grid_days
+from msante.tui.screens.agenda_views import item_line
 from msante.tui.screens.dialogs import ConfirmScreen
+from msante.tui.screens.home import day
 from tests.tui.helpers import SIZE, TODAY, app_for, open_screen, sync, until
 
 UTC = dt.UTC
@@ -78,10 +80,11 @@ async def test_mark_a_vaccination_of_the_child_done(filled: Any) -> None:
     assert after == due - {booster}
     done = next(i for i in filled.agenda.plan(leo, today=TODAY) if i.id == booster)
     assert (done.status, done.done_on) == ("done", TODAY)
-    note = filled.store.conn.execute(
-        "SELECT note FROM prevention_done WHERE person = ? AND rule = 'child_dtcap_6'",
-        (leo.id,)).fetchone()[0]
-    assert note == "Tetravac lot X42"
+    # the dose is recorded in the profile: a vaccination entry linked to the item
+    dose = int(booster.split(":")[1])
+    entries = filled.agenda.entries_of(leo, "vaccinations", "child_dtcap_6", dose)
+    assert [(e.status, e.provenance, e.data["date"], e.data["note"]) for e in entries] == [
+        ("current", "prevention", TODAY.isoformat(), "Tetravac lot X42")]
     assert _audit(filled, "agenda.done") == 1
 
 
@@ -401,3 +404,15 @@ def test_snapshot_add_form_with_an_error(snap_compare: Any, busy: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app_for(busy), terminal_size=SIZE, run_before=wrong)
+
+
+def test_a_pregnancy_question_lists_no_date_and_others_their_window(filled: Any) -> None:
+    """The list says when as the core does (`Item.window_text`): a question about a pregnancy
+    has no date (not the 18th birthday), an item never recorded says so, others their days."""
+    items = filled.agenda.due(filled.people.owner(), today=TODAY)
+    question = next(i for i in items if i.rule_id == "pertussis_pregnancy")
+    assert question.undated and item_line(question).plain == question.label
+    never = next(i for i in items if i.status == "overdue" and i.since is None)
+    assert item_line(never).plain == f"{never.label}  {never.window_text(day)}"
+    assert "2003" not in item_line(question).plain and day(never.due_from) not in \
+        item_line(never).plain

@@ -306,3 +306,14 @@ def test_snapshot_80_by_24_in_the_light_theme(snap_compare: Any, weights: Any) -
         await pilot.pause()
 
     assert snap_compare(app_for(weights), terminal_size=(80, 24), run_before=run)
+
+
+def test_the_chart_periods_are_the_duration_reader_s_months_and_year() -> None:
+    """`t`'s periods are written as the one duration reader writes them: 1mo and 3mo are
+    months ("1m" reads as a minute there), 1y a year; each has its name."""
+    from msante import durations
+    from msante.tui.screens.measures import period_label
+
+    months = [durations.parse(code, "period").months for code in PERIODS if code]
+    assert months == [1, 3, 12]
+    assert [period_label(code) for code in PERIODS] == ["1 month", "3 months", "1 year", "all"]

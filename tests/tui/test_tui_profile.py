@@ -354,3 +354,22 @@ def test_a_section_label_too_long_for_the_list_goes_on_two_lines_whole() -> None
         assert len(section_prompt(spec, 1, False, 60).plain.split("\n")) == 1
     finally:
         i18n.setup("en")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_provenance_is_said_in_words(lang: str) -> None:
+    """'Origin' never shows a raw code word: an entry made by marking a prevention item done
+    says so, in English and in French."""
+    from msante import i18n
+    from msante.profile.service import PROVENANCES
+    from msante.tui.screens.profile_view import provenance_label
+
+    i18n.setup(lang)
+    try:
+        said = {p: provenance_label(p) for p in PROVENANCES}
+    finally:
+        i18n.setup("en")
+    assert said["prevention"] != "prevention" and len(said["prevention"].split()) > 1
+    assert len(set(said.values())) == len(PROVENANCES)
+    if lang == "fr":
+        assert all(said[p] != p for p in PROVENANCES), said

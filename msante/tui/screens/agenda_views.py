@@ -68,8 +68,10 @@ def status_heading(status: str) -> Content:
 
 
 def item_line(item: Item) -> Content:
-    """One entry of the prevention list: what it is, and the day it is due from."""
-    return Content.assemble(item.label, (f"  {day(item.due_from)}", MUTED))
+    """One entry of the prevention list: what it is, and when (the core's text: a day or a
+    window, "never recorded", nothing for a question about a pregnancy)."""
+    when = item.window_text(day)
+    return Content.assemble(item.label, (f"  {when}" if when else "", MUTED))
 
 
 def by_status(items: list[Item]) -> list[tuple[str, list[Item]]]:

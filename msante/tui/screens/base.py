@@ -12,6 +12,7 @@ from msante.api import Vault
 from msante.i18n import _
 from msante.people import Person
 from msante.tui.state import Clock
+from msante.tui.widgets import one_line
 
 if TYPE_CHECKING:
     from msante.tui.app import MsanteApp
@@ -83,7 +84,7 @@ class MainScreen(Screen[None]):
     def name_the_person(self) -> None:
         """Say in the header whose record the screen shows: `msante — Documents · Léo`."""
         self.sub_title = _("{screen} · {name}").format(screen=self.label(),
-                                                       name=self.person.name)
+                                                       name=one_line(self.person.name))
 
     def person_changed(self) -> None:
         """The app shows another person (the app calls this on its screens of this session;

@@ -32,7 +32,7 @@ from msante.tui.screens.nav import NavBar
 from msante.tui.widgets import MUTED, Plain, PlainTable
 
 LIMIT = 100
-PERIODS = ("1m", "3m", "1y", "")
+PERIODS = ("1mo", "3mo", "1y", "")
 """The periods `t` goes through ("": everything); the chart opens on a year, like the CLI."""
 FIRST_PERIOD = 2
 NOTE_WIDTH = 40
@@ -40,7 +40,7 @@ NOTE_WIDTH = 40
 
 def period_label(code: str) -> str:
     """A period's name in the user's language."""
-    return {"1m": _("1 month"), "3m": _("3 months"), "1y": _("1 year")}.get(code, _("all"))
+    return {"1mo": _("1 month"), "3mo": _("3 months"), "1y": _("1 year")}.get(code, _("all"))
 
 
 def when(iso: str) -> str:

@@ -28,7 +28,7 @@ from msante.tui.screens.home import day
 from msante.tui.screens.nav import NavBar
 from msante.tui.screens.people_form import FieldError, PersonFields, PersonForm
 from msante.tui.screens.people_view import CURRENT_MARK, age_text, details, majority_status
-from msante.tui.widgets import Plain, PlainTable
+from msante.tui.widgets import Plain, PlainTable, one_line
 
 LIMIT = 200  # a vault's people are a family; the table still never takes an unbounded list
 NAME_MIN = 12
@@ -156,7 +156,7 @@ class PeopleScreen(MainScreen):
     def _show(self) -> None:
         person = self.current
         pane = self.query_one("#details")
-        pane.border_title = Content(person.name) if person else ""
+        pane.border_title = Content(one_line(person.name)) if person else ""
         self.query_one("#detail", Static).update(
             details(person, self.clock.today(), self.counts.get(person.name))
             if person else "")

@@ -26,7 +26,8 @@ STATUS_STYLE = {"entered-in-error": "strike", "superseded": "dim italic"}
 def provenance_label(provenance: str) -> str:
     """Where an entry came from, in the user's language."""
     return {"typed": _("typed"), "fhir": _("a FHIR file"), "document": _("a document"),
-            "professional": _("a health professional")}.get(provenance, provenance)
+            "professional": _("a health professional"),
+            "prevention": _("a prevention item marked done")}.get(provenance, provenance)
 
 
 def status_label(status: str | None) -> str:
