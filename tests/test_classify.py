@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from msante.documents import _folding, classify, dates, types
+from msante import folding as _folding
+from msante.documents import classify, dates, types
 from msante.documents.classify import DateGuess, TypeGuess, guess_date, guess_type
 
 TODAY = dt.date(2025, 6, 1)

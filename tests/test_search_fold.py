@@ -1,4 +1,4 @@
-"""The search fold (documents/_folding.py): one function for the index, the queries and the
+"""The search fold (msante/folding.py): one function for the index, the queries and the
 snippets, in every script — and the map from the folded text back to the original, which the
 snippets' marks rely on."""
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msante.documents._folding import (
+from msante.folding import (
     _CJK,
     _MARK_SET,
     _MARKS,

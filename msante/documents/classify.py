@@ -29,8 +29,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from msante.documents._folding import _NUMBER, _clip, _flat, _words
 from msante.documents.dates import DateGuess, guess_date
+from msante.folding import _NUMBER, _clip, _flat, _words
 from msante.text import fold
 
 TYPE_SCAN = 20_000

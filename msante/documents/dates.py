@@ -26,7 +26,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from msante.documents._folding import _WORD_BYTES, _clip, _flat
+from msante.folding import _WORD_BYTES, _clip, _flat
 
 DATE_SCAN = 30_000
 DATE_HEADER_LINES = 40

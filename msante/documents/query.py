@@ -27,7 +27,7 @@ FTS5 syntax error.
   would keep nothing of it.
 - Normalisation: control characters and lone surrogates become spaces, then NFKC; only the
   first 1,000 characters and the first 64 terms count, to bound the work. Each term's text is
-  then folded as the index is (documents/_folding.py: ligatures, Arabic marks, presentation
+  then folded as the index is (msante/folding.py: ligatures, Arabic marks, presentation
   forms…); a CJK word becomes its characters apart, which FTS5 takes as a phrase (日本語 →
   "日 本 語", found inside 日本語テスト), and a CJK prefix (日本*) is the word itself, each CJK
   character being a whole token.
@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from msante.documents._folding import is_cjk, search_fold
+from msante.folding import is_cjk, search_fold
 
 Kind = Literal["word", "prefix", "phrase"]
 

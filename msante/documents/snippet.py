@@ -1,6 +1,6 @@
 """Search-result snippets, cut in Python around the first match in the document's text.
 
-The text is first folded as the index is (documents/_folding.py: NFKC, Arabic marks out, CJK
+The text is first folded as the index is (msante/folding.py: NFKC, Arabic marks out, CJK
 characters apart); matches are found in the fold and marked in the original text, each span
 mapped back to the clusters it covers, so that a ligature or a word with its vowel marks is
 marked whole. A text that folds to itself (nearly all) is not copied and needs no map.
@@ -40,8 +40,8 @@ from functools import cache
 from itertools import pairwise
 from typing import NamedTuple
 
-from msante.documents._folding import Folded, fold_map, search_fold
 from msante.documents.query import Query, Term
+from msante.folding import Folded, fold_map, search_fold
 from msante.text import fold
 
 SCAN = 20_000  # characters of a document's text looked at for its snippet

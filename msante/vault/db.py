@@ -158,7 +158,7 @@ def connect(path: Path, db_key: bytes, *, check: bool = True) -> Connection:
 
 def _fold(value: object) -> object:
     """SQL msante_fold(x): the search fold of a text (the full-text index's triggers call it)."""
-    from msante.documents._folding import search_fold
+    from msante.folding import search_fold
 
     return search_fold(value) if isinstance(value, str) else value
 

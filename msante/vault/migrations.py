@@ -170,7 +170,7 @@ def m005_agenda(conn: Connection, keys: Keys) -> None:
 
 
 def m006_search_fold(conn: Connection, keys: Keys) -> None:
-    """The full-text index rebuilt over folded text (documents/_folding.py: NFKC, without
+    """The full-text index rebuilt over folded text (msante/folding.py: NFKC, without
     Arabic and Hebrew vowel marks, each CJK character a token), read through a view.
 
     Triggers index `msante_fold()` of each column (a function every connection registers,
