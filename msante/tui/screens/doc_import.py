@@ -17,8 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, DirectoryTree, Input, ProgressBar, RichLog, Static
+from textual.widgets import Button, Checkbox, DirectoryTree, Input, ProgressBar, RichLog
 from textual.worker import get_current_worker
 
 from msante.api import Vault
@@ -27,6 +26,7 @@ from msante.errors import MsanteError
 from msante.i18n import _
 from msante.people import Person
 from msante.tui.paths import PathSuggester, in_words
+from msante.tui.screens.path_form import PathForm
 from msante.tui.widgets import Plain
 from msante.vault.keys import Keys
 
@@ -51,7 +51,7 @@ class Outcome:
     """The folder imported from (the next picker starts there)."""
 
 
-class ImportScreen(ModalScreen[Outcome | None]):
+class ImportScreen(PathForm[Outcome | None]):
     """Choose files or a folder and import them into the person's documents."""
 
     DEFAULT_CSS = """
@@ -108,22 +108,6 @@ class ImportScreen(ModalScreen[Outcome | None]):
     @on(DirectoryTree.DirectorySelected)
     def _picked(self, event: DirectoryTree.FileSelected | DirectoryTree.DirectorySelected) -> None:
         self.query_one("#path", Input).value = str(event.path)
-
-    @on(Input.Submitted, "#path")
-    def _submitted(self) -> None:
-        self._start()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "go":
-            self._start()
-        else:
-            self.action_close()
-
-    def _say(self, text: str, *, error: bool = False) -> None:
-        message = self.query_one("#message", Static)
-        message.update(text)
-        message.set_class(error, "error")
 
     # -- importing -------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from msante.errors import MsanteError
 from msante.i18n import _, ngettext
 from msante.people import Person
 from msante.tui.paths import PathSuggester, in_words, system_error
+from msante.tui.screens.path_form import PathForm
 from msante.tui.widgets import Plain
 from msante.vault.keys import Keys
 
@@ -45,7 +46,7 @@ class Export:
     """A check box's label (the calendar: everyone's), none when empty."""
 
 
-class ExportForm(ModalScreen[str | None]):
+class ExportForm(PathForm[str | None]):
     """Ask for a new file, write it in a worker thread; dismissed with what was said."""
 
     DEFAULT_CSS = """
@@ -88,22 +89,6 @@ class ExportForm(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#path", Input).focus()
-
-    @on(Input.Submitted, "#path")
-    def _submitted(self) -> None:
-        self._start()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "go":
-            self._start()
-        else:
-            self.action_close()
-
-    def _say(self, text: str, *, error: bool = False) -> None:
-        message = self.query_one("#message", Static)
-        message.update(text)
-        message.set_class(error, "error")
 
     def _start(self) -> None:
         if self.running:
