@@ -107,3 +107,22 @@ async def open_screen(pilot: Any, key: str, kind: type[S]) -> S:
     assert isinstance(screen, kind), pilot.app.screen_stack
     await until(pilot, lambda: getattr(screen, "loaded", False))
     return screen
+
+
+def fill_every_text(vault: Any, text: str, sep: str = "") -> Any:
+    """Put `text` in every user-written field (names, titles, texts, notes, places, profile
+    entries) of the owner and a child, for the tests that check it is shown, never obeyed."""
+    import datetime as dt
+
+    owner = vault.people.owner()
+    child = vault.people.add(f"Léo{sep}{text}", "2019-04-27", "male")
+    for person, n in ((owner, 1), (child, 2)):
+        add_document(vault, person.id, n, title=f"Bilan{sep}{text}", text=f"Texte{sep}{text}",
+                     date="2025-03-12")
+        vault.measures.add(person, "weight", "20", at="2025-06-01 08:00", note=text)
+        vault.agenda.add(person, f"RDV{sep}{text}",
+                         dt.datetime(2025, 6, 20, 12, 30, tzinfo=dt.UTC), tz="Europe/Paris",
+                         location=text)
+        vault.profile.add(person, "allergies", {"substance": f"Pollen{sep}{text}",
+                                                "note": text})
+    return vault

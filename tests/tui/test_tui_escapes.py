@@ -8,7 +8,6 @@ would write to the terminal is read back: only the app's own sequences are in it
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -17,7 +16,7 @@ from textual.pilot import Pilot
 
 from msante.tui.screens.home import HomeScreen
 from msante.tui.widgets import Plain, plain, safe
-from tests.tui.helpers import SIZE, add_document, app_for, sync, until
+from tests.tui.helpers import SIZE, app_for, fill_every_text, sync, until
 
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x9b1;1H\x1b]8;;https://evil.example\x1b\\clic\x1bP1$q\x1b\\"
 # What Textual writes itself: SGR styles and cursor moves; anything else is the data's.
@@ -28,18 +27,7 @@ CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 @pytest.fixture
 def hostile(vault: Any) -> Any:
     """A vault whose every user-written text holds terminal controls."""
-    owner = vault.people.owner()
-    child = vault.people.add(f"Léo{HOSTILE}", "2019-04-27", "male")
-    for person, n in ((owner, 1), (child, 2)):
-        add_document(vault, person.id, n, title=f"Bilan{HOSTILE}", text=f"Texte{HOSTILE}",
-                     date="2025-03-12")
-        vault.measures.add(person, "weight", "20", at="2025-06-01 08:00", note=HOSTILE)
-        vault.agenda.add(person, f"RDV{HOSTILE}",
-                         dt.datetime(2025, 6, 20, 12, 30, tzinfo=dt.UTC), tz="Europe/Paris",
-                         location=HOSTILE)
-        vault.profile.add(person, "allergies", {"substance": f"Pollen{HOSTILE}",
-                                                "note": HOSTILE})
-    return vault
+    return fill_every_text(vault, HOSTILE)
 
 
 def _written(pilot: Pilot[None]) -> str:

@@ -8,7 +8,6 @@ name or a title (switching person, confirming a deletion) are run.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from textual.pilot import Pilot
 
 from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.screens.home import HomeScreen
-from tests.tui.helpers import SIZE, add_document, app_for, sync, until
+from tests.tui.helpers import SIZE, app_for, fill_every_text, sync, until
 
 HOSTILE = "[/x] [link='https://evil.example']clic[/link] [b]gras"
 
@@ -24,18 +23,7 @@ HOSTILE = "[/x] [link='https://evil.example']clic[/link] [b]gras"
 @pytest.fixture
 def hostile(vault: Any) -> Any:
     """A vault whose every user-written text holds markup."""
-    owner = vault.people.owner()
-    child = vault.people.add(f"Léo {HOSTILE}", "2019-04-27", "male")
-    for person, n in ((owner, 1), (child, 2)):
-        add_document(vault, person.id, n, title=f"Bilan {HOSTILE}", text=f"Texte {HOSTILE}",
-                     date="2025-03-12")
-        vault.measures.add(person, "weight", "20", at="2025-06-01 08:00", note=HOSTILE)
-        vault.agenda.add(person, f"RDV {HOSTILE}",
-                         dt.datetime(2025, 6, 20, 12, 30, tzinfo=dt.UTC), tz="Europe/Paris",
-                         location=HOSTILE)
-        vault.profile.add(person, "allergies", {"substance": f"Pollen {HOSTILE}",
-                                                "note": HOSTILE})
-    return vault
+    return fill_every_text(vault, HOSTILE, sep=" ")
 
 
 async def _visit(pilot: Pilot[None], key: str) -> None:
