@@ -103,7 +103,7 @@ def _unchanged(text: str) -> bool:
     if text.isascii():
         return True
     try:
-        return not text.encode("latin-1").translate(None, _LATIN1_KEPT)
+        return not text.encode("latin-1").translate(None, LATIN1_KEPT)
     except UnicodeEncodeError:
         pass
     if not unicodedata.is_normalized("NFKC", text):
@@ -129,7 +129,7 @@ def _clean_pages() -> bytes:
 
 _CLEAN_PAGES = _clean_pages()
 # the characters of Latin-1 that NFKC keeps as they are (all but ª, ², ½, NBSP…)
-_LATIN1_KEPT = bytes(b for b in range(256)
+LATIN1_KEPT = bytes(b for b in range(256)
                      if unicodedata.normalize("NFKC", chr(b)) == chr(b))
 
 

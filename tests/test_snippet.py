@@ -160,3 +160,32 @@ def test_the_start_of_a_text_is_enough_for_an_early_match() -> None:
     assert snippet_of_start(text[:CHUNK], pattern) == snippet(text, pattern)
     assert snippet_of_start(text[:CHUNK], matcher(parse("absent"))) is None
     assert snippet_of_start(text[:CHUNK], None) == snippet(text, None)
+
+
+def test_the_quick_way_takes_the_common_text_and_agrees_with_the_general_way() -> None:
+    """A short Latin-1 text that folds to itself is cut the quick way (in C), to the same
+    snippet as the general way; a text NFKC changes or one beyond Latin-1 is left to it."""
+    from msante.documents.snippet import _quick, _snippet
+
+    for query in ("glycemie", "creat*", '"proteine c-reactive"', "oestradiol", "zzz"):
+        pattern = matcher(parse(query))
+        text = TEXT.replace("—", "-").replace("Œ", "Oe").replace("µ", "u")[:CHUNK]
+        quick = _quick(text, pattern, whole=True)
+        assert (quick is None) == (query == "zzz")  # no match: the start, the general way
+        if quick is not None:
+            assert quick == _snippet(text, pattern, whole=True)
+    pattern = matcher(parse("glycemie"))
+    for changed in ("x\u00a0Glycémie", "ﬁn Glycémie", "Łódź Glycémie", "a\0 Glycémie"):
+        assert _quick(changed, pattern, whole=True) is None
+        assert "**Glycémie**" in snippet(changed, pattern)
+
+
+def test_squeezing_white_space_the_quick_way_is_the_slow_way() -> None:
+    """Every white-space character but the space is unprintable, which the quick squeeze
+    relies on; and both ways give the same text."""
+    from msante.documents.snippet import _squeeze
+
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    assert all(not c.isprintable() for c in spaces if c != " ")
+    for text in (" a b ", "a  b", "a\u00a0b", "a\nb", "a\u2028b c", "  ", ""):
+        assert _squeeze(text) == " ".join(text.split())

@@ -37,11 +37,11 @@ import re
 import string
 import unicodedata
 from functools import cache
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import NamedTuple
 
 from msante.documents.query import Query, Term
-from msante.folding import Folded, fold_map, search_fold
+from msante.folding import LATIN1_KEPT, Folded, fold_map, search_fold
 from msante.text import fold
 
 SCAN = 20_000  # characters of a document's text looked at for its snippet
@@ -114,6 +114,13 @@ def _table(codec: str) -> bytes:
         folded = _folded_char(char)
         out.append(ord(folded) if folded.isascii() else byte)
     return bytes(out)
+
+
+@cache
+def _quick_table() -> bytes:
+    """The Latin-1 folding table, with NUL for each character that NFKC changes."""
+    return bytes(folded if byte in LATIN1_KEPT and byte else 0
+                 for byte, folded in enumerate(_table("latin-1")))
 
 
 def _unencodable(error: UnicodeError) -> tuple[str, int]:
@@ -203,6 +210,7 @@ class Matcher(NamedTuple):
     terms: tuple[re.Pattern[bytes], ...] = ()  # folded: one per term, in the query's order
     any: re.Pattern[bytes] | None = None  # folded: any of the terms
     settled: re.Pattern[bytes] | None = None  # folded: see _first
+    pieces: re.Pattern[bytes] | None = None  # folded: any of the terms, as a group (_quick)
 
     def found(self, text: str) -> bool:
         """Whether any term matches somewhere in `text`."""
@@ -224,14 +232,16 @@ def matcher(query: Query, *, folded: bool = True) -> Matcher | None:
         return Matcher(_plain(terms))
     patterns = [_folded(tokens, prefix) for tokens, prefix in terms]
     most = max(len(tokens) for tokens, _prefix in terms)
+    anyone = "|".join(patterns)
     return Matcher(None, tuple(re.compile(p.encode()) for p in patterns),
-                   re.compile("|".join(patterns).encode()),
-                   re.compile(rf"(?:\w+\W+){{{most}}}\w".encode()))
+                   re.compile(anyone.encode()),
+                   re.compile(rf"(?:\w+\W+){{{most}}}\w".encode()),
+                   re.compile(f"({anyone})".encode()))
 
 
 def snippet(text: str, pattern: Matcher | None) -> str:
     """A short passage of `text` around the first match, matches marked with **…**."""
-    out = _snippet(text, pattern, whole=True)
+    out = _quick(text, pattern, whole=True) or _snippet(text, pattern, whole=True)
     assert out is not None
     return out
 
@@ -239,7 +249,36 @@ def snippet(text: str, pattern: Matcher | None) -> str:
 def snippet_of_start(text: str, pattern: Matcher | None) -> str | None:
     """The snippet of a text of which `text` is only the start (longer than BEFORE + AFTER);
     None when the rest is needed: no match is certain yet, or the window runs past `text`."""
-    return _snippet(text, pattern, whole=False)
+    return _quick(text, pattern, whole=False) or _snippet(text, pattern, whole=False)
+
+
+def _quick(text: str, m: Matcher | None, *, whole: bool) -> str | None:
+    """The snippet the general way (`_snippet`) gives, for the common case only: a text of
+    at most CHUNK characters, in Latin-1 and folding to itself, a query taken the folded way,
+    a first match that is certain. Its matches are cut in C (the pieces between and of the
+    matches, split by the regex, then measured); None in any other case."""
+    if m is None or m.pieces is None or len(text) > CHUNK:
+        return None
+    try:
+        folded = text.encode("latin-1").translate(_quick_table())
+    except UnicodeEncodeError:
+        return None
+    if b"\0" in folded:  # a character that NFKC changes (or a NUL): the general way
+        return None
+    assert m.any and m.settled
+    first = m.any.search(folded)
+    if first is None or not (whole or m.settled.match(folded, first.start())):
+        return None
+    s, e = first.span()
+    start, end = max(0, s - BEFORE), min(len(text), e + AFTER)
+    if not whole and e + AFTER >= len(text):
+        return None
+    if start:  # begin on a whole word
+        space = text.find(" ", start, s)
+        start = space + 1 if space >= 0 else s
+    cuts = list(accumulate(map(len, m.pieces.split(folded[start:end])), initial=start))
+    marked = MARK.join(map(text.__getitem__, map(slice, cuts, cuts[1:])))
+    return ("…" if start else "") + _squeeze(marked) + ("…" if end < len(text) else "")
 
 
 class _Unsettled(Exception):
@@ -328,4 +367,7 @@ def _first(m: Matcher, text: str, whole: bool) -> tuple[int, int, bytes] | None:
 
 
 def _squeeze(text: str) -> str:
+    """`text` with each run of white space made one space, and none at either end."""
+    if text.isprintable() and "  " not in text:  # (any other white space is unprintable)
+        return text.strip(" ")
     return " ".join(text.split())
