@@ -45,6 +45,8 @@ def without_controls(text: str) -> str:
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive key of `text` ("Élodie  Martin" → "elodie martin")."""
+    if text.isascii():  # NFKD keeps ASCII as it is, with no combining mark
+        return " ".join(text.casefold().split())
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.casefold().split())

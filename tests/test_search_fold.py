@@ -138,3 +138,20 @@ def test_the_quick_check_never_skips_a_text_that_folds() -> None:
         for before in ("a", "é", "’"):
             text = before + char
             assert _unchanged(text) is (search_fold(text) == text), hex(code)
+
+
+def test_the_ascii_shortcut_of_text_fold_is_the_full_fold() -> None:
+    """msante.text.fold takes a shortcut for ASCII text: it gives what NFKD and the removal
+    of combining marks give, for every ASCII character and for mixed strings."""
+    import unicodedata
+
+    from msante.text import fold as key
+
+    def full(text: str) -> str:
+        bare = "".join(c for c in unicodedata.normalize("NFKD", text)
+                       if not unicodedata.combining(c))
+        return " ".join(bare.casefold().split())
+
+    every = "".join(map(chr, range(128)))
+    for text in (every, "  Élodie  MARTIN ", "Jean-Pierre\tDUPONT\n", "ß", ""):
+        assert key(text) == full(text)
