@@ -424,3 +424,22 @@ def test_a_tampered_handover_archive_writes_nothing(cli, made: Path, handover, t
         assert v.audit.verify().ok
     assert after == before
     assert sorted(p.name for p in (other / "blobs").rglob("*") if p.is_file()) == blobs_before
+
+
+def test_a_document_built_from_a_row_is_the_named_tuple_its_fields_say() -> None:
+    """Document.from_row builds the tuple directly (no argument binding): every field is
+    there, in order, as the named constructor would have it."""
+    import datetime as dt
+
+    from msante.documents.model import COLUMNS, Document
+
+    names = [c.strip() for c in COLUMNS.split(",")]
+    assert len(names) == len(Document._fields)
+    row = tuple(f"v{i}" for i in range(len(names)))
+    row = (*row[:5], b"key", *row[6:12], "2020-01-02", 1, "11502-2", 0, 3, "[]", None,
+           '["a"]', *row[20:23], 1, *row[24:])
+    doc = Document.from_row(row)
+    assert type(doc) is Document and len(doc) == len(Document._fields)
+    assert doc == Document(**dict(zip(Document._fields, doc, strict=True)))
+    assert (doc.wrapped_key, doc.date, doc.date_guessed, doc.tags, doc.hidden,
+            doc.updated_at) == (b"key", dt.date(2020, 1, 2), True, ("a",), True, row[-1])

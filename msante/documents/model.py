@@ -68,10 +68,13 @@ class Document(NamedTuple):
         (n, id_, rev, person, blob_id, wrapped, sha, size, mime, filename, title, author, date,
          dguess, code, tguess, pages, flags, reason, tags, note, pcreated, pmodified, hidden,
          trashed, created, updated) = row
-        return cls(n, id_, rev, person, blob_id, bytes(wrapped), sha, size, mime, filename,
-                   title, author, dt.date.fromisoformat(date) if date else None, bool(dguess),
-                   code, bool(tguess), pages, _strings(flags), reason, _strings(tags), note,
-                   pcreated, pmodified, bool(hidden), trashed, created, updated)
+        # tuple.__new__ rather than cls(…): a search builds a Document per row, and the named
+        # tuple's own __new__ binds 27 arguments by name first
+        return tuple.__new__(cls, (
+            n, id_, rev, person, blob_id, bytes(wrapped), sha, size, mime, filename, title,
+            author, dt.date.fromisoformat(date) if date else None, bool(dguess), code,
+            bool(tguess), pages, _strings(flags), reason, _strings(tags), note, pcreated,
+            pmodified, bool(hidden), trashed, created, updated))
 
     @property
     def type_label(self) -> str:
