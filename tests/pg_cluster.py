@@ -234,10 +234,15 @@ def _base_and_owner(config: pytest.Config) -> tuple[Path, int]:
 def _own_base(config: pytest.Config) -> Path:
     """This process's run folder, made on first use and removed at pytest_unconfigure."""
     if BASE_KEY not in config.stash:
-        base = Path(tempfile.mkdtemp(prefix="msante-pg-", dir=_memory_folder()))
-        base.chmod(0o711)  # the cluster's user must reach its folder inside
-        config.stash[BASE_KEY] = base
+        config.stash[BASE_KEY] = make_base()
     return config.stash[BASE_KEY]
+
+
+def make_base() -> Path:
+    """A new private folder for a run's cluster, in memory where there is room."""
+    base = Path(tempfile.mkdtemp(prefix="msante-pg-", dir=_memory_folder()))
+    base.chmod(0o711)  # the cluster's user must reach its own folder inside
+    return base
 
 
 def _memory_folder() -> str | None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,31 @@ def test_workers_get_their_own_databases_and_nothing_outlives_the_run(tmp_path: 
     assert not base.exists()
     assert _alive([pid for record in seen for pid in record["pids"]]) == []
     assert _mentioning(str(base)) == []
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_no_cluster_behind() -> None:
+    """Should pytest die by SIGKILL, the watchdog stops its cluster and removes the folder."""
+    owner = subprocess.Popen(["sleep", "60"])  # stands for the pytest that owns the run
+    base = pg_cluster.make_base()
+    try:
+        try:
+            cluster = pg_cluster.cluster_for_run(base, owner.pid)
+        except pg_cluster.PgUnavailable as exc:
+            pg_cluster.unavailable(str(exc))
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        owner.kill()
+        owner.wait()  # a zombie would still answer the watchdog's kill -0
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (base.exists() or _mentioning(str(base))):
+            time.sleep(0.1)
+        assert not base.exists()
+        assert _alive([postmaster]) == []
+        assert _mentioning(str(base)) == []
+    finally:
+        owner.kill()
+        owner.wait()
+        pg_cluster.teardown(base)
 
 
 def _alive(pids: list[int]) -> list[int]:
