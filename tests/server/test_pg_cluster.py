@@ -20,15 +20,16 @@ ROOT = Path(__file__).resolve().parents[2]
 # Run by a child pytest with two xdist workers, each running it once (--dist each).
 RECORDING_TEST = '''
 import json, os, pathlib
-import sqlalchemy as sa
+from urllib.parse import parse_qs, urlsplit
+import psycopg  # lighter than SQLAlchemy, which the in-process test covers
 
 def test_record(postgresql_url):
-    engine = sa.create_engine(postgresql_url)
-    with engine.connect() as conn:
-        dbname = conn.execute(sa.text("SELECT current_database()")).scalar_one()
-        data = conn.execute(sa.text("SHOW data_directory")).scalar_one()
-        backend = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
-    engine.dispose()
+    url = urlsplit(postgresql_url)
+    with psycopg.connect(host=parse_qs(url.query)["host"][0], user=url.username,
+                         dbname=url.path.lstrip("/")) as conn:
+        dbname, data, backend = conn.execute(
+            "SELECT current_database(), current_setting('data_directory'), pg_backend_pid()"
+        ).fetchone()
     postmaster = int((pathlib.Path(data) / "postmaster.pid").read_text().split()[0])
     worker = os.environ["PYTEST_XDIST_WORKER"]
     record = {"url": postgresql_url, "dbname": dbname, "data": data,
@@ -70,6 +71,7 @@ def test_each_worker_names_its_own_database(monkeypatch: pytest.MonkeyPatch) -> 
     assert len(names) == 4
 
 
+@pytest.mark.slow
 def test_workers_get_their_own_databases_and_nothing_outlives_the_run(tmp_path: Path) -> None:
     """A child pytest with two workers: two databases of one cluster, all gone at the end."""
     (tmp_path / "test_tiny.py").write_text(RECORDING_TEST)
