@@ -164,3 +164,22 @@ def test_skips_where_postgresql_is_missing_but_fails_in_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         pg_cluster.unavailable("it is missing")
+
+
+def test_a_failed_start_is_not_retried_by_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first worker's failure is recorded in the run's folder; the others report it at once."""
+    def missing() -> Path:
+        raise pg_cluster.PgUnavailable("initdb is nowhere")
+
+    monkeypatch.setattr(pg_cluster, "find_bindir", missing)
+    base = pg_cluster.make_base()
+    try:
+        for _worker in range(2):
+            with pytest.raises(pg_cluster.PgUnavailable, match="initdb is nowhere"):
+                pg_cluster.cluster_for_run(base, os.getpid())
+        monkeypatch.undo()  # PostgreSQL is back, but this run already knows it failed
+        with pytest.raises(pg_cluster.PgUnavailable, match="initdb is nowhere"):
+            pg_cluster.cluster_for_run(base, os.getpid())
+        assert not (base / "pg").exists()
+    finally:
+        pg_cluster.teardown(base)
