@@ -168,13 +168,20 @@ def teardown(base: Path) -> None:
         os.kill(int((base / "watchdog.pid").read_text()), signal.SIGTERM)
     pidfile = base / "pg" / "data" / "postmaster.pid"
     if pidfile.exists():
-        cluster = Cluster(base, find_bindir(), run_user())
         try:
+            cluster = Cluster(base, find_bindir(), run_user())
             _run(cluster, "pg_ctl", "stop", "-D", str(cluster.data), "-m", "immediate", "-w")
         except PgUnavailable:
-            with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-                os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+            _kill_postmaster(pidfile)
     shutil.rmtree(base, ignore_errors=True)
+
+
+def _kill_postmaster(pidfile: Path) -> None:
+    """Kill the postmaster named in its pid file, if that process is still this cluster's."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        pid = int(pidfile.read_text().split()[0])
+        if str(pidfile.parent).encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -217,7 +224,8 @@ def create_database(cluster: Cluster, name: str) -> None:
     try:
         with psycopg.connect(host=str(cluster.home), port=PORT, user=DB_USER,
                              dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            force = " WITH (FORCE)" if conn.info.server_version >= 130000 else ""
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"{force}')
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
         raise PgUnavailable(f"the database {name} could not be made: {exc}") from exc
