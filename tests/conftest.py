@@ -16,6 +16,8 @@ import pytest
 
 from msante import i18n
 
+pytest_plugins = ["tests.pg_cluster"]  # the `postgresql_url` fixture: a real PostgreSQL
+
 PASSPHRASE = "velvet orbit lantern mosaic 7"
 FAST_KDF = {"memory_kib": 16384, "iterations": 2}
 CLI_ENV_DROP = ("MSANTE_PASSPHRASE_FILE", "LANGUAGE", "LC_ALL", "LC_MESSAGES")
