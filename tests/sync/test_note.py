@@ -33,8 +33,8 @@ TEXT = ("If you think cryptography is the answer to your problem,\n"
         "then you don't know what your problem is.\n")
 PETER_SIG = ("— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfq"
              "dngotpRZb6KE6RyyBwJnAM=\n")
-ENOCH_SIG = ("— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnW"
-             "Lox33WWd1RvMc+QQ=\n")
+ENOCH_SIG = ("— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oO"
+             "TGwnWLox33WWd1RvMc+QQ=\n")
 PETER = NoteVerifier.from_vkey(PETER_VKEY)
 ENOCH = NoteVerifier.from_vkey(ENOCH_VKEY)
 
@@ -66,7 +66,7 @@ def test_opening_checks_known_keys_and_ignores_unknown_ones() -> None:
 
 
 def test_a_bad_signature_from_a_known_key_refuses_the_note() -> None:
-    """signed-note: a known key's failed signature rejects the whole note, even beside a good one."""
+    """signed-note: a known key's bad signature rejects the whole note, even beside a good one."""
     bad = PETER_SIG[:60] + "ABCD" + PETER_SIG[60:]
     with pytest.raises(UnverifiedNoteError, match=r"PeterNeumann\+c74f20a3"):
         open_note(TEXT + "\n" + bad, [PETER])
@@ -89,8 +89,8 @@ GO_BAD_MESSAGES = [
     TEXT + "\n",
     TEXT + "\n" + PETER_SIG[:-1],
     "\x01" + TEXT + "\n" + PETER_SIG,
-    TEXT + "\n" + "— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngo"
-    "tpRZb6KE6RyyBwJnAM=",
+    TEXT + "\n" + "— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfq"
+    "dngotpRZb6KE6RyyBwJnAM=",
     TEXT + "\n" + PETER_SIG + "Unexpected line.\n",
     TEXT + "\n" + PETER_SIG.replace("AM=", "AN="),          # non-canonical base64
     TEXT + "\n" + "— PeterNeumann AAAA\n",                  # too short to hold a key ID and more
