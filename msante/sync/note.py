@@ -98,8 +98,9 @@ def _split_key(text: str, parts: int, what: str) -> list[str]:
     return fields
 
 
-def _parse_key_fields(name: str, hex_id: str, b64: str, what: str) -> tuple[str, bytes, bytes]:
-    """(name, key ID, 32 key bytes) from the fields of a vkey or skey."""
+def _parse_key_fields(fields: list[str], what: str) -> tuple[str, bytes, bytes]:
+    """(name, key ID, 32 key bytes) from the last three fields of a vkey or skey."""
+    name, hex_id, b64 = fields[-3:]
     check_name(name)
     if len(hex_id) != 8 or any(c not in "0123456789abcdefABCDEF" for c in hex_id):
         raise NoteError(f"the key ID of a {what} is 8 hexadecimal digits")
@@ -132,7 +133,7 @@ class NoteVerifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> NoteVerifier:
         """Parse "<name>+<key ID>+<base64 key>"; the key ID must match the key."""
-        name, kid, raw = _parse_key_fields(*_split_key(vkey, 3, "verifier key"), "verifier key")
+        name, kid, raw = _parse_key_fields(_split_key(vkey, 3, "verifier key"), "verifier key")
         if key_id(name, raw) != kid:
             raise NoteError("the key ID of the verifier key does not match its key")
         try:
@@ -175,7 +176,7 @@ class NoteSigner:
         fields = _split_key(skey, 5, "signer key")
         if fields[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("a signer key starts with PRIVATE+KEY+")
-        name, kid, seed = _parse_key_fields(*fields[2:], "signer key")
+        name, kid, seed = _parse_key_fields(fields, "signer key")
         signer = cls(name, Ed25519PrivateKey.from_private_bytes(seed))
         if signer.verifier().key_id != kid:
             raise NoteError("the key ID of the signer key does not match its key")
