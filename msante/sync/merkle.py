@@ -15,6 +15,8 @@ subtrees along the right border, so:
     inclusion_proof(n, i, source)    O(log n) node reads (at most 2 log2 n)
     consistency_proof(m, n, source)  O(log n) node reads (at most 2 log2 n)
 
+A server that keeps the rows in a database asks `inclusion_nodes`, `consistency_nodes` or
+`root_nodes` which rows a proof needs, fetches them in one query and passes them as a `NodeMap`.
 A plain callable `leaf(i) -> bytes` is accepted too (`LeafSource` recomputes complete subtrees
 from the leaves, O(2**level) reads each, memoised in an optional cache), for small trees and
 tests. Verification follows RFC 9162 sections 2.1.3.2 and 2.1.4.2 and raises `ProofError`.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Protocol, runtime_checkable
 
 HASH_SIZE = 32
@@ -115,6 +117,50 @@ def as_source(source: Source) -> HashSource:
     if isinstance(source, HashSource):
         return source
     return LeafSource(source)
+
+
+class NodeMap:
+    """A `HashSource` over rows already fetched: {(level, index): hash} (KeyError if absent)."""
+
+    def __init__(self, rows: Mapping[tuple[int, int], bytes]) -> None:
+        self._rows = rows
+
+    def node(self, level: int, index: int) -> bytes:
+        """The fetched row."""
+        return self._rows[(level, index)]
+
+
+class _Recorder:
+    """A `HashSource` that notes which rows are asked for and answers with placeholders."""
+
+    def __init__(self) -> None:
+        self.wanted: dict[tuple[int, int], None] = {}
+
+    def node(self, level: int, index: int) -> bytes:
+        """A zero hash; the position is remembered, in order, once."""
+        self.wanted[(level, index)] = None
+        return bytes(HASH_SIZE)
+
+
+def inclusion_nodes(size: int, index: int) -> list[tuple[int, int]]:
+    """The (level, index) rows `inclusion_proof(size, index, ...)` reads: fetch them at once."""
+    recorder = _Recorder()
+    inclusion_proof(size, index, recorder)
+    return list(recorder.wanted)
+
+
+def consistency_nodes(old_size: int, new_size: int) -> list[tuple[int, int]]:
+    """The (level, index) rows `consistency_proof(old_size, new_size, ...)` reads."""
+    recorder = _Recorder()
+    consistency_proof(old_size, new_size, recorder)
+    return list(recorder.wanted)
+
+
+def root_nodes(size: int) -> list[tuple[int, int]]:
+    """The (level, index) rows `root_of(size, ...)` reads: one per bit set in `size`."""
+    recorder = _Recorder()
+    root_of(size, recorder)
+    return list(recorder.wanted)
 
 
 def new_nodes(index: int, leaf: bytes,

@@ -17,13 +17,17 @@ from msante.sync.merkle import (
     EMPTY_ROOT,
     LeafSource,
     MemoryTree,
+    NodeMap,
     ProofError,
+    consistency_nodes,
     consistency_proof,
+    inclusion_nodes,
     inclusion_proof,
     leaf_hash,
     new_nodes,
     node_hash,
     root,
+    root_nodes,
     root_of,
     verify_consistency,
     verify_inclusion,
@@ -197,6 +201,20 @@ def test_proofs_for_a_huge_log_read_at_most_two_log_n_nodes(size: int) -> None:
         source = CountingSource()
         make(source)
         assert 0 < source.reads <= bound
+
+
+def test_a_server_can_fetch_the_rows_of_a_proof_in_one_query() -> None:
+    """*_nodes name the rows a proof reads; proofs from just those rows are the real ones."""
+    for n in range(1, LIMIT + 1):
+        for i in range(0, n, 7):
+            rows = {key: BIG.node(*key) for key in inclusion_nodes(n, i)}
+            assert len(rows) <= 2 * n.bit_length()
+            assert inclusion_proof(n, i, NodeMap(rows)) == inclusion_proof(n, i, BIG)
+        for m in range(0, n + 1, 5):
+            rows = {key: BIG.node(*key) for key in consistency_nodes(m, n)}
+            assert consistency_proof(m, n, NodeMap(rows)) == consistency_proof(m, n, BIG)
+        rows = {key: BIG.node(*key) for key in root_nodes(n)}
+        assert len(rows) == bin(n).count("1") and root_of(n, NodeMap(rows)) == ROOTS[n]
 
 
 def test_appending_reads_only_left_siblings_and_stores_about_two_rows_per_leaf() -> None:
