@@ -108,7 +108,7 @@ def sign_checkpoint(checkpoint: Checkpoint, signer: NoteSigner) -> str:
     return sign_note(checkpoint.body(), signer.name, signer.private_key)
 
 
-def open_checkpoint(note: str | bytes, verifiers: Iterable[NoteVerifier],
+def open_checkpoint(note: str | bytes, verifiers: Iterable[NoteVerifier | str],
                     origin: str | None = None) -> Checkpoint:
     """The checkpoint in a note signed by a known key, from log `origin` when given.
 
@@ -184,10 +184,11 @@ def check_progress(last: Checkpoint | None, new: Checkpoint,
 class CheckpointStore:
     """The newest checkpoint a client trusts for one log; it only moves forward."""
 
-    def __init__(self, origin: str, verifiers: Iterable[NoteVerifier],
+    def __init__(self, origin: str, verifiers: Iterable[NoteVerifier | str],
                  latest_note: str | None = None) -> None:
         self.origin = origin
-        self.verifiers = tuple(verifiers)
+        self.verifiers = tuple(v if isinstance(v, NoteVerifier) else NoteVerifier.from_vkey(v)
+                               for v in verifiers)
         self.latest: Checkpoint | None = None
         self.latest_note: str | None = None
         if latest_note is not None:

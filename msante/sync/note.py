@@ -272,20 +272,26 @@ def parse_note(note: str | bytes) -> Note:
     return Note(body, tuple(parse_signature_line(line) for line in lines))
 
 
-def _verifier_map(verifiers: Iterable[NoteVerifier]) -> dict[tuple[str, bytes], NoteVerifier]:
+KeyMap = dict[tuple[str, bytes], NoteVerifier]
+
+
+def _verifier_map(verifiers: Iterable[NoteVerifier | str]) -> KeyMap:
     """Known keys by (name, key ID); two different keys sharing both are refused."""
-    known: dict[tuple[str, bytes], NoteVerifier] = {}
-    for v in verifiers:
+    known: KeyMap = {}
+    for item in verifiers:
+        v = NoteVerifier.from_vkey(item) if isinstance(item, str) else item
         if not isinstance(v, NoteVerifier):
-            raise NoteError("verifiers must be NoteVerifier objects")
+            raise NoteError("verifiers are NoteVerifier objects or verifier keys")
         other = known.setdefault((v.name, v.key_id), v)
         if other.raw != v.raw:
             raise NoteError(f"two verifier keys share the name and ID {v.name}+{v.key_id.hex()}")
     return known
 
 
-def open_note(note: str | bytes, verifiers: Iterable[NoteVerifier]) -> str:
+def open_note(note: str | bytes, verifiers: Iterable[NoteVerifier | str]) -> str:
     """The text of a note signed by at least one known key; every known key's signature valid.
+
+    `verifiers` are `NoteVerifier`s or verifier keys ("<name>+<key ID>+<base64 key>").
 
     Signatures from unknown keys are ignored (a rotated log key, a witness we do not know).
     """

@@ -141,7 +141,7 @@ def test_a_signed_checkpoint_opens_with_the_log_key_only() -> None:
 
 def test_the_first_checkpoint_and_every_extension_are_accepted() -> None:
     """From nothing, then forward along consistency proofs, including an unchanged log."""
-    store = CheckpointStore(ORIGIN, VERIFIERS)
+    store = CheckpointStore(ORIGIN, [LOG_KEY.verifier().vkey()])
     last = 0
     for size in (3, 3, 8, 13, 20):
         proof = consistency_proof(last, size, TREE) if store.latest else []

@@ -59,6 +59,7 @@ def test_opening_checks_known_keys_and_ignores_unknown_ones() -> None:
     assert open_note(both, [PETER]) == TEXT
     assert open_note(both, [ENOCH]) == TEXT
     assert open_note(both.encode(), [PETER, ENOCH]) == TEXT
+    assert open_note(both, [PETER_VKEY]) == TEXT
     with pytest.raises(UnverifiedNoteError, match="no signature from a known key"):
         open_note(both, [])
     parsed = parse_note(both)
