@@ -27,7 +27,7 @@ ALICE = SigningKey.generate()          # a professional depositing a file key
 MALLORY = SigningKey.generate()
 BOB = SealKey.generate()               # the space's inbox key
 CAROL = SealKey.generate()
-CONTEXT = {"space": "h-4f2a", "deposit": "d-17", "rpps": "10001234567"}
+CONTEXT: dict[str, object] = {"space": "h-4f2a", "deposit": "d-17", "rpps": "10001234567"}
 BODY = b"file key \x00\x01\x02 and its metadata"
 
 
