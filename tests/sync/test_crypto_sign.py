@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import subprocess
+import sys
 from importlib import resources
 
 import pytest
@@ -261,3 +265,40 @@ def test_private_halves_do_not_show_in_repr() -> None:
     """A key printed by mistake in a log shows its fingerprint, not its secret."""
     text = repr(KEY)
     assert KEY.private_bytes().hex()[2:20] not in text and "SigningKey(" in text
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2 ** 53) + 1, 2 ** 53 - 1) | st.text() | st.binary(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.text(), JSON_VALUES, max_size=6))
+def test_canonical_ignores_key_order_and_reads_back(context: dict[str, object]) -> None:
+    """Insertion order never changes the bytes; they parse back to the same JSON value."""
+    reordered = dict(reversed(list(context.items())))
+    assert canonical(reordered) == canonical(context)
+    assert json.loads(canonical(context)) == _as_json(context)
+
+
+def _as_json(value: object) -> object:
+    """What canonical should have written: bytes as unpadded base64url, lists for tuples."""
+    if isinstance(value, bytes):
+        return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    return value
+
+
+def test_importing_the_sync_crypto_loads_no_ui_server_or_vault() -> None:
+    """The server and light clients import msante.sync.crypto: it must stay self-contained."""
+    banned = ("typer", "rich", "textual", "fastapi", "uvicorn", "sqlalchemy", "alembic",
+              "msante.vault", "msante.cli", "msante.tui")
+    code = ("import sys, msante.sync.crypto; "
+            f"print(','.join(m for m in {banned!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
