@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from msante.errors import IntegrityError
 from msante.i18n import _
+from msante.sync.versioned import VERSION, versioned
 
-VERSION = 1
 SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 INFO_PREFIX = b"msante/v1/seal\0"
 ML_SEED, ML_PUB, X_KEY = 64, 1184, 32
@@ -54,18 +54,6 @@ def hpke_info(info: bytes, aad: bytes) -> bytes:
     return INFO_PREFIX + len(info).to_bytes(4, "big") + info + aad
 
 
-def _checked(data: bytes, length: int, what: str) -> bytes:
-    """`data` as bytes, if it is `length` long and starts with our version byte."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise ValueError(f"{what} must be bytes")
-    data = bytes(data)
-    if len(data) != length:
-        raise ValueError(f"{what} must be {length} bytes, not {len(data)}")
-    if data[0] != VERSION:
-        raise ValueError(f"unsupported {what} version {data[0]}")
-    return data
-
-
 class OpenKey:
     """The public half: anyone may seal to it."""
 
@@ -80,7 +68,7 @@ class OpenKey:
     @classmethod
     def from_bytes(cls, data: bytes) -> OpenKey:
         """The key `to_bytes` wrote; ValueError on anything malformed or of low order."""
-        data = _checked(data, PUBLIC_LEN, "open key")
+        data = versioned(data, PUBLIC_LEN, "open key")
         ml = mlkem.MLKEM768PublicKey.from_public_bytes(data[1:1 + ML_PUB])
         x = x25519.X25519PublicKey.from_public_bytes(data[1 + ML_PUB:])
         x25519.X25519PrivateKey.generate().exchange(x)  # ValueError for a low-order point
@@ -124,7 +112,7 @@ class SealKey:
     @classmethod
     def from_private_bytes(cls, data: bytes) -> SealKey:
         """The key `private_bytes` wrote; ValueError on anything malformed."""
-        data = _checked(data, PRIVATE_LEN, "seal key")
+        data = versioned(data, PRIVATE_LEN, "seal key")
         ml = mlkem.MLKEM768PrivateKey.from_seed_bytes(data[1:1 + ML_SEED])
         x = x25519.X25519PrivateKey.from_private_bytes(data[1 + ML_SEED:])
         return cls(ml, x)

@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
 
 from msante.errors import IntegrityError
 from msante.i18n import _
+from msante.sync.versioned import VERSION, versioned
 
-VERSION = 1
 SIG_PREFIX = b"msante/v1/sig\0"
 ED_KEY, ED_SIG, SEED = 32, 64, 32
 ML_PUB, ML_SIG = 1952, 3309
@@ -99,18 +99,6 @@ def signed_message(purpose: Purpose, context: Mapping[str, object]) -> bytes:
     return SIG_PREFIX + purpose.value.encode("ascii") + b"\0" + canonical(context)
 
 
-def _check_version(data: bytes, length: int, what: str) -> bytes:
-    """`data` as bytes, if it is `length` long and starts with our version byte."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise ValueError(f"{what} must be bytes")
-    data = bytes(data)
-    if len(data) != length:
-        raise ValueError(f"{what} must be {length} bytes, not {len(data)}")
-    if data[0] != VERSION:
-        raise ValueError(f"unsupported {what} version {data[0]}")
-    return data
-
-
 class VerifyKey:
     """The public half: checks signatures, names itself by a hash and a six-word fingerprint."""
 
@@ -125,7 +113,7 @@ class VerifyKey:
     @classmethod
     def from_bytes(cls, data: bytes) -> VerifyKey:
         """The key `to_bytes` wrote; ValueError on anything malformed."""
-        data = _check_version(data, PUBLIC_LEN, "verify key")
+        data = versioned(data, PUBLIC_LEN, "verify key")
         ed = ed25519.Ed25519PublicKey.from_public_bytes(data[1:1 + ED_KEY])
         ml = mldsa.MLDSA65PublicKey.from_public_bytes(data[1 + ED_KEY:])
         return cls(ed, ml)
@@ -134,7 +122,7 @@ class VerifyKey:
         """Return if both halves verify over (purpose, context); raise BadSignature otherwise."""
         message = signed_message(purpose, context)
         try:
-            sig = _check_version(signature, SIGNATURE_LEN, "signature")
+            sig = versioned(signature, SIGNATURE_LEN, "signature")
             self._ed.verify(sig[1:1 + ED_SIG], message)
             self._ml.verify(sig[1 + ED_SIG:], message)
         except (InvalidSignature, ValueError):
@@ -178,7 +166,7 @@ class SigningKey:
     @classmethod
     def from_private_bytes(cls, data: bytes) -> SigningKey:
         """The key `private_bytes` wrote; ValueError on anything malformed."""
-        data = _check_version(data, PRIVATE_LEN, "signing key")
+        data = versioned(data, PRIVATE_LEN, "signing key")
         ed = ed25519.Ed25519PrivateKey.from_private_bytes(data[1:1 + ED_KEY])
         ml = mldsa.MLDSA65PrivateKey.from_seed_bytes(data[1 + ED_KEY:])
         return cls(ed, ml)
