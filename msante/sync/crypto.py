@@ -33,6 +33,7 @@ from msante.sync.signing import (
     canonical,
     signed_message,
 )
+from msante.sync.versioned import as_bytes
 
 __all__ = [
     "BadSeal",
@@ -69,7 +70,7 @@ def _inner_context(context: Mapping[str, object], recipient: OpenKey,
 def sign_then_seal(sender: SigningKey, recipient: OpenKey, purpose: Purpose,
                    context: Mapping[str, object], body: bytes) -> bytes:
     """`body` signed by `sender` for `recipient` under (purpose, context), padded and sealed."""
-    body = bytes(body)
+    body = as_bytes(body, "body")
     info = _seal_info(purpose, context)
     signature = sender.sign(purpose, _inner_context(context, recipient, body))
     return recipient.seal(pad(signature + body), info)

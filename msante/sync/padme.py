@@ -13,6 +13,8 @@ below ``L / 2 ** S`` (under 6.25 % for anything above the 256-byte floor).
 
 from __future__ import annotations
 
+from msante.sync.versioned import as_bytes
+
 MIN_PADDED = 256
 MARKER = 0x80
 
@@ -34,13 +36,18 @@ def padded_length(data_length: int) -> int:
 
 def pad(data: bytes) -> bytes:
     """`data`, the 0x80 marker, then zeros up to its Padmé size (at least 256 bytes)."""
+    data = as_bytes(data, "data")
     total = padded_length(len(data))
-    return bytes(data) + bytes([MARKER]) + bytes(total - len(data) - 1)
+    return data + bytes([MARKER]) + bytes(total - len(data) - 1)
 
 
 def unpad(data: bytes) -> bytes:
     """The data `pad` was given; ValueError on anything `pad` cannot have produced."""
-    body = bytes(data).rstrip(b"\x00")
+    try:
+        data = as_bytes(data, "padded data")
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+    body = data.rstrip(b"\x00")
     if not body or body[-1] != MARKER:
         raise ValueError("padding marker missing")
     plain = body[:-1]

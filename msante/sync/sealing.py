@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from msante.errors import IntegrityError
 from msante.i18n import _
-from msante.sync.versioned import VERSION, versioned
+from msante.sync.versioned import VERSION, as_bytes, versioned
 
 SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 INFO_PREFIX = b"msante/v1/seal\0"
@@ -50,7 +50,7 @@ class BadSeal(IntegrityError):
 
 def hpke_info(info: bytes, aad: bytes) -> bytes:
     """The `info` given to HPKE: our label, the length of `info`, `info`, then `aad`."""
-    info, aad = bytes(info), bytes(aad)
+    info, aad = as_bytes(info, "info"), as_bytes(aad, "aad")
     return INFO_PREFIX + len(info).to_bytes(4, "big") + info + aad
 
 
@@ -76,6 +76,7 @@ class OpenKey:
 
     def seal(self, plaintext: bytes, info: bytes, aad: bytes = b"") -> bytes:
         """0x01 | HPKE enc | ciphertext of `plaintext`, bound to `info` and `aad`."""
+        plaintext = as_bytes(plaintext, "plaintext")
         return bytes([VERSION]) + SUITE.encrypt(plaintext, self._key, info=hpke_info(info, aad))
 
     def key_id(self) -> bytes:

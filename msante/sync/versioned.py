@@ -15,3 +15,10 @@ def versioned(data: bytes, length: int, what: str) -> bytes:
     if data[0] != VERSION:
         raise ValueError(f"unsupported {what} version {data[0]}")
     return data
+
+
+def as_bytes(value: object, what: str) -> bytes:
+    """`value` if it is bytes-like; TypeError otherwise (bytes(5) would be five zero bytes)."""
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise TypeError(f"{what} must be bytes, not {type(value).__name__}")
+    return bytes(value)

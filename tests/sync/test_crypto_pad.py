@@ -89,3 +89,11 @@ def test_trailing_zeros_of_the_data_are_kept() -> None:
     """The marker, not the zeros, ends the data: data ending in zeros comes back whole."""
     data = b"abc" + bytes(40)
     assert unpad(pad(data)) == data
+
+
+def test_pad_refuses_an_int_and_unpad_a_non_bytes() -> None:
+    """pad(16) is not sixteen zero bytes; unpad of a non-bytes value is a ValueError."""
+    with pytest.raises(TypeError):
+        pad(16)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        unpad(272)  # type: ignore[arg-type]

@@ -208,3 +208,15 @@ def test_key_ids_name_keys() -> None:
 def test_private_halves_do_not_show_in_repr() -> None:
     """A key printed by mistake shows a key id prefix, not its secret."""
     assert KEY.private_bytes()[1:10].hex() not in repr(KEY)
+
+
+@pytest.mark.parametrize("field", ["plaintext", "info", "aad"])
+def test_non_bytes_arguments_are_type_errors(field: str) -> None:
+    """An int where bytes belong is refused, not turned into zero bytes by bytes(n)."""
+    args: dict[str, object] = {"plaintext": b"p", "info": INFO, "aad": AAD, field: 16}
+    with pytest.raises(TypeError):
+        KEY.public_key().seal(args["plaintext"], args["info"], args["aad"])  # type: ignore[arg-type]
+    if field != "plaintext":
+        with pytest.raises(TypeError):
+            KEY.open(KEY.public_key().seal(b"p", INFO, AAD), args["info"],  # type: ignore[arg-type]
+                     args["aad"])  # type: ignore[arg-type]
