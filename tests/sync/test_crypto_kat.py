@@ -6,7 +6,8 @@ Published (tests/sync/vectors/, each file names its source):
   AES-256-GCM pins the AEAD of our suite. No published vector has our exact triple
   (0x647A, HKDF-SHA256, AES-256-GCM): the two together cover every part of it.
 - mldsa65_wycheproof.json: Wycheproof ML-DSA-65 key generation from a seed, valid and
-  invalid signatures.
+  invalid signatures; mldsa65_acvp_keygen.json: NIST ACVP ML-DSA-65 key generation (from a
+  vendored copy of the ACVP file: see its "copied_from").
 - ed25519_rfc8032.json: RFC 8032 section 7.1, tests 1 to 3.
 msante_regression.json is not published: msante generated it to pin its own formats.
 """
@@ -101,6 +102,14 @@ def test_ml_dsa_65_key_generation_from_a_seed() -> None:
     assert mldsa.MLDSA65PrivateKey.from_seed_bytes(seed).public_key().public_bytes_raw() == public
     ours = SigningKey.from_private_bytes(b"\x01" + bytes(32) + seed)
     assert ours.verify_key().to_bytes()[33:] == public
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_ml_dsa_65_acvp_key_generation(index: int) -> None:
+    """NIST ACVP keyGen (ML-DSA-65 group): each seed gives the published public key."""
+    t = _load("mldsa65_acvp_keygen.json")["tests"][index]
+    key = SigningKey.from_private_bytes(b"\x01" + bytes(32) + bytes.fromhex(t["seed"]))
+    assert key.verify_key().to_bytes()[33:].hex().upper() == t["pk"]
 
 
 @pytest.mark.parametrize("index", range(3))
