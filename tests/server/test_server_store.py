@@ -162,9 +162,13 @@ def test_chunks_count_against_the_quota(any_server: Server) -> None:
     who = srv.account()
     space = srv.space(who)
     srv.store.chunks.limits = type(srv.store.chunks.limits)(quota_bytes=100)
+    blob = new_id()
+    srv.store.chunks.put(who.account, space, blob, 0, b"x" * 60)
     with pytest.raises(QuotaExceeded):
-        srv.store.chunks.put(who.account, space, new_id(), 0, b"x" * 101)
-    assert srv.store.chunks.blobs.read(space, "x", 0) is None
+        srv.store.chunks.put(who.account, space, blob, 1, b"x" * 41)
+    assert srv.store.chunks.blobs.read(space, blob, 1) is None
+    assert [c.index for c in srv.store.chunks.info(space, blob).chunks] == [0]
+    srv.store.chunks.put(who.account, space, blob, 1, b"x" * 40)  # exactly the quota
 
 
 def test_tokens_are_stored_hashed_and_expire(any_server: Server) -> None:

@@ -17,9 +17,9 @@ from msante.sync.server import schema as t
 from msante.sync.server.blobstore import BlobStore
 from msante.sync.server.db import reading, writing
 from msante.sync.server.models import BlobInfo, ChunkInfo, Stored
-from msante.sync.server.problems import Conflict, NotFound, QuotaExceeded
+from msante.sync.server.problems import Conflict, NotFound
 from msante.sync.server.settings import Limits
-from msante.sync.server.store import charge, now, used_bytes
+from msante.sync.server.store import charge, now
 
 
 class ChunkStore:
@@ -58,17 +58,14 @@ class ChunkStore:
 
     def _insert(self, conn: Connection, account: str, space: str, blob: str, index: int,
                 size: int, digest: bytes) -> None:
-        """The blob's row (if new), the chunk's row, the account's usage; quota checked."""
-        used = used_bytes(conn, account)
-        if used + size > self.limits.quota_bytes:
-            raise QuotaExceeded(used, self.limits.quota_bytes)
+        """The blob's row (if new), the chunk's row, the account's usage (quota checked)."""
         b = t.blobs.c
         if conn.scalar(select(b.blob_id).where(b.space_id == space, b.blob_id == blob)) is None:
             conn.execute(insert(t.blobs).values(space_id=space, blob_id=blob, account_id=account,
                                                 created_at=now()))
         conn.execute(insert(t.blob_chunks).values(space_id=space, blob_id=blob, idx=index,
                                                   size=size, sha256=digest))
-        charge(conn, account, size)
+        charge(conn, account, size, self.limits.quota_bytes)
 
     def _chunk(self, space: str, blob: str, index: int) -> ChunkInfo | None:
         """The stored chunk's metadata, or None."""

@@ -21,7 +21,7 @@ from msante.sync.server.db import reading, writing
 from msante.sync.server.models import ItemIn, ItemOut, ItemResult, Pull
 from msante.sync.server.problems import PREFIX, NotFound, Problem
 from msante.sync.server.settings import Limits
-from msante.sync.server.store import charge, now, used_bytes
+from msante.sync.server.store import charge, now
 
 SAME_FIELDS = ("record_id", "base_revision", "key_version", "device_id", "device_seq",
                "prev_hash", "ciphertext_sha256", "envelope")
@@ -96,14 +96,10 @@ class ItemStore:
                               "This revision id is already stored with other content.")
             return ItemResult(revision=item.revision, status=200, seq=old.seq)
         self._check_base(conn, space, item)
-        size = len(item.ciphertext) + len(item.envelope)
-        used = used_bytes(conn, account)
-        if used + size > self.limits.quota_bytes:
-            raise Problem(507, "quota", "This item would exceed the account's storage quota.")
+        charge(conn, account, len(item.ciphertext) + len(item.envelope), self.limits.quota_bytes)
         seq = self._next_seq(conn, space)
         conn.execute(insert(t.items).values(**row, seq=seq))
         self._set_head(conn, space, item, seq)
-        charge(conn, account, size)
         return ItemResult(revision=item.revision, status=201, seq=seq)
 
     def _check_base(self, conn: Connection, space: str, item: ItemIn) -> None:

@@ -27,6 +27,7 @@ from msante.sync.server.settings import Limits
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _B64 = re.compile(r"[A-Za-z0-9_-]*")
 DEFAULTS = Limits()
+MAX_BATCH = 10_000  # a ceiling for the model; the configured limit (413) is lower
 
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="1 to 64 of A-Z a-z 0-9 _ -")]
 
@@ -167,7 +168,7 @@ class ItemIn(Strict):
 class Push(Strict):
     """A batch of items."""
 
-    items: list[ItemIn] = Field(min_length=1, max_length=DEFAULTS.max_items_per_batch)
+    items: list[ItemIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class ItemResult(Strict):

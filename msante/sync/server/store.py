@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from msante.sync.server import schema as t
 from msante.sync.server.blobstore import BlobStore
 from msante.sync.server.db import reading, writing
-from msante.sync.server.problems import Conflict, NotFound
+from msante.sync.server.problems import Conflict, NotFound, QuotaExceeded
 from msante.sync.server.settings import Limits
 
 
@@ -165,17 +165,15 @@ class SpaceStore:
             raise NotFound("No such space.")
 
 
-def charge(conn: Any, account: str, size: int) -> None:
-    """Add `size` bytes to the account's usage (in the caller's transaction)."""
+def charge(conn: Any, account: str, size: int, quota: int) -> None:
+    """Add `size` bytes to the account's usage, in one statement; QuotaExceeded past `quota`."""
     a = t.accounts.c
-    conn.execute(update(t.accounts).where(a.account_id == account).values(
-        used_bytes=a.used_bytes + size))
-
-
-def used_bytes(conn: Any, account: str) -> int:
-    """Bytes the account stores."""
-    a = t.accounts.c
-    return int(conn.scalar(select(a.used_bytes).where(a.account_id == account)) or 0)
+    done = conn.execute(update(t.accounts).where(
+        a.account_id == account, a.used_bytes + size <= quota).values(
+        used_bytes=a.used_bytes + size)).rowcount
+    if not done:
+        used = conn.scalar(select(a.used_bytes).where(a.account_id == account))
+        raise QuotaExceeded(int(used or 0), quota)
 
 
 def counts(engine: Engine) -> dict[str, int]:
