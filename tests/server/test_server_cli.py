@@ -95,3 +95,13 @@ def _port(proc: subprocess.Popen[str]) -> int:
             return int(found.group(1))
         assert line or proc.poll() is None, "the server stopped"
     raise AssertionError("the server did not start")
+
+
+def test_the_server_speaks_french_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Its messages go through the catalog like msante's."""
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    assert main(["migrate", "--data", str(tmp_path)]) == 0
+    assert "Schéma à jour" in capsys.readouterr().err
+    assert main(["status", "--data", str(tmp_path)]) == 0
+    assert "Base de données\u202f:" in capsys.readouterr().out
