@@ -234,3 +234,23 @@ def test_openapi_is_served_under_v1(server: Server) -> None:
     schema = server.client.get("/v1/openapi.json").json()
     assert "/v1/spaces/{space}/items" in schema["paths"]
     assert_problem(server.client.get("/docs"), 404, "not-found")
+
+
+def test_guessing_tokens_spends_the_address_bucket(small_server: Server) -> None:
+    """Bad tokens are rate limited by address, so they cannot hammer the database."""
+    srv = small_server
+    srv.app.state.msante.limiter.burst = 3
+    bad = {"Authorization": "Bearer someone.guess"}
+    codes = [srv.client.get(f"/v1/spaces/{new_id()}/items", headers=bad).status_code
+             for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_health_says_when_the_database_is_gone(server: Server) -> None:
+    """A database that does not answer is 503, not a crash."""
+    server.store.engine.dispose()
+    for f in server.settings.data_dir.glob("server.db*"):
+        f.unlink()
+    (server.settings.data_dir / "server.db").mkdir()  # SQLite cannot open a folder
+    response = server.client.get("/v1/health")
+    assert_problem(response, 503, "unavailable")

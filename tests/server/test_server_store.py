@@ -241,3 +241,24 @@ def test_a_bad_sync_token_is_a_client_error(any_server: Server) -> None:
         with pytest.raises(Problem) as caught:
             any_server.store.items.pull(space, bad, 10)
         assert caught.value.status == 400
+
+
+def test_a_pull_page_is_bounded_in_bytes_too(any_server: Server) -> None:
+    """Big items come a few at a time (never fewer than one), and the token still resumes."""
+    srv = any_server
+    who = srv.account()
+    space = srv.space(who)
+    store = srv.store.items
+    srv.store.items.push(who.account, space, items(*(item(who, data=b"b" * 1000)
+                                                     for _ in range(5))))
+    store.limits = type(store.limits)(max_pull_bytes=2500)
+    seen, token, pages = [], None, 0
+    while True:
+        page = store.pull(space, token, 100)
+        seen += [i.seq for i in page.items]
+        token, pages = page.next, pages + 1
+        if not page.more:
+            break
+    assert seen == [1, 2, 3, 4, 5] and pages == 3
+    store.limits = type(store.limits)(max_pull_bytes=10)
+    assert [i.seq for i in store.pull(space, None, 100).items] == [1]

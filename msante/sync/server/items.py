@@ -11,9 +11,10 @@ number of the last item a pull returned.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from msante.sync.server import schema as t
@@ -128,16 +129,33 @@ class ItemStore:
                                                        revision_id=item.revision, seq=seq))
 
     def pull(self, space: str, since: str | None, limit: int) -> Pull:
-        """Items after the sync token `since`, oldest first, at most `limit`."""
+        """Items after the sync token `since`, oldest first: at most `limit`, and about
+        `max_pull_bytes` (sizes are read first, so a page never loads more than it sends)."""
         after = parse_token(since)
         i = t.items.c
-        query = select(t.items).where(i.space_id == space, i.seq > after).order_by(
-            i.seq).limit(limit + 1)
+        sizes = select(i.seq, func.length(i.ciphertext) + func.length(i.envelope)).where(
+            i.space_id == space, i.seq > after).order_by(i.seq).limit(limit + 1)
         with reading(self.engine) as conn:
-            rows = conn.execute(query).all()
-        page = [_out(r) for r in rows[:limit]]
-        last = page[-1].seq if page else after
-        return Pull(items=page, next=str(last), more=len(rows) > limit)
+            wanted = _page(conn.execute(sizes).all(), limit, self.limits.max_pull_bytes)
+            rows = conn.execute(select(t.items).where(
+                i.space_id == space, i.seq > after, i.seq <= wanted[-1][0]).order_by(
+                i.seq)).all() if wanted else []
+            more = conn.scalar(select(i.seq).where(
+                i.space_id == space, i.seq > (rows[-1].seq if rows else after)).limit(1))
+        page = [_out(r) for r in rows]
+        return Pull(items=page, next=str(page[-1].seq if page else after), more=more is not None)
+
+
+def _page(sizes: Sequence[Any], limit: int, budget: int) -> list[tuple[int, int]]:
+    """The first (seq, size) pairs that fit `limit` items and `budget` bytes (at least one)."""
+    taken: list[tuple[int, int]] = []
+    total = 0
+    for seq, size in sizes[:limit]:
+        total += int(size)
+        if taken and total > budget:
+            break
+        taken.append((int(seq), int(size)))
+    return taken
 
 
 def _norm(value: Any) -> Any:

@@ -27,6 +27,7 @@ TITLES: dict[str, str] = {
     "rate-limited": "Too many requests",
     "quota": "Storage quota exceeded",
     "internal": "Internal server error",
+    "unavailable": "Service unavailable",
 }
 
 

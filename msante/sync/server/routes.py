@@ -62,13 +62,16 @@ def by_address(request: Request, st: St) -> None:
     st.limiter.take("ip:" + (request.client.host if request.client else "?"))
 
 
-def caller(st: St, authorization: Annotated[str | None, Header()] = None) -> Caller:
+def caller(request: Request, st: St,
+           authorization: Annotated[str | None, Header()] = None) -> Caller:
     """The account and device of a valid bearer token (401 otherwise), rate limited."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token or len(token) > 200:
+        by_address(request, st)
         raise Unauthorized()
     who = st.store.accounts.caller(token.strip())
     if who is None:
+        by_address(request, st)  # guessing tokens costs the guesser's address its bucket
         raise Unauthorized("The token is unknown or expired: log in again.")
     st.limiter.take("account:" + who.account)
     return who
@@ -88,7 +91,9 @@ Space = Annotated[str, Depends(member)]
 
 @router.get("/health")
 def health(st: St) -> Health:
-    """Is the server up, and which server is it."""
+    """Is the server up (its database answers), and which server is it."""
+    if not st.store.ping():
+        raise Problem(503, "unavailable", "The database does not answer.")
     return Health(status="ok", server=st.server_id, api=API_VERSION)
 
 
@@ -122,7 +127,8 @@ def login(body: Login, st: St) -> Token:
     return Token(token=token, expires=expires)
 
 
-@router.post("/spaces", status_code=201)
+@router.post("/spaces", status_code=201,
+             responses={200: {"description": "the space already was the caller's"}})
 def create_space(body: NewSpace, st: St, who: Who, response: Response) -> dict[str, str]:
     """Create a space owned by the caller (200 when it already is the caller's)."""
     if not st.store.spaces.create(who.account, body.space):
@@ -151,7 +157,8 @@ def pull(space: Space, st: St, since: Annotated[str | None, Query(max_length=32)
     return st.store.items.pull(space, since, min(limit, st.settings.limits.max_pull))
 
 
-@router.put("/spaces/{space}/blobs/{blob}/chunks/{index}",
+@router.put("/spaces/{space}/blobs/{blob}/chunks/{index}", status_code=201,
+            responses={200: {"description": "the same bytes were already stored"}},
             openapi_extra={"requestBody": {"content": {"application/octet-stream": {
                 "schema": {"type": "string", "format": "binary"}}}, "required": True}})
 async def put_chunk(space: Space, blob: BlobId, index: Annotated[int, Path(ge=0, lt=2**31)],

@@ -46,6 +46,8 @@ class Limits:
     """Largest public key bundle of a device (decoded)."""
     max_pull: int = 500
     """Items in one pull page."""
+    max_pull_bytes: int = 8 * MiB
+    """Bytes of ciphertext and envelopes in one pull page (always at least one item)."""
     quota_bytes: int = 5 * 1024 * MiB
     """Bytes of items and chunks one account may store."""
     rate_per_second: float = 50.0

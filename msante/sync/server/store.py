@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from msante.sync.server import schema as t
 from msante.sync.server.blobstore import BlobStore
@@ -199,3 +199,12 @@ class Store:
         self.spaces = SpaceStore(engine)
         self.items = ItemStore(engine, limits)
         self.chunks = ChunkStore(engine, blobs, limits)
+
+    def ping(self) -> bool:
+        """Whether the database answers."""
+        try:
+            with reading(self.engine) as conn:
+                conn.execute(select(1))
+        except SQLAlchemyError:
+            return False
+        return True
