@@ -105,3 +105,8 @@ def test_the_server_speaks_french_when_asked(tmp_path: Path, monkeypatch: pytest
     assert "Schéma à jour" in capsys.readouterr().err
     assert main(["status", "--data", str(tmp_path)]) == 0
     assert "Base de données\u202f:" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["status", "--help"])
+    help_text = capsys.readouterr().out
+    assert help_text.startswith("utilisation\u202f: msante-server status")
+    assert "afficher cette aide et quitter" in help_text

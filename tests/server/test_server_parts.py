@@ -79,3 +79,11 @@ def test_base64url_round_trips() -> None:
     for n in range(0, 40):
         data = bytes(range(n))
         assert b64decode(b64encode(data)) == data
+
+
+def test_the_package_exports_its_entry_points() -> None:
+    """`from msante.sync.server import create_app, Settings, Limits` is the public API."""
+    import msante.sync.server as server
+
+    assert sorted(server.__all__) == ["Limits", "Settings", "create_app"]
+    assert all(hasattr(server, name) for name in server.__all__)

@@ -14,6 +14,23 @@ from msante.i18n import _
 from msante.sync.server.settings import DB_ENV, Settings, default_data_dir
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help with the "usage:" prefix translated."""
+
+    def add_usage(self, usage: str | None, actions: Any, groups: Any,
+                  prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, _("usage: ") if prefix is None else prefix)
+
+
+def _localised(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Translate argparse's own headings and the help option of `p`."""
+    p.formatter_class = _Formatter
+    p._positionals.title = _("arguments")
+    p._optionals.title = _("options")
+    p.add_argument("-h", "--help", action="help", help=_("show this help and exit"))
+    return p
+
+
 def _common() -> argparse.ArgumentParser:
     """The options every command takes: --db and --data."""
     import os
@@ -30,26 +47,30 @@ def _common() -> argparse.ArgumentParser:
 
 def parser() -> argparse.ArgumentParser:
     """The command line."""
-    root = argparse.ArgumentParser(
-        prog="msante-server",
+    root = _localised(argparse.ArgumentParser(
+        prog="msante-server", add_help=False,
         description=_("The msante reference sync server (stores only ciphertext)."),
-        epilog=_("Example: msante-server run --port 8765"))
+        epilog=_("Example: msante-server run --port 8765")))
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common()
-    run = sub.add_parser("run", parents=[common], help=_("start the server"),
-                         epilog=_("Example: msante-server run --host 0.0.0.0 --ssl-keyfile "
-                                  "key.pem --ssl-certfile cert.pem"))
+    run = _localised(sub.add_parser(
+        "run", parents=[common], add_help=False, help=_("start the server"),
+        epilog=_("Example: msante-server run --host 0.0.0.0 --ssl-keyfile key.pem "
+                 "--ssl-certfile cert.pem")))
     run.add_argument("--host", default="127.0.0.1", help=_("address to listen on"))
     run.add_argument("--port", type=int, default=8765, help=_("port to listen on"))
     run.add_argument("--ssl-keyfile", default=None, metavar="FILE",
                      help=_("TLS private key (passed to uvicorn)"))
     run.add_argument("--ssl-certfile", default=None, metavar="FILE",
                      help=_("TLS certificate chain (passed to uvicorn)"))
-    sub.add_parser("migrate", parents=[common], help=_("bring the database schema up to date"),
-                   epilog=_("Example: msante-server migrate --db postgresql+psycopg://host/db"))
-    status = sub.add_parser("status", parents=[common],
-                            help=_("show the database and its contents"),
-                            epilog=_("Example: msante-server status --json"))
+    _localised(sub.add_parser(
+        "migrate", parents=[common], add_help=False,
+        help=_("bring the database schema up to date"),
+        epilog=_("Example: msante-server migrate --db postgresql+psycopg://host/db")))
+    status = _localised(sub.add_parser(
+        "status", parents=[common], add_help=False,
+        help=_("show the database and its contents"),
+        epilog=_("Example: msante-server status --json")))
     status.add_argument("--json", action="store_true", help=_("print one JSON object"))
     return root
 
