@@ -110,3 +110,21 @@ def test_the_server_speaks_french_when_asked(tmp_path: Path, monkeypatch: pytest
     help_text = capsys.readouterr().out
     assert help_text.startswith("utilisation\u202f: msante-server status")
     assert "afficher cette aide et quitter" in help_text
+
+
+def test_migrate_and_status_on_each_database(tmp_path: Path, db_url: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """--db takes a SQLite or a PostgreSQL URL alike."""
+    assert main(["migrate", "--db", db_url, "--data", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["status", "--db", db_url, "--data", str(tmp_path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["up_to_date"] and info["counts"] is not None
+
+
+def test_the_default_data_folder_is_the_platform_one(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    """Without MSANTE_SERVER_DATA: the user data folder named msante-server."""
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_data_dir() == tmp_path / "msante-server"

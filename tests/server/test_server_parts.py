@@ -87,3 +87,29 @@ def test_the_package_exports_its_entry_points() -> None:
 
     assert sorted(server.__all__) == ["Limits", "Settings", "create_app"]
     assert all(hasattr(server, name) for name in server.__all__)
+
+
+def test_a_client_gone_mid_body_reaches_no_route() -> None:
+    """A cut upload is dropped by the body limit, not turned into a server error."""
+    import anyio
+
+    from msante.sync.server.limits import BodyLimit
+
+    called: list[str] = []
+    sent: list[object] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        called.append("app")
+
+    messages = [{"type": "http.request", "body": b"abc", "more_body": True},
+                {"type": "http.disconnect"}]
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0)
+
+    async def send(message: object) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [], "path": "/v1/x"}
+    anyio.run(BodyLimit(app, 100), scope, receive, send)  # type: ignore[arg-type]
+    assert called == [] and sent == []

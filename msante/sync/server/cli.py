@@ -101,8 +101,11 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     settings = settings_of(args)
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
-    migrate(engine)
-    current, _head = schema_revisions(engine)
+    try:
+        migrate(engine)
+        current, _head = schema_revisions(engine)
+    finally:
+        engine.dispose()
     print(_("Schema up to date (revision {rev}).").format(rev=current), file=sys.stderr)
 
 
@@ -114,13 +117,14 @@ def status_of(settings: Settings) -> dict[str, Any]:
     from msante.sync.server.store import counts
 
     engine = make_engine(settings.database_url)
-    current, head = schema_revisions(engine)
-    out: dict[str, Any] = {
-        "database": make_url(settings.database_url).render_as_string(hide_password=True),
-        "data": str(settings.data_dir), "schema": current, "schema_head": head,
-        "up_to_date": current == head}
-    out["counts"] = counts(engine) if current == head else None
-    return out
+    try:
+        current, head = schema_revisions(engine)
+        stored = counts(engine) if current == head else None
+    finally:
+        engine.dispose()
+    return {"database": make_url(settings.database_url).render_as_string(hide_password=True),
+            "data": str(settings.data_dir), "schema": current, "schema_head": head,
+            "up_to_date": current == head, "counts": stored}
 
 
 def cmd_status(args: argparse.Namespace) -> None:

@@ -43,12 +43,14 @@ class BodyLimit:
         messages, total = [], 0
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client went away mid-body (a cut upload): nothing to answer
             messages.append(message)
             total += len(message.get("body", b""))
             if total > self.limit:
                 await self._refuse(scope, send)
                 return
-            if message["type"] != "http.request" or not message.get("more_body", False):
+            if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(messages, receive), send)
 
