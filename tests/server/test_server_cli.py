@@ -69,11 +69,16 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: msante-server" in capsys.readouterr().err
 
 
+def _serve(*args: str) -> subprocess.Popen[str]:
+    """`msante-server run ARGS…` in a child process."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    return subprocess.Popen([sys.executable, "-c", RUN, "run", *args], stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
 def test_run_serves_until_stopped(tmp_path: Path) -> None:
     """`msante-server run --port 0` migrates and serves; SIGTERM stops it cleanly."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
-    proc = subprocess.Popen([sys.executable, "-c", RUN, "run", "--data", str(tmp_path / "d"),
-                             "--port", "0"], stderr=subprocess.PIPE, text=True, env=env)
+    proc = _serve("--data", str(tmp_path / "d"), "--port", "0")
     try:
         port = _port(proc)
         assert httpx.get(f"http://127.0.0.1:{port}/v1/health").json()["status"] == "ok"
@@ -90,7 +95,7 @@ def _port(proc: subprocess.Popen[str]) -> int:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         line = proc.stderr.readline()
-        found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line)
+        found = re.search(r"Uvicorn running on https?://127\.0\.0\.1:(\d+)", line)
         if found:
             return int(found.group(1))
         assert line or proc.poll() is None, "the server stopped"
@@ -128,3 +133,53 @@ def test_the_default_data_folder_is_the_platform_one(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv(DATA_ENV, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert default_data_dir() == tmp_path / "msante-server"
+
+
+def test_run_serves_tls_with_the_ssl_options(tmp_path: Path) -> None:
+    """--ssl-keyfile and --ssl-certfile reach uvicorn: the API answers over HTTPS."""
+    key, cert = _self_signed(tmp_path)
+    proc = _serve("--data", str(tmp_path / "d"), "--port", "0", "--ssl-keyfile", str(key),
+                  "--ssl-certfile", str(cert))
+    try:
+        port = _port(proc)
+        with httpx.Client(verify=_trusting(cert)) as client:
+            assert client.get(f"https://127.0.0.1:{port}/v1/health").json()["status"] == "ok"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A key and a self-signed certificate for 127.0.0.1."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    key_path, cert_path = folder / "key.pem", folder / "cert.pem"
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def _trusting(cert: Path) -> object:
+    """An SSL context that trusts only `cert`."""
+    import ssl
+
+    return ssl.create_default_context(cafile=str(cert))
