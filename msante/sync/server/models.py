@@ -1,0 +1,236 @@
+"""The API's request and response bodies (pydantic): every input checked before the store.
+
+Ids are 1 to 64 characters of base64url's alphabet (random ids chosen by the clients). Binary
+values travel as base64url text without padding (like `msante.sync.crypto.canonical`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+
+from msante.sync.server.settings import Limits
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_B64 = re.compile(r"[A-Za-z0-9_-]*")
+DEFAULTS = Limits()
+MAX_BATCH = 10_000  # a ceiling for the model; the configured limit (413) is lower
+
+Id = Annotated[str, Field(pattern=ID_PATTERN, description="1 to 64 of A-Z a-z 0-9 _ -")]
+
+
+def b64encode(data: bytes) -> str:
+    """base64url without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64decode(text: str) -> bytes:
+    """Strict base64url without padding; ValueError otherwise."""
+    if not _B64.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url text without padding")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error:
+        raise ValueError("not base64url text without padding") from None
+
+
+def _decoder(max_bytes: int) -> Any:
+    """A validator decoding base64url text of at most `max_bytes` decoded bytes."""
+    def check(value: Any) -> bytes:
+        if isinstance(value, bytes):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("expected base64url text")
+        if len(value) > (max_bytes * 4 + 2) // 3:
+            raise ValueError(f"longer than {max_bytes} bytes")
+        return b64decode(value)
+    return check
+
+
+def _schema(max_bytes: int, description: str) -> WithJsonSchema:
+    """The JSON schema of base64url text of at most `max_bytes` decoded bytes."""
+    return WithJsonSchema({"type": "string", "format": "base64url", "description": description,
+                           "maxLength": (max_bytes * 4 + 2) // 3})
+
+
+_out = PlainSerializer(b64encode, return_type=str)
+Hash = Annotated[bytes, BeforeValidator(_decoder(32)), _out,
+                 _schema(32, "a SHA-256 digest (32 bytes)")]
+PublicKey = Annotated[bytes, BeforeValidator(_decoder(8192)), _out,
+                      _schema(8192, "a public signing key (msante.sync.crypto.VerifyKey)")]
+Bundle = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_bundle_bytes)), _out,
+                   _schema(DEFAULTS.max_bundle_bytes, "a device's public key bundle (opaque)")]
+Signature = Annotated[bytes, BeforeValidator(_decoder(16384)), _out,
+                      _schema(16384, "a signature (msante.sync.crypto)")]
+Envelope = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_envelope_bytes)), _out,
+                     _schema(DEFAULTS.max_envelope_bytes, "the device-signed envelope")]
+Ciphertext = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_item_bytes)), _out,
+                       _schema(DEFAULTS.max_item_bytes, "the sealed item")]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Health(Strict):
+    """`GET /v1/health`."""
+
+    status: str
+    server: str = Field(description="this server's id, which login signatures name")
+    api: str
+
+
+class Register(Strict):
+    """A new account and its first device."""
+
+    account: Id
+    device: Id
+    signing_key: PublicKey
+    bundle: Bundle
+
+
+class ChallengeRequest(Strict):
+    """Ask for a login challenge."""
+
+    account: Id
+    device: Id
+
+
+class Challenge(Strict):
+    """A single-use login challenge."""
+
+    challenge: str
+    expires: int = Field(description="Unix seconds")
+
+
+class Login(Strict):
+    """The device's signature over the challenge (purpose `login`)."""
+
+    account: Id
+    device: Id
+    challenge: Id
+    signature: Signature
+
+
+class Token(Strict):
+    """A short-lived bearer token."""
+
+    token: str
+    expires: int = Field(description="Unix seconds")
+
+
+class NewSpace(Strict):
+    """Create a space (the caller becomes its owner)."""
+
+    space: Id
+
+
+class ItemIn(Strict):
+    """One item of a push: routing metadata, the signed envelope and the ciphertext."""
+
+    record: Id
+    revision: Id = Field(description="random, chosen by the client; a retry reuses it")
+    base: Id | None = Field(description="the revision this one replaces; null for a new record")
+    key_version: int = Field(ge=0, le=2**31 - 1)
+    device: Id
+    device_seq: int = Field(ge=0, le=2**62)
+    prev_hash: Hash | None
+    ciphertext_sha256: Hash
+    envelope: Envelope
+    ciphertext: Ciphertext
+
+    @model_validator(mode="after")
+    def _digest_matches(self) -> ItemIn:
+        """The ciphertext is the one its digest names (a transport check)."""
+        if hashlib.sha256(self.ciphertext).digest() != self.ciphertext_sha256:
+            raise ValueError("ciphertext_sha256 is not the SHA-256 of ciphertext")
+        if len(self.ciphertext_sha256) != 32 or (
+                self.prev_hash is not None and len(self.prev_hash) != 32):
+            raise ValueError("a hash is 32 bytes")
+        return self
+
+
+class Push(Strict):
+    """A batch of items."""
+
+    items: list[ItemIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ItemResult(Strict):
+    """What became of one pushed item: 201 stored, 200 the same write again, else a problem."""
+
+    revision: str
+    status: int
+    seq: int | None = None
+    type: str | None = None
+    detail: str | None = None
+    current: str | None = Field(default=None, description="the record's head (on 409 stale)")
+
+
+class PushResult(Strict):
+    """One result per pushed item, in order."""
+
+    results: list[ItemResult]
+
+
+class ItemOut(Strict):
+    """One item of a pull."""
+
+    seq: int
+    record: str
+    revision: str
+    base: str | None
+    key_version: int
+    device: str
+    device_seq: int
+    prev_hash: Hash | None
+    ciphertext_sha256: Hash
+    envelope: Envelope
+    ciphertext: Ciphertext
+
+
+class Pull(Strict):
+    """A page of items after a sync token."""
+
+    items: list[ItemOut]
+    next: str = Field(description="the sync token to resume from (opaque)")
+    more: bool
+
+
+class ChunkInfo(Strict):
+    """One stored chunk of a blob."""
+
+    index: int
+    size: int
+    sha256: Hash
+
+
+class BlobInfo(Strict):
+    """The chunks a blob has (to resume an upload)."""
+
+    blob: str
+    chunks: list[ChunkInfo]
+
+
+class Stored(Strict):
+    """A chunk written (or already there with the same bytes)."""
+
+    index: int
+    size: int
+    sha256: Hash
+    created: bool

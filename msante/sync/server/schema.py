@@ -1,0 +1,144 @@
+"""The server's tables (SQLAlchemy Core): every one keyed by account id or space id first.
+
+Keying every table by its account or space means it can later be distributed by that key
+(docs/scaling.md) without a schema change. Times are Unix seconds (integers) on every dialect.
+The Alembic migrations in `migrations/versions/` build exactly this (a test compares them).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+ID = 64  # ids are base64url or hex text of at most 64 characters (models.ID_PATTERN)
+metadata = MetaData()
+
+server_meta = Table(
+    "server_meta", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("used_bytes", BigInteger, nullable=False, server_default="0"),
+)
+
+devices = Table(
+    "devices", metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column("device_id", String(ID), primary_key=True),
+    Column("signing_key", LargeBinary, nullable=False),
+    Column("bundle", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+    ForeignKeyConstraint(["account_id"], ["accounts.account_id"], ondelete="CASCADE"),
+)
+
+challenges = Table(
+    "challenges", metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column("challenge", String(ID), primary_key=True),
+    Column("device_id", String(ID), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.account_id"], ondelete="CASCADE"),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column("token_hash", String(64), primary_key=True),
+    Column("device_id", String(ID), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.account_id"], ondelete="CASCADE"),
+)
+
+spaces = Table(
+    "spaces", metadata,
+    Column("space_id", String(ID), primary_key=True),
+    Column("owner_account", String(ID), nullable=False),
+    Column("seq", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+space_members = Table(
+    "space_members", metadata,
+    Column("space_id", String(ID), primary_key=True),
+    Column("account_id", String(ID), primary_key=True),
+    Column("role", String(16), nullable=False),
+    ForeignKeyConstraint(["space_id"], ["spaces.space_id"], ondelete="CASCADE"),
+    Index("ix_space_members_account", "account_id"),
+)
+
+items = Table(
+    "items", metadata,
+    Column("space_id", String(ID), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("record_id", String(ID), nullable=False),
+    Column("revision_id", String(ID), nullable=False),
+    Column("base_revision", String(ID), nullable=True),
+    Column("key_version", Integer, nullable=False),
+    Column("device_id", String(ID), nullable=False),
+    Column("device_seq", BigInteger, nullable=False),
+    Column("prev_hash", LargeBinary, nullable=True),
+    Column("ciphertext_sha256", LargeBinary, nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("account_id", String(ID), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(["space_id"], ["spaces.space_id"], ondelete="CASCADE"),
+    UniqueConstraint("space_id", "revision_id", name="uq_items_revision"),
+    UniqueConstraint("space_id", "device_id", "device_seq", name="uq_items_device_seq"),
+    Index("ix_items_record", "space_id", "record_id", "seq"),
+)
+
+record_heads = Table(
+    "record_heads", metadata,
+    Column("space_id", String(ID), primary_key=True),
+    Column("record_id", String(ID), primary_key=True),
+    Column("revision_id", String(ID), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    ForeignKeyConstraint(["space_id"], ["spaces.space_id"], ondelete="CASCADE"),
+)
+
+chain_heads = Table(
+    "chain_heads", metadata,
+    Column("space_id", String(ID), primary_key=True),
+    Column("device_id", String(ID), primary_key=True),
+    Column("device_seq", BigInteger, nullable=False),
+    Column("signed_head", LargeBinary, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(["space_id"], ["spaces.space_id"], ondelete="CASCADE"),
+)
+
+blobs = Table(
+    "blobs", metadata,
+    Column("space_id", String(ID), primary_key=True),
+    Column("blob_id", String(ID), primary_key=True),
+    Column("account_id", String(ID), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(["space_id"], ["spaces.space_id"], ondelete="CASCADE"),
+)
+
+blob_chunks = Table(
+    "blob_chunks", metadata,
+    Column("space_id", String(ID), primary_key=True),
+    Column("blob_id", String(ID), primary_key=True),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", LargeBinary, nullable=False),
+    ForeignKeyConstraint(["space_id", "blob_id"], ["blobs.space_id", "blobs.blob_id"],
+                         ondelete="CASCADE"),
+)

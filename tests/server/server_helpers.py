@@ -1,0 +1,122 @@
+"""Helpers of the server tests: an in-process client, accounts with tokens, items to push."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio.from_thread
+import httpx
+from fastapi import FastAPI
+
+from msante.sync.server.app import create_app
+from msante.sync.server.models import ItemIn, b64encode
+from msante.sync.server.settings import Limits, Settings
+from msante.sync.server.store import Store
+
+
+def new_id() -> str:
+    """A random id as clients make them."""
+    return secrets.token_urlsafe(16)
+
+
+class Client:
+    """A synchronous face on httpx.AsyncClient over the ASGI app (no socket)."""
+
+    def __init__(self, portal: Any, client: httpx.AsyncClient) -> None:
+        self.portal, self.client = portal, client
+
+    def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        """Send one request and wait for the answer."""
+        return self.portal.call(functools.partial(self.client.request, method, url, **kw))
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("PUT", url, **kw)
+
+
+@dataclass
+class Account:
+    """An account, its device and a valid bearer token."""
+
+    account: str
+    device: str
+    token: str
+    seq: int = 0
+    spaces: list[str] = field(default_factory=list)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The Authorization header."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Server:
+    """An app, its store and a client."""
+
+    app: FastAPI
+    store: Store
+    client: Client
+    settings: Settings
+
+    def account(self) -> Account:
+        """A registered account with a token (made through the store: no crypto needed)."""
+        acc, dev = new_id(), new_id()
+        self.store.accounts.register(acc, dev, b"k" * 32, b"bundle")
+        token, _ = self.store.accounts.issue_token(acc, dev)
+        return Account(acc, dev, token)
+
+    def space(self, who: Account) -> str:
+        """A new space owned by `who`."""
+        space = new_id()
+        assert self.store.spaces.create(who.account, space)
+        return space
+
+
+@contextmanager
+def make_server(data: Path, db_url: str = "", limits: Limits | None = None) -> Iterator[Server]:
+    """A server over `db_url` (default: SQLite in `data`) with an in-process client."""
+    settings = Settings(data_dir=data, db_url=db_url, limits=limits or Limits())
+    app = create_app(settings)
+    store: Store = app.state.msante.store
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    with anyio.from_thread.start_blocking_portal() as portal:
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        try:
+            yield Server(app, store, Client(portal, client), settings)
+        finally:
+            portal.call(client.aclose)
+            store.engine.dispose()
+
+
+def item(who: Account, record: str | None = None, base: str | None = None,
+         data: bytes | None = None, revision: str | None = None,
+         seq: int | None = None) -> dict[str, Any]:
+    """A pushable item (JSON) written by `who`'s device, next in its device sequence."""
+    if seq is None:
+        who.seq += 1
+        seq = who.seq
+    ciphertext = data if data is not None else secrets.token_bytes(300)
+    return {"record": record or new_id(), "revision": revision or new_id(), "base": base,
+            "key_version": 1, "device": who.device, "device_seq": seq,
+            "prev_hash": b64encode(b"\x01" * 32) if seq > 1 else None,
+            "ciphertext_sha256": b64encode(hashlib.sha256(ciphertext).digest()),
+            "envelope": b64encode(b"signed-envelope-" + ciphertext[:16]),
+            "ciphertext": b64encode(ciphertext)}
+
+
+def items(*dicts: dict[str, Any]) -> list[ItemIn]:
+    """Validated items for the store."""
+    return [ItemIn.model_validate(d) for d in dicts]
