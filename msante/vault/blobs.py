@@ -13,7 +13,6 @@ import hashlib
 import io
 import os
 import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +129,7 @@ class BlobStore:
         target = self.path(blob_id)
         self._refuse_existing(target)
         _make_private_dir(target.parent, durable=durable)
-        temp = target.with_name(f"{_TEMP_PREFIX}{blob_id}-{secrets.token_hex(4)}")
+        temp = target.with_name(f"{_TEMP_PREFIX}{blob_id}-{os.urandom(4).hex()}")
         try:
             info = self._write(temp, target, key, aad, src, durable)
         except BaseException:
