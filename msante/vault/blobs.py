@@ -14,9 +14,8 @@ import io
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, cast
 
 from msante.errors import AlreadyExistsError, NotFoundError, UsageError
 from msante.i18n import _
@@ -29,9 +28,8 @@ _ID = re.compile(r"[0-9a-f-]{8,64}")
 _TEMP_PREFIX = ".tmp-"
 
 
-@dataclass(frozen=True)
-class BlobInfo:
-    """What put() learnt while storing a file."""
+class BlobInfo(NamedTuple):
+    """What put() learnt while storing a file (a named tuple: a dataclass costs start-up)."""
 
     size: int
     sha256: str  # hex digest of the plaintext
