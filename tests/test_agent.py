@@ -418,7 +418,7 @@ def test_child_environment_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
     ("module", "forbidden"),
     [
         ("msante.vault.agent_server", "cryptography sqlcipher3 typer rich textual"),
-        ("msante.vault.agent", "cryptography sqlcipher3 typer rich textual subprocess"),
+        ("msante.vault.agent", "cryptography sqlcipher3 typer rich textual subprocess socket"),
     ],
 )
 def test_agent_modules_stay_light(module: str, forbidden: str) -> None:
@@ -435,11 +435,11 @@ def test_no_agent_is_cheap(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every command asks the agent first; with none running that is one failed connect: no
     wait, no retry, no process started (the cost itself is bench/vault.py's, not a unit test's).
     """
-    import socket
+    import _socket
     import subprocess
 
     tries: list[object] = []
-    real_socket = socket.socket
+    real_socket = _socket.socket  # the client's socket type (agent.py says why)
 
     class Counting(real_socket):  # type: ignore[misc,valid-type]
         def connect(self, address: object) -> None:
@@ -449,7 +449,7 @@ def test_no_agent_is_cheap(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(*_a: object, **_k: object) -> None:
         raise AssertionError("asking a missing agent must not wait or start anything")
 
-    monkeypatch.setattr(socket, "socket", Counting)
+    monkeypatch.setattr(_socket, "socket", Counting)
     monkeypatch.setattr(time, "sleep", forbidden)
     monkeypatch.setattr(subprocess, "Popen", forbidden)
     assert agent.get_key(home) is None

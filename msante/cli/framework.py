@@ -354,6 +354,8 @@ def invoke(args: Sequence[str]) -> int:
     LINE[:] = args
     command = typer.main.get_command(build(args))
     translate_tree(command)
+    if not gc.get_freeze_count():  # once: what was imported lives as long as the process
+        gc.freeze()
     gc.enable()  # turned off by main() while the app was imported and built
     bound_integers(command, args)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import signal
 import tempfile
@@ -86,6 +85,8 @@ def viewer_command() -> list[str]:
     """The command that opens a file: $MSANTE_VIEWER, else xdg-open / open."""
     custom = os.environ.get("MSANTE_VIEWER")
     if custom:
+        import shlex
+
         return shlex.split(custom)
     for name in ("xdg-open", "open"):
         found = shutil.which(name)

@@ -1,7 +1,9 @@
 """Client of the unlock agent: start it, ask it for the vault key, stop it.
 
 Imported by every command, so it stays on the standard library's cheapest modules; `subprocess`
-is imported only by `start_agent`. The daemon itself is `msante.vault.agent_server`.
+is imported only by `start_agent`. The client talks through `_socket`, the C type under
+`socket.socket`: the `socket` module itself builds enums of every constant at import (a
+thirtieth of `msante status`). The daemon itself is `msante.vault.agent_server`.
 
 Protocol (version 1): one JSON line per connection each way. A request is
 `{"v": 1, "op": "get_key" | "status" | "lock" | "ping"}`; a reply is `{"v": 1, "ok": true, ...}`
@@ -10,10 +12,10 @@ or `{"v": 1, "ok": false, "error": "..."}`.
 
 from __future__ import annotations
 
+import _socket
 import binascii
 import json
 import os
-import socket
 import struct
 import sys
 import time
@@ -110,13 +112,13 @@ def peer_allowed(peer_uid: int, my_uid: int) -> bool:
     return peer_uid == my_uid
 
 
-def peer_uid(sock: socket.socket) -> int:
+def peer_uid(sock: _socket.socket) -> int:
     """The uid of the process at the other end of a connected Unix socket (OSError if unknown)."""
-    if hasattr(socket, "SO_PEERCRED"):
-        ucred = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("i2I"))
+    if hasattr(_socket, "SO_PEERCRED"):
+        ucred = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, struct.calcsize("i2I"))
         return int(struct.unpack("i2I", ucred)[1])
     if sys.platform == "darwin":
-        option = getattr(socket, "LOCAL_PEERCRED", 1)
+        option = getattr(_socket, "LOCAL_PEERCRED", 1)
         xucred = sock.getsockopt(0, option, _XUCRED_SIZE)  # SOL_LOCAL
         version, uid = struct.unpack_from("=2I", xucred)
         if version == 0:  # XUCRED_VERSION
@@ -138,7 +140,7 @@ def encode_message(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode() + b"\n"
 
 
-def read_message(sock: socket.socket, timeout_s: float) -> object:
+def read_message(sock: _socket.socket, timeout_s: float) -> object:
     """Read one JSON line of at most MAX_MESSAGE bytes within `timeout_s` (ValueError if bad)."""
     deadline = time.monotonic() + timeout_s
     data = bytearray()
@@ -162,13 +164,16 @@ def read_message(sock: socket.socket, timeout_s: float) -> object:
 def _exchange(path: Path, op: str) -> dict[str, Any] | None:
     """Send `op` to the agent at `path`; its successful reply, or None for no usable agent."""
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
             sock.settimeout(CLIENT_TIMEOUT_S)
             sock.connect(os.fspath(path))
             if not peer_allowed(peer_uid(sock), os.getuid()):
                 return None
             sock.sendall(encode_message({"v": PROTOCOL_VERSION, "op": op}))
             reply = read_message(sock, CLIENT_TIMEOUT_S)
+        finally:
+            sock.close()
     except (OSError, ValueError):
         return None
     if isinstance(reply, dict) and reply.get("v") == PROTOCOL_VERSION and reply.get("ok") is True:

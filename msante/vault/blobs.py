@@ -13,11 +13,9 @@ import hashlib
 import io
 import os
 import re
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, cast
 
 from msante.errors import AlreadyExistsError, NotFoundError, UsageError
 from msante.i18n import _
@@ -30,9 +28,8 @@ _ID = re.compile(r"[0-9a-f-]{8,64}")
 _TEMP_PREFIX = ".tmp-"
 
 
-@dataclass(frozen=True)
-class BlobInfo:
-    """What put() learnt while storing a file."""
+class BlobInfo(NamedTuple):
+    """What put() learnt while storing a file (a named tuple: a dataclass costs start-up)."""
 
     size: int
     sha256: str  # hex digest of the plaintext
@@ -130,7 +127,7 @@ class BlobStore:
         target = self.path(blob_id)
         self._refuse_existing(target)
         _make_private_dir(target.parent, durable=durable)
-        temp = target.with_name(f"{_TEMP_PREFIX}{blob_id}-{secrets.token_hex(4)}")
+        temp = target.with_name(f"{_TEMP_PREFIX}{blob_id}-{os.urandom(4).hex()}")
         try:
             info = self._write(temp, target, key, aad, src, durable)
         except BaseException:

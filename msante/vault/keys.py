@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from msante.vault import crypto
 
 
-@dataclass(frozen=True)
-class Keys:
-    """The unlocked vault key and its derived sub-keys; salt = the vault id."""
+class Keys(NamedTuple):
+    """The unlocked vault key and its derived sub-keys; salt = the vault id (a named tuple:
+    every command makes one, and a frozen dataclass costs start-up)."""
 
     vault_id: str
     vault_key: bytes

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from importlib import resources
 
 from msante.errors import UsageError
 from msante.i18n import _
@@ -25,6 +24,8 @@ def normalize(text: str) -> str:
 
 
 def _common() -> set[str]:
+    from importlib import resources  # only when a passphrase is chosen: a costly import
+
     raw = resources.files("msante").joinpath("data/common_passphrases.txt").read_text("utf-8")
     return {line.strip() for line in raw.splitlines() if line.strip() and line[0] != "#"}
 

@@ -12,9 +12,8 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from msante import paths
 from msante.errors import (
@@ -106,9 +105,9 @@ def keys_from_recovery(head: header.Header, recovery_text: str) -> Keys:
         raise WrongKeyError(_("Wrong recovery key. Nothing was changed.")) from None
 
 
-@dataclass(frozen=True)
-class Created:
-    """What `create` returns: the open store and the recovery key to show once."""
+class Created(NamedTuple):
+    """What `create` returns: the open store and the recovery key to show once (a named
+    tuple: a dataclass costs start-up)."""
 
     store: Store
     recovery_key: str
