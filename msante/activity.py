@@ -76,6 +76,7 @@ class Activity:
 ACTIONS: dict[str, str] = {
     "vault.create": N_("Vault created"),
     "vault.passwd": N_("Passphrase changed"),
+    "vault.preference": N_("Import folder remembered"),
     "backup.create": N_("Backup made"),
     "backup.restore": N_("Backup restored"),
     "person.add": N_("Person added"),

@@ -10,6 +10,7 @@ from msante.errors import BusyError, IntegrityError
 from msante.people import People
 from msante.vault import crypto, db, header
 from msante.vault.keys import Keys
+from msante.vault.preferences import Preferences
 from msante.vault.store import Store, create, record_header_keys
 
 if TYPE_CHECKING:
@@ -107,6 +108,11 @@ class Vault:
         from msante.agenda.service import Agenda
 
         return Agenda(self.store, self.people, self.profile)
+
+    @cached_property
+    def preferences(self) -> Preferences:
+        """The interfaces' preferences (the folder of the last import)."""
+        return Preferences(self.store)
 
     @cached_property
     def audit(self) -> Activity:

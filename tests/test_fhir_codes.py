@@ -235,6 +235,35 @@ def test_a_contact_relation_code_is_shown_in_words(vault, tmp_path, lang, system
     assert trusted.data["relation"] == words
 
 
+@pytest.mark.parametrize("coded_too", [True, False])
+def test_a_relation_stored_as_a_raw_code_by_an_earlier_import_is_shown_in_words(
+        vault, tmp_path, cli, passphrase_file, coded_too) -> None:
+    """Imports before relations got words stored "MTH" (with or without the code beside it):
+    profile show, the PDF summary, the emergency card and the TUI show "mère" all the same."""
+    from pypdf import PdfReader
+
+    from msante.profile.service import Code
+    from msante.tui.screens import profile_view
+
+    owner = vault.people.owner()
+    code = Code(fhir.TERMINOLOGY + "v3-RoleCode", "MTH", None) if coded_too else None
+    entry = vault.profile.add(owner, "trusted-person", {"name": "Anne Martin",
+                                                        "relation": "MTH"}, code=code)
+    i18n.setup("fr")
+    card = summary.emergency_card(vault, owner).text()
+    assert "Anne Martin (mère)" in card and "MTH" not in card, card
+    pdf = tmp_path / "s.pdf"
+    summary.save_pdf(vault, summary.build_summary(vault, owner), pdf)
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "mère" in text and "MTH" not in text.replace("v3-RoleCode MTH", "")
+    shown = vault.profile.list(owner, "trusted-person")[0]
+    assert "mère" in profile_view.details(shown) and "MTH" not in profile_view.details(shown)
+    out = cli("--lang", "fr", "profile", "show", "--section", "trusted-person",
+              pfile=passphrase_file).out
+    assert "mère" in out and "Relation : MTH" not in out.replace("\u202f", " "), out
+    assert vault.profile.list(owner, "trusted-person")[0].data == entry.data  # stored as is
+
+
 def test_every_role_code_of_the_value_set_has_words_in_both_languages():
     """The 109 v3 PersonalRelationshipRoleType codes and the v2-0131 contact roles."""
     from msante.profile import fhir_terms

@@ -222,3 +222,15 @@ def test_a_person_is_shown_official_sources_only_with_publisher_title_and_year(r
     if rule.domain == "vaccination":
         assert "MS2025" in rule.shown and sources["MS2025"].year == 2025
     assert all(s.year for s in shown if s.publisher.startswith(("Haute", "Ministère")))
+
+
+def test_official_sources_carry_their_year_unless_documented_as_undated() -> None:
+    """Issue 11 part 1: sources are shown with their year. Where the reference data gives none
+    (the ameli.fr, INCa and vaccination-info-service pages), none is invented: those are listed
+    in PREVENTION_SOURCES.md, and no other official source may lack one."""
+    sources = json.loads(RULES_JSON.read_text(encoding="utf-8"))["sources"]
+    undated = {key for key, s in sources.items() if s.get("official") and not s.get("year")}
+    doc = (DATA / "PREVENTION_SOURCES.md").read_text(encoding="utf-8")
+    listed = re.search(r"Without a year: (.*?) are web pages", doc)
+    assert listed is not None
+    assert undated == set(re.findall(r"[A-Z0-9]+", listed[1])), undated

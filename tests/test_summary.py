@@ -314,6 +314,16 @@ def test_an_empty_card_says_what_is_not_known(vault) -> None:
     assert "Blood group: not recorded" in text and "Trusted person: None recorded" in text
 
 
+def test_french_card_lists_take_a_narrow_no_break_space_before_semicolons(vault) -> None:
+    """French typography puts U+202F before ";": the card's lists must too (issue 11, 5)."""
+    owner = fill(vault)
+    i18n.setup("fr")
+    text = summary.emergency_card(vault, owner).text()
+    allergies = next(line for line in text.splitlines() if line.startswith("Allergies"))
+    assert "\u202f; Arachide" in allergies, allergies
+    assert " ;" not in text and re.search(r"[^\u202f];", text) is None, text
+
+
 PAST_AND_CURRENT = [
     ("treatments", {"medicine": "Lévothyroxine", "start": "2018-03"}),
     ("treatments", {"medicine": "Amoxicilline", "start": "2026-11-10", "end": "2026-11-22"}),

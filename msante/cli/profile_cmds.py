@@ -116,7 +116,7 @@ def _details(entry: Entry) -> str:
     from msante.profile import sections
 
     spec = sections.get(entry.section)
-    parts = [_("{label}: {value}").format(label=_(f.label), value=_value(entry.data[f.name]))
+    parts = [_("{label}: {value}").format(label=_(f.label), value=_value(entry.shown[f.name]))
              for f in spec.fields[1:] if f.name in entry.data and f.name != spec.date_field]
     if entry.code:
         parts.append(f"{entry.code.system.rsplit('/', 1)[-1]} {entry.code.code}")

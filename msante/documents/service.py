@@ -80,6 +80,12 @@ class Documents:
             sql += f" LIMIT {int(limit)}"
         return [Document.from_row(r) for r in self.store.conn.execute(sql, args).fetchall()]
 
+    def count(self, *, person: Person | None = None) -> int:
+        """How many documents (out of the trash) `list` gives without a limit."""
+        where, args = self._filters(person, None, None, None, False)
+        sql = "SELECT count(*) FROM documents WHERE " + " AND ".join(where)
+        return int(self.store.conn.execute(sql, args).fetchone()[0])
+
     @staticmethod
     def _filters(person: Person | None, type_code: str | None, since: dt.date | None,
                  until: dt.date | None,

@@ -165,3 +165,15 @@ def relation_words(value: Any) -> str | None:
         if words:
             return words[1] if current() == "fr" else words[0]
     return None
+
+
+def stored_relation(text: str, system: str | None, code: str | None) -> str:
+    """A stored relation as shown: imports before relations got words kept the raw code
+    ("MTH"), beside the entry's code or alone; any other text is shown as it is."""
+    if code and text == code and system:
+        words = _roles().get((system, code))
+    else:
+        words = _roles().get((ROLE_CODE, text))
+    if not words:
+        return text
+    return words[1] if current() == "fr" else words[0]

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from msante.errors import NotFoundError, UsageError
 from msante.i18n import N_, _
 from msante.people import People, Person
-from msante.profile import sections
+from msante.profile import fhir_terms, sections
 from msante.profile.sections import Section
 from msante.vault import db, records
 from msante.vault.descriptors import PROFILE_ENTRIES, PROFILE_HISTORY
@@ -109,6 +109,15 @@ class Entry(NamedTuple):
     def is_none_statement(self) -> bool:
         """Whether this is "no known allergy" (treatment, history) rather than a fact."""
         return bool(self.data.get("none"))
+
+    @property
+    def shown(self) -> dict[str, Any]:
+        """The fields as shown to people: a relation stored as a raw code ("MTH") in words."""
+        relation = self.data.get("relation")
+        if self.section != "trusted-person" or not isinstance(relation, str):
+            return self.data
+        system, code = (self.code.system, self.code.code) if self.code else (None, None)
+        return self.data | {"relation": fhir_terms.stored_relation(relation, system, code)}
 
     def text(self) -> str:
         """The entry's main text in the user's language."""

@@ -197,7 +197,7 @@ def _table(spec: sections.Section, entries: Sequence[Entry],
            caption: str | None = None) -> pdf_out.Table:
     """The entries as a table; a column empty in every row is left out."""
     layout = TABLES[spec.name]
-    cells = [[", ".join(t for t in (field_text(spec, f, e.data) for f in names) if t)
+    cells = [[", ".join(t for t in (field_text(spec, f, e.shown) for f in names) if t)
               for names, _width in layout] for e in entries]
     used = [i for i in range(len(layout)) if i == 0 or any(row[i] for row in cells)]
     return pdf_out.Table(tuple(_heading(spec, layout[i][0]) for i in used),
@@ -414,7 +414,8 @@ class Card:
         if kept < len(items):
             more = len(items) - kept
             texts.append(ngettext("+{n} more", "+{n} more", more).format(n=more))
-        return "; ".join(texts)
+        # TRANSLATORS: between the items of a list on the emergency card.
+        return _("; ").join(texts)
 
     def _dropped(self, trim: _Trim) -> tuple[Dropped, ...]:
         out = [Dropped(step, self._count(step, trim)) for step in DROP_ORDER
@@ -532,7 +533,7 @@ def _allergy(entry: Entry) -> Item:
 
 
 def _contact(entry: Entry) -> Item:
-    details = tuple((k, str(entry.data[k])) for k in ("relation", "phone") if entry.data.get(k))
+    details = tuple((k, str(entry.shown[k])) for k in ("relation", "phone") if entry.data.get(k))
     return Item(str(entry.data.get("name", "")), details)
 
 

@@ -19,7 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
 from msante.api import Vault
-from msante.errors import MsanteError
+from msante.errors import BusyError, IntegrityError, MsanteError
 from msante.i18n import _
 from msante.people import Person
 from msante.tui.commands import MsanteCommands
@@ -47,6 +47,7 @@ from msante.tui.state import Clock, Session, Via
 from msante.tui.widgets import notice
 from msante.unlock import keys_from_agent
 from msante.vault import agent
+from msante.vault.preferences import LAST_IMPORT_FOLDER
 
 AGENT_POLL_S = 3.0
 DARK, LIGHT = "textual-dark", "textual-light"
@@ -249,8 +250,18 @@ class MsanteApp(App[None]):
     # -- writing out of the vault (as the CLI's summary, agenda export, backup) ------------
 
     def folder(self) -> Path:
-        """Where a file picker starts (tui/paths.py)."""
-        return start_folder(self.last_folder)
+        """Where a file picker starts (tui/paths.py): this session's last folder, else the
+        folder of the last import, kept in the vault from an earlier session."""
+        kept = self.vault.preferences.get(LAST_IMPORT_FOLDER)
+        return start_folder(self.last_folder or (Path(kept) if kept else None))
+
+    def imported_from(self, folder: Path) -> None:
+        """Remember the folder of an import, for this session and the next ones."""
+        self.last_folder = folder
+        try:
+            self.vault.preferences.set(LAST_IMPORT_FOLDER, str(folder))
+        except (BusyError, IntegrityError):
+            pass  # a preference is not worth an error: this session still starts there
 
     def _export(self, export: Export) -> None:
         keys = self.vault.store.keys

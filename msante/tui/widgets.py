@@ -7,6 +7,7 @@ so a received file cannot clear the screen, move the cursor, set the title or pl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, overload
 
 from rich.text import Text
@@ -15,7 +16,7 @@ from textual.visual import VisualType
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellType, ColumnKey, RowKey
 
-from msante.i18n import _
+from msante.i18n import _, ngettext
 from msante.text import TERMINAL_CONTROLS, clean, for_terminal
 from msante.tui.cells import fitted
 
@@ -104,3 +105,40 @@ def labelled(label: str, value: str | Content) -> Content:
     head, _sep, tail = _("{label}: {value}").partition("{value}")
     return Content.assemble((head.format(label=label[:1].upper() + label[1:]), MUTED),
                             safe(value), tail)
+
+
+def more_line(n: int) -> Content:
+    """The last line of a panel that could not show `n` of its items ("+ 2 de plus")."""
+    return Content.styled(ngettext("+ {n} more", "+ {n} more", n).format(n=n), MUTED)
+
+
+def fit_lines(items: Sequence[Content], total: int, width: int, height: int) -> Content:
+    """As many whole items as fit `width` × `height` once wrapped, then "+ N more" for the
+    `total` less those shown: an item is never cut below a panel's border."""
+    if width <= 0 or height <= 0:
+        return Content("\n").join(items)
+    for kept in range(len(items), -1, -1):
+        shown = [*items[:kept], *([more_line(total - kept)] if total > kept else [])]
+        if sum(len(line.wrap(width)) for line in shown) <= height:
+            return Content("\n").join(shown)
+    return more_line(total)
+
+
+class FittedLines(Plain):
+    """A panel of one item per line that shows whole items only and says how many more."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._items: list[Content] = []
+        self._total = 0
+
+    def show(self, items: Sequence[Content], total: int | None = None) -> None:
+        """Show `items` (the first of `total`, all of them when None)."""
+        self._items = [safe(item) for item in items]
+        self._total = len(items) if total is None else max(total, len(items))
+        self.refresh(layout=True)
+
+    def render(self) -> Content:
+        """The items that fit the panel's size now (computed again when it changes)."""
+        return fit_lines(self._items, self._total, *self.content_size)
+

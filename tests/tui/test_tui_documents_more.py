@@ -245,3 +245,41 @@ async def test_a_copy_still_open_is_removed_when_the_app_quits(
         assert copy.exists()
         await pilot.press("ctrl+q")
     assert not copy.exists()
+
+
+@sync
+async def test_the_picker_starts_where_the_last_import_was_in_an_earlier_session(
+        filled: Any, tmp_path: Path) -> None:
+    """Issue 11 part 5: the folder of the last import outlives the app (kept encrypted in the
+    vault, its change audited), and the next session's picker starts there."""
+    from msante.api import Vault
+    from tests.helpers_vault import keys_of
+
+    folder = tmp_path / "courrier"
+    folder.mkdir()
+    (folder / "ordonnance.pdf").write_bytes(pdfgen.prescription())
+    app = app_for(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        await _documents(pilot)
+        await pilot.press("i")
+        dialog = app.screen
+        dialog.query_one("#path", Input).value = str(folder)
+        dialog.query_one("#path", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: dialog.outcome is not None, seconds=60)
+        await pilot.press("escape")
+    home = filled.path
+    filled.close()
+    assert str(folder).encode() not in (home / "vault.db").read_bytes()  # encrypted at rest
+    again = Vault.open(home, keys_of(home))
+    try:
+        assert _actions(again, "vault.preference") == 1
+        app = app_for(again)
+        async with app.run_test(size=SIZE) as pilot:
+            await _documents(pilot)
+            await pilot.press("i")
+            dialog = app.screen
+            assert isinstance(dialog, ImportScreen)
+            assert dialog.query_one("#path", Input).value == str(folder) + "/"
+    finally:
+        again.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from rich.cells import cell_len
+from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -123,3 +125,49 @@ def test_export_form(snap_compare: Any, app_module: ModuleType, record: Any, key
     app = app_module.MsanteApp(record.path, record, clock=frozen_clock())
     app.last_folder = Path("/tmp")  # the form's default path, the same on every machine
     assert snap_compare(app, terminal_size=SIZES[size], run_before=_form(key))
+
+
+def _more_count(line: str) -> int:
+    """The number a "+ N more" line gives ("+ 2 de plus"), 0 for an item's line."""
+    match = re.fullmatch(r"\+ (\d+) \S.*", line)
+    return int(match[1]) if match else 0
+
+
+@pytest.mark.parametrize("size", SIZES)
+@sync
+async def test_home_panels_show_whole_items_and_say_how_many_more(
+        app_module: ModuleType, record: Any, size: str) -> None:
+    """Issue 11 part 5: "À faire" at 80×24 lost "enregistré" below its border. Each panel of
+    Home shows whole items only, and a last line says how many it could not show."""
+    app = app_module.MsanteApp(record.path, record, clock=frozen_clock())
+    async with app.run_test(size=SIZES[size]) as pilot:
+        await _shown("1")(pilot)
+        person = record.people.owner()
+        due = [i for i in record.agenda.due(person, today=frozen_clock().today())
+               if i.status in ("overdue", "due")]
+        for panel in app.screen.query(".panel"):
+            width, height = panel.content_size
+            visual = panel.render()
+            assert isinstance(visual, Content), panel.id
+            assert len(visual.wrap(width)) <= height, (panel.id, visual.plain)
+            if panel.id == "attention":
+                lines = visual.plain.split("\n")
+                hidden = _more_count(lines[-1])
+                assert len(lines) - (1 if hidden else 0) + hidden == len(due), visual.plain
+
+
+@pytest.mark.parametrize("lang, said", [("en", "+ 2 more"), ("fr", "+ 2 de plus")])
+def test_a_panel_too_small_for_its_items_shows_whole_ones_and_how_many_more(
+        lang: str, said: str) -> None:
+    """Three items of two lines each in four lines: one item, then the count of the others
+    (the last line says it, in the user's language); nothing is cut below the border."""
+    from msante.tui.widgets import fit_lines
+
+    i18n.setup(lang)
+    items = [Content(f"item {n} with words enough to wrap") for n in range(3)]
+    shown = fit_lines(items, 3, 20, 4)
+    assert shown.plain.split("\n") == ["item 0 with words enough to wrap", said]
+    assert len(shown.wrap(20)) <= 4
+    assert fit_lines(items, 7, 40, 10).plain.endswith("+ 4 more" if lang == "en" else said[:2]
+                                                       + "4 de plus")
+    assert fit_lines(items, 3, 40, 3).plain.count("\n") == 2  # all fit: no count line

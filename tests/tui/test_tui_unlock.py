@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, Static
 
 from msante.tui.app import MsanteApp
@@ -144,3 +145,46 @@ async def test_the_screens_of_a_locked_session_are_let_go(home: Path) -> None:
         await pilot.pause()
         assert old_reloads == []
         assert not getattr(app, "__watchers", {}).get("person")
+
+
+# -- a header whose KDF costs more than the defaults (issue 11 part 8) -------------------------
+
+
+def _old_vault(home: Path, monkeypatch) -> Path:
+    """A vault wrapped as an earlier version could, above today's cap (Argon2id made cheap)."""
+    from cryptography.hazmat.primitives.kdf import argon2
+
+    from tests.test_kdf_consent import OLD, forge_old_vault
+
+    real = argon2.Argon2id
+    monkeypatch.setattr(argon2, "Argon2id", lambda **kw: real(
+        **{**kw, "memory_cost": 16 * 1024, "iterations": 2, "lanes": 1}))
+    monkeypatch.delenv("MSANTE_ALLOW_COSTLY_KDF", raising=False)
+    closed_vault(home)
+    forge_old_vault(home, **OLD)
+    return home
+
+
+def _asked_about_cost(app: MsanteApp) -> bool:
+    from msante.tui.screens.dialogs import ConfirmScreen
+    return isinstance(app.screen, ConfirmScreen) and "257 MiB" in app.screen.question
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+@sync
+async def test_a_costly_header_is_asked_about_yes_opens_no_refuses(
+        home: Path, monkeypatch, answer: str) -> None:
+    """The TUI asks, as the CLI does, instead of naming the environment variable."""
+    app = MsanteApp(_old_vault(home, monkeypatch), clock=frozen_clock())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: asking(app))
+        await pilot.press(*PASSPHRASE, "enter")
+        await until(pilot, lambda: _asked_about_cost(app))
+        assert "msante passwd" in app.screen.question
+        await pilot.press(answer)
+        if answer == "y":
+            await until(pilot, lambda: home_ready(app))
+            assert app.session is not None and app.session.via == "passphrase"
+        else:
+            await until(pilot, lambda: asking(app) and "Cancelled" in message(app))
+            assert app.session is None and "MSANTE_ALLOW" not in message(app)

@@ -323,7 +323,7 @@ class DocumentsScreen(MainScreen):
 
     def _imported(self, outcome: Outcome | None) -> None:
         if outcome is not None and outcome.folder is not None:
-            self.msante.last_folder = outcome.folder
+            self.msante.imported_from(outcome.folder)
         if outcome is not None:
             self.notify(outcome.summary.describe(),
                         severity="warning" if outcome.summary.partial else "information")

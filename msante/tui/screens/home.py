@@ -15,12 +15,12 @@ from msante.tui import dates
 from msante.tui.footer import MsanteFooter
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.nav import NavBar
-from msante.tui.widgets import MUTED, Plain, safe
+from msante.tui.widgets import MUTED, FittedLines, Plain, safe
 
 ATTENTION = ("overdue", "due")
 STATUS_STYLE = {"overdue": "bold $error", "due": "bold $warning"}
 SOON_DAYS = 90
-LINES = 5
+MOST = 20  # items read for a panel (at 120×40 a panel shows about 18 lines)
 
 
 def status_label(status: str) -> str:
@@ -46,7 +46,7 @@ class HomeScreen(MainScreen):
 
     DEFAULT_CSS = """
     HomeScreen #status { height: 1; padding: 0 1; color: $text-muted; }
-    HomeScreen #grid { grid-size: 2 2; grid-gutter: 0 1; height: 1fr; }
+    HomeScreen #grid { grid-size: 2 2; grid-rows: 3fr 2fr; grid-gutter: 0 1; height: 1fr; }
     HomeScreen .panel {
         border: round $primary-darken-1; padding: 0 1; height: 1fr; overflow: hidden hidden;
     }
@@ -58,7 +58,7 @@ class HomeScreen(MainScreen):
         yield Tabs(*self._tabs(), active=tab_id(self.person.id), id="person")
         with Grid(id="grid"):
             for name in ("attention", "agenda", "documents", "measures"):
-                yield Plain(id=name, classes="panel")
+                yield FittedLines(id=name, classes="panel")
         yield Plain(id="status")
         yield MsanteFooter()
 
@@ -71,10 +71,11 @@ class HomeScreen(MainScreen):
 
     def reload(self) -> None:
         self._fill_people()
-        self.query_one("#attention", Static).update(self._attention())
-        self.query_one("#agenda", Static).update(self._agenda())
-        self.query_one("#documents", Static).update(self._documents())
-        self.query_one("#measures", Static).update(self._measures())
+        for name, (items, total) in (("attention", self._attention()),
+                                     ("agenda", self._agenda()),
+                                     ("documents", self._documents()),
+                                     ("measures", self._measures())):
+            self.query_one(f"#{name}", FittedLines).show(items, total)
         self.query_one("#status", Static).update(self._status())
 
     def _tabs(self) -> list[Tab]:
@@ -105,52 +106,47 @@ class HomeScreen(MainScreen):
         if person_id and person_id != self.person.id:
             self.msante.choose_person(person_id)
 
-    def _attention(self) -> Content:
+    # Each panel: its first items and how many there are (FittedLines shows what fits).
+
+    def _attention(self) -> tuple[list[Content], int]:
         items = [i for i in self.vault.agenda.due(self.person, today=self.clock.today())
                  if i.status in ATTENTION]
         if not items:
-            return Content.styled(_("Nothing overdue or due."), MUTED)
-        lines = [Content.assemble((status_label(i.status), STATUS_STYLE[i.status]), " ",
-                                  i.label, ("  " + i.since_text(day), MUTED))
-                 for i in items[:LINES]]
-        return Content("\n").join(lines + self._more(len(items)))
+            return [Content.styled(_("Nothing overdue or due."), MUTED)], 1
+        return [Content.assemble((status_label(i.status), STATUS_STYLE[i.status]), " ",
+                                 i.label, ("  " + i.since_text(day), MUTED))
+                for i in items[:MOST]], len(items)
 
-    def _agenda(self) -> Content:
+    def _agenda(self) -> tuple[list[Content], int]:
         now = self.clock.now()
         soon = self.vault.agenda.list(self.person, start=now,
                                       end=now + dt.timedelta(days=SOON_DAYS))
         if not soon:
-            return Content.styled(_("No appointment in the next 3 months."), MUTED)
+            return [Content.styled(_("No appointment in the next 3 months."), MUTED)], 1
         lines = []
-        for occ in soon[:LINES]:
+        for occ in soon[:MOST]:
             item = occ.appointment
             where = f"  {item.location}" if item.location else ""
             lines.append(Content.assemble((dates.moment(occ.local()), "bold"),
                                           " ", item.title, (where, MUTED)))
-        return Content("\n").join(lines + self._more(len(soon)))
+        return lines, len(soon)
 
-    def _documents(self) -> Content:
-        docs = self.vault.documents.list(person=self.person, limit=LINES)
+    def _documents(self) -> tuple[list[Content], int]:
+        docs = self.vault.documents.list(person=self.person, limit=MOST)
         if not docs:
-            return Content.styled(_("No document yet."), MUTED)
-        return Content("\n").join(
-            Content.assemble((day(d.date), MUTED), " ", d.title) for d in docs)
+            return [Content.styled(_("No document yet."), MUTED)], 1
+        return ([Content.assemble((day(d.date), MUTED), " ", d.title) for d in docs],
+                self.vault.documents.count(person=self.person))
 
-    def _measures(self) -> Content:
+    def _measures(self) -> tuple[list[Content], int]:
         latest = self.vault.measures.latest(self.person)
         if not latest:
-            return Content.styled(_("No measurement yet."), MUTED)
+            return [Content.styled(_("No measurement yet."), MUTED)], 1
         label = _("{label}: {value}").partition("{value}")[0]  # "Poids : " in French
         lines = [Content.assemble((label.format(label=m.kind_info.label), "bold"),
                                   m.display(current()), (f"  {day(m.time.date())}", MUTED))
                  for m in latest.values()]
-        return Content("\n").join(lines)
-
-    @staticmethod
-    def _more(total: int) -> list[Content]:
-        if total <= LINES:
-            return []
-        return [Content.styled(_("and {n} more").format(n=total - LINES), MUTED)]
+        return lines, len(lines)
 
     def _status(self) -> Content:
         people = len(self.vault.people.list())

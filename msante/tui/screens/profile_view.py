@@ -80,7 +80,7 @@ def entry_title(entry: Entry, documents: Titles | None = None) -> str:
     if text := entry.text():
         return text
     spec = sections.get(entry.section)
-    return next((field_value(f, entry.data[f.name], documents) for f in spec.fields
+    return next((field_value(f, entry.shown[f.name], documents) for f in spec.fields
                  if f.name in entry.data), "")
 
 
@@ -98,7 +98,7 @@ def details(entry: Entry, documents: Titles | None = None) -> str:
     spec = sections.get(entry.section)
     return " · ".join(
         _("{label}: {value}").format(label=_(f.label),
-                                     value=field_value(f, entry.data[f.name], documents))
+                                     value=field_value(f, entry.shown[f.name], documents))
         for f in _rest(entry) if f.name != spec.date_field)
 
 
@@ -114,7 +114,7 @@ def detail(entry: Entry, history: list[Revision], documents: Titles | None = Non
     """Everything about one entry: its fields, where it came from, and its earlier versions."""
     lines = [Content.styled(entry_title(entry, documents), "bold")]
     if not entry.is_none_statement:
-        lines += [labelled(_(f.label), field_value(f, entry.data[f.name], documents))
+        lines += [labelled(_(f.label), field_value(f, entry.shown[f.name], documents))
                   for f in _rest(entry)]
     if entry.code:
         lines.append(labelled(_("Code"), code_text(entry.code)))

@@ -6,6 +6,7 @@ opened on the UI thread (its SQLite connection belongs to the thread that made i
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
 
 from textual import on, work
@@ -13,11 +14,13 @@ from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
+from textual.worker import get_current_worker
 
 from msante.api import Vault
 from msante.errors import MsanteError, WrongKeyError
 from msante.i18n import _
 from msante.tui.footer import MsanteFooter
+from msante.tui.screens.dialogs import ConfirmScreen
 from msante.tui.state import Session, Via
 from msante.tui.widgets import Plain
 from msante.unlock import Sources, keys_from_agent, passphrase
@@ -81,7 +84,8 @@ class UnlockScreen(Screen[Session]):
         try:
             given = passphrase(Sources(warn=warnings.append))
             if given is not None:
-                self._unlocked(store.unlock_with_passphrase(self.home, given), "file", warnings)
+                self._unlocked(store.unlock_with_passphrase(self.home, given, self._consent),
+                               "file", warnings)
                 return
             keys = keys_from_agent(self.home, warn=warnings.append)
         except MsanteError as exc:
@@ -104,7 +108,7 @@ class UnlockScreen(Screen[Session]):
     @work(thread=True, exclusive=True, group="unlock")
     def _derive(self, text: str) -> None:
         try:
-            keys = store.unlock_with_passphrase(self.home, text)
+            keys = store.unlock_with_passphrase(self.home, text, self._consent)
         except WrongKeyError:
             self.app.call_from_thread(
                 self._ask, _("Wrong passphrase. Check it and try again."), error=True)
@@ -113,6 +117,18 @@ class UnlockScreen(Screen[Session]):
             self.app.call_from_thread(self._ask, exc.message, error=True)
             return
         self._unlocked(keys, "passphrase", [])
+
+    def _consent(self, question: str) -> bool:
+        """Ask before a costly KDF (from the unlock worker): a dialog, waited for here."""
+        answer: Future[bool] = Future()
+        self.app.call_from_thread(self.app.push_screen, ConfirmScreen(question, _("Unlock")),
+                                  lambda yes: answer.set_result(bool(yes)))
+        while not get_current_worker().is_cancelled:
+            try:
+                return answer.result(timeout=0.2)
+            except TimeoutError:
+                continue
+        return False
 
     def _unlocked(self, keys: Keys, via: Via, warnings: list[str]) -> None:
         self.app.call_from_thread(self._open, keys, via, warnings)
