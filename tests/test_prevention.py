@@ -793,3 +793,23 @@ def test_a_missed_infant_dose_question_of_years_ago_says_never_recorded() -> Non
     assert item.since is not None and "→" in item.window_text()
     pregnancy = find(evaluate(person(dt.date(1996, 3, 1)), TODAY), "pertussis_pregnancy")
     assert pregnancy.since is None and pregnancy.since_text() == ""  # not a missed dose
+
+
+def test_french_lists_of_sources_take_a_narrow_no_break_space_before_semicolons() -> None:
+    """Two sources are joined with "; " in English and " ; " (U+202F) in French."""
+    import datetime as dt
+
+    from msante import i18n
+    from msante.agenda.prevention import Item
+    from msante.agenda.rule_types import Source
+
+    sources = (Source("A", "Calendrier", (), publisher="Ministère", year=2025, official=True),
+               Source("B", "Recommandation", (), publisher="HAS", year=2024, official=True))
+    item = Item("R:1:P", "R", 1, "x", "due", dt.date(2026, 1, 1), None, None, "", sources, "")
+    try:
+        i18n.setup("fr")
+        assert "2025)\u202f; HAS" in item.sources_text()
+        i18n.setup("en")
+        assert "2025); HAS" in item.sources_text()
+    finally:
+        i18n.setup("en")

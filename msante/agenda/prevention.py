@@ -115,7 +115,7 @@ class Item:
 
     def sources_text(self) -> str:
         """The official sources in words ("Ministère de la Santé, « Calendrier… » (2025)")."""
-        return "; ".join(s.cite() for s in self.source)
+        return _("; ").join(s.cite() for s in self.source)
 
 
 # -- public helpers --------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def _test_history(last: tuple[dt.date, str] | None, kind: str, result: str | Non
         return _("none recorded: {test}").format(test=_(CHOICE_LABELS[kind]))
     text = _("last test: {test}, {date}").format(test=_(CHOICE_LABELS[last[1]]),
                                                  date=last[0].isoformat())
-    return text + ("; " + _("result: {result}").format(result=result) if result else "")
+    return text + (_("; ") + _("result: {result}").format(result=result) if result else "")
 
 
 def _ask_doctor(ctx: Ctx, rule: Rule) -> list[Slot]:

@@ -120,7 +120,7 @@ def _series_history(ctx: Ctx, rule: Rule, slot: Slot, previous: dt.date | None,
         return last_recorded(ctx, rule)
     text = _("dose {n} on {date}").format(n=slot.dose - 1, date=previous.isoformat())
     if early is not None:
-        text += "; " + _("the dose of {date} came too soon after it to count").format(
+        text += _("; ") + _("the dose of {date} came too soon after it to count").format(
             date=early.isoformat())
     return text
 

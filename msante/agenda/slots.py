@@ -70,7 +70,7 @@ def last_recorded(ctx: Ctx, rule: Rule) -> str:
         date=_shown(last), vaccine=last.text)
     other = ctx.facts.last_of(rule.not_counted) if rule.not_counted else None
     if other is not None:
-        text += "; " + _("{vaccine} ({date}) does not count for this vaccine").format(
+        text += _("; ") + _("{vaccine} ({date}) does not count for this vaccine").format(
             vaccine=other.text, date=_shown(other))
     return text
 

@@ -136,7 +136,7 @@ def history_lines(entry: Entry, history: list[Revision]) -> list[Content]:
     lines = [Content(""), Content.styled(title, "bold")]
     for old, new in zip(versions, versions[1:], strict=False):
         when = old.changed_at[:16].replace("T", " ")
-        lines.append(Content.assemble((f"{when}  ", MUTED), "; ".join(
+        lines.append(Content.assemble((f"{when}  ", MUTED), _("; ").join(
             changes(entry.section, old, new)) or _("no change")))
     return lines
 
