@@ -17,7 +17,7 @@ comes back; the last device cannot be removed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from msante.sync.chain_entry import (
@@ -45,6 +45,7 @@ class DeviceKeys:
     seal: OpenKey
     name: str
     added_seq: int
+    removed_seq: int | None = None
 
     @property
     def key_id(self) -> bytes:
@@ -54,11 +55,11 @@ class DeviceKeys:
 
 @dataclass(frozen=True)
 class AccountState:
-    """A verified account chain: its devices now, the keys it removed (key_id → seq)."""
+    """A verified account chain: its devices now, and the keys it removed or replaced."""
 
     chain: str
     devices: Mapping[bytes, DeviceKeys]
-    removed: Mapping[bytes, int]
+    removed: Mapping[bytes, DeviceKeys]
     entries: tuple[ChainEntry, ...] = field(repr=False)
 
     @property
@@ -78,6 +79,10 @@ class AccountState:
     def knows(self, key_id: bytes) -> bool:
         """Whether this key ever was one of the account's devices."""
         return key_id in self.devices or key_id in self.removed
+
+    def keys_of(self, key_id: bytes) -> DeviceKeys | None:
+        """The keys of a device now or formerly in the account, or None."""
+        return self.devices.get(key_id) or self.removed.get(key_id)
 
 
 def device_bundle(chain: str, name: str, key: SigningKey, seal: OpenKey) -> dict[str, object]:
@@ -117,7 +122,7 @@ class _Builder:
     def __init__(self, chain: str) -> None:
         self.chain = chain
         self.devices: dict[bytes, DeviceKeys] = {}
-        self.removed: dict[bytes, int] = {}
+        self.removed: dict[bytes, DeviceKeys] = {}
         self.entries: list[ChainEntry] = []
 
     def signer_of(self, entry: ChainEntry) -> DeviceKeys:
@@ -140,8 +145,7 @@ class _Builder:
             fail("malformed", self.chain, entry.seq, "no such device in the chain")
         if len(self.devices) == 1:
             fail("malformed", self.chain, entry.seq, "the last device cannot be removed")
-        del self.devices[key_id]
-        self.removed[key_id] = entry.seq
+        self.removed[key_id] = replace(self.devices.pop(key_id), removed_seq=entry.seq)
 
     def state(self) -> AccountState:
         """The frozen state so far."""
