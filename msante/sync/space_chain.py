@@ -114,10 +114,13 @@ class _Builder:
         self.retired_signers: dict[bytes, int] = {}
         self.entries: list[ChainEntry] = []
         self.keys = Rotation(0, None, None)  # type: ignore[arg-type]
+        self.accounts: dict[str, AccountState | None] = {}
 
     def account(self, entry: ChainEntry, account: str) -> AccountState:
-        """The verified account chain of `account`; ChainError if there is none."""
-        state = self.lookup(account) if ID_RE.fullmatch(account) else None
+        """The verified account chain of `account` (asked once); ChainError if none."""
+        if account not in self.accounts:
+            self.accounts[account] = self.lookup(account) if ID_RE.fullmatch(account) else None
+        state = self.accounts[account]
         if state is None or state.chain != f"account:{account}":
             fail("not-allowed", self.chain, entry.seq, f"account {account} is unknown")
         return state
@@ -281,8 +284,6 @@ def _add_writer(b: _Builder, entry: ChainEntry) -> None:
     devices = b.account(entry, account)
     if not devices.knows(device):
         fail("not-allowed", b.chain, entry.seq, f"the device is not in {account}'s chain")
-    if not devices.is_active(device):
-        b.retired_signers.setdefault(device, entry.seq)
     b.writers[device] = account
 
 

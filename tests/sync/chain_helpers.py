@@ -18,6 +18,7 @@ from msante.sync.chains import (
 from msante.sync.crypto import SealKey, SigningKey
 
 SIGNERS = [SigningKey.generate() for _ in range(12)]
+_VERIFIED: dict[tuple[ChainEntry, ...], AccountState] = {}
 SEALS = [SealKey.generate().public_key() for _ in range(12)]
 
 
@@ -36,8 +37,11 @@ class Account:
 
     @property
     def state(self) -> AccountState:
-        """The verified state of the entries so far."""
-        return AccountChain.verify(self.entries)
+        """The verified state of the entries so far (remembered: tests ask often)."""
+        entries = tuple(self.entries)
+        if entries not in _VERIFIED:
+            _VERIFIED[entries] = AccountChain.verify(entries)
+        return _VERIFIED[entries]
 
     @property
     def chain(self) -> str:
