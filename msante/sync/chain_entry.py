@@ -78,7 +78,8 @@ def _messages() -> dict[str, str]:
         "unexpected-key": _("Chain {chain} does not start with the expected device key."),
         "malformed": _("Entry {seq} of chain {chain} is malformed: {detail}."),
         "empty": _("Chain {chain} has no entries."),
-        "rollback": _("Chain {chain} went back from {detail} entries: entries were removed."),
+        "rollback": _("Chain {chain} went back from {detail} to {seq} entries: entries were "
+                      "removed."),
         "rewritten": _("Chain {chain} no longer starts with the entries seen before: the "
                        "history was rewritten at entry {seq}."),
     }

@@ -155,7 +155,7 @@ def test_a_replayed_entry_is_refused() -> None:
 def test_a_wrong_prev_hash_is_refused() -> None:
     """A validly signed entry 2 that does not follow entry 1 (made on another history)."""
     acc = account("alice", A, B)
-    other = account("alice", A, C)  # the same genesis, another entry 1
+    other = account("alice", A, C)  # another history: its entry 1 is not this entry 1
     late = AccountChain.remove_device(other.state, A, kid(C))
     refused([*acc.entries, late], "wrong-prev")
 
