@@ -120,3 +120,17 @@ def test_a_chain_error_is_an_integrity_error_with_exit_6() -> None:
     assert info.value.exit_code == ExitCode.INTEGRITY
     assert "account:alice" in str(info.value) and "1" in str(info.value)
     assert info.value.seq == 1
+
+
+def test_importing_the_chains_loads_no_ui_server_or_vault() -> None:
+    """The chains are pure: clients and tools import them without a UI, a server or a vault."""
+    import subprocess
+    import sys
+
+    banned = ("typer", "rich", "textual", "fastapi", "uvicorn", "sqlalchemy", "alembic",
+              "msante.vault", "msante.cli", "msante.tui", "msante.api", "msante.sync.server")
+    code = ("import sys, msante.sync.chains; "
+            f"print(','.join(m for m in {banned!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
