@@ -12,9 +12,10 @@ Kinds and bodies (keys and key ids as unpadded base64url; rotation = "key_versio
 
 Every entry after the genesis is signed by a writer: a device of an owner or manager that
 the chain lists. Roles are owner, manage, read; an owner has every scope and no expiry; only
-an owner makes an owner; a manager cannot remove an owner; the last owner and the last writer
-stay. `expires` is a month "YYYY-MM" or null. Writers are devices of owner or manager members
-and must be in their account chain; removing a member or a writer rotates the keys (key
+an owner makes an owner; a manager cannot remove an owner or an owner's device; the last
+owner and the owners' last writer device stay. `expires` is a month "YYYY-MM" (the last
+month of membership) or null. Writers are devices of owner or manager members and must be in
+their account chain; removing a member or a writer rotates the keys (key
 version + 1, new inbox and signing keys). A device that its account chain has since removed
 may have signed only entries the space chain later follows with that writer's removal.
 """
@@ -58,6 +59,10 @@ class Member:
     scopes: frozenset[str]
     expires: str | None
     added_seq: int
+
+    def is_expired(self, month: str) -> bool:
+        """Whether the membership has ended by `month` ("YYYY-MM"): it lasts through `expires`."""
+        return self.expires is not None and month > self.expires
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,11 @@ class _Builder:
             fail("no-rotation", self.chain, entry.seq, "the inbox or signing key is unchanged")
         self.keys = new
 
+    def keep_an_owner_writer(self, entry: ChainEntry) -> None:
+        """ChainError unless some owner still has a writer device (else no owner could sign)."""
+        if not any(self.members[a].role == "owner" for a in self.writers.values()):
+            fail("malformed", self.chain, entry.seq, "the owners' last writer cannot be removed")
+
     def drop_writer(self, entry: ChainEntry, key_id: bytes) -> None:
         """Remove a writer device; by a device still in its account, its past entries stand."""
         del self.writers[key_id]
@@ -240,7 +250,8 @@ def _membership(entry: ChainEntry) -> tuple[str, frozenset[str], str | None]:
         fail("malformed", entry.chain, entry.seq, f"role {role!r} is not one of {ROLES}")
     scopes = field_of(entry, "scopes", tuple)
     assert isinstance(scopes, tuple) and isinstance(role, str)
-    if not scopes or list(scopes) != sorted(set(scopes)) or not set(scopes) <= set(SCOPES):
+    if not scopes or not all(isinstance(scope, str) for scope in scopes) \
+            or list(scopes) != sorted(set(scopes)) or not set(scopes) <= set(SCOPES):
         fail("malformed", entry.chain, entry.seq, f"scopes are a sorted subset of {SCOPES}")
     expires = entry.body.get("expires")
     if expires is not None and (not isinstance(expires, str) or not MONTH_RE.fullmatch(expires)):
@@ -264,9 +275,8 @@ def _remove_member(b: _Builder, entry: ChainEntry, signer_role: str) -> None:
     b.rotate(entry)
     for key_id in [k for k, a in b.writers.items() if a == account]:
         b.drop_writer(entry, key_id)
-    if not b.writers:
-        fail("malformed", b.chain, entry.seq, "the last writer cannot be removed")
     del b.members[account]
+    b.keep_an_owner_writer(entry)
 
 
 def _add_writer(b: _Builder, entry: ChainEntry) -> None:
@@ -287,16 +297,17 @@ def _add_writer(b: _Builder, entry: ChainEntry) -> None:
     b.writers[device] = account
 
 
-def _remove_writer(b: _Builder, entry: ChainEntry) -> None:
+def _remove_writer(b: _Builder, entry: ChainEntry, signer_role: str) -> None:
     """A writer device stops writing; the keys rotate."""
     exact_fields(entry, {"device"} | ROTATION)
     device = key_field(entry, "device", 32)
     if device not in b.writers:
         fail("malformed", b.chain, entry.seq, "this device is not a writer")
-    if len(b.writers) == 1:
-        fail("malformed", b.chain, entry.seq, "the last writer cannot be removed")
+    if b.members[b.writers[device]].role == "owner" and signer_role != "owner":
+        fail("not-allowed", b.chain, entry.seq, "a manager cannot remove an owner's device")
     b.rotate(entry)
     b.drop_writer(entry, device)
+    b.keep_an_owner_writer(entry)
 
 
 def _apply(b: _Builder, entry: ChainEntry) -> None:
@@ -310,7 +321,7 @@ def _apply(b: _Builder, entry: ChainEntry) -> None:
     elif entry.kind == "add-writer":
         _add_writer(b, entry)
     elif entry.kind == "remove-writer":
-        _remove_writer(b, entry)
+        _remove_writer(b, entry, role)
     elif entry.kind == "rotate":
         exact_fields(entry, ROTATION)
         b.rotate(entry)

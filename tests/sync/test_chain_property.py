@@ -15,6 +15,7 @@ from msante.sync.chains import (
     b64e,
     device_bundle,
 )
+from msante.sync.crypto import SigningKey
 from tests.sync.chain_helpers import SEALS, SIGNERS, Space, account, kid, space
 
 SETTINGS = settings(max_examples=40, deadline=None,
@@ -64,17 +65,26 @@ def _space_step(sp: Space, data: st.DataObject) -> None:
     if op == "writer" and candidates:
         name, key = data.draw(st.sampled_from(candidates), label="writer")
         sp.add_writer(signer, name, key)
-    elif op == "remove-writer" and len(state.writers) > 1:
-        device = data.draw(st.sampled_from(sorted(state.writers)), label="device")
-        sp.append(signer, "remove-writer", {"device": b64e(device), **sp.next_rotation()})
+    elif op == "remove-writer":
+        _remove_writer(sp, signer, data)
     elif op == "remove-member":
-        gone = [n for n, m in state.members.items() if m.role != "owner"
-                and set(state.writers.values()) - {n}]
+        gone = [n for n, m in state.members.items() if m.role != "owner"]
         if gone:
             sp.append(signer, "remove-member", {"account": data.draw(st.sampled_from(gone)),
                                                 **sp.next_rotation()})
     else:
         sp.append(signer, "rotate", sp.next_rotation())
+
+
+def _remove_writer(sp: Space, signer: SigningKey, data: st.DataObject) -> None:
+    """Remove a writer the signer may remove, keeping one of the owner's writers."""
+    state = sp.state
+    by_owner = state.writers[kid(signer)] == "alice"
+    spare = sum(a == "alice" for a in state.writers.values()) > 1
+    allowed = [k for k, a in state.writers.items() if a != "alice" or by_owner and spare]
+    if allowed:
+        device = data.draw(st.sampled_from(sorted(allowed)), label="device")
+        sp.append(signer, "remove-writer", {"device": b64e(device), **sp.next_rotation()})
 
 
 def random_space(data: st.DataObject) -> Space:

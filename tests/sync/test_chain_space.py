@@ -284,3 +284,52 @@ def test_an_account_chain_is_not_a_space_chain() -> None:
     with pytest.raises(ChainError) as info:
         SpaceChain.verify(account("alice", A1).entries, lambda a: None)
     assert info.value.reason == "wrong-chain"
+
+
+@pytest.mark.parametrize("body", [
+    {"account": "dave", "role": "read", "scopes": [{}], "expires": None},
+    {"account": "dave", "role": "read", "scopes": [1, "documents"], "expires": None},
+    {"account": "dave", "role": ["read"], "scopes": ["documents"], "expires": None},
+    {"account": 5, "role": "read", "scopes": ["documents"], "expires": None},
+    {"account": "da ve", "role": "read", "scopes": ["documents"], "expires": None},
+    {"account": "dave", "role": "read", "scopes": ["documents"]},
+])
+def test_malformed_memberships_are_chain_errors(body: dict[str, object]) -> None:
+    """Validly signed bodies of the wrong shape: ChainError 'malformed', nothing else."""
+    sp = world()
+    sp.accounts["dave"] = account("dave", SIGNERS[7])
+    sp.append(A1, "add-member", body)
+    refused(sp, "malformed")
+
+
+@pytest.mark.parametrize("change", [{"key_version": "2"}, {"key_version": True},
+                                    {"inbox": "!!"}, {"inbox": b64e(bytes(40))},
+                                    {"signing": b64e(bytes(1985))}, {"device": 7}])
+def test_malformed_rotations_are_chain_errors(change: dict[str, object]) -> None:
+    """A remove-writer whose rotation or device field is malformed."""
+    sp = world()
+    sp.append(A1, "remove-writer", {"device": b64e(kid(B1)), **sp.next_rotation(), **change})
+    refused(sp, "malformed")
+
+
+def test_a_manager_cannot_remove_an_owners_writer() -> None:
+    """bob (manage) removes alice's devices as writers: the owner would lose control."""
+    sp = world()
+    sp.append(B1, "remove-writer", {"device": b64e(kid(A2)), **sp.next_rotation()})
+    refused(sp, "not-allowed")
+
+
+def test_the_last_writer_of_the_owners_cannot_be_removed() -> None:
+    """alice removes both her writers, leaving only bob's: no owner could sign again."""
+    sp = world()
+    sp.append(A1, "remove-writer", {"device": b64e(kid(A2)), **sp.next_rotation()})
+    sp.append(A1, "remove-writer", {"device": b64e(kid(A1)), **sp.next_rotation()})
+    error = refused(sp, "malformed")
+    assert "owner" in str(error)
+
+
+def test_an_expiry_month_is_the_last_month_of_membership() -> None:
+    """Expiry '2026-12' is a member through December 2026, expired from January 2027."""
+    carol = world().state.members["carol"]
+    assert not carol.is_expired("2026-12") and carol.is_expired("2027-01")
+    assert not world().state.members["alice"].is_expired("9999-12")
