@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from msante.i18n import _
 from msante.sync.chain_entry import (
     ChainEntry,
     b64e,
@@ -101,12 +102,13 @@ def _bundle(entry: ChainEntry, name: str) -> DeviceKeys:
     label = field_of(entry, "name", str, raw)
     assert isinstance(label, str)
     if not 0 < len(label) <= MAX_NAME or not label.isprintable():
-        fail("malformed", entry.chain, entry.seq, "a device name is 1 to 64 printable characters")
+        fail("malformed", entry.chain, entry.seq,
+             _("a device name is 1 to 64 printable characters"))
     try:
         verify = VerifyKey.from_bytes(key_field(entry, "verify", VERIFY_LEN, raw))
         seal = OpenKey.from_bytes(key_field(entry, "seal", SEAL_LEN, raw))
-    except ValueError as exc:
-        fail("malformed", entry.chain, entry.seq, exc)
+    except ValueError:
+        fail("malformed", entry.chain, entry.seq, _("a device key is not a valid key"))
     proof = key_field(entry, "proof", SIGNATURE_LEN, raw)
     signed = {"chain": entry.chain, "name": label, "verify": raw["verify"], "seal": raw["seal"]}
     try:
@@ -136,15 +138,15 @@ class _Builder:
     def add(self, entry: ChainEntry, device: DeviceKeys) -> None:
         """Add a device key that was never in the chain."""
         if device.key_id in self.devices or device.key_id in self.removed:
-            fail("malformed", self.chain, entry.seq, "this device key was already in the chain")
+            fail("malformed", self.chain, entry.seq, _("this device key was already in the chain"))
         self.devices[device.key_id] = device
 
     def remove(self, entry: ChainEntry, key_id: bytes) -> None:
         """Remove a device key now in the chain (never the last one)."""
         if key_id not in self.devices:
-            fail("malformed", self.chain, entry.seq, "no such device in the chain")
+            fail("malformed", self.chain, entry.seq, _("no such device in the chain"))
         if len(self.devices) == 1:
-            fail("malformed", self.chain, entry.seq, "the last device cannot be removed")
+            fail("malformed", self.chain, entry.seq, _("the last device cannot be removed"))
         self.removed[key_id] = replace(self.devices.pop(key_id), removed_seq=entry.seq)
 
     def state(self) -> AccountState:
@@ -156,7 +158,7 @@ class _Builder:
 def _genesis(b: _Builder, entry: ChainEntry, expect: bytes | None) -> None:
     """The first device, signing its own entry."""
     if entry.kind != "genesis":
-        fail("malformed", b.chain, entry.seq, "the first entry must be a genesis")
+        fail("malformed", b.chain, entry.seq, _("the first entry must be a genesis"))
     exact_fields(entry, {"device"})
     device = _bundle(entry, "device")
     if expect is not None and device.key_id != expect:
@@ -170,7 +172,7 @@ def _genesis(b: _Builder, entry: ChainEntry, expect: bytes | None) -> None:
 def _apply(b: _Builder, entry: ChainEntry) -> None:
     """Check and apply a non-genesis entry."""
     if entry.kind == "genesis":
-        fail("malformed", b.chain, entry.seq, "a second genesis")
+        fail("malformed", b.chain, entry.seq, _("a second genesis"))
     entry.check_signature(b.signer_of(entry).verify)
     if entry.kind == "add-device":
         exact_fields(entry, {"device"})
@@ -181,7 +183,8 @@ def _apply(b: _Builder, entry: ChainEntry) -> None:
     elif entry.kind == "key-bundle":
         _key_bundle(b, entry)
     else:
-        fail("malformed", b.chain, entry.seq, f"{entry.kind} is not an account chain entry")
+        fail("malformed", b.chain, entry.seq,
+             _("{kind} is not an account chain entry").format(kind=entry.kind))
 
 
 def _key_bundle(b: _Builder, entry: ChainEntry) -> None:
@@ -189,7 +192,7 @@ def _key_bundle(b: _Builder, entry: ChainEntry) -> None:
     exact_fields(entry, {"device", "bundle"})
     old = key_field(entry, "device", 32)
     if old != entry.signer:
-        fail("not-allowed", b.chain, entry.seq, "only a device may change its own keys")
+        fail("not-allowed", b.chain, entry.seq, _("only a device may change its own keys"))
     new = _bundle(entry, "bundle")
     if new.key_id == old:
         b.devices[old] = new

@@ -273,7 +273,8 @@ def field_of(entry: ChainEntry, name: str, kind: type,
     """`body[name]` (the entry's body by default) if it is a `kind`; ChainError otherwise."""
     value = (entry.body if body is None else body).get(name)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        fail("malformed", entry.chain, entry.seq, f"{name} is missing or not a {kind.__name__}")
+        fail("malformed", entry.chain, entry.seq,
+             _("{name} is missing or of the wrong type").format(name=name))
     return value
 
 
@@ -283,7 +284,8 @@ def exact_fields(entry: ChainEntry, names: set[str],
     keys = set(entry.body if body is None else body)
     if keys != names:
         fail("malformed", entry.chain, entry.seq,
-             "fields " + ", ".join(sorted(keys ^ names)) + " wrong")
+             _("unexpected or missing fields: {names}").format(
+                 names=", ".join(sorted(keys ^ names))))
 
 
 def key_field(entry: ChainEntry, name: str, length: int | None = None,
@@ -291,5 +293,6 @@ def key_field(entry: ChainEntry, name: str, length: int | None = None,
     """A base64url field of the body (or `body`) as bytes; ChainError 'malformed' otherwise."""
     try:
         return b64d((entry.body if body is None else body).get(name), name, length)
-    except ValueError as exc:
-        fail("malformed", entry.chain, entry.seq, exc)
+    except ValueError:
+        fail("malformed", entry.chain, entry.seq,
+             _("{name} is not base64url of the right length").format(name=name))

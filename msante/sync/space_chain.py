@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from msante.i18n import _
 from msante.sync.account_chain import AccountState
 from msante.sync.chain_entry import (
     ID_RE,
@@ -127,7 +128,8 @@ class _Builder:
             self.accounts[account] = self.lookup(account) if ID_RE.fullmatch(account) else None
         state = self.accounts[account]
         if state is None or state.chain != f"account:{account}":
-            fail("not-allowed", self.chain, entry.seq, f"account {account} is unknown")
+            fail("not-allowed", self.chain, entry.seq,
+                 _("account {account} is unknown").format(account=account))
         return state
 
     def state(self) -> SpaceState:
@@ -159,7 +161,8 @@ class _Builder:
         for member in self.members.values():
             if self.account(entry, member.account).knows(entry.signer):
                 fail("not-allowed", self.chain, entry.seq,
-                     f"a device of {member.account} ({member.role}) that is not a writer")
+                     _("a device of {account} that is not a writer").format(
+                         account=member.account))
         fail("unknown-signer", self.chain, entry.seq)
 
     def rotate(self, entry: ChainEntry) -> None:
@@ -167,16 +170,17 @@ class _Builder:
         version = field_of(entry, "key_version", int)
         if version != self.keys.key_version + 1:
             fail("no-rotation", self.chain, entry.seq,
-                 f"key version {version} after {self.keys.key_version}")
+                 _("key version {new} after {old}").format(new=version,
+                                                           old=self.keys.key_version))
         new = Rotation(self.keys.key_version + 1, *_keys(entry))
         if new.inbox == self.keys.inbox or new.signing == self.keys.signing:
-            fail("no-rotation", self.chain, entry.seq, "the inbox or signing key is unchanged")
+            fail("no-rotation", self.chain, entry.seq, _("the inbox or signing key is unchanged"))
         self.keys = new
 
     def keep_an_owner_writer(self, entry: ChainEntry) -> None:
         """ChainError unless some owner still has a writer device (else no owner could sign)."""
         if not any(self.members[a].role == "owner" for a in self.writers.values()):
-            fail("malformed", self.chain, entry.seq, "the owners' last writer cannot be removed")
+            fail("malformed", self.chain, entry.seq, _("the owners' last writer cannot be removed"))
 
     def drop_writer(self, entry: ChainEntry, key_id: bytes) -> None:
         """Remove a writer device; by a device still in its account, its past entries stand."""
@@ -191,8 +195,8 @@ def _keys(entry: ChainEntry) -> tuple[OpenKey, VerifyKey]:
     try:
         return (OpenKey.from_bytes(key_field(entry, "inbox", SEAL_LEN)),
                 VerifyKey.from_bytes(key_field(entry, "signing", VERIFY_LEN)))
-    except ValueError as exc:
-        fail("malformed", entry.chain, entry.seq, exc)
+    except ValueError:
+        fail("malformed", entry.chain, entry.seq, _("the inbox or signing key is not valid"))
 
 
 def _account_field(entry: ChainEntry, name: str = "account") -> str:
@@ -200,14 +204,15 @@ def _account_field(entry: ChainEntry, name: str = "account") -> str:
     account = field_of(entry, name, str)
     assert isinstance(account, str)
     if not ID_RE.fullmatch(account):
-        fail("malformed", entry.chain, entry.seq, f"{name} is not an account id")
+        fail("malformed", entry.chain, entry.seq,
+             _("{name} is not an account id").format(name=name))
     return account
 
 
 def _genesis(b: _Builder, entry: ChainEntry) -> None:
     """The space's first entry, by a device of its owner, with version 1 keys."""
     if entry.kind != "genesis":
-        fail("malformed", b.chain, entry.seq, "the first entry must be a genesis")
+        fail("malformed", b.chain, entry.seq, _("the first entry must be a genesis"))
     exact_fields(entry, {"owner"} | ROTATION)
     owner = _account_field(entry, "owner")
     devices = b.account(entry, owner)
@@ -236,9 +241,10 @@ def _add_member(b: _Builder, entry: ChainEntry, signer_role: str) -> None:
     account = _account_field(entry)
     role, scopes, expires = _membership(entry)
     if account in b.members:
-        fail("malformed", b.chain, entry.seq, f"{account} is already a member")
+        fail("malformed", b.chain, entry.seq,
+             _("{account} is already a member").format(account=account))
     if role == "owner" and signer_role != "owner":
-        fail("not-allowed", b.chain, entry.seq, "only an owner makes an owner")
+        fail("not-allowed", b.chain, entry.seq, _("only an owner makes an owner"))
     b.account(entry, account)
     b.members[account] = Member(account, role, scopes, expires, entry.seq)
 
@@ -247,17 +253,18 @@ def _membership(entry: ChainEntry) -> tuple[str, frozenset[str], str | None]:
     """The role, scopes and expiry of an add-member entry, validated."""
     role = field_of(entry, "role", str)
     if role not in ROLES:
-        fail("malformed", entry.chain, entry.seq, f"role {role!r} is not one of {ROLES}")
+        fail("malformed", entry.chain, entry.seq, _("a role is owner, manage or read"))
     scopes = field_of(entry, "scopes", tuple)
     assert isinstance(scopes, tuple) and isinstance(role, str)
     if not scopes or not all(isinstance(scope, str) for scope in scopes) \
             or list(scopes) != sorted(set(scopes)) or not set(scopes) <= set(SCOPES):
-        fail("malformed", entry.chain, entry.seq, f"scopes are a sorted subset of {SCOPES}")
+        fail("malformed", entry.chain, entry.seq,
+             _("scopes are a sorted list of agenda, documents, measurements, profile"))
     expires = entry.body.get("expires")
     if expires is not None and (not isinstance(expires, str) or not MONTH_RE.fullmatch(expires)):
-        fail("malformed", entry.chain, entry.seq, "an expiry is a month, YYYY-MM")
+        fail("malformed", entry.chain, entry.seq, _("an expiry is a month, YYYY-MM"))
     if role == "owner" and (expires is not None or len(scopes) != len(SCOPES)):
-        fail("malformed", entry.chain, entry.seq, "an owner has every scope and no expiry")
+        fail("malformed", entry.chain, entry.seq, _("an owner has every scope and no expiry"))
     return role, frozenset(scopes), expires
 
 
@@ -267,11 +274,12 @@ def _remove_member(b: _Builder, entry: ChainEntry, signer_role: str) -> None:
     account = _account_field(entry)
     member = b.members.get(account)
     if member is None:
-        fail("malformed", b.chain, entry.seq, f"{account} is not a member")
+        fail("malformed", b.chain, entry.seq,
+             _("{account} is not a member").format(account=account))
     if member.role == "owner" and signer_role != "owner":
-        fail("not-allowed", b.chain, entry.seq, "a manager cannot remove an owner")
+        fail("not-allowed", b.chain, entry.seq, _("a manager cannot remove an owner"))
     if member.role == "owner" and sum(m.role == "owner" for m in b.members.values()) == 1:
-        fail("malformed", b.chain, entry.seq, "the last owner cannot be removed")
+        fail("malformed", b.chain, entry.seq, _("the last owner cannot be removed"))
     b.rotate(entry)
     for key_id in [k for k, a in b.writers.items() if a == account]:
         b.drop_writer(entry, key_id)
@@ -286,14 +294,18 @@ def _add_writer(b: _Builder, entry: ChainEntry) -> None:
     device = key_field(entry, "device", 32)
     member = b.members.get(account)
     if member is None:
-        fail("malformed", b.chain, entry.seq, f"{account} is not a member")
+        fail("malformed", b.chain, entry.seq,
+             _("{account} is not a member").format(account=account))
     if member.role == "read":
-        fail("read-only-writer", b.chain, entry.seq, f"a device of {account}")
+        fail("read-only-writer", b.chain, entry.seq,
+             _("a device of {account}").format(account=account))
     if device in b.writers:
-        fail("malformed", b.chain, entry.seq, "this device is already a writer")
+        fail("malformed", b.chain, entry.seq, _("this device is already a writer"))
     devices = b.account(entry, account)
     if not devices.knows(device):
-        fail("not-allowed", b.chain, entry.seq, f"the device is not in {account}'s chain")
+        fail("not-allowed", b.chain, entry.seq,
+             _("the device is not in the account chain of {account}").format(
+            account=account))
     b.writers[device] = account
 
 
@@ -302,9 +314,9 @@ def _remove_writer(b: _Builder, entry: ChainEntry, signer_role: str) -> None:
     exact_fields(entry, {"device"} | ROTATION)
     device = key_field(entry, "device", 32)
     if device not in b.writers:
-        fail("malformed", b.chain, entry.seq, "this device is not a writer")
+        fail("malformed", b.chain, entry.seq, _("this device is not a writer"))
     if b.members[b.writers[device]].role == "owner" and signer_role != "owner":
-        fail("not-allowed", b.chain, entry.seq, "a manager cannot remove an owner's device")
+        fail("not-allowed", b.chain, entry.seq, _("a manager cannot remove an owner's device"))
     b.rotate(entry)
     b.drop_writer(entry, device)
     b.keep_an_owner_writer(entry)
@@ -326,7 +338,8 @@ def _apply(b: _Builder, entry: ChainEntry) -> None:
         exact_fields(entry, ROTATION)
         b.rotate(entry)
     else:
-        fail("malformed", b.chain, entry.seq, f"{entry.kind} is not a space chain entry")
+        fail("malformed", b.chain, entry.seq,
+             _("{kind} is not a space chain entry").format(kind=entry.kind))
 
 
 class SpaceChain:

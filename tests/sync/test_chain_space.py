@@ -333,3 +333,14 @@ def test_an_expiry_month_is_the_last_month_of_membership() -> None:
     carol = world().state.members["carol"]
     assert not carol.is_expired("2026-12") and carol.is_expired("2027-01")
     assert not world().state.members["alice"].is_expired("9999-12")
+
+
+def test_chain_errors_are_translated_with_their_details() -> None:
+    """The messages are user-facing: French, detail included, when the interface is French."""
+    from msante import i18n
+
+    sp = world()
+    sp.add_writer(A1, "carol", C1)
+    i18n.setup("fr")
+    error = refused(sp, "read-only-writer")
+    assert "lecture seule" in str(error) and "appareil de carol" in str(error)
