@@ -11,8 +11,9 @@ Kinds and bodies (keys and key ids as unpadded base64url; rotation = "key_versio
     rotate         {rotation...}
 
 Every entry after the genesis is signed by a writer: a device of an owner or manager that
-the chain lists. Roles are owner, manage, read; an owner has every scope and no expiry; only
-an owner makes an owner; a manager cannot remove an owner or an owner's device; the last
+the chain lists. Roles are owner, manage, read; an owner has every scope and no expiry; a
+manager grants only its own scopes, until its own expiry at the latest; only an owner makes
+an owner; a manager cannot remove an owner or an owner's device; the last
 owner and the owners' last writer device stay. `expires` is a month "YYYY-MM" (the last
 month of membership) or null. Writers are devices of owner or manager members and must be in
 their account chain; removing a member or a writer rotates the keys (key
@@ -142,8 +143,8 @@ class _Builder:
                           MappingProxyType(dict(self.removed_writers)), stale,
                           tuple(self.entries))
 
-    def signer_role(self, entry: ChainEntry) -> str:
-        """The role of the member whose writer device signed `entry`; ChainError otherwise."""
+    def signer_member(self, entry: ChainEntry) -> Member:
+        """The member whose writer device signed `entry`; ChainError otherwise."""
         if entry.signer not in self.writers:
             self._not_a_writer(entry)
         account = self.writers[entry.signer]
@@ -152,7 +153,7 @@ class _Builder:
             fail("unknown-signer", self.chain, entry.seq)
         if not devices.is_active(entry.signer):
             self.retired_signers.setdefault(entry.signer, entry.seq)
-        return self.members[account].role
+        return self.members[account]
 
     def _not_a_writer(self, entry: ChainEntry) -> None:
         """Fail with the clearest reason for a signer that is not a writer now."""
@@ -235,15 +236,19 @@ def _verify_key(b: _Builder, entry: ChainEntry) -> VerifyKey:
     return keys.verify
 
 
-def _add_member(b: _Builder, entry: ChainEntry, signer_role: str) -> None:
-    """A new member with a role, scopes and an expiry month."""
+def _add_member(b: _Builder, entry: ChainEntry, signer: Member) -> None:
+    """A new member with a role, scopes and an expiry month, within what the signer has."""
     exact_fields(entry, {"account", "role", "scopes", "expires"})
     account = _account_field(entry)
     role, scopes, expires = _membership(entry)
+    if not scopes <= signer.scopes or signer.expires is not None and (
+            expires is None or expires > signer.expires):
+        fail("not-allowed", b.chain, entry.seq,
+             _("a manager grants only its own scopes, until its own expiry at the latest"))
     if account in b.members:
         fail("malformed", b.chain, entry.seq,
              _("{account} is already a member").format(account=account))
-    if role == "owner" and signer_role != "owner":
+    if role == "owner" and signer.role != "owner":
         fail("not-allowed", b.chain, entry.seq, _("only an owner makes an owner"))
     b.account(entry, account)
     b.members[account] = Member(account, role, scopes, expires, entry.seq)
@@ -268,7 +273,7 @@ def _membership(entry: ChainEntry) -> tuple[str, frozenset[str], str | None]:
     return role, frozenset(scopes), expires
 
 
-def _remove_member(b: _Builder, entry: ChainEntry, signer_role: str) -> None:
+def _remove_member(b: _Builder, entry: ChainEntry, signer: Member) -> None:
     """A member leaves, with its writer devices; the keys rotate."""
     exact_fields(entry, {"account"} | ROTATION)
     account = _account_field(entry)
@@ -276,7 +281,7 @@ def _remove_member(b: _Builder, entry: ChainEntry, signer_role: str) -> None:
     if member is None:
         fail("malformed", b.chain, entry.seq,
              _("{account} is not a member").format(account=account))
-    if member.role == "owner" and signer_role != "owner":
+    if member.role == "owner" and signer.role != "owner":
         fail("not-allowed", b.chain, entry.seq, _("a manager cannot remove an owner"))
     if member.role == "owner" and sum(m.role == "owner" for m in b.members.values()) == 1:
         fail("malformed", b.chain, entry.seq, _("the last owner cannot be removed"))
@@ -309,13 +314,13 @@ def _add_writer(b: _Builder, entry: ChainEntry) -> None:
     b.writers[device] = account
 
 
-def _remove_writer(b: _Builder, entry: ChainEntry, signer_role: str) -> None:
+def _remove_writer(b: _Builder, entry: ChainEntry, signer: Member) -> None:
     """A writer device stops writing; the keys rotate."""
     exact_fields(entry, {"device"} | ROTATION)
     device = key_field(entry, "device", 32)
     if device not in b.writers:
         fail("malformed", b.chain, entry.seq, _("this device is not a writer"))
-    if b.members[b.writers[device]].role == "owner" and signer_role != "owner":
+    if b.members[b.writers[device]].role == "owner" and signer.role != "owner":
         fail("not-allowed", b.chain, entry.seq, _("a manager cannot remove an owner's device"))
     b.rotate(entry)
     b.drop_writer(entry, device)
@@ -324,16 +329,16 @@ def _remove_writer(b: _Builder, entry: ChainEntry, signer_role: str) -> None:
 
 def _apply(b: _Builder, entry: ChainEntry) -> None:
     """Check and apply an entry after the genesis."""
-    role = b.signer_role(entry)
+    signer = b.signer_member(entry)
     entry.check_signature(_verify_key(b, entry))
     if entry.kind == "add-member":
-        _add_member(b, entry, role)
+        _add_member(b, entry, signer)
     elif entry.kind == "remove-member":
-        _remove_member(b, entry, role)
+        _remove_member(b, entry, signer)
     elif entry.kind == "add-writer":
         _add_writer(b, entry)
     elif entry.kind == "remove-writer":
-        _remove_writer(b, entry, role)
+        _remove_writer(b, entry, signer)
     elif entry.kind == "rotate":
         exact_fields(entry, ROTATION)
         b.rotate(entry)

@@ -57,7 +57,10 @@ def _space_step(sp: Space, data: st.DataObject) -> None:
                                     "rotate"]), label="op")
     if op == "member" and outside:
         role = data.draw(st.sampled_from(["manage", "read"]), label="role")
-        month = data.draw(st.sampled_from([None, "2026-01", "2031-12"]), label="expires")
+        limit = state.members[state.writers[kid(signer)]].expires
+        months = [m for m in (None, "2026-01", "2031-12")
+                  if limit is None or m is not None and m <= limit]
+        month = data.draw(st.sampled_from(months), label="expires")
         sp.add_member(signer, data.draw(st.sampled_from(outside)), role, ("documents",), month)
         return
     candidates = [(n, k) for n, m in state.members.items() if m.role != "read"

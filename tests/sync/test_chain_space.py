@@ -344,3 +344,25 @@ def test_chain_errors_are_translated_with_their_details() -> None:
     i18n.setup("fr")
     error = refused(sp, "read-only-writer")
     assert "lecture seule" in str(error) and "appareil de carol" in str(error)
+
+
+@pytest.mark.parametrize(("scopes", "expires"), [
+    (("agenda",), "2027-01"),             # a scope bob (documents, profile) does not have
+    (("documents",), None),               # no expiry, though bob's ends in 2027-06
+    (("documents",), "2027-07"),          # beyond bob's own expiry
+])
+def test_a_manager_grants_no_more_than_it_has(scopes: tuple[str, ...],
+                                              expires: str | None) -> None:
+    """bob (manage: documents and profile, until 2027-06) cannot widen what he was given."""
+    sp = world()
+    sp.accounts["dave"] = account("dave", SIGNERS[7])
+    sp.add_member(B1, "dave", "read", scopes, expires)
+    refused(sp, "not-allowed")
+
+
+def test_a_manager_grants_within_what_it_has() -> None:
+    """The control: bob grants documents until 2027-06 at the latest."""
+    sp = world()
+    sp.accounts["dave"] = account("dave", SIGNERS[7])
+    sp.add_member(B1, "dave", "manage", ("documents", "profile"), "2027-06")
+    assert sp.state.members["dave"].expires == "2027-06"
