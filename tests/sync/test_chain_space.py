@@ -132,6 +132,14 @@ def test_a_removed_writer_signing_later_is_refused() -> None:
     refused(sp, "removed-signer")
 
 
+def test_a_removed_members_device_signing_later_is_refused() -> None:
+    """bob removed from the space (with his writer B1) signs entry 6."""
+    sp = world()
+    sp.append(A1, "remove-member", {"account": "bob", **sp.next_rotation()})
+    sp.append(B1, "rotate", sp.next_rotation())
+    refused(sp, "removed-signer")
+
+
 def test_a_device_removed_from_its_account_signing_later_is_refused() -> None:
     """A2, removed from alice's account chain, signs a space entry nobody follows up."""
     sp = world()
