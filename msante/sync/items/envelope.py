@@ -73,7 +73,8 @@ def strict_json(data: bytes | str, keys: set[str], what: str) -> dict[str, Any]:
         data = bytes(data).decode("utf-8")
     if not isinstance(data, str):
         raise ValueError(f"{what} must be JSON text")
-    obj = json.loads(data, parse_constant=_no_constant, object_pairs_hook=_unique)
+    obj = json.loads(data, parse_constant=_no_constant, object_pairs_hook=_unique,
+                     parse_int=_number)
     if not isinstance(obj, dict) or set(obj) != keys:
         raise ValueError(f"{what} must be an object with the fields {sorted(keys)}")
     return obj
@@ -89,6 +90,13 @@ def load_object(data: bytes | str, keys: set[str], what: str) -> dict[str, Any]:
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def _number(text: str) -> int | float:
+    """An integer literal: an int within ±(2**53 - 1) (what canonical JSON allows), else the
+    float whose shortest form it is (RFC 8785 writes large integral floats as digits)."""
+    value = int(text)
+    return value if abs(value) <= 2**53 - 1 else float(text)
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
