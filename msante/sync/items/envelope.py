@@ -18,6 +18,7 @@ from typing import Any
 
 from msante.sync.crypto import BadSignature, Purpose, SigningKey, VerifyKey, canonical
 from msante.sync.items.errors import Breach, ItemError
+from msante.sync.signing import SIGNATURE_LEN
 
 FORMAT = 1
 SCOPES = ("agenda", "documents", "measurements", "profile")
@@ -78,6 +79,14 @@ def strict_json(data: bytes | str, keys: set[str], what: str) -> dict[str, Any]:
     if not isinstance(obj, dict) or set(obj) != keys:
         raise ValueError(f"{what} must be an object with the fields {sorted(keys)}")
     return obj
+
+
+def signature(value: object) -> bytes:
+    """A signature read from JSON: base64url of exactly SIGNATURE_LEN bytes; ValueError."""
+    data = b64decode(value, "signature")
+    if len(data) != SIGNATURE_LEN:
+        raise ValueError(f"a signature is {SIGNATURE_LEN} bytes")
+    return data
 
 
 def load_object(data: bytes | str, keys: set[str], what: str) -> dict[str, Any]:
@@ -209,7 +218,7 @@ class Envelope:
             return cls(routing=Routing.from_fields(obj), seq=obj["seq"],
                        prev=b64decode(obj["prev"], "prev"),
                        ciphertext_sha256=b64decode(obj["ciphertext_sha256"], "ciphertext_sha256"),
-                       signature=b64decode(obj["signature"], "signature"))
+                       signature=signature(obj["signature"]))
         except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
             raise ItemError(Breach.MALFORMED) from exc
 
@@ -284,6 +293,6 @@ class ChainHead:
             obj = load_object(data, _HEAD_KEYS, "chain head")
             return cls(space=obj["space"], device=b64decode(obj["device"], "device"),
                        seq=obj["seq"], item=b64decode(obj["item"], "item"),
-                       signature=b64decode(obj["signature"], "signature"))
+                       signature=signature(obj["signature"]))
         except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
             raise ItemError(Breach.MALFORMED) from exc
