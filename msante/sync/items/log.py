@@ -13,7 +13,7 @@ with its sync token and gives it back to `from_state` next time.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from msante.i18n import _
@@ -60,7 +60,7 @@ class DeviceLog:
 
     def accept(self, item: Item) -> None:
         """Accept the device's next item; ItemError (and no change) if it is not that."""
-        self._check_item(item, expected_later=())
+        self._check_item(item)
         self._take(item)
 
     def accept_head(self, head: ChainHead) -> None:
@@ -102,8 +102,14 @@ class DeviceLog:
         if head is not None:
             trial.accept_head(head)
         for index, item in enumerate(items):
-            later = [other.envelope.seq for other in items[index + 1:]]
-            trial._check_item(item, expected_later=later)
+            try:
+                trial._check_item(item)
+            except ItemError as error:
+                expected = trial.seq + 1
+                if error.breach is Breach.DROPPED and any(
+                        other.envelope.seq == expected for other in items[index + 1:]):
+                    raise trial._reordered(item.envelope.seq) from None
+                raise
             trial._take(item)
         trial.check_complete()
         self.__dict__.update(trial.__dict__)
@@ -116,7 +122,7 @@ class DeviceLog:
             raise self._other_space(head.space)
         head.verify(self.device)
 
-    def _check_item(self, item: Item, expected_later: Iterable[int]) -> None:
+    def _check_item(self, item: Item) -> None:
         """Everything `accept` checks, without changing anything."""
         envelope = item.envelope
         if envelope.routing.space != self.space:
@@ -129,11 +135,6 @@ class DeviceLog:
                 "{last}: the server replayed it.").format(
                 seq=seq, device=self._name(), space=self.space, last=self.seq))
         if seq > expected:
-            if expected in expected_later:
-                raise ItemError(Breach.REORDERED, _(
-                    "Items of device {device} in space {space} came out of order: item {seq} "
-                    "before item {expected}.").format(
-                    device=self._name(), space=self.space, seq=seq, expected=expected))
             raise ItemError(Breach.DROPPED, _(
                 "Item {expected} of device {device} in space {space} is missing (the next one "
                 "served is {seq}): the server dropped it.").format(
@@ -164,6 +165,12 @@ class DeviceLog:
         return ItemError(Breach.OTHER_SPACE, _(
             "An item signed for space {other} was served in space {space}: the server replayed "
             "it from another space.").format(other=other, space=self.space))
+
+    def _reordered(self, seq: int) -> ItemError:
+        return ItemError(Breach.REORDERED, _(
+            "Items of device {device} in space {space} came out of order: item {seq} before "
+            "item {expected}.").format(device=self._name(), space=self.space, seq=seq,
+                                       expected=self.seq + 1))
 
     def _head_swapped(self, seq: int) -> ItemError:
         return ItemError(Breach.SWAPPED, _(
