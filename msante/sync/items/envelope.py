@@ -230,6 +230,10 @@ class Item:
     envelope: Envelope
     ciphertext: bytes
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.envelope, Envelope) or not isinstance(self.ciphertext, bytes):
+            raise ValueError("an item is an Envelope and bytes")
+
     def check(self, key: VerifyKey) -> None:
         """The envelope verifies for `key` and names this ciphertext; else ItemError."""
         self.envelope.verify(key)
