@@ -48,13 +48,14 @@ def routing(record: dict[str, Any], *, signer: SigningKey = ALICE, space: str = 
 
 
 def chain(signer: SigningKey, count: int, *, space: str = SPACE, start: int = 0,
-          prev: bytes = ZERO_HASH) -> list[Item]:
+          prev: bytes = ZERO_HASH, key_version: int = 1) -> list[Item]:
     """`count` items of one device in one space, chained from `start`."""
     items = []
     for seq in range(start, start + count):
         record = measurement(note=f"n{seq}")
         item = write_item(record, "measurements", SCOPE_KEY,
-                          routing(record, signer=signer, space=space),
+                          routing(record, signer=signer, space=space,
+                                  key_version=key_version),
                           signer=signer, seq=seq, prev=prev)
         items.append(item)
         prev = item.hash()

@@ -202,3 +202,18 @@ def test_state_round_trips_and_keeps_checking() -> None:
     _refused(again, ITEMS[4:], Breach.DROPPED)
     again.sync(ITEMS[3:])
     assert again.seq == 5
+
+
+def test_an_item_under_an_older_key_version_is_caught() -> None:
+    """A device that wrote under key version 2 never writes under version 1 again: such an
+    item is a rollback (a restored device, or keys the server kept it on)."""
+    newer = chain(ALICE, 2, key_version=2)
+    older = chain(ALICE, 1, start=2, prev=newer[-1].hash(), key_version=1)
+    log = _log()
+    log.sync(newer)
+    message = _refused(log, older, Breach.ROLLED_BACK, head=False)
+    assert "1" in message and "2" in message
+    again = DeviceLog.from_state(SPACE, ALICE.verify_key(), log.state())
+    _refused(again, older, Breach.ROLLED_BACK, head=False)
+    again.sync(chain(ALICE, 1, start=2, prev=newer[-1].hash(), key_version=3))
+    assert again.key_version == 3

@@ -32,6 +32,9 @@ class DeviceLog:
         """The number of the last item accepted (-1: none yet)."""
         self.last = ZERO_HASH
         """The hash of the last item accepted (what the next item's `prev` must be)."""
+        self.key_version = 0
+        """The key version of the last item accepted: a device never writes under an older
+        one (key versions are the space's, DESIGN.md)."""
         self.head: ChainHead | None = None
         """The newest signed chain head seen."""
         self._tail: dict[int, bytes] = {}
@@ -41,7 +44,7 @@ class DeviceLog:
 
     def state(self) -> dict[str, Any]:
         """Where the chain stands, as JSON-able values (bytes stay bytes)."""
-        return {"seq": self.seq, "last": self.last,
+        return {"seq": self.seq, "last": self.last, "key_version": self.key_version,
                 "head": None if self.head is None else self.head.to_json(),
                 "tail": [[seq, digest] for seq, digest in sorted(self._tail.items())]}
 
@@ -50,6 +53,7 @@ class DeviceLog:
         """The log `state()` described; the head is verified again (ItemError if it fails)."""
         log = cls(space, device)
         log.seq, log.last = int(state["seq"]), check_hash(state["last"], "last")
+        log.key_version = int(state["key_version"])
         if state["head"] is not None:
             log.head = ChainHead.from_json(state["head"])
             log._check_head_identity(log.head)
@@ -146,10 +150,17 @@ class DeviceLog:
                 seq=seq, device=self._name(), space=self.space))
         if self.head is not None and self.head.seq == seq and self.head.item != item.hash():
             raise self._head_swapped(seq)
+        if envelope.routing.key_version < self.key_version:
+            raise ItemError(Breach.ROLLED_BACK, _(
+                "Item {seq} of device {device} in space {space} is under key version {old}, "
+                "after items under version {new}: a device never goes back to an older "
+                "key.").format(seq=seq, device=self._name(), space=self.space,
+                               old=envelope.routing.key_version, new=self.key_version))
 
     def _take(self, item: Item) -> None:
         """Move the chain on by one checked item."""
         self.seq, self.last = item.envelope.seq, item.hash()
+        self.key_version = item.envelope.routing.key_version
         if self.head is None or self.seq > self.head.seq:
             self._tail[self.seq] = self.last
         elif self.seq == self.head.seq:
