@@ -123,7 +123,7 @@ def _mutations(obj: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [obj | {"extra": 1}]
     for key in obj:
         out.append({k: v for k, v in obj.items() if k != key})
-        for wrong in (None, True, -1, 2**60, "", "!!", [], {}, "A" * 68, 1.5):
+        for wrong in (None, True, -1, 2**60, "", "!!", [], {}, "A" * 68, 1.5, 1.0):
             if obj[key] != wrong:
                 out.append(obj | {key: wrong})
     return out
@@ -137,9 +137,6 @@ def test_every_malformed_field_is_an_item_error(what: str) -> None:
         head_of(ALICE, ITEMS[0]).to_json()
     parsed = json.loads(genuine)
     for mutated in _mutations(parsed):
-        if mutated.get("base", "x") is None and what == "envelope" and \
-                set(mutated) == set(parsed):
-            continue                                   # base may be null: a valid envelope
         with pytest.raises(ItemError) as caught:
             cls.from_json(json.dumps(mutated))
         assert caught.value.breach is Breach.MALFORMED

@@ -92,7 +92,7 @@ def signature(value: object) -> bytes:
 def load_object(data: bytes | str, keys: set[str], what: str) -> dict[str, Any]:
     """A JSON object with exactly `keys` and `"v": FORMAT`; ValueError otherwise."""
     obj = strict_json(data, keys | {"v"}, what)
-    if obj["v"] != FORMAT or isinstance(obj["v"], bool):
+    if type(obj["v"]) is not int or obj["v"] != FORMAT:
         raise ValueError(f"unsupported {what} version")
     return obj
 
