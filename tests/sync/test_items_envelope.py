@@ -16,6 +16,7 @@ from msante.sync.items import (
     ChainHead,
     Envelope,
     ItemError,
+    Routing,
     read_item,
     write_item,
 )
@@ -176,3 +177,29 @@ def test_random_input_is_only_ever_an_item_error(data: bytes | str) -> None:
             cls.from_json(data)  # type: ignore[attr-defined]
         except ItemError:
             pass
+
+
+IDS = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(space=IDS, record=IDS, revision=IDS, base=st.none() | IDS,
+       scope=st.sampled_from(["agenda", "documents", "measurements", "profile"]),
+       key_version=st.integers(0, 2**31 - 1), seq=st.integers(0, 2**53 - 1),
+       prev=st.binary(min_size=32, max_size=32), digest=st.binary(min_size=32, max_size=32))
+def test_signed_envelopes_round_trip_through_json(space: str, record: str, revision: str,
+                                                  base: str | None, scope: str,
+                                                  key_version: int, seq: int, prev: bytes,
+                                                  digest: bytes) -> None:
+    """Any valid envelope, signed, survives to_json/from_json and still verifies; so does
+    its chain head."""
+    route = Routing(space=space, scope=scope, record=record, revision=revision, base=base,
+                    key_version=key_version, device=key_id(BOB))
+    envelope = Envelope(routing=route, seq=seq, prev=prev, ciphertext_sha256=digest).sign(BOB)
+    back = Envelope.from_json(envelope.to_json())
+    assert back == envelope and back.hash() == envelope.hash()
+    back.verify(BOB.verify_key())
+    head = ChainHead(space=space, device=key_id(BOB), seq=seq, item=envelope.hash()).sign(BOB)
+    again = ChainHead.from_json(head.to_json().decode())
+    assert again == head
+    again.verify(BOB.verify_key())
