@@ -10,6 +10,7 @@ import dataclasses
 
 import pytest
 
+from msante.sync.crypto import Purpose, VerifyKey
 from msante.sync.items import Breach, DeviceLog, Item, ItemError, write_item
 from tests.sync.items_helpers import (
     ALICE,
@@ -217,3 +218,41 @@ def test_an_item_under_an_older_key_version_is_caught() -> None:
     _refused(again, older, Breach.ROLLED_BACK, head=False)
     again.sync(chain(ALICE, 1, start=2, prev=newer[-1].hash(), key_version=3))
     assert again.key_version == 3
+
+
+def _forged(item: Item, note: str) -> Item:
+    """`item` with other content, its envelope signed by the server's device but naming Alice."""
+    record = measurement(note=note)
+    other = write_item(record, "measurements", SCOPE_KEY, routing(record, signer=MALLORY),
+                       signer=MALLORY, seq=item.envelope.seq, prev=item.envelope.prev)
+    envelope = dataclasses.replace(other.envelope, routing=dataclasses.replace(
+        other.envelope.routing, device=key_id(ALICE)))
+    return Item(envelope=envelope, ciphertext=other.ciphertext)
+
+
+def test_a_signed_head_vouches_for_the_items_below_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a head, one signature is verified for the whole chain below it (the hashes link
+    each item to the head); without one, every item's own signature is."""
+    calls: list[str] = []
+    verify = VerifyKey.verify
+
+    def counting(self: VerifyKey, purpose: Purpose, context: object, sig: bytes) -> None:
+        calls.append(str(purpose))
+        verify(self, purpose, context, sig)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(VerifyKey, "verify", counting)
+    _log().sync(ITEMS, HEAD)
+    assert calls == ["chain-head"]
+    calls.clear()
+    _log().sync(ITEMS)
+    assert calls == ["item"] * len(ITEMS)
+
+
+@pytest.mark.parametrize("where", [0, 2, 5])
+def test_an_altered_item_under_a_head_is_caught(where: int) -> None:
+    """Another item's content slipped under the head, anywhere in the chain: the next item's
+    `prev`, or the head's hash, no longer matches."""
+    items = list(ITEMS)
+    items[where] = _forged(items[where], "altered")
+    _refused(_log(), items, Breach.SWAPPED)
+    _refused(_log(), items[:where + 1], Breach.FORGED, head=False)
