@@ -153,3 +153,35 @@ def _bad_entries(srv: Server) -> None:
     assert srv.client.post(f"/v1/chains/{chain.chain}/entries",
                            json=chain.entry()).status_code == 401
 
+
+
+def test_a_read_only_member_reads_the_space_chain_but_cannot_append(server: Server) -> None:
+    """Only owners and managers append to a space chain: a reader cannot squat its next seq."""
+    owner, reader, manager = server.account(), server.account(), server.account()
+    space = server.space(owner)
+    with server.store.engine.begin() as conn:
+        conn.execute(insert(t.space_members), [
+            {"space_id": space, "account_id": reader.account, "role": "read"},
+            {"space_id": space, "account_id": manager.account, "role": "manage"}])
+    chain = Chain(f"space:{space}")
+    post_entry(server, owner, chain)
+    assert _post(server, reader, chain.chain, chain.entry())[0] == 404
+    assert server.client.get(f"/v1/chains/{chain.chain}/entries",
+                             headers=reader.auth).status_code == 200
+    post_entry(server, manager, chain)
+    assert check_whole_log(server, owner).size == 2
+
+
+def test_entries_and_events_count_against_the_quota(tmp_path: Path) -> None:
+    """Chain entries and event commitments are stored bytes: past the quota, 507, no leaf."""
+    with make_server(tmp_path, limits=Limits(quota_bytes=1000)) as srv:
+        who = srv.account()
+        chain = Chain(f"account:{who.account}")
+        post_entry(srv, who, chain, b"x" * 600)
+        status, body = _post(srv, who, chain.chain, chain.entry(b"y" * 600))
+        assert status == 507 and body["type"].endswith("quota")
+        space = srv.space(who)
+        event = {"index": b64encode(b"i" * 32), "commitment": b64encode(b"c" * 500)}
+        assert srv.client.post(f"/v1/spaces/{space}/events", json=event,
+                               headers=who.auth).status_code == 507
+        assert check_whole_log(srv, who).size == 1

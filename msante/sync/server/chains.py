@@ -10,8 +10,13 @@ serialised; then, in order:
     another entry at a seq already used                  409 chain-seq-taken (no fork)
     a seq past the chain's next one                      409 chain-gap
     a prev that is not the head's hash (zeros at 0)      409 chain-prev
-    else                                                 201: stored, and a log leaf
+    else                                                 201: stored (charged to the
+                                                         account's quota) and a log leaf
                                                          committing (chain, seq, hash)
+
+A space chain is written by its owners and managers (the `space_members` mirror) and read by
+every member; an account chain is written by its own account and read by it and by the
+accounts it shares a space with.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from msante.sync.server.db import reading, writing
 from msante.sync.server.logmodels import ChainAppended, ChainEntryIn, ChainEntryOut, ChainPage
 from msante.sync.server.logstore import LogStore
 from msante.sync.server.problems import Conflict
-from msante.sync.server.store import Caller, now
+from msante.sync.server.settings import Limits
+from msante.sync.server.store import Caller, charge, now
 
 ZERO = bytes(32)
+WRITERS = ("owner", "manage")
 
 
 @dataclass(frozen=True)
@@ -52,9 +59,10 @@ class ChainId:
 class ChainStore:
     """Append to and read the chains."""
 
-    def __init__(self, engine: Engine, log: LogStore) -> None:
+    def __init__(self, engine: Engine, log: LogStore, limits: Limits) -> None:
         self.engine = engine
         self.log = log
+        self.limits = limits
 
     def append(self, who: Caller, chain: ChainId, body: ChainEntryIn) -> tuple[int,
                                                                                ChainAppended]:
@@ -64,7 +72,8 @@ class ChainStore:
                 size = self.log.lock(conn)
                 same = self._check(conn, chain, body)
                 if same is not None:
-                    return 200, self._result(chain, body, same, self.log_size(conn))
+                    return 200, self._result(chain, body, same, size)
+                charge(conn, who.account, len(body.entry), self.limits.quota_bytes)
                 appended = self.log.append(conn, size, chain_leaf(str(chain), body.seq,
                                                                   body.hash))
                 conn.execute(insert(t.chain_entries).values(
@@ -74,11 +83,6 @@ class ChainStore:
         except IntegrityError:  # unreachable while the log's lock serialises appends
             raise _taken(body.seq) from None
         return 201, self._result(chain, body, appended.index, appended.size)
-
-    def log_size(self, conn: Connection) -> int:
-        """The log's size in this transaction."""
-        g = t.logs.c
-        return int(conn.scalar(select(g.size).where(g.log_id == self.log.log_id)) or 0)
 
     def _result(self, chain: ChainId, body: ChainEntryIn, leaf: int, size: int) -> ChainAppended:
         """The answer for an entry at `leaf`."""
@@ -120,6 +124,14 @@ class ChainStore:
                 for r in rows[:limit]]
         return ChainPage(chain=str(chain), entries=page,
                          next=page[-1].seq + 1 if page else since, more=len(rows) > limit)
+
+    def may_write_space(self, account: str, space: str) -> bool:
+        """Whether `account` may append to `space`'s chain: an owner or a manager in the
+        `space_members` mirror (the chain's own rule, checked by clients, is the real one)."""
+        m = t.space_members.c
+        with reading(self.engine) as conn:
+            role = conn.scalar(select(m.role).where(m.space_id == space, m.account_id == account))
+        return role in WRITERS
 
     def may_read_account(self, reader: str, account: str) -> bool:
         """Whether `reader` may read `account`'s chain: its own, or a fellow member's."""

@@ -18,15 +18,17 @@ from msante.sync.server.db import reading, writing
 from msante.sync.server.logmodels import EventAppended, EventIn, EventOut, EventPage
 from msante.sync.server.logstore import LogStore
 from msante.sync.server.problems import Conflict
-from msante.sync.server.store import Caller, now
+from msante.sync.server.settings import Limits
+from msante.sync.server.store import Caller, charge, now
 
 
 class EventStore:
     """Append and read a space's event commitments."""
 
-    def __init__(self, engine: Engine, log: LogStore) -> None:
+    def __init__(self, engine: Engine, log: LogStore, limits: Limits) -> None:
         self.engine = engine
         self.log = log
+        self.limits = limits
 
     def append(self, who: Caller, space: str, body: EventIn) -> tuple[int, EventAppended]:
         """Log the commitment (201), or find it already logged (200); Conflict otherwise."""
@@ -41,6 +43,7 @@ class EventStore:
                         raise _reused()
                     return 200, EventAppended(seq=old.seq, leaf_index=old.leaf_index,
                                               log_size=size)
+                charge(conn, who.account, len(body.commitment), self.limits.quota_bytes)
                 seq = conn.scalar(select(func.coalesce(func.max(e.seq) + 1, 0)).where(
                     e.space_id == space))
                 appended = self.log.append(conn, size, event_leaf(body.index, body.commitment))

@@ -2,9 +2,9 @@
 
 `GET /v1/log/key` and `GET /v1/log/checkpoint` need no token (anyone may pin the key and
 compare checkpoints); proofs and entries need one. A chain is written only by its own account
-(`account:<id>`) or by a member of its space (`space:<id>`); an account chain is read by its
-account and by the members of a space it shares. Anything else is the 404 of a chain that does
-not exist: nothing to enumerate.
+(`account:<id>`) or by an owner or manager of its space (`space:<id>`); an account chain is
+read by its account and by the members of a space it shares, a space chain by its members.
+Anything else is the 404 of a chain that does not exist: nothing to enumerate.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class LogServices:
 def log_services(settings: Settings, engine: Engine) -> LogServices:
     """Open the log (its key made at the first start) and the stores that append to it."""
     log = LogStore(engine, settings.log_id, open_log_key(settings, engine))
-    return LogServices(log, ChainStore(engine, log), EventStore(engine, log))
+    return LogServices(log, ChainStore(engine, log, settings.limits),
+                       EventStore(engine, log, settings.limits))
 
 
 router = APIRouter(prefix=f"/{API_VERSION}", responses=ERRORS)
@@ -104,6 +105,8 @@ def _chain(chain: ChainText, st: St, who: Who, write: bool) -> ChainId:
     if found.kind == "account":
         allowed = found.owner == who.account if write else \
             st.log.chains.may_read_account(who.account, found.owner)
+    elif write:
+        allowed = st.log.chains.may_write_space(who.account, found.owner)
     else:
         allowed = st.store.spaces.is_member(who.account, found.owner)
     if not allowed:
