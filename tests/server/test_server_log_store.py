@@ -56,19 +56,19 @@ def test_checkpoints_before_and_after_appends_are_consistent(any_server: Server)
 def test_concurrent_appends_never_fork_the_log(any_server: Server) -> None:
     """Appends from many threads at once: one leaf each, distinct indexes, one tree.
 
-    Six threads each own a chain (every append must succeed: no spurious refusal); six more
-    race for the same seqs of one chain (exactly one wins each seq, the rest get 409).
+    Four threads each own a chain (every append must succeed: no spurious refusal); four
+    more race for the same seqs of one chain (exactly one wins each seq, the rest get 409).
     """
     srv = any_server
-    accounts = [srv.account() for _ in range(7)]
-    owned = [Chain(f"account:{a.account}") for a in accounts[:6]]
-    contested = Chain(f"account:{accounts[6].account}")
+    accounts = [srv.account() for _ in range(5)]
+    owned = [Chain(f"account:{a.account}") for a in accounts[:4]]
+    contested = Chain(f"account:{accounts[4].account}")
     results: list[tuple[str, int, Any]] = []
     lock = threading.Lock()
 
     def work(n: int) -> None:
-        who, chain = (accounts[n], owned[n]) if n < 6 else (accounts[6], contested)
-        for _ in range(3):
+        who, chain = (accounts[n], owned[n]) if n < 4 else (accounts[4], contested)
+        for _ in range(2):
             with lock:
                 entry = chain.entry()
             response = srv.client.post(f"/v1/chains/{chain.chain}/entries", json=entry,
@@ -78,18 +78,18 @@ def test_concurrent_appends_never_fork_the_log(any_server: Server) -> None:
                 if response.status_code == 201:
                     chain.accepted(entry)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(12)]
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
     mine = [r for r in results if r[0] != contested.chain]
-    assert [r[1] for r in mine] == [201] * 18, mine
+    assert [r[1] for r in mine] == [201] * 8, mine
     raced = [r for r in results if r[0] == contested.chain]
     assert {r[1] for r in raced} <= {201, 409}
     assert all(r[2]["type"].endswith("chain-seq-taken") for r in raced if r[1] == 409)
     wins = [r[2]["seq"] for r in raced if r[1] == 201]
-    assert sorted(wins) == list(range(len(wins))) and len(wins) >= 3
+    assert sorted(wins) == list(range(len(wins))) and wins
     won = [r for r in results if r[1] == 201]
     assert sorted(r[2]["leaf_index"] for r in won) == list(range(len(won)))
     head = check_whole_log(srv, accounts[0])
