@@ -7,6 +7,7 @@ from pathlib import Path
 
 from log_helpers import Chain, check_whole_log, checkpoint, inclusion, post_entry
 from server_helpers import Server, make_server
+from sqlalchemy import text
 
 from msante.sync import merkle
 from msante.sync.logleaf import EventLeaf, event_leaf, parse_leaf
@@ -147,3 +148,16 @@ def test_events_only_from_members_and_bounded(tmp_path: Path) -> None:
         huge = srv.client.post(url, json=_event(commitment=b"c" * 2000), headers=owner.auth)
         assert huge.status_code == 422  # over the model's own ceiling
         assert checkpoint(srv)[0].size == 0
+
+
+def test_proof_rows_are_found_by_key_not_by_scanning_the_log(server: Server) -> None:
+    """SQLite's plan for the proof query: one primary-key search per row, no scan."""
+    from msante.sync.server.logstore import _nodes_query
+
+    query = str(_nodes_query(3))
+    params = {"log": "x", "l0": 0, "i0": 1, "l1": 1, "i1": 0, "l2": 2, "i2": 0}
+    with server.store.engine.connect() as conn:
+        plan = " | ".join(str(r[-1]) for r in conn.execute(text("EXPLAIN QUERY PLAN " + query),
+                                                          params))
+    assert plan.count("log_id=? AND level=? AND idx=?") == 3, plan
+    assert "SCAN log_nodes" not in plan
