@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from log_helpers import ZERO, Chain, check_whole_log, post_entry
 from server_helpers import Account, Server, make_server
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from msante.sync.logleaf import ChainLeaf, chain_key, parse_leaf
 from msante.sync.server import schema as t
@@ -185,3 +186,27 @@ def test_entries_and_events_count_against_the_quota(tmp_path: Path) -> None:
         assert srv.client.post(f"/v1/spaces/{space}/events", json=event,
                                headers=who.auth).status_code == 507
         assert check_whole_log(srv, who).size == 1
+
+
+def test_an_entry_and_its_leaf_commit_together_or_not_at_all(
+        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure after the leaf is appended but before the entry is stored leaves neither."""
+    from msante.sync.server import chains
+
+    who = server.account()
+    chain = Chain(f"account:{who.account}")
+    post_entry(server, who, chain)
+
+    def crash() -> int:
+        raise RuntimeError("the disk is gone")
+
+    monkeypatch.setattr(chains, "now", crash)
+    status, body = _post(server, who, chain.chain, chain.entry())
+    assert status == 500 and body["type"].endswith("internal")
+    monkeypatch.undo()
+    assert check_whole_log(server, who).size == 1
+    with server.store.engine.connect() as conn:
+        nodes = conn.execute(select(t.log_nodes.c.idx).where(
+            t.log_nodes.c.log_id == server.settings.log_id, t.log_nodes.c.level == 0)).all()
+    assert len(nodes) == 1
+    post_entry(server, who, chain)  # the same seq is free again
