@@ -36,6 +36,7 @@ from msante.sync.server.settings import Limits
 from msante.sync.server.store import Caller, charge, now
 
 ZERO = bytes(32)
+Answer = tuple[int, ChainAppended]  # the HTTP status (201 or 200) and the body
 WRITERS = ("owner", "manage")
 
 
@@ -64,8 +65,7 @@ class ChainStore:
         self.log = log
         self.limits = limits
 
-    def append(self, who: Caller, chain: ChainId, body: ChainEntryIn) -> tuple[int,
-                                                                               ChainAppended]:
+    def append(self, who: Caller, chain: ChainId, body: ChainEntryIn) -> Answer:
         """Append `body` to `chain` (status 201), or find it there (200); Conflict otherwise."""
         try:
             with writing(self.engine) as conn:
