@@ -86,9 +86,15 @@ class Server:
 
 
 @contextmanager
-def make_server(data: Path, db_url: str = "", limits: Limits | None = None) -> Iterator[Server]:
-    """A server over `db_url` (default: SQLite in `data`) with an in-process client."""
-    settings = Settings(data_dir=data, db_url=db_url, limits=limits or Limits())
+def make_server(data: Path, db_url: str = "", limits: Limits | None = None,
+                log_id: str | None = None) -> Iterator[Server]:
+    """A server over `db_url` (default: SQLite in `data`) with an in-process client.
+
+    Each server appends to its own log (`log_id`, random by default): tests on PostgreSQL
+    share one database.
+    """
+    settings = Settings(data_dir=data, db_url=db_url, limits=limits or Limits(),
+                        log_id=log_id or new_id())
     app = create_app(settings)
     store: Store = app.state.msante.store
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +23,9 @@ from msante.sync.server.problems import MEDIA_TYPE, Problem, problem_body
 from msante.sync.server.settings import Settings
 from msante.sync.server.store import Store
 
+if TYPE_CHECKING:
+    from msante.sync.server.logroutes import LogServices
+
 log = logging.getLogger("msante.server")
 API_VERSION = "v1"
 SLUGS = {400: "bad-request", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed",
@@ -31,16 +34,19 @@ SLUGS = {400: "bad-request", 401: "unauthorized", 404: "not-found", 405: "method
 
 @dataclass
 class State:
-    """What the routes need: settings, store, rate limiter, this server's id."""
+    """What the routes need: settings, store, rate limiter, this server's id, the log."""
 
     settings: Settings
     store: Store
     limiter: RateLimiter
     server_id: str
+    log: LogServices
 
 
 def create_app(settings: Settings, *, migrate_schema: bool = True) -> FastAPI:
     """The server for `settings`: schema brought up to date, data folder created 0700."""
+    from msante.sync.server.logroutes import log_services
+    from msante.sync.server.logroutes import router as log_router
     from msante.sync.server.routes import router
 
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -53,8 +59,9 @@ def create_app(settings: Settings, *, migrate_schema: bool = True) -> FastAPI:
                   openapi_url=f"/{API_VERSION}/openapi.json", docs_url=None, redoc_url=None)
     app.state.msante = State(settings, store, RateLimiter(limits.rate_per_second,
                                                           limits.rate_burst),
-                             store.accounts.server_id())
+                             store.accounts.server_id(), log_services(settings, engine))
     app.include_router(router)
+    app.include_router(log_router)
     app.add_middleware(BodyLimit, limit=limits.max_body)
     _handlers(app)
     return app

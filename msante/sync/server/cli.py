@@ -97,12 +97,14 @@ def cmd_run(args: argparse.Namespace) -> None:
 def cmd_migrate(args: argparse.Namespace) -> None:
     """Create or upgrade the schema."""
     from msante.sync.server.db import make_engine, migrate, schema_revisions
+    from msante.sync.server.logkey import open_log_key
 
     settings = settings_of(args)
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
+        open_log_key(settings, engine)  # the log's signing key, made the first time
         current, _head = schema_revisions(engine)
     finally:
         engine.dispose()
@@ -114,17 +116,19 @@ def status_of(settings: Settings) -> dict[str, Any]:
     from sqlalchemy.engine import make_url
 
     from msante.sync.server.db import make_engine, schema_revisions
+    from msante.sync.server.logstore import log_status
     from msante.sync.server.store import counts
 
     engine = make_engine(settings.database_url)
     try:
         current, head = schema_revisions(engine)
         stored = counts(engine) if current == head else None
+        log = log_status(engine, settings.log_id) if current == head else None
     finally:
         engine.dispose()
     return {"database": make_url(settings.database_url).render_as_string(hide_password=True),
             "data": str(settings.data_dir), "schema": current, "schema_head": head,
-            "up_to_date": current == head, "counts": stored}
+            "up_to_date": current == head, "counts": stored, "log": log}
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -142,6 +146,8 @@ def cmd_status(args: argparse.Namespace) -> None:
         return
     for name, value in info["counts"].items():
         print(f"{name}: {value}")
+    if info["log"]:
+        print(_("Log: {size} entries, verifier key {key}").format(**info["log"]))
 
 
 COMMANDS = {"run": cmd_run, "migrate": cmd_migrate, "status": cmd_status}

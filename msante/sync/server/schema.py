@@ -142,3 +142,59 @@ blob_chunks = Table(
     ForeignKeyConstraint(["space_id", "blob_id"], ["blobs.space_id", "blobs.blob_id"],
                          ondelete="CASCADE"),
 )
+
+# --------------------------------------------------------------- the transparency log (0002)
+
+logs = Table(
+    "logs", metadata,
+    Column("log_id", String(ID), primary_key=True),
+    Column("size", BigInteger, nullable=False, server_default="0"),
+    Column("verifier", String(256), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+log_nodes = Table(  # every complete subtree's hash (msante.sync.merkle.new_nodes)
+    "log_nodes", metadata,
+    Column("log_id", String(ID), primary_key=True),
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+    ForeignKeyConstraint(["log_id"], ["logs.log_id"], ondelete="CASCADE"),
+)
+
+log_leaves = Table(
+    "log_leaves", metadata,
+    Column("log_id", String(ID), primary_key=True),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(["log_id"], ["logs.log_id"], ondelete="CASCADE"),
+)
+
+chain_entries = Table(  # owner_id is the account id or the space id: the distribution key
+    "chain_entries", metadata,
+    Column("owner_id", String(ID), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("prev", LargeBinary, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    Column("entry", LargeBinary, nullable=False),
+    Column("leaf_index", BigInteger, nullable=False),
+    Column("account_id", String(ID), nullable=False),
+    Column("device_id", String(ID), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+space_events = Table(
+    "space_events", metadata,
+    Column("space_id", String(ID), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hmac_index", LargeBinary, nullable=False),
+    Column("commitment", LargeBinary, nullable=False),
+    Column("leaf_index", BigInteger, nullable=False),
+    Column("account_id", String(ID), nullable=False),
+    Column("device_id", String(ID), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(["space_id"], ["spaces.space_id"], ondelete="CASCADE"),
+    UniqueConstraint("space_id", "hmac_index", name="uq_space_events_index"),
+)

@@ -58,6 +58,14 @@ class Limits:
     """Life of a bearer token."""
     challenge_seconds: int = 120
     """Life of a login challenge."""
+    max_chain_entry_bytes: int = 64 * 1024
+    """Largest chain entry (decoded; opaque to the server)."""
+    max_chain_page: int = 500
+    """Chain entries or space events in one page."""
+    max_commitment_bytes: int = 1024
+    """Largest space event commitment (decoded; opaque to the server)."""
+    max_log_entries: int = 1000
+    """Log leaves in one `GET /v1/log/entries` page."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,9 @@ class Settings:
     """SQLAlchemy URL; empty means SQLite in `data_dir`."""
     limits: Limits = field(default_factory=Limits)
     """Sizes, rates and quotas."""
+    log_id: str = "main"
+    """Which transparency log of the database this server appends to and signs (one per
+    deployment; tests sharing a PostgreSQL database each take their own)."""
 
     @property
     def database_url(self) -> str:
@@ -80,3 +91,8 @@ class Settings:
     def blobs_dir(self) -> Path:
         """Where encrypted chunks live."""
         return self.data_dir / "blobs"
+
+    @property
+    def log_key_file(self) -> Path:
+        """The log's note signing key (0600; never in the database, see logkey.py)."""
+        return self.data_dir / f"log-{self.log_id}.key"
