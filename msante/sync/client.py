@@ -23,11 +23,18 @@ import base64
 import binascii
 import ipaddress
 import json
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+# httpx's own command line (httpx._main) pulls in rich, pygments and click whenever they are
+# installed: a fifth of a second, and a UI library the core must not load (STYLE.md, rule 1).
+# Marked absent before httpx is first imported, httpx falls back to a stub `main`.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
 
 from msante.errors import (
     BadServerAnswer,
