@@ -90,7 +90,8 @@ def check_url(url: str, *, insecure: bool = False) -> str:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, TypeError, ValueError):
         raise InsecureServer(bad) from None
-    if parsed.scheme not in ("https", "http") or not parsed.host:
+    if parsed.scheme not in ("https", "http") or not parsed.host or not (
+            parsed.port is None or 0 < parsed.port < 65536):
         raise InsecureServer(bad)
     if parsed.userinfo or parsed.query or parsed.fragment:
         raise InsecureServer(_("Give the server URL without a user name, password, query or "
@@ -270,7 +271,7 @@ class Client:
                 url=self.url)) from None
         except (httpx.RemoteProtocolError, httpx.DecodingError):
             raise self._nonsense(_("its answer is not valid HTTP")) from None
-        except httpx.TransportError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise ServerUnreachable(_("Cannot reach {url}: {reason}").format(
                 url=self.url, reason=_reason(exc))) from None
 
@@ -351,7 +352,7 @@ def _problem_error(status: int, detail: str) -> SyncError:
         status=status, detail=detail))
 
 
-def _reason(exc: httpx.TransportError) -> str:
+def _reason(exc: Exception) -> str:
     """A short reason for a network failure (the library's text, on one line)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:_DETAIL_MAX]

@@ -71,7 +71,8 @@ def test_plain_http_off_loopback_is_refused(url: str) -> None:
 
 @pytest.mark.parametrize("url", ["ftp://sync.example.org", "sync.example.org", "", "https://",
                                  "https://me:secret@sync.example.org", "https://h/?token=x",
-                                 "https://h/#x", "http://[::1"])
+                                 "https://h/#x", "http://[::1", "https://h:99999",
+                                 "https://h:0"])
 def test_what_is_no_server_url_is_refused(url: str) -> None:
     """Other schemes, no host, credentials or a query in the URL: exit 2, never a traceback."""
     with pytest.raises(InsecureServer) as caught:
