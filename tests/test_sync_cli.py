@@ -238,3 +238,19 @@ def test_other_commands_do_not_load_the_sync(args: list[str], made: Path) -> Non
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=120, env=env)
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stderr
+
+
+def test_setup_and_status_as_separate_processes(made: Path, server: tuple[str, Path]) -> None:
+    """The installed entry point, twice, as a person runs it: the second process finds what
+    the first stored (in French, to see the catalog in use)."""
+    from tests.conftest import run_cli
+
+    env = {"MSANTE_PASSPHRASE_FILE": str(made)}
+    first = run_cli("--lang", "fr", "sync", "setup", server[0], env_extra=env)
+    assert first.returncode == 0, first.stderr
+    assert "configuré pour se synchroniser" in first.stderr and "Empreinte" in first.stdout
+    again = run_cli("--lang", "fr", "sync", "setup", server[0], env_extra=env)
+    assert again.returncode == 1 and "déjà configuré" in again.stderr
+    assert "Traceback" not in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    status = run_cli("sync", "status", "--json", env_extra=env)
+    assert status.returncode == 0 and '"configured": true' in status.stdout

@@ -20,7 +20,7 @@ app = typer.Typer(help=_("Sync this vault with your other devices through a serv
 
 @app.command("setup")
 def setup(
-    server_url: Annotated[str, typer.Argument(metavar="SERVER_URL", help=_(
+    server_url: Annotated[str, typer.Argument(metavar=_("SERVER_URL"), help=_(
         "The server's address, e.g. https://sync.example.org."))],
     insecure: Annotated[bool, typer.Option("--insecure", help=_(
         "Allow plain http:// to a host that is not this machine (anyone on the way can "
