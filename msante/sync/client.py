@@ -23,6 +23,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_ANSWER = 64 * 1024 * 1024  # a pull page (8 MiB) or a chunk (4 MiB), base64, with margin
 BINARY_FIELDS = ("prev_hash", "ciphertext_sha256", "envelope", "ciphertext", "sha256")
 _DETAIL_MAX = 300
+_B64 = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def b64(data: bytes) -> str:
@@ -63,7 +65,7 @@ def b64(data: bytes) -> str:
 
 def unb64(text: object) -> bytes:
     """Decode base64url without padding; BadServerAnswer on anything else."""
-    if not isinstance(text, str):
+    if not isinstance(text, str) or not _B64.fullmatch(text) or len(text) % 4 == 1:
         raise BadServerAnswer(_("The server sent a binary field that is not base64url text."))
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -202,3 +202,11 @@ def test_a_pull_whose_token_does_not_move_stops() -> None:
     c._token = "t"
     with c, pytest.raises(BadServerAnswer):
         list(c.pull("s", since="same"))
+
+
+@pytest.mark.parametrize("text", ["!!!", "a", "ab=", "ab+/", 12, None])
+def test_binary_fields_are_strict_base64url(text: object) -> None:
+    """Characters outside base64url are not skipped silently: the answer is refused."""
+    with pytest.raises(BadServerAnswer):
+        client_module.unb64(text)
+    assert client_module.unb64(client_module.b64(b"\xfb\xff")) == b"\xfb\xff"
