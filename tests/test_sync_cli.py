@@ -108,8 +108,13 @@ def test_a_second_setup_is_refused_unless_forced(cli, made: Path,
     forced = cli("sync", "setup", url, "--force", "--json", pfile=made)
     assert forced.code == 0, forced.err
     assert forced.json()["account"] != first["account"]
-    actions = [e["action"] for e in cli("audit", "list", "--json", pfile=made).json()]
+    entries = cli("audit", "list", "--json", pfile=made).json()
+    actions = [e["action"] for e in entries]
     assert actions.count("sync.device.create") == 2 and actions.count("sync.device.ready") == 2
+    newest = next(e for e in entries if e["action"] == "sync.device.create")
+    assert newest["detail"]["replaces"]["account"] == first["account"]
+    assert newest["detail"]["fingerprint"] == forced.json()["fingerprint"]
+    assert cli("audit", "verify", pfile=made).code == 0
 
 
 def test_an_interrupted_setup_resumes_with_the_same_keys(cli, made: Path,

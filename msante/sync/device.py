@@ -4,7 +4,8 @@ The device's private keys — a `SigningKey` (Ed25519 + ML-DSA-65) and a `SealKe
 ML-KEM-768 + X25519) — are generated here by `create` (called by `msante sync setup`) and
 stored only inside the SQLCipher database, never in a file, an argument or a log. The row is
 not a record: it is never synced, and it is not in the change log. Every write is audited in
-its own transaction (`sync.device.create`, `sync.device.ready`, `sync.device.forget`).
+its own transaction (`sync.device.create`, naming the identity it replaces if any, and
+`sync.device.ready`).
 
 This is the only module of `msante.sync` that touches the vault.
 """
@@ -74,12 +75,16 @@ def create(store: Store, server: str, server_id: str, *, insecure: bool = False)
     signing, seal = SigningKey.generate(), SealKey.generate()
     values = (server, server_id, int(insecure), new_id(), new_id(), new_id(),
               signing.private_bytes(), seal.private_bytes(), "pending", 0, None, now())
+    detail = _audit_detail(server, str(values[3]), str(values[4]), signing)
     with store.write() as tx:
+        old = load(tx)
+        if old is not None:  # its keys are erased with the row
+            detail["replaces"] = {"server": old.server, "account": old.account,
+                                  "device": old.device, "state": old.state}
         tx.execute("DELETE FROM sync_device")
         tx.execute(f"INSERT INTO sync_device (one, {_COLUMNS}) VALUES "
                    f"(1, {', '.join('?' * len(values))})", values)
-        store.log(tx, "sync.device.create", detail=_audit_detail(server, values[3], values[4],
-                                                                signing))
+        store.log(tx, "sync.device.create", detail=detail)
     found = load(store.conn)
     assert found is not None
     return found
@@ -94,18 +99,6 @@ def mark_ready(store: Store, device: Device) -> Device:
     found = load(store.conn)
     assert found is not None
     return found
-
-
-def forget(store: Store) -> bool:
-    """Erase this device's sync identity and keys (False when there was none)."""
-    device = load(store.conn)
-    if device is None:
-        return False
-    with store.write() as tx:
-        tx.execute("DELETE FROM sync_device")
-        store.log(tx, "sync.device.forget", detail=_audit_detail(
-            device.server, device.account, device.device, device.signing))
-    return True
 
 
 def pending_changes(conn: Connection, device: Device | None) -> int:
