@@ -6,8 +6,13 @@ need no server at all.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import ssl
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -210,3 +215,56 @@ def test_binary_fields_are_strict_base64url(text: object) -> None:
     with pytest.raises(BadServerAnswer):
         client_module.unb64(text)
     assert client_module.unb64(client_module.b64(b"\xfb\xff")) == b"\xfb\xff"
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A key and a self-signed certificate for 127.0.0.1 (no authority vouches for it)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    key_path, cert_path = tmp / "key.pem", tmp / "cert.pem"
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def test_a_certificate_nobody_vouches_for_is_refused(tmp_path: Path) -> None:
+    """HTTPS to a server whose certificate no trusted authority signed: exit 1, the TLS
+    reason given, nothing sent (a network attacker's certificate looks like this)."""
+    key_path, cert_path = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve_once() -> None:
+        conn, _ = listener.accept()
+        with conn, contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True):
+            pass
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    try:
+        with Client(f"https://127.0.0.1:{port}") as c, pytest.raises(ServerUnreachable) as caught:
+            c.health()
+    finally:
+        thread.join(5)
+        listener.close()
+    assert caught.value.exit_code == ExitCode.ERROR
+    assert "CERTIFICATE_VERIFY_FAILED" in caught.value.message
