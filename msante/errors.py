@@ -14,7 +14,17 @@
     ├── ConflictError                 7  a record changed since the revision a write used
     ├── AlreadyExistsError            1  a vault already there, a duplicate name
     ├── ReadOnlyError                 1  a record that may be read but not changed
-    └── EnvironmentProblem            1  a wrong SQLCipher build, an unsafe directory
+    ├── EnvironmentProblem            1  a wrong SQLCipher build, an unsafe directory
+    └── SyncError                     1  the sync server refused a request (its detail given)
+        ├── ServerUnreachable         1  no connection: refused, name unknown, timeout, TLS
+        ├── InsecureServer            2  plain http:// to a host that is not loopback, a bad URL
+        ├── LoginRefused              4  the server does not accept this device's login
+        ├── ServerNotFound            5  no msante server at that address, or no such space
+        ├── BadServerAnswer           6  an answer that is not the msante API (garbage)
+        └── ServerBusy                7  rate limited, unavailable or a conflict: try again
+
+A SyncError subclass is also the matching class above (LoginRefused is a WrongKeyError…), so
+code that handles "wrong key" or "integrity" handles the sync's cases too.
 
 Messages are user-facing and already translated; the CLI prints them on one line to stderr.
 """
@@ -123,3 +133,31 @@ class ReadOnlyError(MsanteError):
 
 class EnvironmentProblem(MsanteError):
     """The machine is not fit to run the vault safely."""
+
+
+class SyncError(MsanteError):
+    """The sync server refused a request; the message carries the problem's detail."""
+
+
+class ServerUnreachable(SyncError):
+    """The server cannot be reached: connection refused, unknown name, timeout, TLS failure."""
+
+
+class InsecureServer(SyncError, UsageError):
+    """A server URL msante refuses: plain HTTP off loopback without --insecure, or malformed."""
+
+
+class LoginRefused(SyncError, WrongKeyError):
+    """The server does not accept this device's signed login."""
+
+
+class ServerNotFound(SyncError, NotFoundError):
+    """No msante server answers at that address, or it has no such space."""
+
+
+class BadServerAnswer(SyncError, IntegrityError):
+    """The server answered something that is not the msante API (not JSON, wrong shape)."""
+
+
+class ServerBusy(SyncError, BusyError):
+    """The server asks to wait (rate limit, unavailable) or refused a stale write."""

@@ -37,6 +37,7 @@ REGISTRY: dict[str, str] = {
     "tui": "msante.cli.tui_cmds:tui",
     "backup": "msante.cli.backup_cmds",
     "audit": "msante.cli.audit_cmds",
+    "sync": "msante.cli.sync_cmds",
 }
 
 
@@ -50,6 +51,7 @@ GROUP_EXAMPLES: dict[str, str] = {
     "agenda": N_("Example: msante agenda due --all"),
     "backup": N_("Example: msante backup create --out ~/msante.msb"),
     "audit": N_("Example: msante audit verify"),
+    "sync": N_("Example: msante sync setup https://sync.example.org"),
 }
 
 # Root options that need no command: the app is built without any for them.

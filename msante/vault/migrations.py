@@ -259,6 +259,23 @@ def _copy_v7(conn: Connection, device: str, table: str, columns: str, select: st
                  (table, device))
 
 
+def m008_sync_device(conn: Connection, keys: Keys) -> None:
+    """This device's sync identity: its server, account, device id and private keys.
+
+    At most one row. It is not a record (no sync columns, no change log): it never leaves this
+    vault, and the private keys are kept only here, inside the SQLCipher database. The keys are
+    made by `msante sync setup` (msante/sync/device.py), not here: a vault that never syncs has
+    none. `state` is 'pending' until the server has registered the device, then 'ready';
+    `pushed_seq` is the last row of the change log the server has.
+    """
+    conn.execute(
+        "CREATE TABLE sync_device (one INTEGER PRIMARY KEY CHECK (one = 1), "
+        "server TEXT NOT NULL, server_id TEXT NOT NULL, insecure INTEGER NOT NULL DEFAULT 0, "
+        "account TEXT NOT NULL, device TEXT NOT NULL, space TEXT NOT NULL, "
+        "signing_key BLOB NOT NULL, seal_key BLOB NOT NULL, state TEXT NOT NULL, "
+        "pushed_seq INTEGER NOT NULL DEFAULT 0, last_sync TEXT, created_at TEXT NOT NULL)")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
@@ -267,4 +284,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("agenda", m005_agenda),
     ("search_fold", m006_search_fold),
     ("record_rules", m007_record_rules),
+    ("sync_device", m008_sync_device),
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from typing import Any
 
 import anyio.from_thread
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
 from msante.sync.server.app import create_app
@@ -105,6 +108,27 @@ def make_server(data: Path, db_url: str = "", limits: Limits | None = None,
         finally:
             portal.call(client.aclose)
             store.engine.dispose()
+
+
+@contextmanager
+def live_server(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
+    """A server listening on a free port of 127.0.0.1 in a thread; its base URL and app."""
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        app.state.msante.store.engine.dispose()
 
 
 def item(who: Account, record: str | None = None, base: str | None = None,

@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from server_helpers import item, new_id
+from server_helpers import item, live_server, new_id
 
-from msante.sync.server.app import create_app
 from msante.sync.server.settings import Settings
 
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[str, object]]:
     """A server listening on a free port of 127.0.0.1 in a thread; its base URL and store."""
-    app = create_app(Settings(data_dir=tmp_path / "data"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", app.state.msante.store
-    server.should_exit = True
-    thread.join(10)
-    app.state.msante.store.engine.dispose()
+    with live_server(Settings(data_dir=tmp_path / "data")) as (url, app):
+        yield url, app.state.msante.store
 
 
 def test_push_pull_and_problems_over_a_socket(live: tuple[str, object]) -> None:

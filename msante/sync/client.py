@@ -1,0 +1,386 @@
+"""The sync client: the server's `/v1` API (docs/server-api.md) over httpx, errors as SyncError.
+
+Every failure becomes one `msante.errors.SyncError` subclass with a one-line message (the
+server's problem detail when it sent one), never a library exception:
+
+    no connection, a timeout, TLS           ServerUnreachable   exit 1
+    plain http:// off loopback, bad URL     InsecureServer      exit 2
+    401 (login refused, token unknown)      LoginRefused        exit 4
+    404 (no msante server there, no space)  ServerNotFound      exit 5
+    not JSON, wrong shape, a redirect       BadServerAnswer     exit 6
+    409, 429, 503                           ServerBusy          exit 7
+    any other problem                       SyncError           exit 1
+
+Plain HTTP is refused except to loopback (127.0.0.0/8, ::1, localhost) unless `insecure`;
+redirects are not followed (one could lead to plain HTTP). The bearer token lives in this
+object only (never logged, never on disk); it is renewed by one login when it expires.
+Binary fields travel as base64url without padding; this module encodes and decodes them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# httpx's own command line (httpx._main) pulls in rich, pygments and click whenever they are
+# installed: a fifth of a second, and a UI library the core must not load (STYLE.md, rule 1).
+# Marked absent before httpx is first imported, httpx falls back to a stub `main`.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
+
+from msante.errors import (
+    BadServerAnswer,
+    InsecureServer,
+    LoginRefused,
+    ServerBusy,
+    ServerNotFound,
+    ServerUnreachable,
+    SyncError,
+)
+from msante.i18n import _
+from msante.sync.crypto import Purpose, SigningKey
+
+API = "/v1"
+PROBLEM = "application/problem+json"
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MAX_ANSWER = 64 * 1024 * 1024  # a pull page (8 MiB) or a chunk (4 MiB), base64, with margin
+BINARY_FIELDS = ("prev_hash", "ciphertext_sha256", "envelope", "ciphertext", "sha256")
+_DETAIL_MAX = 300
+_B64 = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def b64(data: bytes) -> str:
+    """base64url without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64(text: object) -> bytes:
+    """Decode base64url without padding; BadServerAnswer on anything else."""
+    if not isinstance(text, str) or not _B64.fullmatch(text) or len(text) % 4 == 1:
+        raise BadServerAnswer(_("The server sent a binary field that is not base64url text."))
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise BadServerAnswer(
+            _("The server sent a binary field that is not base64url text.")) from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine: localhost, 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, insecure: bool = False) -> str:
+    """The server's base URL, normalised; InsecureServer for plain HTTP off loopback (unless
+    `insecure`) and for anything that is not an http(s) URL of a host."""
+    bad = _("'{url}' is not a server URL such as https://sync.example.org.").format(url=url)
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise InsecureServer(bad) from None
+    if parsed.scheme not in ("https", "http") or not parsed.host or not (
+            parsed.port is None or 0 < parsed.port < 65536):
+        raise InsecureServer(bad)
+    if parsed.userinfo or parsed.query or parsed.fragment:
+        raise InsecureServer(_("Give the server URL without a user name, password, query or "
+                               "fragment: {url}").format(url=parsed.copy_with(
+                                   username=None, password=None, query=None, fragment=None)))
+    if parsed.scheme == "http" and not insecure and not is_loopback(parsed.host):
+        raise InsecureServer(_(
+            "Refusing plain HTTP to {host}: anyone on the way could watch or change the "
+            "traffic. Use https://, or --insecure if you really mean it.").format(
+                host=parsed.host))
+    return str(parsed).rstrip("/")
+
+
+@dataclass(frozen=True)
+class Health:
+    """What `GET /v1/health` said."""
+
+    server: str
+    api: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response read whole (bounded): status, media type, body."""
+
+    status: int
+    media_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class PullPage:
+    """Items after a sync token, and the token to resume from."""
+
+    items: list[dict[str, Any]]
+    next: str
+    more: bool
+
+
+class Client:
+    """One server's API; use as a context manager (the connection pool is closed after)."""
+
+    def __init__(self, url: str, *, insecure: bool = False,
+                 transport: httpx.BaseTransport | None = None,
+                 timeout: httpx.Timeout = TIMEOUT) -> None:
+        self.url = check_url(url, insecure=insecure)
+        self._http = httpx.Client(base_url=self.url + API, timeout=timeout,
+                                  follow_redirects=False, transport=transport,
+                                  headers={"Accept": "application/json"})
+        self._token: str | None = None
+        self._login: tuple[str, str, SigningKey, str] | None = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    # -- the endpoints ------------------------------------------------------------------
+
+    def health(self) -> Health:
+        """Is it an msante server, and which one (its id, which login signatures name)."""
+        answer = self._send("GET", "/health")
+        if answer.status == 404:  # an other web server, or a wrong path
+            raise ServerNotFound(_("No msante server answers at {url}: check the address.")
+                                 .format(url=self.url))
+        body = _parse(self, answer)
+        if body.get("status") != "ok":
+            raise self._nonsense(_("its health check did not say ok"))
+        return Health(server=_text(body, "server"), api=_text(body, "api"))
+
+    def register(self, account: str, device: str, signing_key: bytes, bundle: bytes) -> None:
+        """Register `account` with its first device's public signing key and key bundle."""
+        self._json("POST", "/accounts", json={
+            "account": account, "device": device, "signing_key": b64(signing_key),
+            "bundle": b64(bundle)})
+
+    def login(self, account: str, device: str, key: SigningKey, server_id: str) -> None:
+        """Sign a fresh challenge (purpose `login`) and keep the token (in memory only)."""
+        got = self._json("POST", "/login/challenge", json={"account": account, "device": device})
+        challenge = _text(got, "challenge")
+        signature = key.sign(Purpose.LOGIN, {"server": server_id, "account": account,
+                                             "challenge": challenge})
+        try:
+            token = self._json("POST", "/login", json={
+                "account": account, "device": device, "challenge": challenge,
+                "signature": b64(signature)})
+        except LoginRefused as exc:
+            raise LoginRefused(_("The server refused this device's login: {detail}").format(
+                detail=exc.message)) from None
+        self._token = _text(token, "token")
+        self._login = (account, device, key, server_id)
+
+    def create_space(self, space: str) -> bool:
+        """Create a space owned by this account; False when it already was this account's."""
+        response = self._authed("POST", "/spaces", json={"space": space})
+        _text(_parse(self, response), "space")
+        return response.status == 201
+
+    def push(self, space: str, items: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Push items (binary fields as bytes); one result per item, in order."""
+        body = {"items": [_encode(item) for item in items]}
+        results = _list(_parse(self, self._authed("POST", f"/spaces/{space}/items",
+                                                   json=body)), "results")
+        if len(results) != len(items):
+            raise self._nonsense(_("it answered a push with the wrong number of results"))
+        return results
+
+    def pull_page(self, space: str, since: str | None = None, limit: int = 500) -> PullPage:
+        """One page of items after the sync token `since` (binary fields as bytes)."""
+        params: dict[str, str | int] = {"limit": limit} | ({"since": since} if since else {})
+        body = _parse(self, self._authed("GET", f"/spaces/{space}/items", params=params))
+        items = [_decode(item) for item in _list(body, "items")]
+        return PullPage(items, _text(body, "next"), bool(body.get("more")))
+
+    def pull(self, space: str, since: str | None = None) -> Iterator[PullPage]:
+        """Every page after `since`, following `next` until the server says no more."""
+        while True:
+            page = self.pull_page(space, since)
+            yield page
+            if not page.more:
+                return
+            if page.next == since:
+                raise self._nonsense(_("its sync token did not move"))
+            since = page.next
+
+    def put_chunk(self, space: str, blob: str, index: int, data: bytes) -> bool:
+        """Upload one encrypted chunk; False when the same bytes were already there."""
+        response = self._authed("PUT", f"/spaces/{space}/blobs/{blob}/chunks/{index}",
+                                content=data,
+                                headers={"Content-Type": "application/octet-stream"})
+        _parse(self, response)
+        return response.status == 201
+
+    def get_chunk(self, space: str, blob: str, index: int) -> bytes:
+        """Download one encrypted chunk."""
+        response = self._authed("GET", f"/spaces/{space}/blobs/{blob}/chunks/{index}")
+        self._raise_for(response)
+        return response.content
+
+    def blob_info(self, space: str, blob: str) -> list[dict[str, Any]]:
+        """The chunks a blob has on the server (index, size, sha256), to resume an upload."""
+        body = _parse(self, self._authed("GET", f"/spaces/{space}/blobs/{blob}"))
+        return [_decode(chunk) for chunk in _list(body, "chunks")]
+
+    # -- transport ----------------------------------------------------------------------
+
+    def _authed(self, method: str, path: str, **kw: Any) -> Answer:
+        """A request with the bearer token; one new login if the token has expired."""
+        if self._token is None:
+            raise SyncError(_("Not logged in to the server."))
+        response = self._send(method, path, auth=True, **kw)
+        if response.status == 401 and self._login is not None:
+            self.login(*self._login)
+            response = self._send(method, path, auth=True, **kw)
+        return response
+
+    def _json(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        return _parse(self, self._send(method, path, **kw))
+
+    def _send(self, method: str, path: str, *, auth: bool = False,
+              headers: dict[str, str] | None = None, **kw: Any) -> Answer:
+        """Send one request and read the answer (bounded); network errors as SyncError."""
+        headers = dict(headers or {})
+        if auth and self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            with self._http.stream(method, path, headers=headers, **kw) as response:
+                return Answer(response.status_code, _media_type(response.headers),
+                              _read_bounded(self, response))
+        except httpx.TimeoutException:
+            raise ServerUnreachable(_("{url} did not answer in time: try again later.").format(
+                url=self.url)) from None
+        except (httpx.RemoteProtocolError, httpx.DecodingError):
+            raise self._nonsense(_("its answer is not valid HTTP")) from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise ServerUnreachable(_("Cannot reach {url}: {reason}").format(
+                url=self.url, reason=_reason(exc))) from None
+
+    def _raise_for(self, response: Answer) -> None:
+        """Turn a non-2xx answer into its SyncError."""
+        if 200 <= response.status < 300:
+            return
+        if 300 <= response.status < 400:
+            raise self._nonsense(_("it redirects elsewhere (HTTP {status})").format(
+                status=response.status))
+        detail = _problem_detail(response)
+        if detail is None:
+            raise self._nonsense(_("HTTP {status} without a problem report").format(
+                status=response.status))
+        raise _problem_error(response.status, detail)
+
+    def _nonsense(self, why: str) -> BadServerAnswer:
+        return BadServerAnswer(_("The server at {url} answered something that is not the "
+                                 "msante API ({why}): check the address.").format(
+                                     url=self.url, why=why))
+
+
+def _media_type(headers: httpx.Headers) -> str:
+    return str(headers.get("Content-Type", "")).split(";")[0].strip().lower()
+
+
+def _read_bounded(client: Client, response: httpx.Response) -> bytes:
+    """Read the body, refusing one over MAX_ANSWER bytes."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER:
+        raise client._nonsense(_("an answer too large"))
+    data = bytearray()
+    for part in response.iter_bytes():
+        data += part
+        if len(data) > MAX_ANSWER:
+            raise client._nonsense(_("an answer too large"))
+    return bytes(data)
+
+
+def _parse(client: Client, response: Answer) -> dict[str, Any]:
+    """The JSON object of a 2xx answer (the error of any other)."""
+    client._raise_for(response)
+    if response.media_type != "application/json":
+        raise client._nonsense(_("not JSON"))
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        raise client._nonsense(_("not JSON")) from None
+    if not isinstance(body, dict):
+        raise client._nonsense(_("not a JSON object"))
+    return body
+
+
+def _problem_detail(response: Answer) -> str | None:
+    """The detail of an RFC 9457 problem answer, on one bounded line; None if it is not one."""
+    if response.media_type != PROBLEM:
+        return None
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("detail"), str):
+        return None
+    detail = " ".join(body["detail"].split())
+    return detail[:_DETAIL_MAX] + ("…" if len(detail) > _DETAIL_MAX else "")
+
+
+def _problem_error(status: int, detail: str) -> SyncError:
+    """The SyncError for a problem of this status."""
+    if status == 401:
+        return LoginRefused(detail)
+    if status == 404:
+        return ServerNotFound(_("The server has no such thing: {detail}").format(detail=detail))
+    if status in (409, 429, 503):
+        return ServerBusy(_("The server asks to wait or refused a stale write: {detail}")
+                          .format(detail=detail))
+    return SyncError(_("The server refused the request (HTTP {status}): {detail}").format(
+        status=status, detail=detail))
+
+
+def _reason(exc: Exception) -> str:
+    """A short reason for a network failure (the library's text, on one line)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:_DETAIL_MAX]
+
+
+def _text(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
+    return value
+
+
+def _list(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    value = body.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
+    return value
+
+
+def _encode(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item for the wire: bytes as base64url."""
+    return {k: b64(bytes(v)) if isinstance(v, bytes | bytearray) else v
+            for k, v in item.items()}
+
+
+def _decode(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item from the wire: the binary fields as bytes."""
+    return {k: unb64(v) if k in BINARY_FIELDS and v is not None else v
+            for k, v in item.items()}
