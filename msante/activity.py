@@ -77,6 +77,8 @@ ACTIONS: dict[str, str] = {
     "vault.create": N_("Vault created"),
     "vault.passwd": N_("Passphrase changed"),
     "vault.preference": N_("Import folder remembered"),
+    "sync.device.create": N_("Sync identity created"),
+    "sync.device.ready": N_("Registered with the sync server"),
     "backup.create": N_("Backup made"),
     "backup.restore": N_("Backup restored"),
     "person.add": N_("Person added"),
