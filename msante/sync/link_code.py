@@ -25,6 +25,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from msante.errors import UsageError
 from msante.i18n import _
@@ -70,6 +71,7 @@ def _secret_of(number: int) -> bytes:
     return secret
 
 
+@cache
 def _word_index() -> dict[str, int]:
     """Word → its 12-bit value (the first 4,096 words of the list)."""
     return {word: i for i, word in enumerate(word_list()[:1 << WORD_BITS])}
