@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
@@ -130,6 +131,13 @@ def _account(account: str) -> str:
     return account
 
 
+def _name(name: str) -> str:
+    """`name` if it is a valid device name (1 to 64 printable characters); ValueError."""
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME or not name.isprintable():
+        raise ValueError("a device name is 1 to 64 printable characters")
+    return name
+
+
 def _aad(label: str, code: LinkCode, account: str) -> bytes:
     """Associated data: the message's purpose, then the rendezvous id and the account."""
     return (b"msante/v1/" + label.encode("ascii") + b"\0"
@@ -233,7 +241,7 @@ def _candidate(bundle: object, chain: str) -> Candidate:
         verify.verify(Purpose.KEY_BUNDLE, signed, proof)
     except BadSignature:
         _refuse("forged")
-    return Candidate(name, verify, seal, bundle)
+    return Candidate(name, verify, seal, MappingProxyType(dict(bundle)))
 
 
 def _check_time(code: LinkCode, now: datetime | None) -> None:
@@ -312,7 +320,7 @@ class LinkJoin:
 
     def __init__(self, code: LinkCode, account: str, name: str, key: SigningKey,
                  seal: SealKey) -> None:
-        self.code, self.account, self.name = code, _account(account), name
+        self.code, self.account, self.name = code, _account(account), _name(name)
         self.key, self.seal = key, seal
 
     @property

@@ -302,3 +302,15 @@ def test_only_the_opened_candidate_can_be_added_or_answered() -> None:
         LinkOffer(lk.code, STATE, OTHER_KEY)
     with pytest.raises(ValueError, match="account id"):
         LinkJoin(lk.code, "not an id!", "x", NEW_KEY, NEW_SEAL)
+    for name in ("", "x" * 65, "tab\there"):
+        with pytest.raises(ValueError, match="device name"):
+            LinkJoin(lk.code, "alice", name, NEW_KEY, NEW_SEAL)
+
+
+def test_the_opened_bundle_cannot_be_changed_before_it_is_signed() -> None:
+    """The candidate's bundle is read-only: what the person confirmed is what gets signed."""
+    lk = link()
+    candidate = lk.offer.open(lk.join.request(), T0)
+    with pytest.raises(TypeError):
+        candidate.bundle["seal"] = "x"  # type: ignore[index]
+    assert lk.offer.add_device(candidate).body["device"] == candidate.bundle
