@@ -104,9 +104,9 @@ class Target:
 
     def sample(self) -> dict[str, float]:
         """CPU seconds so far: the server, this process (the generator), the database."""
-        got = {"server": cpu_seconds([self.pid]), "generator": time.process_time()}
+        got = {"server": cpu_seconds(self.pid), "generator": time.process_time()}
         if self.db_pid is not None:
-            got["database"] = cpu_seconds(family(self.db_pid))
+            got["database"] = family_cpu(self.db_pid)
         return got
 
 
@@ -127,16 +127,22 @@ def _stat(pid: int) -> list[str]:
     return text.rsplit(")", 1)[1].split()
 
 
-def family(pid: int) -> list[int]:
-    """`pid` and its children (PostgreSQL's backends are the postmaster's)."""
-    kids = [int(p.name) for p in Path("/proc").iterdir()
-            if p.name.isdigit() and (f := _stat(int(p.name))) and f[1] == str(pid)]
-    return [pid, *kids]
+def family_cpu(pid: int) -> float:
+    """CPU seconds of `pid`, of its children (PostgreSQL's backends) and of those it reaped."""
+    own = _stat(pid)
+    if not own:
+        return 0.0
+    ticks = sum(int(x) for x in own[11:15])  # utime, stime, cutime, cstime
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (f := _stat(int(entry.name))) and f[1] == str(pid):
+            ticks += int(f[11]) + int(f[12])
+    return ticks / TICK
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far."""
-    return sum(int(f[11]) + int(f[12]) for pid in pids if (f := _stat(pid))) / TICK
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    f = _stat(pid)
+    return (int(f[11]) + int(f[12])) / TICK if f else 0.0
 
 
 def peak_rss_mib(pid: int) -> float:
