@@ -55,6 +55,7 @@ HOST = "127.0.0.1"
 RATIO_TARGET = 0.3
 DEFAULTS, QUICK = (200, 60.0), (20, 10.0)
 TIMEOUT = 60.0
+KEEPALIVE = 2.0  # under uvicorn's 5 s: the client drops an idle connection before the server does
 SLICE = 5.0  # seconds per turn: the targets take turns, so the machine's other load is shared
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -239,7 +240,8 @@ def serve_bare(port: int) -> None:
 
 async def drive(targets: list[Target], clients: int, seconds: float) -> None:
     """Enrol the clients, then load each target in turn, slice after slice, and check."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1,
+                          keepalive_expiry=KEEPALIVE)
     sims = {t.name: [Sim(httpx.AsyncClient(base_url=t.url, timeout=TIMEOUT, limits=limits),
                          random.Random(n), t.bare) for n in range(clients)] for t in targets}
     try:
@@ -422,7 +424,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.getloadavg()[0]:.1f}.")
     with tempfile.TemporaryDirectory(prefix="msante-bench-server-") as folder:
         Path(folder).chmod(0o711)  # PostgreSQL's user must reach its cluster's folder inside
-        results, skipped = run_all(args, Path(folder))
+        try:
+            results, skipped = run_all(args, Path(folder))
+        except (RuntimeError, httpx.HTTPError) as exc:
+            print(f"The bench could not run: {type(exc).__name__}: {exc}")
+            return 1
     table(results)
     print("load average (1, 5, 15 min) at the end: " + ", ".join(
         f"{x:.1f}" for x in os.getloadavg()))
