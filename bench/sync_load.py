@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import random
 import secrets
 import time
@@ -38,18 +39,25 @@ def new_id() -> str:
 
 @dataclass
 class Stats:
-    """What a phase measured: latencies of the requests started in the window, and errors."""
+    """What a target measured: latencies of the requests completed in its windows, and errors.
 
-    window: tuple[float, float] = (0.0, 0.0)
+    `window` is the current measuring window (none during a warm-up); `stop_at` is when the
+    clients stop starting requests (never, during a warm-up, until the window is set).
+    """
+
+    window: tuple[float, float] = (math.inf, math.inf)
+    stop_at: float = math.inf
     measured: float = 0.0
+    completed: int = 0
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     throttled: int = 0
     items: int = 0
 
     def add(self, started: float, latency: float) -> None:
-        """Count one request if it started inside the measuring window."""
-        if self.window[0] <= started < self.window[1]:
+        """Count one request; keep its latency if it completed inside the window."""
+        self.completed += 1
+        if self.window[0] <= started + latency < self.window[1]:
             self.latencies.append(latency)
 
 
@@ -188,9 +196,9 @@ async def pull(sim: Sim, stats: Stats) -> None:
         sim.since = response.json()["next"]
 
 
-async def work(sim: Sim, stats: Stats, stop_at: float) -> None:
-    """Push then pull, again and again, until `stop_at`; each request timed."""
-    while time.perf_counter() < stop_at:
+async def work(sim: Sim, stats: Stats) -> None:
+    """Push then pull, again and again, until `stats.stop_at`; each request timed."""
+    while time.perf_counter() < stats.stop_at:
         for op in (push, pull):
             begun = time.perf_counter()
             await op(sim, stats)

@@ -11,22 +11,24 @@ endpoint that reads the body and returns a constant. The load generator is this 
 (bench/sync_load.py: asyncio, one httpx.AsyncClient and connection per client, each client one
 account, device and space, logged in by signing the challenge like a device). It shares the
 machine's cores with the servers, so the baseline is driven by the same generator with the
-same requests (same bodies, twin routes), and the three targets take turns in slices of 5 s so
-that the machine's other load falls on each alike. The CPU columns (% of one core) say who was
-busy; CPU ms per request (server + database) is the figure least moved by other load.
+same requests (same bodies, twin routes), and the three targets take turns (up to 4 each, of
+at least 5 s) so that the machine's other load falls on each alike. The CPU columns (% of one
+core) say who was busy; CPU ms per request (server + database) is the figure least moved by
+other load.
 
 Every client enrols (untimed), then pushes 1-3 items and pulls its space, again and again;
-requests started in each slice's window (after a warm-up) are counted. Then each client pulls
-its whole space back: every acknowledged item exactly once, unaltered, sequence numbers without
-gaps. Targets: PostgreSQL throughput >= 0.3 x the bare endpoint's, zero errors, zero lost or
-duplicated items. Exit 1 if one is missed (or PostgreSQL cannot be started without
---no-postgresql).
+requests completed in each turn's window are counted, after a warm-up that lasts until every
+client could finish one request. Then each client pulls its whole space back: every
+acknowledged item exactly once, unaltered, sequence numbers without gaps. Targets: PostgreSQL
+throughput >= 0.3 x the bare endpoint's, zero errors, zero lost or duplicated items. Exit 1 if
+one is missed (or PostgreSQL cannot be started without --no-postgresql).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import signal
@@ -56,7 +58,8 @@ RATIO_TARGET = 0.3
 DEFAULTS, QUICK = (200, 60.0), (20, 10.0)
 TIMEOUT = 60.0
 KEEPALIVE = 2.0  # under uvicorn's 5 s: the client drops an idle connection before the server does
-SLICE = 5.0  # seconds per turn: the targets take turns, so the machine's other load is shared
+SLICE, ROUNDS = 5.0, 4  # the targets take turns (4 at most, 5 s at least): other load is shared
+WARM = (0.5, 30.0)  # a turn's warm-up: at least, and at most while waiting for every client
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -246,7 +249,7 @@ async def drive(targets: list[Target], clients: int, seconds: float) -> None:
                          random.Random(n), t.bare) for n in range(clients)] for t in targets}
     try:
         await asyncio.gather(*(_enrol(t, sims[t.name]) for t in targets))
-        rounds = max(1, round(seconds / SLICE))
+        rounds = max(1, min(ROUNDS, round(seconds / SLICE)))
         for _ in range(rounds):
             for t in targets:
                 await _slice(t, sims[t.name], seconds / rounds)
@@ -269,24 +272,30 @@ async def _enrol(t: Target, sims: list[Sim]) -> None:
 
 
 async def _slice(t: Target, sims: list[Sim], seconds: float) -> None:
-    """Load one target for a warm-up then `seconds`, sampling CPU at the window's edges."""
-    warm = min(1.0, seconds / 5)
-    begin = time.perf_counter() + warm
-    t.stats.window = (begin, begin + seconds)
-    tasks = [asyncio.create_task(work(s, t.stats, begin + seconds)) for s in sims]
-    await asyncio.sleep(warm)
-    before = t.sample()
-    await asyncio.sleep(max(0.0, begin + seconds - time.perf_counter()))
+    """Load one target: a warm-up until every client could finish a request, then a window of
+    `seconds` with CPU sampled at its edges, then the requests in flight finish (not counted)."""
+    stats = t.stats
+    stats.stop_at, stats.window = math.inf, (math.inf, math.inf)
+    first, warm_from = stats.completed, time.perf_counter()
+    tasks = [asyncio.create_task(work(s, stats)) for s in sims]
+    await asyncio.sleep(WARM[0])
+    while stats.completed - first < len(sims) and time.perf_counter() - warm_from < WARM[1]:
+        await asyncio.sleep(0.05)
+    before, begin = t.sample(), time.perf_counter()
+    stats.window = (begin, begin + seconds)
+    stats.stop_at = begin + seconds
+    await asyncio.sleep(seconds)
     after = t.sample()
+    stats.measured += time.perf_counter() - begin
     await asyncio.gather(*tasks)
-    t.stats.measured += seconds
     for key, value in after.items():
         t.cpu[key] = t.cpu.get(key, 0.0) + value - before[key]
 
 
 @contextmanager
-def postgresql(base: Path) -> Iterator[tuple[str, int]]:
-    """A throwaway cluster (tests/pg_cluster.py), durable settings back on: URL, postmaster pid."""
+def postgresql(base: Path) -> Iterator[tuple[str, int, Path]]:
+    """A throwaway cluster (tests/pg_cluster.py), durable settings back on: its URL, the
+    postmaster's pid and the cluster's folder (its socket)."""
     from tests.pg_cluster import (
         Cluster,
         create_database,
@@ -305,7 +314,8 @@ def postgresql(base: Path) -> Iterator[tuple[str, int]]:
         start_watchdog(cluster, os.getpid())
         _durable(cluster.home)
         create_database(cluster, "bench")
-        yield cluster.url("bench"), int((cluster.data / "postmaster.pid").read_text().split()[0])
+        pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        yield cluster.url("bench"), pid, cluster.home
     finally:
         teardown(base)
 
@@ -323,6 +333,20 @@ def _durable(home: Path) -> None:
         conn.execute("SELECT pg_reload_conf()")
 
 
+def _sessions(home: Path) -> int:
+    """How many sessions the bench database has seen (PostgreSQL 14 and later; else -1)."""
+    import psycopg
+
+    from tests.pg_cluster import DB_USER, PORT
+
+    with psycopg.connect(host=str(home), port=PORT, user=DB_USER, dbname="bench") as conn:
+        if conn.info.server_version < 140000:
+            return -1
+        row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = 'bench'"
+                           ).fetchone()
+    return int(row[0]) if row else -1
+
+
 def run_all(args: argparse.Namespace, tmp: Path) -> tuple[list[Target], str | None]:
     """The baseline, SQLite and PostgreSQL, interleaved; why PostgreSQL was left out, if so."""
     targets = [Target("bare FastAPI endpoint", [sys.executable, __file__, "--serve-bare"],
@@ -335,7 +359,7 @@ def run_all(args: argparse.Namespace, tmp: Path) -> tuple[list[Target], str | No
             from tests.pg_cluster import PgUnavailable
 
             try:
-                db, postmaster = stack.enter_context(postgresql(tmp / "pg"))
+                db, postmaster, home = stack.enter_context(postgresql(tmp / "pg"))
                 targets.append(Target("msante-server, PostgreSQL",
                                       server_argv(tmp / "pgdata", db), "/v1/health",
                                       tmp / "pg.log", db_pid=postmaster))
@@ -343,6 +367,9 @@ def run_all(args: argparse.Namespace, tmp: Path) -> tuple[list[Target], str | No
                 skipped = f"PostgreSQL could not be started: {exc}"
         stack.enter_context(serving(targets))
         asyncio.run(drive(targets, args.clients, args.seconds))
+        if not skipped:
+            print(f"PostgreSQL sessions opened by the server: {_sessions(home)} (a pool that "
+                  "reconnects under load shows here)")
     return targets, skipped
 
 
