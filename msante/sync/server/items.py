@@ -63,6 +63,22 @@ def _refused(item: ItemIn, problem: Problem) -> ItemResult:
                       prev_hash=b64decode(prev) if prev is not None else None)
 
 
+def lock_space(conn: Connection, space: str) -> None:
+    """Serialise writes to one space (a no-op clause on SQLite, already serialised)."""
+    s = t.spaces.c
+    found = conn.scalar(select(s.seq).where(s.space_id == space).with_for_update())
+    if found is None:
+        raise NotFound("No such space.")
+
+
+def item_hash(conn: Connection, space: str, device: str, device_seq: int) -> bytes | None:
+    """The hash of the device's item number `device_seq` in `space`, if stored."""
+    i = t.items.c
+    raw = conn.scalar(select(i.envelope).where(i.space_id == space, i.device_id == device,
+                                               i.device_seq == device_seq))
+    return ItemEnvelope.from_json(_norm(raw)).hash() if raw is not None else None
+
+
 def device_tip(conn: Connection, space: str, device: str) -> tuple[int, bytes]:
     """The device's next item number in `space` and the hash its next item must name."""
     i = t.items.c
@@ -84,15 +100,8 @@ class ItemStore:
     def push(self, account: str, space: str, batch: list[ItemIn]) -> list[ItemResult]:
         """Store each item of `batch` or refuse it alone; one result per item, in order."""
         with writing(self.engine) as conn:
-            self._lock_space(conn, space)
+            lock_space(conn, space)
             return [self._push_one(conn, account, space, item) for item in batch]
-
-    def _lock_space(self, conn: Connection, space: str) -> None:
-        """Serialise pushes to one space (a no-op clause on SQLite, already serialised)."""
-        s = t.spaces.c
-        found = conn.scalar(select(s.seq).where(s.space_id == space).with_for_update())
-        if found is None:
-            raise NotFound("No such space.")
 
     def _push_one(self, conn: Connection, account: str, space: str, item: ItemIn) -> ItemResult:
         """One item, in its own savepoint."""

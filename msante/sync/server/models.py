@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from msante.sync.items import ChainHead, ItemError
 from msante.sync.items import Envelope as ItemEnvelope
-from msante.sync.items import ItemError
 from msante.sync.server.settings import Limits
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -80,6 +80,8 @@ Signature = Annotated[bytes, BeforeValidator(_decoder(16384)), _out,
                       _schema(16384, "a signature (msante.sync.crypto)")]
 Envelope = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_envelope_bytes)), _out,
                      _schema(DEFAULTS.max_envelope_bytes, "the device-signed envelope")]
+SignedHead = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_head_bytes)), _out,
+                       _schema(DEFAULTS.max_head_bytes, "the device-signed chain head")]
 Ciphertext = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_item_bytes)), _out,
                        _schema(DEFAULTS.max_item_bytes, "the sealed item")]
 
@@ -240,6 +242,59 @@ class Pull(Strict):
     items: list[ItemOut]
     next: str = Field(description="the sync token to resume from (opaque)")
     more: bool
+
+
+class HeadIn(Strict):
+    """A device's signed chain head in a space (`msante.sync.items.ChainHead.to_json()`).
+
+    The server reads the head's space, seq and item hash (which must be `seq` and `item`),
+    never its signature: readers check that.
+    """
+
+    seq: int = Field(ge=0, le=2**53 - 1, description="the device's item number it names")
+    item: Hash = Field(description="the hash of the device's item at seq")
+    head: SignedHead
+    _space: str = PrivateAttr(default="")
+
+    @model_validator(mode="after")
+    def _head_matches(self) -> HeadIn:
+        """The head is a chain head naming `seq` and `item`."""
+        try:
+            head = ChainHead.from_json(self.head)
+        except ItemError:
+            raise ValueError("head is not a chain head") from None
+        if (head.seq, head.item) != (self.seq, self.item):
+            raise ValueError("the head's seq and item are not the request's")
+        self._space = head.space
+        return self
+
+    @property
+    def space(self) -> str:
+        """The space the head names."""
+        return self._space
+
+
+class HeadStored(Strict):
+    """A chain head stored."""
+
+    device: str
+    seq: int
+
+
+class HeadOut(Strict):
+    """A device's newest signed chain head in a space."""
+
+    device: str
+    seq: int
+    head: SignedHead
+    updated: int = Field(description="Unix seconds")
+
+
+class Heads(Strict):
+    """A page of the devices' chain heads in a space, by device id."""
+
+    heads: list[HeadOut]
+    more: bool = Field(description="more heads after the last device listed")
 
 
 class ChunkInfo(Strict):
