@@ -30,6 +30,8 @@ from msante.sync.server.problems import PREFIX, NotFound, Problem
 from msante.sync.server.settings import Limits
 from msante.sync.server.store import charge, now
 
+Tips = dict[str, tuple[int, bytes]]
+"""Per device: its next item number in the space and the hash that item must name."""
 SAME_FIELDS = ("record_id", "base_revision", "key_version", "device_id", "device_seq",
                "prev_hash", "ciphertext_sha256", "envelope")
 
@@ -101,13 +103,18 @@ class ItemStore:
         """Store each item of `batch` or refuse it alone; one result per item, in order."""
         with writing(self.engine) as conn:
             lock_space(conn, space)
-            return [self._push_one(conn, account, space, item) for item in batch]
+            tips: Tips = {}
+            return [self._push_one(conn, account, space, item, tips) for item in batch]
 
-    def _push_one(self, conn: Connection, account: str, space: str, item: ItemIn) -> ItemResult:
-        """One item, in its own savepoint."""
+    def _push_one(self, conn: Connection, account: str, space: str, item: ItemIn,
+                  tips: Tips) -> ItemResult:
+        """One item, in its own savepoint; `tips` follows the devices' chains in the batch."""
         try:
             with conn.begin_nested():
-                return self._store(conn, account, space, item)
+                result = self._store(conn, account, space, item, tips)
+            if result.status == 201:
+                tips[item.device] = (item.device_seq + 1, item.item_hash)
+            return result
         except Problem as problem:
             return _refused(item, problem)
         except IntegrityError:
@@ -115,7 +122,8 @@ class ItemStore:
                                           "This device already stored another item at this "
                                           "sequence number in this space."))
 
-    def _store(self, conn: Connection, account: str, space: str, item: ItemIn) -> ItemResult:
+    def _store(self, conn: Connection, account: str, space: str, item: ItemIn,
+               tips: Tips) -> ItemResult:
         """Checks then insert; raises Problem for a refused item."""
         row = _row(space, account, item)
         i = t.items.c
@@ -126,7 +134,7 @@ class ItemStore:
                 raise Problem(409, "revision-reused",
                               "This revision id is already stored with other content.")
             return ItemResult(revision=item.revision, status=200, seq=old.seq)
-        self._check_chain(conn, space, item)
+        self._check_chain(conn, space, item, tips)
         self._check_base(conn, space, item)
         charge(conn, account, len(item.ciphertext) + len(item.envelope), self.limits.quota_bytes)
         seq = self._next_seq(conn, space)
@@ -134,9 +142,11 @@ class ItemStore:
         self._set_head(conn, space, item, seq)
         return ItemResult(revision=item.revision, status=201, seq=seq)
 
-    def _check_chain(self, conn: Connection, space: str, item: ItemIn) -> None:
+    def _check_chain(self, conn: Connection, space: str, item: ItemIn, tips: Tips) -> None:
         """409 `device-chain` unless the item is its device's next one in the space."""
-        next_seq, prev = device_tip(conn, space, item.device)
+        if item.device not in tips:  # read once per device and batch (the space is locked)
+            tips[item.device] = device_tip(conn, space, item.device)
+        next_seq, prev = tips[item.device]
         if item.device_seq != next_seq or item.prev_hash != prev:
             raise Problem(409, "device-chain",
                           f"This device's next item in this space is number {next_seq}, "
