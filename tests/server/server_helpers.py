@@ -18,10 +18,12 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from msante.sync.items import ZERO_HASH, Envelope, Routing
 from msante.sync.server.app import create_app
-from msante.sync.server.models import ItemIn, b64encode
+from msante.sync.server.models import ItemIn, b64decode, b64encode
 from msante.sync.server.settings import Limits, Settings
 from msante.sync.server.store import Store
+from msante.sync.signing import SIGNATURE_LEN
 
 
 def new_id() -> str:
@@ -56,7 +58,8 @@ class Account:
     account: str
     device: str
     token: str
-    seq: int = 0
+    hashes: list[bytes] = field(default_factory=list)
+    """The hash of each item this device made, by device sequence number (its chain)."""
     spaces: list[str] = field(default_factory=list)
 
     @property
@@ -131,20 +134,41 @@ def live_server(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
         app.state.msante.store.engine.dispose()
 
 
+def envelope(who: Account, fields: dict[str, Any], space: str = "space") -> bytes:
+    """The envelope of `fields` (an item's JSON), with a signature no one checks here."""
+    env = Envelope(Routing(space=space, scope="profile", record=fields["record"],
+                           revision=fields["revision"], base=fields["base"],
+                           key_version=fields["key_version"],
+                           device=hashlib.sha256(who.device.encode()).digest()),
+                   seq=fields["device_seq"], prev=b64decode(fields["prev_hash"]),
+                   ciphertext_sha256=b64decode(fields["ciphertext_sha256"]),
+                   signature=bytes(SIGNATURE_LEN))
+    fields["envelope"] = b64encode(env.to_json())
+    return env.hash()
+
+
 def item(who: Account, record: str | None = None, base: str | None = None,
          data: bytes | None = None, revision: str | None = None,
          seq: int | None = None) -> dict[str, Any]:
-    """A pushable item (JSON) written by `who`'s device, next in its device sequence."""
-    if seq is None:
-        who.seq += 1
-        seq = who.seq
+    """A pushable item (JSON) written by `who`'s device: the next in its chain, or at `seq`
+    (then chained after the device's item `seq - 1` as this helper made it)."""
+    at = len(who.hashes) if seq is None else seq
+    prev = who.hashes[at - 1] if at else ZERO_HASH
     ciphertext = data if data is not None else secrets.token_bytes(300)
-    return {"record": record or new_id(), "revision": revision or new_id(), "base": base,
-            "key_version": 1, "device": who.device, "device_seq": seq,
-            "prev_hash": b64encode(b"\x01" * 32) if seq > 1 else None,
-            "ciphertext_sha256": b64encode(hashlib.sha256(ciphertext).digest()),
-            "envelope": b64encode(b"signed-envelope-" + ciphertext[:16]),
-            "ciphertext": b64encode(ciphertext)}
+    fields = {"record": record or new_id(), "revision": revision or new_id(), "base": base,
+              "key_version": 1, "device": who.device, "device_seq": at,
+              "prev_hash": b64encode(prev),
+              "ciphertext_sha256": b64encode(hashlib.sha256(ciphertext).digest()),
+              "ciphertext": b64encode(ciphertext)}
+    digest = envelope(who, fields)
+    if seq is None:
+        who.hashes.append(digest)
+    return fields
+
+
+def size(fields: dict[str, Any]) -> int:
+    """What an item counts for in a pull page and in the quota: ciphertext and envelope."""
+    return len(b64decode(fields["ciphertext"])) + len(b64decode(fields["envelope"]))
 
 
 def items(*dicts: dict[str, Any]) -> list[ItemIn]:

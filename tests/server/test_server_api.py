@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from server_helpers import Server, item, new_id
 
+from msante.sync.server.models import b64encode
 from msante.sync.server.problems import MEDIA_TYPE
 
 TRACE_WORDS = ("Traceback", "File \"", "RuntimeError", "line ")
@@ -110,8 +111,14 @@ def test_push_and_pull_through_the_api(server: Server) -> None:
     batch = [first, item(who, record=first["record"]), item(who)]
     results = c.post(f"/v1/spaces/{space}/items", json={"items": batch},
                      headers=who.auth).json()["results"]
-    assert [r["status"] for r in results] == [201, 409, 201]
+    assert [r["status"] for r in results] == [201, 409, 409]
     assert results[1]["current"] == first["revision"]
+    assert results[2]["type"] == "urn:msante:problem:device-chain"
+    assert (results[2]["next_seq"], results[2]["prev_hash"]) == (1, b64encode(who.hashes[0]))
+    del who.hashes[1:]
+    batch[2] = item(who, revision=batch[2]["revision"])  # re-chained, same revision id
+    again = c.post(f"/v1/spaces/{space}/items", json={"items": [batch[2]]}, headers=who.auth)
+    assert again.json()["results"][0]["status"] == 201
     page = c.get(f"/v1/spaces/{space}/items", params={"limit": 1}, headers=who.auth).json()
     assert [i["revision"] for i in page["items"]] == [first["revision"]] and page["more"]
     assert page["items"][0]["ciphertext"] == first["ciphertext"]

@@ -26,7 +26,7 @@ def test_push_pull_and_problems_over_a_socket(live: tuple[str, object]) -> None:
     acc, dev = new_id(), new_id()
     store.accounts.register(acc, dev, b"k", b"b")  # type: ignore[attr-defined]
     token, _ = store.accounts.issue_token(acc, dev)  # type: ignore[attr-defined]
-    who = type("W", (), {"device": dev, "seq": 0})()
+    who = type("W", (), {"device": dev, "hashes": []})()
     auth = {"Authorization": f"Bearer {token}"}
     space = new_id()
     with httpx.Client(base_url=url) as c:

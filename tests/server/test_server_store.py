@@ -7,7 +7,7 @@ import threading
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from server_helpers import Server, item, items, new_id
+from server_helpers import Server, item, items, new_id, size
 from sqlalchemy import select
 
 from msante.sync.server import schema as t
@@ -77,7 +77,7 @@ def test_a_reused_revision_id_with_other_content_is_a_conflict(any_server: Serve
 
 
 def test_a_stale_item_is_refused_alone(any_server: Server) -> None:
-    """One stale base gets 409 with the head; the rest of the batch is stored."""
+    """One stale base gets 409 with the head; the items before it are stored."""
     srv = any_server
     who = srv.account()
     space = srv.space(who)
@@ -85,15 +85,14 @@ def test_a_stale_item_is_refused_alone(any_server: Server) -> None:
     srv.store.items.push(who.account, space, items(first))
     edit = item(who, record=first["record"], base=first["revision"])
     stale = item(who, record=first["record"], base=None)
-    fresh = item(who)
-    results = srv.store.items.push(who.account, space, items(edit, stale, fresh))
-    assert [r.status for r in results] == [201, 409, 201]
+    results = srv.store.items.push(who.account, space, items(edit, stale))
+    assert [r.status for r in results] == [201, 409]
     assert results[1].type == "urn:msante:problem:stale"
     assert results[1].current == edit["revision"]
 
 
 def test_a_device_sequence_number_is_used_once(any_server: Server) -> None:
-    """Two different items at one device sequence number: the second is 409, alone."""
+    """Another item at a device sequence number already used: 409 device-chain, alone."""
     srv = any_server
     who = srv.account()
     space = srv.space(who)
@@ -101,7 +100,7 @@ def test_a_device_sequence_number_is_used_once(any_server: Server) -> None:
     b = item(who, seq=a["device_seq"])
     results = srv.store.items.push(who.account, space, items(a, b, item(who)))
     assert [r.status for r in results] == [201, 409, 201]
-    assert results[1].type == "urn:msante:problem:device-seq-taken"
+    assert results[1].type == "urn:msante:problem:device-chain" and results[1].next_seq == 1
 
 
 def test_concurrent_edits_of_one_base_store_exactly_one(any_server: Server) -> None:
@@ -131,11 +130,13 @@ def test_items_over_the_quota_are_refused_alone(tmp_path: object, any_server: Se
     who = srv.account()
     space = srv.space(who)
     store = srv.store.items
-    store.limits = type(store.limits)(quota_bytes=1000)
-    results = store.push(who.account, space, items(item(who, data=b"x" * 600),
-                                                   item(who, data=b"y" * 600),
-                                                   item(who, data=b"z" * 10)))
-    assert [r.status for r in results] == [201, 507, 201]
+    small = item(who, data=b"x" * 600)
+    store.limits = type(store.limits)(quota_bytes=2 * size(small) + 100)
+    big = item(who, data=b"y" * 5000)
+    results = store.push(who.account, space, items(small, big))
+    assert [r.status for r in results] == [201, 507]
+    del who.hashes[1:]
+    assert store.push(who.account, space, items(item(who, data=b"z" * 10)))[0].status == 201
 
 
 def test_unknown_space_is_not_found(any_server: Server) -> None:
@@ -255,9 +256,9 @@ def test_a_pull_page_is_bounded_in_bytes_too(any_server: Server) -> None:
     who = srv.account()
     space = srv.space(who)
     store = srv.store.items
-    srv.store.items.push(who.account, space, items(*(item(who, data=b"b" * 1000)
-                                                     for _ in range(5))))
-    store.limits = type(store.limits)(max_pull_bytes=2500)
+    batch = [item(who, data=b"b" * 1000) for _ in range(5)]
+    srv.store.items.push(who.account, space, items(*batch))
+    store.limits = type(store.limits)(max_pull_bytes=size(batch[0]) * 5 // 2)
     seen, token, pages = [], None, 0
     while True:
         page = store.pull(space, token, 100)

@@ -13,6 +13,7 @@ import pytest
 from msante.errors import ExitCode, LoginRefused, ServerBusy, ServerNotFound
 from msante.sync.client import Client
 from msante.sync.crypto import SigningKey
+from msante.sync.items import ZERO_HASH, Envelope, Routing
 from msante.sync.server.settings import Limits, Settings
 from tests.server.server_helpers import live_server
 
@@ -40,15 +41,19 @@ class Device:
         self.client.register(self.account, self.device, self.key.verify_key().to_bytes(),
                              b"bundle")
         self.client.login(self.account, self.device, self.key, self.server)
-        self.seq = 0
+        self.seq, self.prev = 0, ZERO_HASH
 
-    def item(self, data: bytes) -> dict[str, Any]:
-        """The next item of this device (binary fields as bytes)."""
-        self.seq += 1
-        return {"record": new_id(), "revision": new_id(), "base": None, "key_version": 1,
-                "device": self.device, "device_seq": self.seq, "prev_hash": None,
-                "ciphertext_sha256": hashlib.sha256(data).digest(),
-                "envelope": b"signed-envelope", "ciphertext": data}
+    def item(self, data: bytes, space: str = "space") -> dict[str, Any]:
+        """The next item of this device, signed (binary fields as bytes)."""
+        routing = Routing(space=space, scope="profile", record=new_id(), revision=new_id(),
+                          base=None, key_version=1, device=self.key.verify_key().key_id())
+        env = Envelope(routing, seq=self.seq, prev=self.prev,
+                       ciphertext_sha256=hashlib.sha256(data).digest()).sign(self.key)
+        self.seq, self.prev = self.seq + 1, env.hash()
+        return {"record": routing.record, "revision": routing.revision, "base": None,
+                "key_version": 1, "device": self.device, "device_seq": env.seq,
+                "prev_hash": env.prev, "ciphertext_sha256": env.ciphertext_sha256,
+                "envelope": env.to_json(), "ciphertext": data}
 
 
 @pytest.fixture

@@ -3,10 +3,14 @@
 A push runs in one write transaction with the space's row locked (SELECT … FOR UPDATE on
 PostgreSQL, BEGIN IMMEDIATE on SQLite), each item in its own savepoint. Per item, in order:
 the same revision id already stored with the same content is the same write (200, its old
-sequence number: never a duplicate); with other content it is 409 `revision-reused`; a base
-revision that is not the record's head is 409 `stale` (with the head); over the quota is 507;
-else the space's sequence is bumped and the item stored (201). A sync token is the sequence
-number of the last item a pull returned.
+sequence number: never a duplicate); with other content it is 409 `revision-reused`; an item
+that does not continue its device's hash chain in the space (`device_seq` not the device's
+next number, or `prev_hash` not the hash of its last stored item) is 409 `device-chain` (with
+`next_seq` and `prev_hash`); a base revision that is not the record's head is 409 `stale`
+(with the head); over the quota is 507; else the space's sequence is bumped and the item
+stored (201). So an item refused leaves every later item of its device refused too, never a
+gap a reader would take for a dropped item. A sync token is the sequence number of the last
+item a pull returned.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from msante.sync.items import ZERO_HASH
+from msante.sync.items import Envelope as ItemEnvelope
 from msante.sync.server import schema as t
 from msante.sync.server.db import reading, writing
-from msante.sync.server.models import ItemIn, ItemOut, ItemResult, Pull
+from msante.sync.server.models import ItemIn, ItemOut, ItemResult, Pull, b64decode, b64encode
 from msante.sync.server.problems import PREFIX, NotFound, Problem
 from msante.sync.server.settings import Limits
 from msante.sync.server.store import charge, now
 
+Tips = dict[str, tuple[int, bytes]]
+"""Per device: its next item number in the space and the hash that item must name."""
 SAME_FIELDS = ("record_id", "base_revision", "key_version", "device_id", "device_seq",
                "prev_hash", "ciphertext_sha256", "envelope")
 
@@ -49,8 +57,39 @@ def _row(space: str, account: str, item: ItemIn) -> dict[str, Any]:
 
 def _refused(item: ItemIn, problem: Problem) -> ItemResult:
     """The result of an item refused alone."""
+    extra = problem.extra
+    prev = extra.get("prev_hash")
     return ItemResult(revision=item.revision, status=problem.status, type=PREFIX + problem.slug,
-                      detail=problem.detail, current=problem.extra.get("current"))
+                      detail=problem.detail, current=extra.get("current"),
+                      next_seq=extra.get("next_seq"),
+                      prev_hash=b64decode(prev) if prev is not None else None)
+
+
+def lock_space(conn: Connection, space: str) -> None:
+    """Serialise writes to one space (a no-op clause on SQLite, already serialised)."""
+    s = t.spaces.c
+    found = conn.scalar(select(s.seq).where(s.space_id == space).with_for_update())
+    if found is None:
+        raise NotFound("No such space.")
+
+
+def item_hash(conn: Connection, space: str, device: str, device_seq: int) -> bytes | None:
+    """The hash of the device's item number `device_seq` in `space`, if stored."""
+    i = t.items.c
+    raw = conn.scalar(select(i.envelope).where(i.space_id == space, i.device_id == device,
+                                               i.device_seq == device_seq))
+    return ItemEnvelope.from_json(_norm(raw)).hash() if raw is not None else None
+
+
+def device_tip(conn: Connection, space: str, device: str) -> tuple[int, bytes]:
+    """The device's next item number in `space` and the hash its next item must name."""
+    i = t.items.c
+    last = conn.execute(select(i.device_seq, i.envelope).where(
+        i.space_id == space, i.device_id == device).order_by(i.device_seq.desc()).limit(1)
+    ).first()
+    if last is None:
+        return 0, ZERO_HASH
+    return int(last.device_seq) + 1, ItemEnvelope.from_json(_norm(last.envelope)).hash()
 
 
 class ItemStore:
@@ -63,21 +102,19 @@ class ItemStore:
     def push(self, account: str, space: str, batch: list[ItemIn]) -> list[ItemResult]:
         """Store each item of `batch` or refuse it alone; one result per item, in order."""
         with writing(self.engine) as conn:
-            self._lock_space(conn, space)
-            return [self._push_one(conn, account, space, item) for item in batch]
+            lock_space(conn, space)
+            tips: Tips = {}
+            return [self._push_one(conn, account, space, item, tips) for item in batch]
 
-    def _lock_space(self, conn: Connection, space: str) -> None:
-        """Serialise pushes to one space (a no-op clause on SQLite, already serialised)."""
-        s = t.spaces.c
-        found = conn.scalar(select(s.seq).where(s.space_id == space).with_for_update())
-        if found is None:
-            raise NotFound("No such space.")
-
-    def _push_one(self, conn: Connection, account: str, space: str, item: ItemIn) -> ItemResult:
-        """One item, in its own savepoint."""
+    def _push_one(self, conn: Connection, account: str, space: str, item: ItemIn,
+                  tips: Tips) -> ItemResult:
+        """One item, in its own savepoint; `tips` follows the devices' chains in the batch."""
         try:
             with conn.begin_nested():
-                return self._store(conn, account, space, item)
+                result = self._store(conn, account, space, item, tips)
+            if result.status == 201:
+                tips[item.device] = (item.device_seq + 1, item.item_hash)
+            return result
         except Problem as problem:
             return _refused(item, problem)
         except IntegrityError:
@@ -85,7 +122,8 @@ class ItemStore:
                                           "This device already stored another item at this "
                                           "sequence number in this space."))
 
-    def _store(self, conn: Connection, account: str, space: str, item: ItemIn) -> ItemResult:
+    def _store(self, conn: Connection, account: str, space: str, item: ItemIn,
+               tips: Tips) -> ItemResult:
         """Checks then insert; raises Problem for a refused item."""
         row = _row(space, account, item)
         i = t.items.c
@@ -96,12 +134,24 @@ class ItemStore:
                 raise Problem(409, "revision-reused",
                               "This revision id is already stored with other content.")
             return ItemResult(revision=item.revision, status=200, seq=old.seq)
+        self._check_chain(conn, space, item, tips)
         self._check_base(conn, space, item)
         charge(conn, account, len(item.ciphertext) + len(item.envelope), self.limits.quota_bytes)
         seq = self._next_seq(conn, space)
         conn.execute(insert(t.items).values(**row, seq=seq))
         self._set_head(conn, space, item, seq)
         return ItemResult(revision=item.revision, status=201, seq=seq)
+
+    def _check_chain(self, conn: Connection, space: str, item: ItemIn, tips: Tips) -> None:
+        """409 `device-chain` unless the item is its device's next one in the space."""
+        if item.device not in tips:  # read once per device and batch (the space is locked)
+            tips[item.device] = device_tip(conn, space, item.device)
+        next_seq, prev = tips[item.device]
+        if item.device_seq != next_seq or item.prev_hash != prev:
+            raise Problem(409, "device-chain",
+                          f"This device's next item in this space is number {next_seq}, "
+                          "naming the hash of its last stored item: re-chain and push again.",
+                          next_seq=next_seq, prev_hash=b64encode(prev))
 
     def _check_base(self, conn: Connection, space: str, item: ItemIn) -> None:
         """409 `stale` unless the item's base is the record's current head."""

@@ -18,10 +18,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     WithJsonSchema,
     model_validator,
 )
 
+from msante.sync.items import ChainHead, ItemError
+from msante.sync.items import Envelope as ItemEnvelope
 from msante.sync.server.settings import Limits
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -77,6 +80,8 @@ Signature = Annotated[bytes, BeforeValidator(_decoder(16384)), _out,
                       _schema(16384, "a signature (msante.sync.crypto)")]
 Envelope = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_envelope_bytes)), _out,
                      _schema(DEFAULTS.max_envelope_bytes, "the device-signed envelope")]
+SignedHead = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_head_bytes)), _out,
+                       _schema(DEFAULTS.max_head_bytes, "the device-signed chain head")]
 Ciphertext = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_item_bytes)), _out,
                        _schema(DEFAULTS.max_item_bytes, "the sealed item")]
 
@@ -141,28 +146,51 @@ class NewSpace(Strict):
 
 
 class ItemIn(Strict):
-    """One item of a push: routing metadata, the signed envelope and the ciphertext."""
+    """One item of a push: routing metadata, the signed envelope and the ciphertext.
+
+    The envelope must be an item envelope (`msante.sync.items.Envelope.to_json()`) whose
+    fields are the item's: the server reads it, never checks its signature, and keeps its
+    hash (what the device's next item names as `prev_hash`).
+    """
 
     record: Id
     revision: Id = Field(description="random, chosen by the client; a retry reuses it")
     base: Id | None = Field(description="the revision this one replaces; null for a new record")
     key_version: int = Field(ge=0, le=2**31 - 1)
     device: Id
-    device_seq: int = Field(ge=0, le=2**62)
-    prev_hash: Hash | None
+    device_seq: int = Field(ge=0, le=2**53 - 1,
+                            description="the device's item number in this space, from 0")
+    prev_hash: Hash = Field(description="the hash of the device's previous item in this "
+                                        "space (32 zero bytes for device_seq 0)")
     ciphertext_sha256: Hash
     envelope: Envelope
     ciphertext: Ciphertext
+    _hash: bytes = PrivateAttr(default=b"")
 
     @model_validator(mode="after")
     def _digest_matches(self) -> ItemIn:
-        """The ciphertext is the one its digest names (a transport check)."""
+        """The ciphertext is the one its digest names and the envelope says what the item
+        says (transport checks: no signature is verified here)."""
         if hashlib.sha256(self.ciphertext).digest() != self.ciphertext_sha256:
             raise ValueError("ciphertext_sha256 is not the SHA-256 of ciphertext")
-        if len(self.ciphertext_sha256) != 32 or (
-                self.prev_hash is not None and len(self.prev_hash) != 32):
+        if len(self.ciphertext_sha256) != 32 or len(self.prev_hash) != 32:
             raise ValueError("a hash is 32 bytes")
+        try:
+            env = ItemEnvelope.from_json(self.envelope)
+        except ItemError:
+            raise ValueError("envelope is not an item envelope") from None
+        r = env.routing
+        if (env.seq, env.prev, env.ciphertext_sha256, r.record, r.revision, r.base,
+                r.key_version) != (self.device_seq, self.prev_hash, self.ciphertext_sha256,
+                                   self.record, self.revision, self.base, self.key_version):
+            raise ValueError("the envelope's fields are not the item's")
+        self._hash = env.hash()
         return self
+
+    @property
+    def item_hash(self) -> bytes:
+        """The item's hash (`Envelope.hash()`)."""
+        return self._hash
 
 
 class Push(Strict):
@@ -180,6 +208,10 @@ class ItemResult(Strict):
     type: str | None = None
     detail: str | None = None
     current: str | None = Field(default=None, description="the record's head (on 409 stale)")
+    next_seq: int | None = Field(default=None, description="the device's next item number "
+                                 "in this space (on 409 device-chain)")
+    prev_hash: Hash | None = Field(default=None, description="the hash of the device's last "
+                                   "stored item, what the next one names (on 409 device-chain)")
 
 
 class PushResult(Strict):
@@ -210,6 +242,59 @@ class Pull(Strict):
     items: list[ItemOut]
     next: str = Field(description="the sync token to resume from (opaque)")
     more: bool
+
+
+class HeadIn(Strict):
+    """A device's signed chain head in a space (`msante.sync.items.ChainHead.to_json()`).
+
+    The server reads the head's space, seq and item hash (which must be `seq` and `item`),
+    never its signature: readers check that.
+    """
+
+    seq: int = Field(ge=0, le=2**53 - 1, description="the device's item number it names")
+    item: Hash = Field(description="the hash of the device's item at seq")
+    head: SignedHead
+    _space: str = PrivateAttr(default="")
+
+    @model_validator(mode="after")
+    def _head_matches(self) -> HeadIn:
+        """The head is a chain head naming `seq` and `item`."""
+        try:
+            head = ChainHead.from_json(self.head)
+        except ItemError:
+            raise ValueError("head is not a chain head") from None
+        if (head.seq, head.item) != (self.seq, self.item):
+            raise ValueError("the head's seq and item are not the request's")
+        self._space = head.space
+        return self
+
+    @property
+    def space(self) -> str:
+        """The space the head names."""
+        return self._space
+
+
+class HeadStored(Strict):
+    """A chain head stored."""
+
+    device: str
+    seq: int
+
+
+class HeadOut(Strict):
+    """A device's newest signed chain head in a space."""
+
+    device: str
+    seq: int
+    head: SignedHead
+    updated: int = Field(description="Unix seconds")
+
+
+class Heads(Strict):
+    """A page of the devices' chain heads in a space, by device id."""
+
+    heads: list[HeadOut]
+    more: bool = Field(description="more heads after the last device listed")
 
 
 class ChunkInfo(Strict):

@@ -15,6 +15,9 @@ from msante.sync.server.models import (
     BlobInfo,
     Challenge,
     ChallengeRequest,
+    HeadIn,
+    Heads,
+    HeadStored,
     Health,
     Login,
     NewSpace,
@@ -46,6 +49,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix=f"/{API_VERSION}", responses=ERRORS)
 SpaceId = Annotated[str, Path(pattern=ID_PATTERN)]
 BlobId = Annotated[str, Path(pattern=ID_PATTERN)]
+DeviceId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 def state(request: Request) -> State:
@@ -155,6 +159,28 @@ def pull(space: Space, st: St, since: Annotated[str | None, Query(max_length=32)
          limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Pull:
     """Items after the sync token `since` (opaque), oldest first."""
     return st.store.items.pull(space, since, min(limit, st.settings.limits.max_pull))
+
+
+@router.put("/spaces/{space}/heads/{device}", status_code=201,
+            responses={200: {"description": "the device's earlier head was replaced"}})
+def put_head(space: Space, device: DeviceId, body: HeadIn, st: St, who: Who,
+             response: Response) -> HeadStored:
+    """Store the caller's device's signed chain head (never going back)."""
+    if device != who.device:
+        raise Problem(422, "invalid", "A device puts only its own chain head.")
+    if body.space != space:
+        raise Problem(422, "invalid", "The head names another space.")
+    if not st.store.heads.put(space, device, body):
+        response.status_code = 200
+    return HeadStored(device=device, seq=body.seq)
+
+
+@router.get("/spaces/{space}/heads")
+def get_heads(space: Space, st: St,
+              after: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+              limit: Annotated[int, Query(ge=1, le=10_000)] = 500) -> Heads:
+    """Every device's newest signed chain head in the space, by device id (paged)."""
+    return st.store.heads.list(space, after, min(limit, st.settings.limits.max_chain_page))
 
 
 @router.put("/spaces/{space}/blobs/{blob}/chunks/{index}", status_code=201,

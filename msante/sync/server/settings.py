@@ -66,6 +66,8 @@ class Limits:
     """Largest space event commitment (decoded; opaque to the server)."""
     max_log_entries: int = 1000
     """Log leaves in one `GET /v1/log/entries` page."""
+    max_head_bytes: int = 8 * 1024
+    """Largest signed chain head (decoded; `msante.sync.items.ChainHead.to_json()`)."""
 
 
 @dataclass(frozen=True)

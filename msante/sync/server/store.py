@@ -188,10 +188,11 @@ def counts(engine: Engine) -> dict[str, int]:
 
 
 class Store:
-    """The three stores over one engine, plus the blob bytes."""
+    """The stores over one engine (accounts, spaces, items, chunks, chain heads)."""
 
     def __init__(self, engine: Engine, blobs: BlobStore, limits: Limits) -> None:
         from msante.sync.server.chunks import ChunkStore
+        from msante.sync.server.heads import HeadStore
         from msante.sync.server.items import ItemStore
 
         self.engine = engine
@@ -199,6 +200,7 @@ class Store:
         self.spaces = SpaceStore(engine)
         self.items = ItemStore(engine, limits)
         self.chunks = ChunkStore(engine, blobs, limits)
+        self.heads = HeadStore(engine)
 
     def ping(self) -> bool:
         """Whether the database answers."""
