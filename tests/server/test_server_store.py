@@ -269,3 +269,19 @@ def test_a_pull_page_is_bounded_in_bytes_too(any_server: Server) -> None:
     assert seen == [1, 2, 3, 4, 5] and pages == 3
     store.limits = type(store.limits)(max_pull_bytes=10)
     assert [i.seq for i in store.pull(space, None, 100).items] == [1]
+
+
+def test_the_postgresql_pool_holds_a_connection_per_worker_thread() -> None:
+    """One PostgreSQL connection per thread of the routes' pool, kept open: a smaller pool
+    opened a session every few requests under load (bench/sync_server.py)."""
+    import anyio.to_thread
+
+    from msante.sync.server.db import PG_POOL, make_engine
+
+    async def threads() -> float:
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert anyio.run(threads) == PG_POOL
+    engine = make_engine("postgresql+psycopg://nobody@/nothing?host=/nonexistent")
+    assert engine.pool.size() == PG_POOL  # type: ignore[attr-defined]
+    assert engine.pool._max_overflow == 0  # type: ignore[attr-defined]
