@@ -62,6 +62,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/profile_measures.py
 	$(BIN)/python bench/agenda.py
 	$(BIN)/python bench/tui.py
+	$(BIN)/python bench/sync_crypto.py
+	$(BIN)/python bench/sync_server.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
