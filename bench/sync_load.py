@@ -3,8 +3,8 @@
 Each simulated client is one account with one device and one space, its own httpx.AsyncClient
 (one keep-alive connection, as a device has), and its own random generator. Items are what a
 device would send, sizes included: a ciphertext of a Padmé-padded record (random bytes), and
-an envelope of the routing fields' canonical JSON followed by a signature's worth of random
-bytes (the server treats both as opaque). A push is a batch of 1 to 3 items, a fifth of them
+a real item envelope (msante.sync.items) whose signature is a signature's worth of random
+bytes (the server checks no signature). A push is a batch of 1 to 3 items, a fifth of them
 edits of the client's own records (base = the record's head); a pull asks for what follows its
 sync token. The final check pulls everything back and compares it with what was acknowledged.
 """
@@ -23,7 +23,8 @@ from typing import Any
 
 import httpx
 
-from msante.sync.crypto import Purpose, SigningKey, canonical
+from msante.sync.crypto import Purpose, SigningKey
+from msante.sync.items import ZERO_HASH, Envelope, Routing
 from msante.sync.padme import padded_length
 from msante.sync.server.models import b64encode
 
@@ -136,17 +137,20 @@ def make_item(sim: Sim) -> dict[str, Any]:
     revision = new_id()
     ciphertext = rng.randbytes(padded_length(rng.randint(120, 1500)) + AEAD_BYTES)
     digest = hashlib.sha256(ciphertext).digest()
-    routing = {"space": sim.space, "record": record, "revision": revision, "base": base,
-               "key_version": 1, "device": sim.device, "device_seq": sim.device_seq,
-               "prev_hash": sim.prev_hash or bytes(32), "ciphertext_sha256": digest}
-    envelope = canonical(routing) + rng.randbytes(SIGNATURE_BYTES)
+    # a real item envelope (the server reads its fields and keeps its hash); its signature is
+    # a signature's worth of random bytes, which the server does not check
+    envelope = Envelope(Routing(space=sim.space, scope="profile", record=record,
+                                revision=revision, base=base, key_version=1,
+                                device=hashlib.sha256(sim.device.encode()).digest()),
+                        seq=sim.device_seq, prev=sim.prev_hash or ZERO_HASH,
+                        ciphertext_sha256=digest, signature=rng.randbytes(SIGNATURE_BYTES))
     item = {"record": record, "revision": revision, "base": base, "key_version": 1,
             "device": sim.device, "device_seq": sim.device_seq,
-            "prev_hash": b64encode(sim.prev_hash) if sim.prev_hash else None,
-            "ciphertext_sha256": b64encode(digest), "envelope": b64encode(envelope),
+            "prev_hash": b64encode(sim.prev_hash or ZERO_HASH),
+            "ciphertext_sha256": b64encode(digest), "envelope": b64encode(envelope.to_json()),
             "ciphertext": b64encode(ciphertext)}
     sim.device_seq += 1
-    sim.prev_hash = hashlib.sha256(envelope).digest()
+    sim.prev_hash = envelope.hash()
     sim.heads[record] = revision  # a later item of the same batch edits this revision
     return item
 
