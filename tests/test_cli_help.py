@@ -4,6 +4,9 @@ installs and answers. Each test names the defect of issue 11 it guards against."
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import os
 import re
 import shutil
@@ -41,25 +44,36 @@ def _command_paths() -> list[tuple[str, ...]]:
     return list(walk(typer.main.get_command(build([])), ()))
 
 
-@pytest.fixture(params=["en", "fr"])
-def helps(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str],
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, dict[tuple[str, ...], str]]]:
-    """(language, the rendered --help of every command in that language), at 200 columns."""
-    lang = str(request.param)
-    monkeypatch.setenv("COLUMNS", "200")
-    for var in ("FORCE_COLOR", "PY_COLORS", "TERMINAL_WIDTH"):
-        monkeypatch.delenv(var, raising=False)
-    _drop_cli_modules()
-    from msante.cli.main import main
-
+@functools.cache
+def _rendered(lang: str) -> dict[tuple[str, ...], str]:
+    """The rendered --help of every command in `lang`, at 200 columns: once per language and
+    test process (about 80 helps; the four tests below and their parameters share them)."""
     out = {}
-    for path in _command_paths():
-        code = main(["--lang", lang, *path, "--help"])
-        assert code == ExitCode.OK, path
-        out[path] = capsys.readouterr().out
-    yield lang, out
-    _drop_cli_modules()
-    i18n.setup("en")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", "200")
+        for var in ("FORCE_COLOR", "PY_COLORS", "TERMINAL_WIDTH"):
+            patch.delenv(var, raising=False)
+        _drop_cli_modules()
+        from msante.cli.main import main
+
+        try:
+            for path in _command_paths():
+                buffer = io.StringIO()
+                with contextlib.redirect_stdout(buffer):
+                    code = main(["--lang", lang, *path, "--help"])
+                assert code == ExitCode.OK, path
+                out[path] = buffer.getvalue()
+        finally:
+            _drop_cli_modules()
+            i18n.setup("en")
+    return out
+
+
+@pytest.fixture(params=["en", "fr"])
+def helps(request: pytest.FixtureRequest) -> tuple[str, dict[tuple[str, ...], str]]:
+    """(language, the rendered --help of every command in that language)."""
+    lang = str(request.param)
+    return lang, _rendered(lang)
 
 
 def _option_rows(text: str) -> list[str]:
