@@ -22,6 +22,7 @@
 4. `msante doc list --json` on 10,000 documents <= 2x `msante status`.
 5. Peak memory of the whole import (all processes) of a 500 MB PDF < 300 MiB.
 Exit 1 if a target is missed. --quick: 200 PDFs, 20,000 documents, a 100 MB PDF.
+--search-only: figures 2 only (about two minutes), for working on the search.
 """
 
 from __future__ import annotations
@@ -277,9 +278,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run every figure; exit 1 if one misses its target."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--search-only", action="store_true")
     args = parser.parse_args(argv)
     n_pdf, n_docs, mib = (200, 20_000, 100) if args.quick else (1_000, 100_000, 500)
-    ok = []
+    ok: list[bool] = []
+    if args.search_only:
+        with tempfile.TemporaryDirectory() as d:
+            env = Env(Path(d))
+            env.init()
+            fill(env, n_docs)
+            ok += search_figures(search_vs_bare(env), n_docs)
+        print(json.dumps({"all_met": all(ok)}))
+        return 0 if all(ok) else 1
     with tempfile.TemporaryDirectory() as d:
         ours, pypdf = import_vs_pypdf(Path(d), n_pdf)
         print(f"import: {ours:.1f} files/s, pypdf alone: {pypdf:.1f} files/s")
