@@ -157,7 +157,7 @@ def test_a_wrong_address(cli, made: Path, server: tuple[str, Path]) -> None:
 
 def test_plain_http_off_loopback_is_refused_before_the_passphrase(cli, made: Path) -> None:
     """Exit 2 without asking for the passphrase or opening a connection."""
-    r = cli("sync", "setup", "http://192.0.2.7:8765")
+    r = cli("sync", "setup", "http://sync.example.invalid:8765")  # a name that never resolves
     assert r.code == 2 and "--insecure" in one_line_error(r)
     bad = cli("sync", "setup", "not a url")
     assert bad.code == 2 and "not a server URL" in one_line_error(bad)

@@ -64,9 +64,10 @@ def test_loopback_and_https_are_accepted(url: str) -> None:
     assert check_url(url) == url.rstrip("/")
 
 
-@pytest.mark.parametrize("url", ["http://192.0.2.7:8765", "http://sync.example.org",
+@pytest.mark.parametrize("url", ["http://sync.example.invalid:8765", "http://sync.example.org",
                                  "http://[2001:db8::1]/", "http://localhost.example.org"])
 def test_plain_http_off_loopback_is_refused(url: str) -> None:
+    # (pure checks: nothing is sent; the names are reserved ones that never resolve)
     """Someone on the way could read or change the traffic: exit 2 unless insecure."""
     with pytest.raises(InsecureServer) as caught:
         check_url(url)
@@ -268,3 +269,15 @@ def test_a_certificate_nobody_vouches_for_is_refused(tmp_path: Path) -> None:
         listener.close()
     assert caught.value.exit_code == ExitCode.ERROR
     assert "CERTIFICATE_VERIFY_FAILED" in caught.value.message
+
+
+@pytest.mark.parametrize("host,loopback", [
+    ("127.0.0.1", True), ("127.5.6.7", True), ("::1", True), ("localhost", True),
+    ("LOCALHOST", True), ("192.0.2.7", False), ("10.0.0.1", False), ("128.0.0.1", False),
+    ("2001:db8::1", False), ("localhost.example.org", False), ("127.0.0.1.example.org", False),
+])
+def test_which_hosts_are_this_machine(host: str, loopback: bool) -> None:
+    """Only 127.0.0.0/8, ::1 and localhost are this machine (no address is contacted)."""
+    from msante.sync.client import is_loopback
+
+    assert is_loopback(host) is loopback
