@@ -53,6 +53,7 @@ class Purpose(enum.StrEnum):
     MESSAGE = "message"
     DEPOSIT = "deposit"
     RECOVERY = "recovery"
+    SCOPE_KEYS = "scope-keys"
 
 
 class BadSignature(IntegrityError):

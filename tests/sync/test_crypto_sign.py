@@ -129,7 +129,7 @@ def test_the_purpose_list_is_the_contract() -> None:
     """SYNC.md's closed list, exactly."""
     assert [p.value for p in Purpose] == [
         "login", "account-chain", "space-chain", "item", "chain-head", "key-bundle", "link",
-        "checkpoint", "directory", "message", "deposit", "recovery"]
+        "checkpoint", "directory", "message", "deposit", "recovery", "scope-keys"]
 
 
 def test_canonical_is_rfc8785_with_base64url_bytes() -> None:
