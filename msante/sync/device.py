@@ -70,10 +70,12 @@ def load(conn: Connection) -> Device | None:
                   pushed_seq=int(row[9]), last_sync=row[10], created_at=str(row[11]))
 
 
-def create(store: Store, server: str, server_id: str, *, insecure: bool = False) -> Device:
-    """Generate this device's keys and ids for `server`, replacing any earlier identity."""
+def create(store: Store, server: str, server_id: str, *, insecure: bool = False,
+           space: str | None = None) -> Device:
+    """Generate this device's keys and ids for `server`, replacing any earlier identity;
+    `space` is the owner's space (a random handle when the vault has no owner yet)."""
     signing, seal = SigningKey.generate(), SealKey.generate()
-    values = (server, server_id, int(insecure), new_id(), new_id(), new_id(),
+    values = (server, server_id, int(insecure), new_id(), new_id(), space or new_id(),
               signing.private_bytes(), seal.private_bytes(), "pending", 0, None, now())
     detail = _audit_detail(server, str(values[3]), str(values[4]), signing)
     with store.write() as tx:

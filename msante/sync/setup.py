@@ -2,19 +2,24 @@
 
 Setup, in order: the server's health (its id); this device's keys and ids, stored in the vault
 (state 'pending'); register the account with its first device; one login (proves the keys);
-the owner's space; state 'ready'. An interrupted setup resumes with the same keys when run
-again against the same server (a second registration of the account is then expected); a
-finished one is refused unless `force`, which makes a new identity (a new account).
+`publish`: the account chain's genesis, and for every live space of the vault its server
+space, scope keys (version 1) and space chain genesis; state 'ready'. An interrupted setup
+resumes with the same keys when run again against the same server (a second registration of
+the account is then expected); a finished one is refused unless `force`, which makes a new
+identity (a new account).
 """
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable
 from typing import Any
 
 from msante.errors import AlreadyExistsError, ServerBusy
 from msante.i18n import _
 from msante.sync import device as devices
+from msante.sync import spaces
+from msante.sync.chains import AccountChain, SpaceChain
 from msante.sync.client import Client
 from msante.sync.crypto import Purpose, canonical
 from msante.vault.store import Store
@@ -50,7 +55,7 @@ def setup(store: Store, url: str, *, insecure: bool = False, force: bool = False
         dev = _identity(store, existing, client.url, server_id, insecure, force)
         _register(client, dev, resuming=dev is existing)
         client.login(dev.account, dev.device, dev.signing, server_id)
-        client.create_space(dev.space)
+        publish(store, client, dev)
         dev = devices.mark_ready(store, dev)
     return status(store)
 
@@ -61,7 +66,56 @@ def _identity(store: Store, existing: devices.Device | None, url: str, server_id
     if (existing is not None and not existing.ready and not force
             and existing.server == url and existing.server_id == server_id):
         return existing
-    return devices.create(store, url, server_id, insecure=insecure)
+    owner = spaces.live_spaces(store.conn)[:1]
+    return devices.create(store, url, server_id, insecure=insecure,
+                          space=owner[0] if owner else None)
+
+
+def device_name() -> str:
+    """This device's name in the account chain: the machine's name (1-64 printable)."""
+    name = "".join(c for c in platform.node() if c.isprintable()).strip()[:64]
+    return name or "msante"
+
+
+def publish(store: Store, client: Client, dev: devices.Device) -> list[str]:
+    """Make sure the server has this account's chain and every live space of the vault, with
+    its space chain and scope keys; the spaces published now. Idempotent: entries kept in
+    the vault before posting are posted again as they are (a retry for the server)."""
+    chain = f"account:{dev.account}"
+    if not spaces.entries(store.conn, chain):
+        genesis = AccountChain.genesis(dev.account, dev.signing, dev.seal.public_key(),
+                                       device_name())
+        with store.write() as tx:
+            spaces.keep(tx, genesis)
+            store.log(tx, "sync.chain.account", detail={
+                "account": dev.account, "seq": 0, "fingerprint": dev.fingerprint()})
+    new = [space for space in spaces.live_spaces(store.conn)
+           if spaces.current(store.conn, space) is None]
+    for space in new:
+        keys = spaces.ScopeKeys.new(space, 1)
+        entry = SpaceChain.genesis(space, dev.account, dev.signing, keys.rotation())
+        with store.write() as tx:
+            spaces.save(tx, keys)
+            spaces.keep(tx, entry)
+            store.log(tx, "sync.space.create", person=space,
+                      detail={"space": space, "key_version": 1})
+    for space in spaces.synced(store.conn):
+        if space in new or _unposted_in(store, f"space:{space}"):
+            client.create_space(space)
+    posted = spaces.unposted(store.conn)
+    for entry in posted:
+        client.append_chain(entry.chain, entry.seq, entry.prev, entry.hash(), entry.to_json())
+    if posted:
+        with store.write() as tx:
+            for entry in posted:
+                spaces.mark_posted(tx, entry)
+            store.log(tx, "sync.chain.posted", detail={
+                "entries": [f"{e.chain}#{e.seq}" for e in posted]})
+    return new
+
+
+def _unposted_in(store: Store, chain: str) -> bool:
+    return any(e.chain == chain for e in spaces.unposted(store.conn))
 
 
 def _register(client: Client, dev: devices.Device, *, resuming: bool) -> None:

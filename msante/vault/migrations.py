@@ -276,6 +276,24 @@ def m008_sync_device(conn: Connection, keys: Keys) -> None:
         "pushed_seq INTEGER NOT NULL DEFAULT 0, last_sync TEXT, created_at TEXT NOT NULL)")
 
 
+def m009_sync_spaces(conn: Connection, keys: Keys) -> None:
+    """The synced spaces' keys and this device's copy of the chains it wrote or verified.
+
+    `sync_spaces`: one row per (space, key version): the four scope keys, the space's inbox
+    key and signing key, as the canonical JSON a wrap carries (msante/sync/spaces.py). Inside
+    SQLCipher only, like the device's own keys. `sync_chains`: chain entries (account and
+    space chains) as their canonical bytes, with whether the server has confirmed them: an
+    entry is kept here before it is posted, so a setup or a link cut short posts the very same
+    bytes again (a retry, not a second entry at that number). Neither is a record.
+    """
+    conn.execute(
+        "CREATE TABLE sync_spaces (space TEXT NOT NULL, key_version INTEGER NOT NULL, "
+        "keys BLOB NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (space, key_version))")
+    conn.execute(
+        "CREATE TABLE sync_chains (chain TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "entry BLOB NOT NULL, posted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (chain, seq))")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
@@ -285,4 +303,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("search_fold", m006_search_fold),
     ("record_rules", m007_record_rules),
     ("sync_device", m008_sync_device),
+    ("sync_spaces", m009_sync_spaces),
 ]
