@@ -176,9 +176,12 @@ def setup(
     from msante.sync import setup as sync_setup
     from msante.sync.client import check_url
 
+    from msante.sync import engine
+
     url = check_url(server_url, insecure=insecure)
     with session.open_vault() as vault:
         state = sync_setup.setup(vault.store, url, insecure=insecure, force=force)
+        state |= engine.status(vault.store)
     if json_:
         output.print_json(state)
         return
