@@ -18,8 +18,7 @@ from msante.cli.vault_cmds import JsonOpt
 from msante.i18n import N_, _
 
 app = typer.Typer(help=_("Sync this vault with your other devices through a server."))
-conflicts_app = typer.Typer(help=_("Records changed on two devices: both versions are kept "
-                                   "until you choose."))
+conflicts_app = typer.Typer()
 app.add_typer(conflicts_app, name="conflicts")
 
 
@@ -81,7 +80,9 @@ def _blob_progress() -> Iterator[Callable[[str, int, int], None] | None]:
 
 @conflicts_app.callback(invoke_without_command=True)
 def conflicts_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
-    """List the records changed on two devices, with what differs.
+    """Records changed on two devices: both versions are kept until you choose.
+
+    Without a subcommand: list them, with what differs and the other device's version.
 
     Example: msante sync conflicts --json
     """
