@@ -174,10 +174,9 @@ def setup(
 
     Example: msante sync setup https://sync.example.org
     """
+    from msante.sync import engine
     from msante.sync import setup as sync_setup
     from msante.sync.client import check_url
-
-    from msante.sync import engine
 
     url = check_url(server_url, insecure=insecure)
     with session.open_vault() as vault:
