@@ -23,6 +23,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from msante.errors import SyncError
 from msante.i18n import _
 from msante.sync import logleaf, merkle
 from msante.sync.chain_entry import fail
@@ -95,7 +96,10 @@ class LogView:
                 "The server says {what} is leaf {index} of its log, but its log has only "
                 "{size} entries: it showed something it never logged.").format(
                     what=what, index=index, size=self.checkpoint.size), self.checkpoint)
-        proof = self.client.inclusion_proof(index, self.checkpoint.size)
+        proof = _proof(lambda: self.client.inclusion_proof(index, self.checkpoint.size),
+                       lambda why: NotLoggedError(_(
+                           "The server does not prove that {what} is leaf {index} of its log: "
+                           "{why}").format(what=what, index=index, why=why), self.checkpoint))
         self.proofs += 1
         try:
             merkle.verify_inclusion(merkle.leaf_hash(leaf), index, self.checkpoint.size, proof,
@@ -160,10 +164,29 @@ def check_log(client: Client, pinned_key: str | None, last_note: str | None) -> 
     new = _open(note, verifier, _("the server's checkpoint"))
     proof: Sequence[bytes] = []
     if last is not None and 0 < last.size < new.size:
-        proof = client.consistency_proof(last.size, new.size)
+        proof = _proof(lambda: client.consistency_proof(last.size, new.size), lambda why: (
+            ForkError(_(
+                "The server signed a log of {new} entries but does not prove that it extends "
+                "the log of {old} entries this device saw: {why}").format(
+                    new=new.size, old=last.size, why=why), last, new)))
     view = LogView(client, key, check_progress(last, new, proof), note, last)
     view.proofs = 1 if proof else 0
     return view
+
+
+def _proof(fetch: Callable[[], list[bytes]],
+           refusal: Callable[[str], LogError]) -> list[bytes]:
+    """A proof from the server; its refusal (a 4xx or 5xx problem) is `refusal`'s LogError.
+
+    A server that signed a checkpoint owes every proof up to its size: refusing one hides
+    something. Network failures, a busy server and a refused login stay what they are.
+    """
+    try:
+        return fetch()
+    except SyncError as e:
+        if type(e) is not SyncError:
+            raise
+        raise refusal(e.message) from None
 
 
 def _verifier(key: str) -> NoteVerifier:

@@ -31,7 +31,7 @@ from msante.sync.server.settings import Settings
 from msante.vault.store import Store
 from tests.server.server_helpers import live_server
 
-Rewrite = Callable[[dict[str, Any], httpx.Request], dict[str, Any]]
+Rewrite = Callable[[dict[str, Any], httpx.Request], Any]  # a JSON body, or an httpx.Response
 
 
 class Lying(httpx.BaseTransport):
@@ -43,15 +43,17 @@ class Lying(httpx.BaseTransport):
         self.paths: list[str] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Forward, then rewrite the first matching rule's answer."""
+        """Forward, then rewrite the first matching rule's answer (whatever its status)."""
         response = self.inner.handle_request(request)
         path = unquote(request.url.path)
         self.paths.append(path)
         for part, rewrite in self.rules.items():
-            if part in path and response.status_code == 200:
+            if part in path:
                 response.read()
                 body = rewrite(json.loads(response.content), request)
                 response.close()
+                if isinstance(body, httpx.Response):
+                    return body
                 return httpx.Response(200, json=body)
         return response
 
