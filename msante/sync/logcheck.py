@@ -11,6 +11,8 @@ exit 6, whose message says what the server did.
     check_log(client, pinned_key, last_note) -> LogView     the key, the checkpoint, the proof
     walk_chain(client, chain, log, known=…)   -> ChainWalk  entries verified, each in the log
     walk_events(client, space, log, known=…)  -> EventWalk  0, 1, 2… each in the log
+    scan_log(log, since, shown)               -> Scan       every new leaf read: none of
+                                                            our chains' entries hidden
 
 `known` is what an earlier walk saw (`Head`: how many entries and a digest of them): entries
 already proven are not proven again (a consistent log keeps them), but a shorter sequence is a
@@ -74,6 +76,7 @@ class LogView:
                  last: Checkpoint | None) -> None:
         self.client, self.key, self.checkpoint, self.note = client, key, checkpoint, note
         self.last = last
+        self.first = checkpoint  # signed before any chain was read: what the scan reaches
         self.proofs = 0
 
     @property
@@ -344,3 +347,109 @@ def _event_digests(space: str, records: Sequence[EventRecord]) -> list[bytes]:
         digest = hashlib.sha256(EVENTS_LABEL + digest + leaf).digest()
         digests.append(digest)
     return digests
+
+
+# --------------------------------------------------------------------------- the scan
+
+
+class HiddenEntryError(LogError):
+    """The log holds an entry of one of our chains that the server did not show."""
+
+
+@dataclass(frozen=True)
+class Scan:
+    """How far the log was read, and the hashes of its complete subtrees there (its right
+    border: at most 64), from which the next scan goes on."""
+
+    size: int
+    border: tuple[bytes, ...]
+
+    def to_bytes(self) -> bytes:
+        """The border, concatenated (to keep in the vault)."""
+        return b"".join(self.border)
+
+    @classmethod
+    def from_bytes(cls, size: int, raw: bytes) -> Scan:
+        """A scan kept by `to_bytes`."""
+        border = tuple(raw[i:i + 32] for i in range(0, len(raw), 32))
+        if len(border) != size.bit_count() or any(len(h) != 32 for h in border):
+            raise ValueError("a scan border has one 32-byte hash per bit of its size")
+        return cls(size, border)
+
+
+def scan_log(log: LogView, since: Scan, shown: dict[str, list[bytes]],
+             page: int = 1000) -> Scan:
+    """Read the log's leaves from `since` to the first checkpoint of this check, and find
+    every leaf of the chains `shown` (chain id → hashes of the entries the server showed).
+
+    A leaf of one of them the server did not show is HiddenEntryError; one at a shown
+    sequence number with another hash, ForkError. The leaves must hash to the checkpoint's
+    root (starting from the border kept by the last scan), or the server altered what it
+    listed: ForkError. Leaves from other chains and events are read and only hashed.
+    """
+    target = log.first
+    keys = {logleaf.chain_key(chain): chain for chain in shown}
+    stack = [(level, h) for level, h in zip(_levels(since.size), since.border, strict=True)]
+    start = since.size
+    while start < target.size:
+        end = min(target.size, start + page)
+        leaves = log.client.log_entries(start, end)
+        if [i for i, _d in leaves] != list(range(start, end)):
+            raise ForkError(_("The server listed other leaves of its log than those asked "
+                              "for ({start} to {end}).").format(start=start, end=end))
+        for index, data in leaves:
+            _look(index, data, keys, shown)
+            _push(stack, merkle.leaf_hash(data))
+        start = end
+    border = tuple(h for _level, h in stack)
+    if _fold(border) != target.root:
+        raise ForkError(_(
+            "The leaves the server lists do not make the log it signed ({size} entries): it "
+            "altered or hid some of them.").format(size=target.size), new=target)
+    return Scan(target.size, border)
+
+
+def _look(index: int, data: bytes, keys: dict[bytes, str], shown: dict[str, list[bytes]]) -> None:
+    """Check one leaf against the chains shown."""
+    try:
+        leaf = logleaf.parse_leaf(data)
+    except ValueError:
+        return  # not ours to judge: the root check still covers it
+    if not isinstance(leaf, logleaf.ChainLeaf) or leaf.chain_key not in keys:
+        return
+    chain = keys[leaf.chain_key]
+    hashes = shown[chain]
+    if leaf.seq >= len(hashes):
+        raise HiddenEntryError(_(
+            "The log holds entry {seq} of chain {chain} (leaf {index}), but the server did not "
+            "show it: it hides part of the chain.").format(seq=leaf.seq, chain=chain,
+                                                          index=index))
+    if leaf.entry_hash != hashes[leaf.seq]:
+        raise ForkError(_(
+            "The log holds two different entries {seq} of chain {chain} (leaf {index} is not "
+            "the one shown): the server forked the chain.").format(
+                seq=leaf.seq, chain=chain, index=index))
+
+
+def _levels(size: int) -> list[int]:
+    """The levels of the complete subtrees of a tree of `size` leaves, left to right."""
+    return [level for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1]
+
+
+def _push(stack: list[tuple[int, bytes]], leaf: bytes) -> None:
+    """Append a leaf hash to a right border (merging complete subtrees)."""
+    level, acc = 0, leaf
+    while stack and stack[-1][0] == level:
+        acc = merkle.node_hash(stack.pop()[1], acc)
+        level += 1
+    stack.append((level, acc))
+
+
+def _fold(border: Sequence[bytes]) -> bytes:
+    """The root of a tree from its right border."""
+    if not border:
+        return merkle.EMPTY_ROOT
+    acc = border[-1]
+    for h in reversed(border[:-1]):
+        acc = merkle.node_hash(h, acc)
+    return acc

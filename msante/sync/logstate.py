@@ -1,11 +1,13 @@
 """What this device checked of a server's log, kept in the vault (migration 11).
 
 `sync_checkpoints`: per server id, the log key pinned on first use, the last checkpoint seen
-(signed note, size, root) and when. `sync_log_heads`: per server id and sequence (a chain id,
-or `events:<space>`), the `Head` its last walk proved (msante.sync.logcheck). Every change is
+(signed note, size, root) and when, and how far its leaves were read (`Scan`).
+`sync_log_heads`: per server id and sequence (a chain id, or `events:<space>`), the `Head`
+its last walk proved (msante.sync.logcheck). Every change is
 one audited transaction (`sync.checkpoint`), written only when something moved, and a
 checkpoint never moves backwards: a smaller size, another key or another root at the same
-size is refused inside the transaction (a LogError, exit 6), whoever asks.
+size is refused (a LogError, exit 6), whoever asks. When another process kept its own check
+between our read and our write, ours is dropped (both checked the same log).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 from msante.i18n import _
 from msante.sync.checkpoint import Checkpoint, ForkError, RollbackError
-from msante.sync.logcheck import Head, KeyChangedError
+from msante.sync.logcheck import Head, KeyChangedError, Scan
 from msante.vault.db import Connection, now
 from msante.vault.store import Store
 
@@ -31,16 +33,17 @@ class Pinned:
     size: int
     root: bytes
     checked_at: str
+    scan: Scan
 
 
 def load(conn: Connection, server_id: str) -> Pinned | None:
     """The pinned key and last checkpoint of `server_id`, or None before the first check."""
-    row = conn.execute("SELECT log_key, origin, note, size, root, checked_at "
+    row = conn.execute("SELECT log_key, origin, note, size, root, checked_at, scanned, border "
                        "FROM sync_checkpoints WHERE server_id = ?", (server_id,)).fetchone()
     if row is None:
         return None
     return Pinned(server_id, str(row[0]), str(row[1]), str(row[2]), int(row[3]),
-                  bytes(row[4]), str(row[5]))
+                  bytes(row[4]), str(row[5]), Scan.from_bytes(int(row[6]), bytes(row[7])))
 
 
 def heads(conn: Connection, server_id: str) -> dict[str, Head]:
@@ -51,27 +54,36 @@ def heads(conn: Connection, server_id: str) -> dict[str, Head]:
 
 
 def save(store: Store, server_id: str, key: str, checkpoint: Checkpoint, note: str,
-         walked: Mapping[str, Head]) -> bool:
-    """Keep `checkpoint` and the heads `walked`, if anything moved; True when written."""
+         walked: Mapping[str, Head], scan: Scan | None = None) -> bool:
+    """Keep `checkpoint`, the heads `walked` and how far the log was `scan`ned, if anything
+    moved; True when written."""
     old = load(store.conn, server_id)
     old_heads = heads(store.conn, server_id)
     changed = {s: h for s, h in walked.items() if old_heads.get(s) != h}
-    if old is not None and old.size == checkpoint.size and old.key == key and not changed:
+    scan = scan or (old.scan if old is not None else Scan(0, ()))
+    if old is not None and old.size == checkpoint.size and old.key == key and not changed \
+            and old.scan == scan:
         _refuse_backwards(old, key, checkpoint)
         return False
+    if old is not None:
+        _refuse_backwards(old, key, checkpoint)
+        if scan.size < old.scan.size:
+            raise RollbackError(_("The log was already read further than this."))
     with store.write() as tx:
-        current = load(tx, server_id)  # what another process may have kept meanwhile
-        if current is not None:
-            _refuse_backwards(current, key, checkpoint)
+        current = load(tx, server_id)
+        if current != old:  # another process kept its own check meanwhile: keep it
+            store.log(tx, "sync.checkpoint.skipped", detail={"server": server_id})
+            return False
         tx.execute("INSERT OR REPLACE INTO sync_checkpoints (server_id, log_key, origin, note, "
-                   "size, root, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   "size, root, scanned, border, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (server_id, key, checkpoint.origin, note, checkpoint.size, checkpoint.root,
-                    now()))
+                    scan.size, scan.to_bytes(), now()))
         for stream, head in changed.items():
             _keep_head(tx, server_id, stream, head)
         store.log(tx, "sync.checkpoint", detail={
             "server": server_id, "size": checkpoint.size, "root": checkpoint.root.hex(),
             "previous_size": current.size if current is not None else None,
+            "scanned": scan.size,
             "sequences": sorted(changed)})
     return True
 

@@ -5,7 +5,8 @@
 
 The checks themselves are in `msante.sync.logcheck` (no vault; re-exported here):
 `check_log` (pinned key, checkpoint, consistency from the stored one), `walk_chain`,
-`walk_events`. This module reads and keeps what was checked (`msante.sync.logstate`):
+`walk_events`, `scan_log` (every new leaf of the log read: none of the walked chains'
+entries hidden). This module reads and keeps what was checked (`msante.sync.logstate`):
 nothing is kept unless every check passed, so a lying server never moves the stored
 checkpoint. Any inconsistency is a `LogError` or a `ChainError` (exit 6).
 """
@@ -26,13 +27,16 @@ from msante.sync.logcheck import (
     EventWalk,
     Head,
     LogView,
+    Scan,
     check_log,
+    scan_log,
     walk_chain,
     walk_events,
 )
 from msante.vault.store import Store
 
-__all__ = ["check_log", "spaces_of", "verify_all", "verify_vault", "walk_chain", "walk_events"]
+__all__ = ["check_log", "scan_log", "spaces_of", "verify_all", "verify_vault", "walk_chain",
+           "walk_events"]
 
 ClientFactory = Callable[[str, bool], Client]
 
@@ -100,9 +104,11 @@ def verify_all(store: Store, client: Client, device: devices.Device) -> dict[str
     for space in spaces_of(store, device):
         walker.chain(f"space:{space}")
         walker.space_events(space)
+    since = pinned.scan if pinned is not None else Scan(0, ())
+    scan = scan_log(log, since, {w.chain: [e.hash() for e in w.entries] for w in walker.chains})
     saved = logstate.save(store, device.server_id, log.key, log.checkpoint, log.note,
-                          walker.heads())
-    return _report(device, log, walker, pinned, saved)
+                          walker.heads(), scan)
+    return _report(device, log, walker, pinned, saved) | {"scanned": scan.size - since.size}
 
 
 def _check_me(state: AccountState | None, device: devices.Device) -> None:

@@ -27,7 +27,12 @@ from msante.sync.checkpoint import (
     sign_checkpoint,
 )
 from msante.sync.client import b64
-from msante.sync.logcheck import EventGapError, KeyChangedError, NotLoggedError
+from msante.sync.logcheck import (
+    EventGapError,
+    HiddenEntryError,
+    KeyChangedError,
+    NotLoggedError,
+)
 from tests.sync.verify_helpers import World, build_world, fresh_leaf
 
 
@@ -229,6 +234,48 @@ def test_a_chain_hidden_whole_after_it_was_seen(world: World) -> None:
     world.verify()
     world.lying.rules["/chains/account:"] = lambda body, _r: body | {"entries": [], "next": 0}
     refused(world, ChainError, "went back from 1 to 0 entries")
+
+
+def test_a_chain_entry_hidden_from_the_first_walk(world: World) -> None:
+    """The server never shows the space chain's last entry (nothing seen before to compare
+    with): reading the log's leaves finds its leaf all the same."""
+    world.lying.rules["/chains/space:"] = lambda body, _r: body | {
+        "entries": body["entries"][:-1], "next": 1}
+    refused(world, HiddenEntryError, f"holds entry 1 of chain {world.space_chain}",
+            "did not show it")
+
+
+def test_a_new_account_entry_hidden_later(world: World) -> None:
+    """A device added to the account after the last verify, and hidden from this one."""
+    world.verify()
+    from msante.sync.chains import AccountChain
+    from msante.sync.crypto import SealKey
+    state = AccountChain.verify(world.account_entries)
+    entry = AccountChain.key_bundle(state, world.dev.signing, world.dev.signing,
+                                    SealKey.generate().public_key(), "renewed")
+    world.post_chain(entry)
+    world.lying.rules["/chains/account:"] = lambda body, _r: body | {
+        "entries": body["entries"][:1], "next": 1}
+    refused(world, HiddenEntryError, f"holds entry 1 of chain {world.account_chain}")
+
+
+def test_leaves_listed_falsely_to_hide_an_entry(world: World) -> None:
+    """The listed leaves swap out the hidden entry's leaf: they no longer hash to the signed
+    root."""
+    hidden_leaf = 5  # the rotation, the last leaf
+    world.lying.rules["/chains/space:"] = lambda body, _r: body | {
+        "entries": body["entries"][:-1], "next": 1}
+    world.lying.rules["/log/entries"] = lambda body, _r: body | {"entries": [
+        e if e["index"] != hidden_leaf else e | {"data": b64(fresh_leaf())}
+        for e in body["entries"]]}
+    refused(world, ForkError, "do not make the log it signed")
+
+
+def test_leaves_listed_out_of_place(world: World) -> None:
+    """A listing that skips a leaf is refused before anything is read from it."""
+    world.lying.rules["/log/entries"] = lambda body, _r: body | {
+        "entries": body["entries"][1:]}
+    refused(world, ForkError, "other leaves of its log than those asked for")
 
 
 # --------------------------------------------------------------------------- events

@@ -31,6 +31,7 @@ def test_first_verify_pins_the_key_and_proves_every_entry(world: World) -> None:
     assert chains[world.space_chain]["proven"] == 2 and chains[world.space_chain]["gossip"] == 2
     assert report["events"] == [{"space": world.dev.space, "events": 3, "proven": 3}]
     assert report["proofs"] >= 1 + 2 + 3 and report["saved"] is True
+    assert report["scanned"] == log["size"]  # every leaf read once
     kept = logstate.load(world.store.conn, world.dev.server_id)
     assert kept is not None and kept.size == log["size"]
     assert kept.key == log["key"] and kept.note.startswith(kept.origin + "\n")
@@ -56,6 +57,7 @@ def test_a_second_verify_proves_only_what_is_new(world: World) -> None:
                                          "proven": 1, "gossip": 1}
     assert second["events"][0] == {"space": world.dev.space, "events": 4, "proven": 1}
     assert any(p.endswith("/log/proof/consistency") for p in world.lying.paths)
+    assert second["scanned"] == 2  # only the new leaves are read
 
 
 def test_nothing_new_writes_nothing(world: World) -> None:
