@@ -94,8 +94,8 @@ def _keep_head(tx: Connection, server_id: str, stream: str, head: Head) -> None:
                      (server_id, stream)).fetchone()
     if row is not None and int(row[0]) > head.count:
         raise RollbackError(_(
-            "The server's {stream} went back from {old} to {new} entries: entries were "
-            "removed or hidden.").format(stream=stream, old=int(row[0]), new=head.count))
+            "The server's sequence {stream} went back from {old} to {new} entries: entries "
+            "were removed or hidden.").format(stream=stream, old=int(row[0]), new=head.count))
     tx.execute("INSERT OR REPLACE INTO sync_log_heads (server_id, stream, count, digest, "
                "checked_at) VALUES (?, ?, ?, ?, ?)",
                (server_id, stream, head.count, head.digest, now()))
