@@ -17,7 +17,7 @@ import pytest
 
 from msante.errors import ExitCode, IntegrityError
 from msante.sync import logstate, merkle
-from msante.sync.chains import ChainEntry, ChainError
+from msante.sync.chains import AccountChain, ChainEntry, ChainError
 from msante.sync.checkpoint import (
     BadCheckpointError,
     Checkpoint,
@@ -27,6 +27,7 @@ from msante.sync.checkpoint import (
     sign_checkpoint,
 )
 from msante.sync.client import b64
+from msante.sync.crypto import SealKey
 from msante.sync.logcheck import (
     EventGapError,
     HiddenEntryError,
@@ -248,8 +249,6 @@ def test_a_chain_entry_hidden_from_the_first_walk(world: World) -> None:
 def test_a_new_account_entry_hidden_later(world: World) -> None:
     """A device added to the account after the last verify, and hidden from this one."""
     world.verify()
-    from msante.sync.chains import AccountChain
-    from msante.sync.crypto import SealKey
     state = AccountChain.verify(world.account_entries)
     entry = AccountChain.key_bundle(state, world.dev.signing, world.dev.signing,
                                     SealKey.generate().public_key(), "renewed")

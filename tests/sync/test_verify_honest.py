@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from msante.sync import logstate
+from msante.sync.checkpoint import Checkpoint
 from tests.sync.verify_helpers import World, build_world
 
 
@@ -76,3 +77,26 @@ def test_each_kept_checkpoint_is_audited(world: World) -> None:
         "SELECT action, detail FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     assert row[0] == "sync.checkpoint"
     assert world.dev.server_id in row[1] and str(report["log"]["size"]) in row[1]
+
+
+def test_a_check_kept_meanwhile_by_another_process_wins(world: World,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two checks at once: the one that writes second sees the kept row changed since it
+    read it, and drops its own (both checked the same log) instead of raising."""
+    world.verify()
+    before = logstate.load(world.store.conn, world.dev.server_id)
+    world.post_event()
+    world.verify()  # "the other process"
+    after = logstate.load(world.store.conn, world.dev.server_id)
+    assert before is not None and after is not None and after.size > before.size
+    real, calls = logstate.load, []
+
+    def stale(conn: Any, server_id: str) -> Any:
+        calls.append(server_id)
+        return before if len(calls) == 1 else real(conn, server_id)
+    monkeypatch.setattr(logstate, "load", stale)
+    grown = Checkpoint(before.origin, before.size + 1, bytes(32))
+    assert logstate.save(world.store, world.dev.server_id, before.key, grown, "n", {},
+                         before.scan) is False
+    monkeypatch.undo()
+    assert logstate.load(world.store.conn, world.dev.server_id) == after
