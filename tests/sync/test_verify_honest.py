@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from msante.errors import IntegrityError
 from msante.sync import logstate
 from msante.sync.checkpoint import Checkpoint
 from tests.sync.verify_helpers import World, build_world
@@ -100,3 +101,13 @@ def test_a_check_kept_meanwhile_by_another_process_wins(world: World,
                          before.scan) is False
     monkeypatch.undo()
     assert logstate.load(world.store.conn, world.dev.server_id) == after
+
+
+def test_a_damaged_scan_border_is_an_integrity_error(world: World) -> None:
+    """A border that does not fit its size (one hash per bit of it) is refused, not used."""
+    world.verify()
+    with world.store.write() as tx:
+        tx.execute("UPDATE sync_checkpoints SET border = x'00'")
+        world.store.log(tx, "test.damage")
+    with pytest.raises(IntegrityError, match="is damaged"):
+        world.verify()
