@@ -368,7 +368,7 @@ class Client:
             found += got.records
             if not got.more:
                 return found
-            if got.next <= since:
+            if got.next <= since or not got.records:
                 raise self._nonsense(_("its page token did not move"))
             since = got.next
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from msante.errors import ExitCode, IntegrityError
+from msante.errors import BadServerAnswer, ExitCode, IntegrityError
 from msante.sync import logstate, merkle
 from msante.sync.chains import AccountChain, ChainEntry, ChainError
 from msante.sync.checkpoint import (
@@ -373,3 +373,10 @@ def test_the_kept_checkpoint_never_moves_back(world: World) -> None:
     with pytest.raises(KeyChangedError):
         logstate.save(world.store, world.dev.server_id, "x+00000000+AAAA", smaller, "n", {})
     assert logstate.load(world.store.conn, world.dev.server_id) == pinned
+
+
+def test_endless_empty_pages(world: World) -> None:
+    """Pages that say 'more' but hold nothing would never end: not the API (exit 6)."""
+    world.lying.rules["/events"] = lambda body, request: {
+        "events": [], "next": int(request.url.params.get("since", 0)) + 1, "more": True}
+    refused(world, BadServerAnswer, "page token did not move")
