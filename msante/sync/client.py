@@ -25,7 +25,7 @@ import ipaddress
 import json
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,7 @@ from msante.sync.crypto import Purpose, SigningKey
 
 API = "/v1"
 PROBLEM = "application/problem+json"
+PENDING = "urn:msante:problem:link-pending"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_ANSWER = 64 * 1024 * 1024  # a pull page (8 MiB) or a chunk (4 MiB), base64, with margin
 BINARY_FIELDS = ("prev_hash", "ciphertext_sha256", "envelope", "ciphertext", "sha256")
@@ -253,6 +254,95 @@ class Client:
         body = _parse(self, self._authed("GET", f"/spaces/{space}/blobs/{blob}"))
         return [_decode(chunk) for chunk in _list(body, "chunks")]
 
+    def spaces(self) -> list[dict[str, str]]:
+        """This account's spaces on the server, each `{"space", "role"}`, by space id."""
+        found: list[dict[str, str]] = []
+        params: dict[str, str] = {}
+        while True:
+            body = _parse(self, self._authed("GET", "/spaces", params=params))
+            page = _list(body, "spaces")
+            found += [{"space": _text(s, "space"), "role": _text(s, "role")} for s in page]
+            if not body.get("more") or not page:
+                return found
+            params = {"after": found[-1]["space"]}
+
+    def add_device(self, account: str, device: str, signing_key: bytes,
+                   bundle: bytes) -> bool:
+        """Register another device of this account; False when it was already there."""
+        response = self._authed("POST", f"/accounts/{account}/devices", json={
+            "device": device, "signing_key": b64(signing_key), "bundle": b64(bundle)})
+        _text(_parse(self, response), "device")
+        return response.status == 201
+
+    def remove_device(self, account: str, device: str) -> int:
+        """Revoke another device of this account (its tokens stop at once); when, in Unix
+        seconds."""
+        body = _parse(self, self._authed("DELETE", f"/accounts/{account}/devices/{device}"))
+        return _int(body, "revoked")
+
+    def put_wrap(self, space: str, version: int, device: str, sealed: bytes) -> bool:
+        """Store the space's scope keys of `version` sealed for `device` (its key id in
+        base64url); False when the same bytes were already there."""
+        response = self._authed("PUT", f"/spaces/{space}/wraps/{version}/{device}",
+                                json={"sealed": b64(sealed)})
+        _parse(self, response)
+        return response.status == 201
+
+    def wraps(self, space: str, device: str) -> list[tuple[int, bytes]]:
+        """Every wrap for `device` (its key id) in the space: (key version, sealed bytes),
+        oldest version first."""
+        found: list[tuple[int, bytes]] = []
+        since = 0
+        while True:
+            body = _parse(self, self._authed("GET", f"/spaces/{space}/wraps/{device}",
+                                             params={"since": since}))
+            page = _list(body, "wraps")
+            found += [(_int(w, "version"), unb64(w.get("sealed"))) for w in page]
+            if not body.get("more") or not page:
+                return found
+            if found[-1][0] < since:
+                raise self._nonsense(_("its list of key wraps went backwards"))
+            since = found[-1][0] + 1
+
+    def open_link(self, rendezvous: str, account: str) -> int:
+        """Open a rendezvous for this account (a retry is harmless); when it ends, in Unix
+        seconds."""
+        body = _parse(self, self._authed("POST", "/link", json={
+            "rendezvous": rendezvous, "account": account}))
+        return _int(body, "expires")
+
+    def link_account(self, rendezvous: str) -> str:
+        """Which account a live rendezvous is for (no token needed)."""
+        return _text(self._json("GET", f"/link/{rendezvous}"), "account")
+
+    def put_join(self, rendezvous: str, message: bytes) -> bool:
+        """Leave the new device's message (no token); False when it already was there."""
+        response = self._send("PUT", f"/link/{rendezvous}/join", json={"message": b64(message)})
+        _parse(self, response)
+        return response.status == 201
+
+    def get_join(self, rendezvous: str) -> bytes | None:
+        """The new device's message, or None while it has not come."""
+        return self._message(self._authed("GET", f"/link/{rendezvous}/join"))
+
+    def put_reply(self, rendezvous: str, message: bytes) -> bool:
+        """Leave the reply for the new device; False when it already was there."""
+        response = self._authed("PUT", f"/link/{rendezvous}/reply",
+                                json={"message": b64(message)})
+        _parse(self, response)
+        return response.status == 201
+
+    def get_reply(self, rendezvous: str) -> bytes | None:
+        """The reply (no token), or None while it has not come; the server then deletes the
+        rendezvous: it can be read once."""
+        return self._message(self._send("GET", f"/link/{rendezvous}/reply"))
+
+    def _message(self, response: Answer) -> bytes | None:
+        """A rendezvous message, or None for 404 link-pending."""
+        if response.status == 404 and _problem_type(response) == PENDING:
+            return None
+        return unb64(_parse(self, response).get("message"))
+
     # heads (engine helper) -----------------------------------------------------------
 
     def put_head(self, space: str, device: str, seq: int, item: bytes, head: bytes) -> bool:
@@ -330,6 +420,83 @@ class Client:
                                  "msante API ({why}): check the address.").format(
                                      url=self.url, why=why))
 
+    # the log (verify helper) -------------------------------------------------------------
+
+    def log_key(self) -> LogKeyInfo:
+        """The log's origin and note verifier key (no token needed: anyone may pin it)."""
+        body = self._json("GET", "/log/key")
+        return LogKeyInfo(origin=_text(body, "origin"), key=_text(body, "key"))
+
+    def log_checkpoint(self) -> str:
+        """The log's current checkpoint, a signed note (checked by msante.sync.logcheck)."""
+        return _text(self._json("GET", "/log/checkpoint"), "note")
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """The audit path of leaf `index` in the tree of `size` leaves."""
+        body = _parse(self, self._authed("GET", "/log/proof/inclusion",
+                                         params={"index": index, "size": size}))
+        if (_int(body, "index"), _int(body, "size")) != (index, size):
+            raise self._nonsense(_("it sent a proof for another leaf"))
+        return _hashes(body, "proof")
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        """The proof that the tree of `old` leaves is a prefix of the tree of `new` leaves."""
+        body = _parse(self, self._authed("GET", "/log/proof/consistency",
+                                         params={"old": old, "new": new}))
+        if (_int(body, "old"), _int(body, "new")) != (old, new):
+            raise self._nonsense(_("it sent a proof between other sizes"))
+        return _hashes(body, "proof")
+
+    def log_entries(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        """The leaves [start, end) with their indexes (one bounded page)."""
+        body = _parse(self, self._authed("GET", "/log/entries",
+                                         params={"start": start, "end": end}))
+        return [(_int(e, "index"), unb64(e.get("data"))) for e in _list(body, "entries")]
+
+    def chain_page(self, chain: str, since: int = 0, limit: int = 500) -> LogPage:
+        """One page of a chain's entries from seq `since`, each with its leaf index."""
+        body = _parse(self, self._authed("GET", f"/chains/{chain}/entries",
+                                         params={"since": since, "limit": limit}))
+        records = [ChainRecord(seq=_int(e, "seq"), prev=unb64(e.get("prev")),
+                               hash=unb64(e.get("hash")), entry=unb64(e.get("entry")),
+                               leaf_index=_int(e, "leaf_index"))
+                   for e in _list(body, "entries")]
+        return LogPage(records, _int(body, "next"), body.get("more") is True)
+
+    def event_page(self, space: str, since: int = 0, limit: int = 500) -> LogPage:
+        """One page of a space's event commitments from seq `since`."""
+        body = _parse(self, self._authed("GET", f"/spaces/{space}/events",
+                                         params={"since": since, "limit": limit}))
+        records = [EventRecord(seq=_int(e, "seq"), index=unb64(e.get("index")),
+                               commitment=unb64(e.get("commitment")),
+                               leaf_index=_int(e, "leaf_index"))
+                   for e in _list(body, "events")]
+        return LogPage(records, _int(body, "next"), body.get("more") is True)
+
+    def chain_records(self, chain: str) -> list[ChainRecord]:
+        """Every entry of a chain, following the pages (a `next` that does not move is an
+        answer that is not the API)."""
+        return [r for r in self._all_pages(lambda since: self.chain_page(chain, since))
+                if isinstance(r, ChainRecord)]
+
+    def event_records(self, space: str) -> list[EventRecord]:
+        """Every event commitment of a space, following the pages."""
+        return [r for r in self._all_pages(lambda since: self.event_page(space, since))
+                if isinstance(r, EventRecord)]
+
+    def _all_pages(self, page: Callable[[int], LogPage]) -> list[ChainRecord | EventRecord]:
+        """The records of every page from seq 0."""
+        found: list[ChainRecord | EventRecord] = []
+        since = 0
+        while True:
+            got = page(since)
+            found += got.records
+            if not got.more:
+                return found
+            if got.next <= since or not got.records:
+                raise self._nonsense(_("its page token did not move"))
+            since = got.next
+
 
 def _media_type(headers: httpx.Headers) -> str:
     return str(headers.get("Content-Type", "")).split(";")[0].strip().lower()
@@ -376,6 +543,18 @@ def _problem_detail(response: Answer) -> str | None:
     return detail[:_DETAIL_MAX] + ("…" if len(detail) > _DETAIL_MAX else "")
 
 
+def _problem_type(response: Answer) -> str | None:
+    """The `type` of an RFC 9457 problem answer; None if it is not one."""
+    if response.media_type != PROBLEM:
+        return None
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    found = body.get("type") if isinstance(body, dict) else None
+    return found if isinstance(found, str) else None
+
+
 def _problem_error(status: int, detail: str) -> SyncError:
     """The SyncError for a problem of this status."""
     if status == 401:
@@ -419,3 +598,60 @@ def _decode(item: Mapping[str, Any]) -> dict[str, Any]:
     """An item from the wire: the binary fields as bytes."""
     return {k: unb64(v) if k in BINARY_FIELDS and v is not None else v
             for k, v in item.items()}
+
+
+# the log (verify helper): answers of the log endpoints and their readers -------------------
+
+
+@dataclass(frozen=True)
+class LogKeyInfo:
+    """What `GET /v1/log/key` said: the log's origin and note verifier key."""
+
+    origin: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ChainRecord:
+    """A chain entry as the server keeps it: its seq, links, signed bytes and log leaf."""
+
+    seq: int
+    prev: bytes
+    hash: bytes
+    entry: bytes
+    leaf_index: int
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A space event commitment as the server keeps it, with its log leaf."""
+
+    seq: int
+    index: bytes
+    commitment: bytes
+    leaf_index: int
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """A page of chain entries or events and the seq to ask for next."""
+
+    records: list[ChainRecord] | list[EventRecord]
+    next: int
+    more: bool
+
+
+def _int(body: Mapping[str, Any], key: str) -> int:
+    """A non-negative integer field; BadServerAnswer otherwise."""
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
+    return value
+
+
+def _hashes(body: Mapping[str, Any], key: str) -> list[bytes]:
+    """A list of base64url hashes (a proof); BadServerAnswer otherwise."""
+    value = body.get(key)
+    if not isinstance(value, list) or len(value) > 128:
+        raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
+    return [unb64(v) for v in value]
