@@ -205,6 +205,10 @@ def test_blob_transfers_resume_after_a_cut(pair: Pair, monkeypatch: pytest.Monke
     monkeypatch.setattr(Client, "get_chunk", cut_get)
     with pytest.raises(ServerUnreachable):
         sync(b)
+    [partial] = (b.store.blobs.root / ".sync").iterdir()
+    assert partial.stat().st_size == 3 * 4096
+    with partial.open("ab") as cut:  # the cut came in the middle of chunk 3
+        cut.write(b"half a chunk")
     sync(b)
     assert fetched.count(0) == 1 and fetched.count(2) == 1 and fetched.count(3) == 1
     assert b.documents.export(b.documents.get(doc), tmp_path / "x").read_bytes() == data
