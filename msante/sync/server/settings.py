@@ -68,6 +68,19 @@ class Limits:
     """Log leaves in one `GET /v1/log/entries` page."""
     max_head_bytes: int = 8 * 1024
     """Largest signed chain head (decoded; `msante.sync.items.ChainHead.to_json()`)."""
+    max_devices: int = 100
+    """Devices one account may have registered (revoked ones count: ids are never reused)."""
+    max_spaces_page: int = 1000
+    """Spaces in one `GET /v1/spaces` page."""
+    link_seconds: int = 600
+    """Life of a link rendezvous (from its opening)."""
+    max_links: int = 5
+    """Rendezvous one account may have open at once."""
+    max_join_bytes: int = 64 * 1024
+    """Largest join message of a rendezvous (decoded; opaque to the server)."""
+    max_reply_bytes: int = 16 * MiB
+    """Largest reply message of a rendezvous (decoded; opaque to the server). Its request
+    body may pass `max_body`: the body limit of that one route is widened to fit it."""
 
 
 @dataclass(frozen=True)
