@@ -280,6 +280,30 @@ class Client:
         body = _parse(self, self._authed("DELETE", f"/accounts/{account}/devices/{device}"))
         return _int(body, "revoked")
 
+    def put_wrap(self, space: str, version: int, device: str, sealed: bytes) -> bool:
+        """Store the space's scope keys of `version` sealed for `device` (its key id in
+        base64url); False when the same bytes were already there."""
+        response = self._authed("PUT", f"/spaces/{space}/wraps/{version}/{device}",
+                                json={"sealed": b64(sealed)})
+        _parse(self, response)
+        return response.status == 201
+
+    def wraps(self, space: str, device: str) -> list[tuple[int, bytes]]:
+        """Every wrap for `device` (its key id) in the space: (key version, sealed bytes),
+        oldest version first."""
+        found: list[tuple[int, bytes]] = []
+        since = 0
+        while True:
+            body = _parse(self, self._authed("GET", f"/spaces/{space}/wraps/{device}",
+                                             params={"since": since}))
+            page = _list(body, "wraps")
+            found += [(_int(w, "version"), unb64(w.get("sealed"))) for w in page]
+            if not body.get("more") or not page:
+                return found
+            if found[-1][0] < since:
+                raise self._nonsense(_("its list of key wraps went backwards"))
+            since = found[-1][0] + 1
+
     def open_link(self, rendezvous: str, account: str) -> int:
         """Open a rendezvous for this account (a retry is harmless); when it ends, in Unix
         seconds."""

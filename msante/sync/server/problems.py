@@ -39,6 +39,7 @@ TITLES: dict[str, str] = {
     "link-used": "Rendezvous message already sent",
     "link-pending": "No message at this rendezvous yet",
     "link-not-joined": "No device has joined this rendezvous yet",
+    "wrap-differs": "Key wrap already stored with other content",
     "too-large": "Request too large",
     "rate-limited": "Too many requests",
     "quota": "Storage quota exceeded",

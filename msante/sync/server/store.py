@@ -188,7 +188,7 @@ def counts(engine: Engine) -> dict[str, int]:
 
 
 class Store:
-    """The stores over one engine (accounts, spaces, items, chunks, heads, devices, links)."""
+    """The stores over one engine: accounts, spaces, items, chunks, heads, devices, links, wraps."""
 
     def __init__(self, engine: Engine, blobs: BlobStore, limits: Limits) -> None:
         from msante.sync.server.chunks import ChunkStore
@@ -196,6 +196,7 @@ class Store:
         from msante.sync.server.heads import HeadStore
         from msante.sync.server.items import ItemStore
         from msante.sync.server.linkstore import LinkStore
+        from msante.sync.server.wraps import WrapStore
 
         self.engine = engine
         self.accounts = AccountStore(engine, limits)
@@ -205,6 +206,7 @@ class Store:
         self.heads = HeadStore(engine)
         self.devices = DeviceStore(engine, limits)
         self.links = LinkStore(engine, limits)
+        self.wraps = WrapStore(engine, limits)
 
     def ping(self) -> bool:
         """Whether the database answers."""
