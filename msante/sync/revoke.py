@@ -24,21 +24,26 @@ from msante.vault.store import Store
 MIN_ID_PREFIX = 4
 
 
+def _matching(devices: list[DeviceKeys], text: str) -> list[DeviceKeys]:
+    """The devices `text` names: by name (any case), else fingerprint start, else key id
+    start (at least four characters)."""
+    wanted = " ".join(text.split())
+    folded = wanted.casefold()
+    return [d for d in devices if d.name.casefold() == folded] or \
+        [d for d in devices if folded and d.verify.fingerprint().startswith(folded)] or \
+        [d for d in devices if len(wanted) >= MIN_ID_PREFIX
+         and b64e(d.key_id).startswith(wanted)]
+
+
 def find_device(state: AccountState, text: str, me: bytes) -> DeviceKeys:
     """The active device named by `text`: its name (any case), the start of its six-word
     fingerprint, or the start of its key id; never this device (UsageError)."""
-    wanted = " ".join(text.split())
-    folded = wanted.casefold()
-    active = sorted(state.devices.values(), key=lambda d: d.added_seq)
-    found = [d for d in active if d.name.casefold() == folded] or \
-        [d for d in active if folded and d.verify.fingerprint().startswith(folded)] or \
-        [d for d in active if len(wanted) >= MIN_ID_PREFIX
-         and b64e(d.key_id).startswith(wanted)]
+    found = _matching(sorted(state.devices.values(), key=lambda d: d.added_seq), text)
     if not found:
-        gone = [d for d in state.removed.values() if d.name.casefold() == folded]
-        raise NotFoundError(_("No device of the account is “{text}”{gone}: see 'msante devices "
-                              "list'.").format(text=text, gone=_(" (it was already revoked)")
-                                               if gone else ""))
+        if _matching(list(state.removed.values()), text):
+            raise NotFoundError(_("“{text}” was already revoked.").format(text=text))
+        raise NotFoundError(_("No device of the account is “{text}”: see 'msante devices "
+                              "list'.").format(text=text))
     if len(found) > 1:
         raise UsageError(_("“{text}” names several devices: {names}. Give more of the "
                            "fingerprint or of the key id.").format(
