@@ -15,7 +15,6 @@ import pytest
 from msante.sync.link import LinkCode
 from msante.sync.server.settings import Settings
 from msante.sync.signing import word_list
-from tests.conftest import INIT
 from tests.server.server_helpers import live_server
 
 FAST = ["--kdf-memory", "16", "--kdf-iterations", "2"]
