@@ -4,6 +4,7 @@ charged to the quota, listed oldest version first."""
 from __future__ import annotations
 
 import secrets
+import threading
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,22 @@ def test_wraps_count_against_the_quota(tmp_path: Path, db_url: str) -> None:
         with pytest.raises(QuotaExceeded):
             srv.store.wraps.put(caller(who), space, 2, device, bytes(30))
         assert srv.store.wraps.list(space, device, 0, 10) == ([(1, bytes(80))], False)
+
+
+def test_concurrent_puts_of_one_wrap_store_it_once(any_server: Server) -> None:
+    """Four retries of the same wrap at once: one new, three the same write, charged once."""
+    srv = any_server
+    who = srv.account()
+    space, device = srv.space(who), key_id()
+    results: list[bool] = []
+
+    def put() -> None:
+        results.append(srv.store.wraps.put(caller(who), space, 1, device, bytes(50)))
+
+    threads = [threading.Thread(target=put) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(results) == [False, False, False, True]
+    assert used(srv, who) == 50
