@@ -51,6 +51,8 @@ def test_link_one_process_to_another(cli, first: Path, home: Path, tmp_path: Pat
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The code goes from the first line of one to the file of the other; both end with the
     same devices; the new vault is made without anyone in it, its recovery key in a file."""
+    pushed = cli("sync", "--json", pfile=first)
+    assert pushed.code == 0, pushed.err
     proc, shown = start_link(home, first)
     assert len(shown["code"].split()) == 15 and shown["expires"]
     (tmp_path / "code").write_text(shown["code"] + "\n")
@@ -73,7 +75,12 @@ def test_link_one_process_to_another(cli, first: Path, home: Path, tmp_path: Pat
     here = cli("devices", "list", "--json", pfile=first).json()
     assert [r["fingerprint"] for r in there] == [r["fingerprint"] for r in here]
     assert [r["this_device"] for r in there] == [False, True]
-    assert cli("people", "list", "--json", pfile=first).code == 0
+    people = cli("people", "list", "--json", pfile=first).json()
+    assert cli("audit", "verify", pfile=first).code == 0
+    monkeypatch.setenv("MSANTE_HOME", str(tmp_path / "b"))
+    assert cli("people", "list", "--json", pfile=first).json() == people  # the first sync
+    owner = next(p for p in people if p["relation"] == "owner")
+    assert state["space"] == owner["id"] and state["first_sync"]["pulled"] > 0
     assert cli("audit", "verify", pfile=first).code == 0
 
 
