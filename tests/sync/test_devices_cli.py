@@ -115,3 +115,14 @@ def test_link_needs_a_terminal_or_yes(cli, first: Path) -> None:
     """No terminal to compare fingerprints on, no --yes: refused before any code is shown."""
     r = cli("devices", "link", pfile=first)
     assert r.code == 2 and "--yes" in r.err and r.out == ""
+
+
+def test_the_code_is_shown_as_words_text_and_a_qr(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --json: the 15 words, the 36 characters and a QR drawn in the terminal."""
+    from msante.cli.devices_cmds import _show_code
+
+    code = LinkCode.new()
+    _show_code(code, json_=False)
+    out = capsys.readouterr().out
+    assert code.words() in out and code.text() in out and "10 minutes" in out
+    assert sum("▀" in line or "▄" in line or "█" in line for line in out.splitlines()) > 10
