@@ -182,3 +182,30 @@ def test_an_edit_made_while_syncing_is_never_overwritten(pair: Pair,
     sync(b)
     sync(a)
     assert a.profile.get(entry.id).data["substance"] == "grass"
+
+
+def test_the_kept_edit_follows_the_other_device_until_the_choice(pair: Pair) -> None:
+    """A deleted, B's edit won the row and the conflict waits; B edits again: A's row follows
+    it; A then keeps its deletion, and B gets the deletion."""
+    a, b = pair.a, pair.b
+    visit = _visit(a)
+    sync(a)
+    sync(b)
+    b.agenda.edit(visit, {"title": "Dentist (moved)"}, revision=b.agenda.get(visit).revision)
+    a.agenda.remove(visit)
+    sync(b)
+    assert sync(a).conflicts == 1
+    b.agenda.edit(visit, {"title": "Dentist (moved again)"},
+                  revision=b.agenda.get(visit).revision)
+    sync(b)
+    assert sync(a).conflicts == 0
+    assert a.agenda.get(visit).title == "Dentist (moved again)"
+    [open_one] = conflicts.listing(a.store)
+    assert "Dentist (moved again)" in str(open_one["theirs"]["fields"])
+    resolve(a, open_one["id"], "mine")
+    sync(a)
+    sync(b)
+    for vault in (a, b):
+        row = vault.store.conn.execute("SELECT deleted FROM agenda_items WHERE id = ?",
+                                       (visit,)).fetchone()
+        assert row[0] == 1
