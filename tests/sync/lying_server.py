@@ -34,7 +34,7 @@ from msante.sync import device as devices
 from msante.sync import engine, setup, spaces
 from msante.sync.client import Client
 from msante.sync.server.app import create_app
-from msante.sync.server.settings import Settings
+from msante.sync.server.settings import Limits, Settings
 
 Before = Callable[[httpx.Request], "httpx.Request | httpx.Response | None"]
 After = Callable[[dict[str, Any], httpx.Request], "dict[str, Any] | httpx.Response"]
@@ -315,17 +315,17 @@ def agree(pair: Pair) -> None:
         assert open_conflicts == 0
 
 
-def data_dir(tmp: Path) -> Settings:
+def data_dir(tmp: Path, limits: Limits | None = None) -> Settings:
     """The settings of a test server in `tmp`."""
-    return Settings(data_dir=tmp / "srv")
+    return Settings(data_dir=tmp / "srv", limits=limits or Limits())
 
 
 @contextmanager
-def pair_of(vault: Vault, tmp: Path) -> Iterator[Pair]:
+def pair_of(vault: Vault, tmp: Path, limits: Limits | None = None) -> Iterator[Pair]:
     """Device A (`vault`, set up with a live server) and device B of the same person."""
     from tests.sync.engine_helpers import second_device
 
-    with live(data_dir(tmp)) as server:
+    with live(data_dir(tmp, limits)) as server:
         setup.setup(vault.store, server.url)
         b = second_device(vault, tmp / "b", server.app)
         pair = Pair(vault, b, server)
