@@ -39,7 +39,7 @@ def server_items(pair: Pair) -> int:
     from msante.sync.server.db import reading
 
     with reading(pair.server.app.state.msante.store.engine) as conn:
-        return int(conn.scalar(select(func.count()).select_from(t.items)))
+        return int(conn.scalar(select(func.count()).select_from(t.items)) or 0)
 
 
 def test_a_push_answer_lost_after_the_server_committed(pair: Pair) -> None:
