@@ -20,8 +20,7 @@ from msante.errors import UsageError
 from msante.i18n import N_, _
 
 app = typer.Typer(help=_("Sync this vault with your other devices through a server."))
-conflicts_app = typer.Typer(help=_("Records changed on two devices: both versions are kept "
-                                   "until you choose."))
+conflicts_app = typer.Typer()
 app.add_typer(conflicts_app, name="conflicts")
 
 
@@ -83,7 +82,9 @@ def _blob_progress() -> Iterator[Callable[[str, int, int], None] | None]:
 
 @conflicts_app.callback(invoke_without_command=True)
 def conflicts_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
-    """List the records changed on two devices, with what differs.
+    """Records changed on two devices: both versions are kept until you choose.
+
+    Without a subcommand: list them, with what differs and the other device's version.
 
     Example: msante sync conflicts --json
     """
@@ -192,10 +193,9 @@ def setup(
 
     Example: msante sync setup https://sync.example.org
     """
+    from msante.sync import engine
     from msante.sync import setup as sync_setup
     from msante.sync.client import check_url
-
-    from msante.sync import engine
 
     url = check_url(server_url, insecure=insecure)
     if link is not None or link_file is not None:

@@ -493,7 +493,7 @@ class Client:
             found += got.records
             if not got.more:
                 return found
-            if got.next <= since:
+            if got.next <= since or not got.records:
                 raise self._nonsense(_("its page token did not move"))
             since = got.next
 
@@ -577,13 +577,6 @@ def _reason(exc: Exception) -> str:
 def _text(body: Mapping[str, Any], key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
-        raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
-    return value
-
-
-def _int(body: Mapping[str, Any], key: str) -> int:
-    value = body.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
         raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
     return value
 

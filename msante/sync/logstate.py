@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from msante.errors import IntegrityError
 from msante.i18n import _
 from msante.sync.checkpoint import Checkpoint, ForkError, RollbackError
 from msante.sync.logcheck import Head, KeyChangedError, Scan
@@ -42,8 +43,13 @@ def load(conn: Connection, server_id: str) -> Pinned | None:
                        "FROM sync_checkpoints WHERE server_id = ?", (server_id,)).fetchone()
     if row is None:
         return None
+    try:
+        scan = Scan.from_bytes(int(row[6]), bytes(row[7]))
+    except ValueError:
+        raise IntegrityError(_("The log state this vault keeps for server {server} is damaged.")
+                             .format(server=server_id)) from None
     return Pinned(server_id, str(row[0]), str(row[1]), str(row[2]), int(row[3]),
-                  bytes(row[4]), str(row[5]), Scan.from_bytes(int(row[6]), bytes(row[7])))
+                  bytes(row[4]), str(row[5]), scan)
 
 
 def heads(conn: Connection, server_id: str) -> dict[str, Head]:

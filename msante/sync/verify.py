@@ -47,12 +47,11 @@ def default_client(url: str, insecure: bool) -> Client:
 
 
 def spaces_of(store: Store, device: devices.Device) -> list[str]:
-    """The spaces whose chains and events this device walks.
+    """The spaces whose chains and events this device walks: every space it holds keys for
+    (`sync_spaces`), else the device row's own."""
+    from msante.sync import spaces
 
-    For now the device row's space; the table of synced spaces (sync_spaces) will list more.
-    """
-    del store
-    return [device.space]
+    return spaces.synced(store.conn) or [device.space]
 
 
 class _Walker:

@@ -368,6 +368,6 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("record_rules", m007_record_rules),
     ("sync_device", m008_sync_device),
     ("sync_spaces", m009_sync_spaces),
-    ("sync_engine", m010_sync_engine),
     ("sync_checkpoints", m011_sync_checkpoints),
+    ("sync_engine", m010_sync_engine),
 ]

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from msante.errors import ExitCode, IntegrityError
+from msante.errors import BadServerAnswer, ExitCode, IntegrityError
 from msante.sync import logstate, merkle
-from msante.sync.chains import ChainEntry, ChainError
+from msante.sync.chains import AccountChain, ChainEntry, ChainError
 from msante.sync.checkpoint import (
     BadCheckpointError,
     Checkpoint,
@@ -27,6 +27,7 @@ from msante.sync.checkpoint import (
     sign_checkpoint,
 )
 from msante.sync.client import b64
+from msante.sync.crypto import SealKey
 from msante.sync.logcheck import (
     EventGapError,
     HiddenEntryError,
@@ -248,8 +249,6 @@ def test_a_chain_entry_hidden_from_the_first_walk(world: World) -> None:
 def test_a_new_account_entry_hidden_later(world: World) -> None:
     """A device added to the account after the last verify, and hidden from this one."""
     world.verify()
-    from msante.sync.chains import AccountChain
-    from msante.sync.crypto import SealKey
     state = AccountChain.verify(world.account_entries)
     entry = AccountChain.key_bundle(state, world.dev.signing, world.dev.signing,
                                     SealKey.generate().public_key(), "renewed")
@@ -374,3 +373,10 @@ def test_the_kept_checkpoint_never_moves_back(world: World) -> None:
     with pytest.raises(KeyChangedError):
         logstate.save(world.store, world.dev.server_id, "x+00000000+AAAA", smaller, "n", {})
     assert logstate.load(world.store.conn, world.dev.server_id) == pinned
+
+
+def test_endless_empty_pages(world: World) -> None:
+    """Pages that say 'more' but hold nothing would never end: not the API (exit 6)."""
+    world.lying.rules["/events"] = lambda body, request: {
+        "events": [], "next": int(request.url.params.get("since", 0)) + 1, "more": True}
+    refused(world, BadServerAnswer, "page token did not move")

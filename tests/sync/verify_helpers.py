@@ -21,7 +21,7 @@ from urllib.parse import unquote
 import httpx
 
 from msante.sync import device as devices
-from msante.sync import merkle, verify
+from msante.sync import merkle, spaces, verify
 from msante.sync import setup as sync_setup
 from msante.sync.chains import AccountChain, ChainEntry, Rotation, SpaceChain, SpaceState
 from msante.sync.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
@@ -160,14 +160,10 @@ def build_world(store: Store, data: Path) -> Iterator[World]:
         dev = devices.load(store.conn)
         assert dev is not None
         world = World(url, settings, store, dev)
-        genesis = AccountChain.genesis(dev.account, dev.signing, dev.seal.public_key(),
-                                       "first", checkpoint=world.note())
-        world.account_entries.append(genesis)
-        world.post_chain(genesis)
-        space0 = SpaceChain.genesis(dev.space, dev.account, dev.signing, rotation(1),
-                                    checkpoint=world.note())
-        world.space_entries.append(space0)
-        world.post_chain(space0)
+        # setup published the account chain's genesis and the owner's space chain
+        world.account_entries.extend(spaces.entries(store.conn, world.account_chain))
+        world.space_entries.extend(spaces.entries(store.conn, world.space_chain))
+        assert len(world.account_entries) == len(world.space_entries) == 1
         for _ in range(3):
             world.post_event()
         rotated = world.rotate(world.note())
