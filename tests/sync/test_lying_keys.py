@@ -133,14 +133,15 @@ def test_an_item_replayed_into_another_space(family: Pair) -> None:
     child = next(p for p in pair.a.people.list() if p.name == "Léo Martin")
     weigh(pair.a, "31", child)
     sync(pair.a)
-    dev_b = devices.load(pair.b.store.conn)
-    assert dev_b is not None
     with client_of(pair.a) as client:
         page = next(iter(client.pull(str(child.id))))
     theirs = [i for i in page.items if i["record"] != child.id]
     assert theirs
     raw = theirs[-1]
     item = {k: (b64(v) if isinstance(v, bytes) else v) for k, v in raw.items()}
+    sync(pair.b)  # B has both spaces; only the owner's will change
+    weigh(pair.a, "70")
+    sync(pair.a)
     pair.liar_b.on("GET", rf"/spaces/{pair.space}/items$", after=inject(item))
     refused(pair.b, pair.liar_b, "other-space")
     agree(pair)
