@@ -335,3 +335,17 @@ def pair_of(vault: Vault, tmp: Path, limits: Limits | None = None) -> Iterator[P
             b.close()
             pair.liar_a.shutdown()
             pair.liar_b.shutdown()
+
+
+def server_device(app: Any, account: str, device: str, key: bytes) -> None:
+    """The server's own lie: a device of its making written into its own store for
+    `account` (no client asked for it)."""
+    from sqlalchemy import insert
+
+    from msante.sync.server import schema as t
+    from msante.sync.server.db import writing
+
+    with writing(app.state.msante.store.engine) as conn:
+        conn.execute(insert(t.devices).values(account_id=account, device_id=device,
+                                              signing_key=key, bundle=b"server's own",
+                                              created_at=int(time.time())))

@@ -125,6 +125,7 @@ def split(pair: Pair, tmp_path: Path) -> Vault:
     return c
 
 
+@pytest.mark.slow
 def test_a_split_view_is_caught_by_a_checkpoint_in_a_chain_entry(pair: Pair,
                                                                   tmp_path: Path) -> None:
     """The mechanism: an entry A signs carrying A's checkpoint (written here by the test)
@@ -164,6 +165,7 @@ def revoke_c(pair: Pair, c: Vault) -> None:
                       state.devices[dev_c.signing.verify_key().key_id()])
 
 
+@pytest.mark.slow
 def test_two_devices_shown_two_histories(pair: Pair, tmp_path: Path) -> None:
     """A split view between A and B: A revokes a device (its entries carry A's checkpoint);
     B's `sync verify` compares it with its own and stops (ForkError, exit 6), keeping
@@ -181,6 +183,7 @@ def test_two_devices_shown_two_histories(pair: Pair, tmp_path: Path) -> None:
         c.close()
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
     "not caught by `msante sync`: the engine never runs verify.verify_all, so the log's "
     "consistency and the checkpoints carried by chain entries are only checked by `msante "

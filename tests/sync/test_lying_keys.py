@@ -30,7 +30,7 @@ from msante.sync.engine import state as engine_state
 from msante.sync.items import Item, Routing, new_revision_id, write_item
 from msante.vault import crypto
 from tests.conftest import FAST_KDF, PASSPHRASE
-from tests.sync.engine_helpers import _post, register_on_server
+from tests.sync.engine_helpers import _post
 from tests.sync.lying_server import (
     Liar,
     Pair,
@@ -38,6 +38,7 @@ from tests.sync.lying_server import (
     client_of,
     files_of,
     pair_of,
+    server_device,
     snapshot,
     sync,
 )
@@ -206,7 +207,7 @@ def test_items_from_a_device_the_server_registered(pair: Pair) -> None:
     kid = own.verify_key().key_id()
     dev_a = devices.load(pair.a.store.conn)
     assert dev_a is not None
-    register_on_server(pair.server.app, dev_a.account, b64e(kid), own.verify_key().to_bytes())
+    server_device(pair.server.app, dev_a.account, b64e(kid), own.verify_key().to_bytes())
     routing = Routing(pair.space, "measurements", new_revision_id(), new_revision_id(), None,
                       1, kid)
     item = write_item({"id": routing.record}, "measurements", bytes(32), routing,
