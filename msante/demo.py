@@ -1,4 +1,5 @@
-"""`make demo`: build a demo vault in a temporary home with sample data, and show it.
+"""`make demo`: build a demo vault in a temporary home with sample data, and show it; then
+sync it with a second device through a server on loopback (msante/demo_sync.py).
 
 Every step is a real `msante` command, printed before it runs, so the demo is also a tour.
 The home is kept afterwards so that you can go on trying commands in it.
@@ -133,6 +134,9 @@ def main() -> int:
                  ["backup", "create", "--out", str(root / "backup.msb")],
                  ["audit", "list"], ["audit", "verify"]):
         _run(env, *args)
+    from msante import demo_sync
+
+    demo_sync.tour(root, env)
     print(f"\nThe agent keeps the vault unlocked for 10 minutes. Go on with:\n"
           f"  export MSANTE_HOME={root / 'vault'} XDG_RUNTIME_DIR={root / 'run'}\n"
           f"  .venv/bin/msante tui      # the whole record in the terminal (? lists the keys)\n"
