@@ -118,9 +118,32 @@ _HIDDEN = {"id", "file", "name_key", "tags_text", "text"}
 
 
 def _differs(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
-    """The fields whose values differ (those people read)."""
-    return sorted(k for k in set(mine) | set(theirs)
-                  if k not in _HIDDEN and mine.get(k) != theirs.get(k))
+    """The fields whose values differ (those people read); inside a field holding a JSON
+    object (a profile entry's `data`), the keys that differ there: `dose`, not `data`."""
+    out: list[str] = []
+    for k in sorted(set(mine) | set(theirs)):
+        a, b = mine.get(k), theirs.get(k)
+        if k in _HIDDEN or a == b:
+            continue
+        inner_a, inner_b = _object(a), _object(b)
+        if inner_a is not None and inner_b is not None:
+            out += _differs(inner_a, inner_b) or [k]
+        else:
+            out.append(k)
+    return out
+
+
+def _object(value: Any) -> dict[str, Any] | None:
+    """A JSON object held by a field (as a mapping or as its text), else None."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+    return None
 
 
 def listing(store: Store, *, include_resolved: bool = False) -> list[dict[str, Any]]:
