@@ -253,6 +253,32 @@ class Client:
         body = _parse(self, self._authed("GET", f"/spaces/{space}/blobs/{blob}"))
         return [_decode(chunk) for chunk in _list(body, "chunks")]
 
+    def spaces(self) -> list[dict[str, str]]:
+        """This account's spaces on the server, each `{"space", "role"}`, by space id."""
+        found: list[dict[str, str]] = []
+        params: dict[str, str] = {}
+        while True:
+            body = _parse(self, self._authed("GET", "/spaces", params=params))
+            page = _list(body, "spaces")
+            found += [{"space": _text(s, "space"), "role": _text(s, "role")} for s in page]
+            if not body.get("more") or not page:
+                return found
+            params = {"after": found[-1]["space"]}
+
+    def add_device(self, account: str, device: str, signing_key: bytes,
+                   bundle: bytes) -> bool:
+        """Register another device of this account; False when it was already there."""
+        response = self._authed("POST", f"/accounts/{account}/devices", json={
+            "device": device, "signing_key": b64(signing_key), "bundle": b64(bundle)})
+        _text(_parse(self, response), "device")
+        return response.status == 201
+
+    def remove_device(self, account: str, device: str) -> int:
+        """Revoke another device of this account (its tokens stop at once); when, in Unix
+        seconds."""
+        body = _parse(self, self._authed("DELETE", f"/accounts/{account}/devices/{device}"))
+        return _int(body, "revoked")
+
     # -- transport ----------------------------------------------------------------------
 
     def _authed(self, method: str, path: str, **kw: Any) -> Answer:
@@ -373,6 +399,13 @@ def _reason(exc: Exception) -> str:
 def _text(body: Mapping[str, Any], key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
+        raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
+    return value
+
+
+def _int(body: Mapping[str, Any], key: str) -> int:
+    value = body.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
         raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
     return value
 

@@ -50,6 +50,9 @@ class Client:
     def put(self, url: str, **kw: Any) -> httpx.Response:
         return self.request("PUT", url, **kw)
 
+    def delete(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kw)
+
 
 @dataclass
 class Account:

@@ -45,6 +45,7 @@ class State:
 
 def create_app(settings: Settings, *, migrate_schema: bool = True) -> FastAPI:
     """The server for `settings`: schema brought up to date, data folder created 0700."""
+    from msante.sync.server.devroutes import router as device_router
     from msante.sync.server.logroutes import log_services
     from msante.sync.server.logroutes import router as log_router
     from msante.sync.server.routes import router
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, migrate_schema: bool = True) -> FastAPI:
                              store.accounts.server_id(), log_services(settings, engine))
     app.include_router(router)
     app.include_router(log_router)
+    app.include_router(device_router)
     app.add_middleware(BodyLimit, limit=limits.max_body)
     _handlers(app)
     return app

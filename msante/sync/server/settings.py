@@ -68,6 +68,10 @@ class Limits:
     """Log leaves in one `GET /v1/log/entries` page."""
     max_head_bytes: int = 8 * 1024
     """Largest signed chain head (decoded; `msante.sync.items.ChainHead.to_json()`)."""
+    max_devices: int = 100
+    """Devices one account may have registered (revoked ones count: ids are never reused)."""
+    max_spaces_page: int = 1000
+    """Spaces in one `GET /v1/spaces` page."""
 
 
 @dataclass(frozen=True)

@@ -188,10 +188,11 @@ def counts(engine: Engine) -> dict[str, int]:
 
 
 class Store:
-    """The stores over one engine (accounts, spaces, items, chunks, chain heads)."""
+    """The stores over one engine (accounts, spaces, items, chunks, chain heads, devices)."""
 
     def __init__(self, engine: Engine, blobs: BlobStore, limits: Limits) -> None:
         from msante.sync.server.chunks import ChunkStore
+        from msante.sync.server.devices import DeviceStore
         from msante.sync.server.heads import HeadStore
         from msante.sync.server.items import ItemStore
 
@@ -201,6 +202,7 @@ class Store:
         self.items = ItemStore(engine, limits)
         self.chunks = ChunkStore(engine, blobs, limits)
         self.heads = HeadStore(engine)
+        self.devices = DeviceStore(engine, limits)
 
     def ping(self) -> bool:
         """Whether the database answers."""
