@@ -51,6 +51,7 @@ from msante.sync.crypto import Purpose, SigningKey
 
 API = "/v1"
 PROBLEM = "application/problem+json"
+PENDING = "urn:msante:problem:link-pending"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_ANSWER = 64 * 1024 * 1024  # a pull page (8 MiB) or a chunk (4 MiB), base64, with margin
 BINARY_FIELDS = ("prev_hash", "ciphertext_sha256", "envelope", "ciphertext", "sha256")
@@ -279,6 +280,45 @@ class Client:
         body = _parse(self, self._authed("DELETE", f"/accounts/{account}/devices/{device}"))
         return _int(body, "revoked")
 
+    def open_link(self, rendezvous: str, account: str) -> int:
+        """Open a rendezvous for this account (a retry is harmless); when it ends, in Unix
+        seconds."""
+        body = _parse(self, self._authed("POST", "/link", json={
+            "rendezvous": rendezvous, "account": account}))
+        return _int(body, "expires")
+
+    def link_account(self, rendezvous: str) -> str:
+        """Which account a live rendezvous is for (no token needed)."""
+        return _text(self._json("GET", f"/link/{rendezvous}"), "account")
+
+    def put_join(self, rendezvous: str, message: bytes) -> bool:
+        """Leave the new device's message (no token); False when it already was there."""
+        response = self._send("PUT", f"/link/{rendezvous}/join", json={"message": b64(message)})
+        _parse(self, response)
+        return response.status == 201
+
+    def get_join(self, rendezvous: str) -> bytes | None:
+        """The new device's message, or None while it has not come."""
+        return self._message(self._authed("GET", f"/link/{rendezvous}/join"))
+
+    def put_reply(self, rendezvous: str, message: bytes) -> bool:
+        """Leave the reply for the new device; False when it already was there."""
+        response = self._authed("PUT", f"/link/{rendezvous}/reply",
+                                json={"message": b64(message)})
+        _parse(self, response)
+        return response.status == 201
+
+    def get_reply(self, rendezvous: str) -> bytes | None:
+        """The reply (no token), or None while it has not come; the server then deletes the
+        rendezvous: it can be read once."""
+        return self._message(self._send("GET", f"/link/{rendezvous}/reply"))
+
+    def _message(self, response: Answer) -> bytes | None:
+        """A rendezvous message, or None for 404 link-pending."""
+        if response.status == 404 and _problem_type(response) == PENDING:
+            return None
+        return unb64(_parse(self, response).get("message"))
+
     # -- transport ----------------------------------------------------------------------
 
     def _authed(self, method: str, path: str, **kw: Any) -> Answer:
@@ -375,6 +415,18 @@ def _problem_detail(response: Answer) -> str | None:
         return None
     detail = " ".join(body["detail"].split())
     return detail[:_DETAIL_MAX] + ("…" if len(detail) > _DETAIL_MAX else "")
+
+
+def _problem_type(response: Answer) -> str | None:
+    """The `type` of an RFC 9457 problem answer; None if it is not one."""
+    if response.media_type != PROBLEM:
+        return None
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    found = body.get("type") if isinstance(body, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _problem_error(status: int, detail: str) -> SyncError:

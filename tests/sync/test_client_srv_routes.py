@@ -78,3 +78,25 @@ def test_add_device_then_it_logs_in_and_remove_device_ends_it(url: str, dev: Dev
             second.client.spaces()  # 401, then the one re-login is refused too
     with pytest.raises(ServerNotFound):
         dev.client.remove_device(dev.account, new_id())
+
+
+def test_a_link_exchange_through_the_client(url: str, dev: Device) -> None:
+    """open_link, link_account and put_join (no token), get_join, put_reply, get_reply once;
+    None while a message has not come."""
+    rendezvous = secrets.token_urlsafe(32)
+    assert dev.client.open_link(rendezvous, dev.account) > 0
+    with Client(url) as new:  # the new device: no account, no token
+        assert new.link_account(rendezvous) == dev.account
+        assert dev.client.get_join(rendezvous) is None
+        assert new.get_reply(rendezvous) is None
+        assert new.put_join(rendezvous, b"join") is True
+        assert new.put_join(rendezvous, b"join") is False
+        with pytest.raises(ServerBusy):
+            new.put_join(rendezvous, b"another join")
+        assert dev.client.get_join(rendezvous) == b"join"
+        assert dev.client.put_reply(rendezvous, b"reply") is True
+        assert new.get_reply(rendezvous) == b"reply"
+        with pytest.raises(ServerNotFound):
+            new.get_reply(rendezvous)
+        with pytest.raises(ServerNotFound):
+            new.link_account(rendezvous)

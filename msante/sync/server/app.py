@@ -46,6 +46,8 @@ class State:
 def create_app(settings: Settings, *, migrate_schema: bool = True) -> FastAPI:
     """The server for `settings`: schema brought up to date, data folder created 0700."""
     from msante.sync.server.devroutes import router as device_router
+    from msante.sync.server.linkroutes import REPLY_PATH
+    from msante.sync.server.linkroutes import router as link_router
     from msante.sync.server.logroutes import log_services
     from msante.sync.server.logroutes import router as log_router
     from msante.sync.server.routes import router
@@ -64,7 +66,10 @@ def create_app(settings: Settings, *, migrate_schema: bool = True) -> FastAPI:
     app.include_router(router)
     app.include_router(log_router)
     app.include_router(device_router)
-    app.add_middleware(BodyLimit, limit=limits.max_body)
+    app.include_router(link_router)
+    reply_body = (limits.max_reply_bytes * 4 + 2) // 3 + 1024  # base64url in a JSON object
+    app.add_middleware(BodyLimit, limit=limits.max_body,
+                       wider={REPLY_PATH: max(reply_body, limits.max_body)})
     _handlers(app)
     return app
 

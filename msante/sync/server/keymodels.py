@@ -6,9 +6,30 @@ without padding, unknown fields refused.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
 
-from msante.sync.server.models import Bundle, Id, PublicKey, Strict
+from pydantic import BeforeValidator, Field
+
+from msante.sync.server.models import (
+    DEFAULTS,
+    Bundle,
+    Id,
+    PublicKey,
+    Strict,
+    _decoder,
+    _out,
+    _schema,
+)
+
+RENDEZVOUS_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
+Rendezvous = Annotated[str, Field(pattern=RENDEZVOUS_PATTERN,
+                                  description="random, chosen by the linking device: 22 to 64 "
+                                              "of A-Z a-z 0-9 _ - (at least 128 bits)")]
+JoinBytes = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_join_bytes)), _out,
+                      _schema(DEFAULTS.max_join_bytes, "the new device's message (opaque)")]
+ReplyBytes = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_reply_bytes)), _out,
+                       _schema(DEFAULTS.max_reply_bytes, "the existing device's reply "
+                                                         "(opaque)")]
 
 
 class NewDevice(Strict):
@@ -46,3 +67,49 @@ class Spaces(Strict):
 
     spaces: list[SpaceRole]
     more: bool = Field(description="more spaces after the last one listed (ask with after)")
+
+
+class NewLink(Strict):
+    """Open a rendezvous for the caller's account (10 minutes)."""
+
+    rendezvous: Rendezvous
+    account: Id
+
+
+class LinkOpened(Strict):
+    """A rendezvous open (or already open for this account)."""
+
+    rendezvous: str
+    account: str
+    expires: int = Field(description="Unix seconds")
+
+
+class LinkInfo(Strict):
+    """Which account a live rendezvous is for."""
+
+    account: str
+    expires: int = Field(description="Unix seconds")
+
+
+class JoinIn(Strict):
+    """The new device's message at a rendezvous (once)."""
+
+    message: JoinBytes
+
+
+class ReplyIn(Strict):
+    """The existing device's reply at a rendezvous (once)."""
+
+    message: ReplyBytes
+
+
+class LinkMessage(Strict):
+    """A message left at a rendezvous."""
+
+    message: ReplyBytes
+
+
+class LinkStored(Strict):
+    """A message stored at a rendezvous (or already there, the same)."""
+
+    rendezvous: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -25,20 +26,29 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class BodyLimit:
-    """ASGI middleware: 413 problem+json for a request body over `limit` bytes."""
+    """ASGI middleware: 413 problem+json for a request body over `limit` bytes (or over the
+    limit of the first pattern of `wider` that the request's path matches)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, wider: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.wider = [(re.compile(pattern), bound) for pattern, bound in (wider or {}).items()]
+
+    def bound(self, scope: Scope) -> int:
+        """The limit for this request's path."""
+        path = str(scope.get("path", ""))
+        return next((bound for pattern, bound in self.wider if pattern.match(path)),
+                    self.limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the declared length, then read the body up to the limit before passing on."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.bound(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.limit:
-            await self._refuse(scope, send)
+        if declared is not None and declared > limit:
+            await self._refuse(scope, send, limit)
             return
         messages, total = [], 0
         while True:
@@ -47,18 +57,18 @@ class BodyLimit:
                 return  # the client went away mid-body (a cut upload): nothing to answer
             messages.append(message)
             total += len(message.get("body", b""))
-            if total > self.limit:
-                await self._refuse(scope, send)
+            if total > limit:
+                await self._refuse(scope, send, limit)
                 return
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(messages, receive), send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         """Answer 413 and close the connection (the rest of the body is never read)."""
         body = json.dumps(problem_body(
-            413, "too-large", f"The request body is over {self.limit} bytes.",
-            scope.get("path"), limit=self.limit)).encode()
+            413, "too-large", f"The request body is over {limit} bytes.",
+            scope.get("path"), limit=limit)).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close")]})

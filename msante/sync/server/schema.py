@@ -198,3 +198,18 @@ space_events = Table(
     ForeignKeyConstraint(["space_id"], ["spaces.space_id"], ondelete="CASCADE"),
     UniqueConstraint("space_id", "hmac_index", name="uq_space_events_index"),
 )
+
+# ------------------------------------------------------------ linking a device (0003)
+
+link_rendezvous = Table(  # keyed by the account; the no-token routes find a row by its id
+    "link_rendezvous", metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column("rendezvous_id", String(ID), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("join_message", LargeBinary, nullable=True),
+    Column("reply_message", LargeBinary, nullable=True),
+    ForeignKeyConstraint(["account_id"], ["accounts.account_id"], ondelete="CASCADE"),
+    UniqueConstraint("rendezvous_id", name="uq_link_rendezvous_id"),
+    Index("ix_link_rendezvous_expires", "expires_at"),
+)

@@ -72,6 +72,15 @@ class Limits:
     """Devices one account may have registered (revoked ones count: ids are never reused)."""
     max_spaces_page: int = 1000
     """Spaces in one `GET /v1/spaces` page."""
+    link_seconds: int = 600
+    """Life of a link rendezvous (from its opening)."""
+    max_links: int = 5
+    """Rendezvous one account may have open at once."""
+    max_join_bytes: int = 64 * 1024
+    """Largest join message of a rendezvous (decoded; opaque to the server)."""
+    max_reply_bytes: int = 16 * MiB
+    """Largest reply message of a rendezvous (decoded; opaque to the server). Its request
+    body may pass `max_body`: the body limit of that one route is widened to fit it."""
 
 
 @dataclass(frozen=True)

@@ -188,13 +188,14 @@ def counts(engine: Engine) -> dict[str, int]:
 
 
 class Store:
-    """The stores over one engine (accounts, spaces, items, chunks, chain heads, devices)."""
+    """The stores over one engine (accounts, spaces, items, chunks, heads, devices, links)."""
 
     def __init__(self, engine: Engine, blobs: BlobStore, limits: Limits) -> None:
         from msante.sync.server.chunks import ChunkStore
         from msante.sync.server.devices import DeviceStore
         from msante.sync.server.heads import HeadStore
         from msante.sync.server.items import ItemStore
+        from msante.sync.server.linkstore import LinkStore
 
         self.engine = engine
         self.accounts = AccountStore(engine, limits)
@@ -203,6 +204,7 @@ class Store:
         self.chunks = ChunkStore(engine, blobs, limits)
         self.heads = HeadStore(engine)
         self.devices = DeviceStore(engine, limits)
+        self.links = LinkStore(engine, limits)
 
     def ping(self) -> bool:
         """Whether the database answers."""
