@@ -134,6 +134,17 @@ class PullPage:
     more: bool
 
 
+@dataclass(frozen=True)
+class RecoveryBundle:
+    """An account's recovery bundle as the server keeps it (opaque to the server)."""
+
+    account: str
+    device: str
+    signer: bytes
+    bundle: bytes
+    updated: int
+
+
 class Client:
     """One server's API; use as a context manager (the connection pool is closed after)."""
 
@@ -169,6 +180,22 @@ class Client:
         if body.get("status") != "ok":
             raise self._nonsense(_("its health check did not say ok"))
         return Health(server=_text(body, "server"), api=_text(body, "api"))
+
+    def put_recovery(self, account: str, lookup: str, device: str, signer: bytes,
+                     bundle: bytes) -> bool:
+        """Store or replace the account's recovery bundle; True if it had none."""
+        response = self._authed("PUT", f"/accounts/{account}/recovery", json={
+            "lookup": lookup, "device": device, "signer": b64(signer), "bundle": b64(bundle)})
+        _text(_parse(self, response), "account")
+        return response.status == 201
+
+    def get_recovery(self, account: str) -> RecoveryBundle:
+        """The account's recovery bundle (token of the account)."""
+        return _recovery(self._json_authed("GET", f"/accounts/{account}/recovery"))
+
+    def find_recovery(self, lookup: str) -> RecoveryBundle:
+        """A recovery bundle by its lookup (no token); ServerNotFound when there is none."""
+        return _recovery(self._json("GET", f"/recovery/{lookup}"))
 
     def register(self, account: str, device: str, signing_key: bytes, bundle: bytes) -> None:
         """Register `account` with its first device's public signing key and key bundle."""
@@ -331,6 +358,9 @@ class Client:
             response = self._send(method, path, auth=True, **kw)
         return response
 
+    def _json_authed(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        return _parse(self, self._authed(method, path, **kw))
+
     def _json(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         return _parse(self, self._send(method, path, **kw))
 
@@ -460,6 +490,12 @@ def _int(body: Mapping[str, Any], key: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
     return value
+
+
+def _recovery(body: Mapping[str, Any]) -> RecoveryBundle:
+    return RecoveryBundle(_text(body, "account"), _text(body, "device"),
+                          unb64(body.get("signer")), unb64(body.get("bundle")),
+                          _int(body, "updated"))
 
 
 def _list(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:

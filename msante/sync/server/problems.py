@@ -39,6 +39,8 @@ TITLES: dict[str, str] = {
     "link-used": "Rendezvous message already sent",
     "link-pending": "No message at this rendezvous yet",
     "link-not-joined": "No device has joined this rendezvous yet",
+    "recovery-lookup-taken": "Recovery lookup already used by another account",
+    "recovery-device": "Recovery device is not an active device of the account",
     "too-large": "Request too large",
     "rate-limited": "Too many requests",
     "quota": "Storage quota exceeded",

@@ -213,3 +213,17 @@ link_rendezvous = Table(  # keyed by the account; the no-token routes find a row
     UniqueConstraint("rendezvous_id", name="uq_link_rendezvous_id"),
     Index("ix_link_rendezvous_expires", "expires_at"),
 )
+
+# ------------------------------------------------------------------ account recovery (0004)
+
+recovery_bundles = Table(  # one per account; `lookup` finds it without a token
+    "recovery_bundles", metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column("lookup", String(ID), nullable=False),
+    Column("device_id", String(ID), nullable=False),
+    Column("signer", LargeBinary, nullable=False),
+    Column("bundle", LargeBinary, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.account_id"], ondelete="CASCADE"),
+    UniqueConstraint("lookup", name="uq_recovery_lookup"),
+)

@@ -81,6 +81,8 @@ class Limits:
     max_reply_bytes: int = 16 * MiB
     """Largest reply message of a rendezvous (decoded; opaque to the server). Its request
     body may pass `max_body`: the body limit of that one route is widened to fit it."""
+    max_recovery_bytes: int = 4 * MiB
+    """Largest recovery bundle of an account (decoded; opaque to the server)."""
 
 
 @dataclass(frozen=True)
