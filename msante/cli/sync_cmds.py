@@ -6,6 +6,7 @@ other commands start as fast as before.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -27,6 +28,12 @@ def setup(
         "watch the traffic)."))] = False,
     force: Annotated[bool, typer.Option("--force", help=_(
         "Set up again with a new account, forgetting this vault's current one."))] = False,
+    recover: Annotated[bool, typer.Option("--recover", help=_(
+        "Every device lost: bring your account back into a new vault with your recovery "
+        "key."))] = False,
+    recovery_key_file: Annotated[Path | None, typer.Option(help=_(
+        "Read the recovery key from this file instead of asking (with --recover, or when "
+        "the vault does not know its recovery key's public key yet)."))] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Make this device's keys, register your account on the server and log in once.
@@ -40,13 +47,33 @@ def setup(
     from msante.sync.client import check_url
 
     url = check_url(server_url, insecure=insecure)
+    if recover:
+        from msante.cli.recover_cmd import recover_account
+
+        recover_account(url, insecure, recovery_key_file, json_)
+        return
     with session.open_vault() as vault:
+        _learn_recovery_key(vault.store, recovery_key_file)
         state = sync_setup.setup(vault.store, url, insecure=insecure, force=force)
+        from msante.sync import recovery
+
+        recovery.after_setup(vault.store, insecure=insecure)
     if json_:
         output.print_json(state)
         return
     output.info(_("This device is set up for sync with {server}.").format(server=state["server"]))
     _print(state)
+
+
+def _learn_recovery_key(store: Any, file: Path | None) -> None:
+    """A vault older than the recovery bundle: the recovery key once, to derive its key."""
+    from msante.sync import recover, recovery
+
+    if file is None and not recover.recovery_key_needed(store):
+        return
+    recovery.learn(store, session.secret(file, _("Recovery key: "), _(
+        "This vault needs its recovery key once, to protect the account's recovery bundle: "
+        "use --recovery-key-file FILE (no terminal to ask).")))
 
 
 @app.command("status")

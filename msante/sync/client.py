@@ -197,6 +197,17 @@ class Client:
         """A recovery bundle by its lookup (no token); ServerNotFound when there is none."""
         return _recovery(self._json("GET", f"/recovery/{lookup}"))
 
+    def chain_entries(self, chain: str) -> list[bytes]:
+        """Every entry of a chain, oldest first, as the signed bytes the server keeps."""
+        found: list[bytes] = []
+        while True:
+            body = self._json_authed("GET", f"/chains/{chain}/entries",
+                                     params={"since": len(found)})
+            page = _list(body, "entries")
+            found += [unb64(e.get("entry")) for e in page]
+            if body.get("more") is not True or not page:
+                return found
+
     def register(self, account: str, device: str, signing_key: bytes, bundle: bytes) -> None:
         """Register `account` with its first device's public signing key and key bundle."""
         self._json("POST", "/accounts", json={

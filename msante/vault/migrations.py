@@ -294,6 +294,23 @@ def m009_sync_spaces(conn: Connection, keys: Keys) -> None:
         "entry BLOB NOT NULL, posted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (chain, seq))")
 
 
+def m012_sync_recovery(conn: Connection, keys: Keys) -> None:
+    """What sync needs of the recovery key: its derived public key, its lookup, and the
+    account's recovery device as only the recovery key can open it.
+
+    One row at most (msante/vault/recovery_keys.py, msante/sync/recovery.py): `open_key`, the
+    public half of the HPKE key derived from the recovery key, and `lookup`, the id the server
+    keeps the recovery bundle under; then, once `sync setup` made the account's recovery
+    device: its account, server device id, key id, and its private keys SEALED to `open_key`
+    (`device_sealed`: this vault cannot open them). Never the recovery key, never a private
+    key in the clear. Not a record: it never leaves the vault.
+    """
+    conn.execute(
+        "CREATE TABLE sync_recovery (one INTEGER PRIMARY KEY CHECK (one = 1), "
+        "open_key BLOB NOT NULL, lookup TEXT NOT NULL, account TEXT, device TEXT, "
+        "device_key_id BLOB, device_sealed BLOB, created_at TEXT NOT NULL)")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
@@ -304,4 +321,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("record_rules", m007_record_rules),
     ("sync_device", m008_sync_device),
     ("sync_spaces", m009_sync_spaces),
+    ("sync_recovery", m012_sync_recovery),
 ]
