@@ -151,7 +151,8 @@ def ensure_device(store: Store, client: Client, dev: devices.Device) -> bool:
     entry = AccountChain.add_device(account, dev.signing, device_bundle(
         chain, RECOVERY_NAME, signing, seal.public_key()))
     after = AccountChain.verify([*account.entries, entry], chain=chain)
-    writers = add_writers(store, client, after, dev.signing, key_id)
+    writers = add_writers(store, client, spaces.synced(store.conn), after, dev.signing,
+                          key_id)
     sealed = row.open_key.seal(canonical({"signing": signing.private_bytes(),
                                           "seal": seal.private_bytes()}),
                                device_info(dev.account))
@@ -170,11 +171,11 @@ def ensure_device(store: Store, client: Client, dev: devices.Device) -> bool:
     return True
 
 
-def add_writers(store: Store, client: Client, account: AccountState, signer: SigningKey,
-                key_id: bytes) -> list[ChainEntry]:
-    """An add-writer entry for device `key_id` of `account` in every synced space."""
+def add_writers(store: Store, client: Client, names: list[str], account: AccountState,
+                signer: SigningKey, key_id: bytes) -> list[ChainEntry]:
+    """An add-writer entry for device `key_id` of `account` in each of these spaces."""
     made = []
-    for space in spaces.synced(store.conn):
+    for space in names:
         state = server_space(store, client, space, account)
         made.append(SpaceChain.append(state, signer, "add-writer", {
             "account": account.account, "device": b64e(key_id)}))
