@@ -52,17 +52,29 @@ def setup(
 
         recover_account(url, insecure, recovery_key_file, json_)
         return
+    from msante.sync import recovery
+
     with session.open_vault() as vault:
         _learn_recovery_key(vault.store, recovery_key_file)
-        state = sync_setup.setup(vault.store, url, insecure=insecure, force=force)
-        from msante.sync import recovery
-
-        recovery.after_setup(vault.store, insecure=insecure)
+        if force or not _only_recovery_missing(vault.store, url):
+            sync_setup.setup(vault.store, url, insecure=insecure, force=force)
+        problem = recovery.after_setup(vault.store, insecure=insecure)
+        state = sync_setup.status(vault.store)
+    if problem is not None:
+        output.error(problem)
     if json_:
         output.print_json(state)
         return
     output.info(_("This device is set up for sync with {server}.").format(server=state["server"]))
     _print(state)
+
+
+def _only_recovery_missing(store: Any, url: str) -> bool:
+    """Set up with this server already, but the account's recovery not yet protected."""
+    from msante.sync import device, recovery
+
+    dev = device.load(store.conn)
+    return dev is not None and dev.ready and dev.server == url and not recovery.protected(store)
 
 
 def _learn_recovery_key(store: Any, file: Path | None) -> None:

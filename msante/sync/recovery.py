@@ -27,7 +27,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from msante.errors import IntegrityError, UsageError, WrongKeyError
+from msante.errors import IntegrityError, SyncError, UsageError, WrongKeyError
 from msante.i18n import _
 from msante.sync import device as devices
 from msante.sync import spaces
@@ -151,7 +151,7 @@ def ensure_device(store: Store, client: Client, dev: devices.Device) -> bool:
     entry = AccountChain.add_device(account, dev.signing, device_bundle(
         chain, RECOVERY_NAME, signing, seal.public_key()))
     after = AccountChain.verify([*account.entries, entry], chain=chain)
-    writers = add_writers(store, client, spaces.synced(store.conn), after, dev.signing,
+    writers = add_writers(store, client, account_spaces(store, client), after, dev.signing,
                           key_id)
     sealed = row.open_key.seal(canonical({"signing": signing.private_bytes(),
                                           "seal": seal.private_bytes()}),
@@ -180,6 +180,12 @@ def add_writers(store: Store, client: Client, names: list[str], account: Account
         made.append(SpaceChain.append(state, signer, "add-writer", {
             "account": account.account, "device": b64e(key_id)}))
     return made
+
+
+def account_spaces(store: Store, client: Client) -> list[str]:
+    """The synced spaces of this vault that the account owns or manages on the server."""
+    mine = {s["space"] for s in client.spaces() if s["role"] in ("owner", "manage")}
+    return [space for space in spaces.synced(store.conn) if space in mine]
 
 
 def server_chain(store: Store, client: Client, chain: str) -> AccountState:
@@ -233,11 +239,10 @@ def post(store: Store, client: Client) -> None:
 
 # -- the bundle ----------------------------------------------------------------------------
 
-def bundle_body(store: Store, dev: devices.Device, row: Row) -> bytes:
-    """What the bundle carries (see the module's docstring)."""
+def bundle_body(store: Store, dev: devices.Device, row: Row, names: list[str]) -> bytes:
+    """What the bundle carries (see the module's docstring) for spaces `names`."""
     held = {space: [keys.body().decode("ascii")
-                    for keys in spaces.load(store.conn, space).values()]
-            for space in spaces.synced(store.conn)}
+                    for keys in spaces.load(store.conn, space).values()] for space in names}
     assert row.device is not None and row.device_sealed is not None
     return canonical({"account": dev.account, "server": dev.server_id, "space": dev.space,
                       "device": row.device, "keys": row.device_sealed, "spaces": held})
@@ -245,19 +250,23 @@ def bundle_body(store: Store, dev: devices.Device, row: Row) -> bytes:
 
 def reseal(store: Store, client: Client, dev: devices.Device) -> bool:
     """Seal the account's recovery bundle anew (every space's keys, every version) and store
-    it on the server; False when this vault has no recovery device for the account (yet).
-    Called after `sync setup` and after any change of keys; the client is logged in."""
+    it on the server, first making the recovery device if this vault has none for the account
+    (a new recovery key since); False when the vault does not know its recovery key's public
+    key. Called after `sync setup` and after any change of keys; the client is logged in."""
     row = load(store.conn)
-    if row is None or not row.device_for(dev.account):
+    if row is None:
         return False
-    assert row.device is not None
+    if not row.device_for(dev.account):
+        ensure_device(store, client, dev)
+        row = load(store.conn)
+    assert row is not None and row.device is not None
+    names = account_spaces(store, client)
     sealed = sign_then_seal(dev.signing, row.open_key, Purpose.RECOVERY,
                             context(dev.account, dev.server_id, row.lookup),
-                            bundle_body(store, dev, row))
+                            bundle_body(store, dev, row, names))
     client.put_recovery(dev.account, row.lookup, row.device,
                         dev.signing.verify_key().key_id(), sealed)
-    versions = {space: max(spaces.load(store.conn, space))
-                for space in spaces.synced(store.conn)}
+    versions = {space: max(spaces.load(store.conn, space)) for space in names}
     with store.write() as tx:
         store.log(tx, "sync.recovery.sealed", detail={"account": dev.account,
                                                       "key_versions": versions})
@@ -266,8 +275,13 @@ def reseal(store: Store, client: Client, dev: devices.Device) -> bool:
 
 def protect(store: Store, client: Client, dev: devices.Device) -> bool:
     """After setup: make the recovery device if needed, then seal the bundle."""
-    ensure_device(store, client, dev)
     return reseal(store, client, dev)
+
+
+def protected(store: Store) -> bool:
+    """Whether this vault's account has its recovery device for the current recovery key."""
+    row, dev = load(store.conn), devices.load(store.conn)
+    return row is not None and dev is not None and row.device_for(dev.account)
 
 
 @dataclass(frozen=True)
@@ -314,14 +328,25 @@ def read_body(body: bytes, key: RecoveryKey) -> Opened:
 
 
 def after_setup(store: Store, *, insecure: bool = False,
-                connect: Callable[[str, bool], Client] | None = None) -> bool:
-    """`sync setup` done: log in again, make the recovery device if needed, seal the bundle."""
+                connect: Callable[[str, bool], Client] | None = None) -> str | None:
+    """`sync setup` done: log in again, make the recovery device if needed, seal the bundle.
+
+    The setup itself stands whatever happens here: a failure is returned as a message to
+    show (None when the account is protected), and the next `sync setup` tries again.
+    """
     dev = devices.load(store.conn)
     if dev is None or not dev.ready:
-        return False
-    with (connect or _client)(dev.server, insecure) as client:
-        client.login(dev.account, dev.device, dev.signing, dev.server_id)
-        return protect(store, client, dev)
+        return None
+    try:
+        with (connect or _client)(dev.server, insecure) as client:
+            client.login(dev.account, dev.device, dev.signing, dev.server_id)
+            protect(store, client, dev)
+    except SyncError as exc:
+        return _("Account recovery is not set up yet: {detail} Run 'msante sync setup "
+                 "{server}' again to retry; if this recovery key already recovers another "
+                 "account (one that --force left), draw a new one first with 'msante passwd "
+                 "--rotate-keys'.").format(detail=exc.message, server=dev.server)
+    return None
 
 
 def _client(url: str, insecure: bool) -> Client:
