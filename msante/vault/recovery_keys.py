@@ -56,6 +56,17 @@ def remember(tx: Connection, secret: bytes) -> None:
                "VALUES (1, ?, ?, ?)", (open_key(secret), lookup(secret), now()))
 
 
+def has_table(conn: Connection) -> bool:
+    """Whether the schema has `sync_recovery` (a vault made at an older migration has not)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                        "name = 'sync_recovery'").fetchone() is not None
+
+
+def forget(tx: Connection) -> None:
+    """Forget the recovery key's public side (a rotation resumed without the new key)."""
+    tx.execute("DELETE FROM sync_recovery")
+
+
 def known(conn: Connection) -> bool:
     """Whether the vault holds its recovery key's public key."""
     return conn.execute("SELECT 1 FROM sync_recovery").fetchone() is not None
