@@ -181,3 +181,31 @@ def test_init_and_rotation_keep_the_recovery_public_key(cli, made: Path, home: P
     assert r.code == 0, r.err
     secret2 = parse_recovery_key((tmp_path / "rk2").read_text())
     assert row() == (recovery_keys.open_key(secret2), recovery_keys.lookup(secret2))
+
+
+def test_a_new_recovery_key_moves_the_bundle_at_the_next_setup(
+        cli, made: Path, vault_a: Path, server: tuple[str, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After passwd --rotate-keys, 'sync setup' again only protects the account: the new key
+    recovers it, the old one finds nothing."""
+    url = server[0]
+    r = cli("passwd", "--rotate-keys", "--new-passphrase-file", str(made),
+            "--recovery-key-file", str(tmp_path / "rk2"), pfile=made)
+    assert r.code == 0, r.err
+    again = cli("sync", "setup", url, "--json", pfile=made)
+    assert again.code == 0 and again.err == "", again.err
+    assert again.json()["account"] == device_of(vault_a).account
+    old = recover_into(cli, monkeypatch, tmp_path / "n1", url, made.parent / "rk", made)
+    assert old.code == ExitCode.WRONG_KEY, old.err
+    new = recover_into(cli, monkeypatch, tmp_path / "n2", url, tmp_path / "rk2", made)
+    assert new.code == 0, new.err
+    assert scope_keys(tmp_path / "n2") == scope_keys(vault_a)
+
+
+def test_a_forced_new_account_keeps_its_setup_and_says_recovery_is_missing(
+        cli, made: Path, vault_a: Path, server: tuple[str, Path]) -> None:
+    """--force: the same recovery key already recovers the old account (409): the setup
+    stands, one line says what to do."""
+    r = cli("sync", "setup", server[0], "--force", pfile=made)
+    assert r.code == 0, r.err
+    assert "Account recovery is not set up yet" in r.err and "--rotate-keys" in r.err
