@@ -40,12 +40,7 @@ def recover(store: Store, url: str, text: str, *, insecure: bool = False,
     key = RecoveryKey.parse(text)
     with connect(url, insecure) as client:
         server_id = client.health().server
-        found = _find(client, key, url)
-        opened, signature, body = _open(key, found, server_id)
-        client.login(found.account, found.device, opened.signing, server_id)
-        account = recovery.server_chain(store, client, f"account:{found.account}")
-        _check_signer(account, opened, found, key, server_id, signature, body)
-        states = _check_spaces(store, client, account, opened)
+        opened, account, states = _checked(client, key, url, server_id, store)
         dev = _join(store, client, server_id, opened, account, states, insecure)
         client.login(dev.account, dev.device, dev.signing, server_id)
         recovery.protect(store, client, dev)
@@ -53,15 +48,26 @@ def recover(store: Store, url: str, text: str, *, insecure: bool = False,
     return setup.status(store)
 
 
+def _checked(client: Client, key: RecoveryKey, url: str, server_id: str,
+             store: Store | None) -> tuple[Opened, AccountState, dict[str, SpaceState]]:
+    """Steps 2 to 5: find, open, log in as the recovery device, check against the chains
+    (kept in `store` when given). The client is then logged in as the recovery device."""
+    found = _find(client, key, url)
+    opened, signature, body = _open(key, found, server_id)
+    client.login(found.account, found.device, opened.signing, server_id)
+    account = recovery.server_chain(store, client, f"account:{found.account}")
+    _check_signer(account, opened, found, key, server_id, signature, body)
+    return opened, account, _check_spaces(store, client, account, opened)
+
+
 def check_key(url: str, text: str, *, insecure: bool = False,
               connect: setup.ClientFactory = setup.default_client) -> str:
-    """Before anything is made: the server has a bundle for this key, and it opens with it
-    (WrongKeyError, BadBundle, BadSeal otherwise); the account's id."""
+    """Before anything is made: every check of `recover`, with nothing kept (WrongKeyError,
+    BadBundle, StaleBundle, BadSeal, ChainError otherwise); the account's id."""
     key = RecoveryKey.parse(text)
     with connect(url, insecure) as client:
-        found = _find(client, key, url)
-        _open(key, found, client.health().server)
-    return found.account
+        opened, _account, _states = _checked(client, key, url, client.health().server, None)
+    return opened.account
 
 
 def _refuse_used(store: Store) -> None:
@@ -113,7 +119,7 @@ def _check_signer(account: AccountState, opened: Opened, found: RecoveryBundle,
                  recovery.context(found.account, server_id, key.lookup), signature, body)
 
 
-def _check_spaces(store: Store, client: Client, account: AccountState,
+def _check_spaces(store: Store | None, client: Client, account: AccountState,
                   opened: Opened) -> dict[str, SpaceState]:
     """Every space of the account, verified; the bundle must hold its current keys."""
     names = {s["space"] for s in client.spaces() if s["role"] in ("owner", "manage")}

@@ -188,14 +188,16 @@ def account_spaces(store: Store, client: Client) -> list[str]:
     return [space for space in spaces.synced(store.conn) if space in mine]
 
 
-def server_chain(store: Store, client: Client, chain: str) -> AccountState:
-    """The account chain as the server has it (after posting ours), verified and kept."""
-    post(store, client)
+def server_chain(store: Store | None, client: Client, chain: str) -> AccountState:
+    """The account chain as the server has it (after posting ours), verified and kept (with
+    no store: only verified)."""
+    if store is not None:
+        post(store, client)
     entries = _fetch(store, client, chain)
     return AccountChain.verify(entries, chain=chain)
 
 
-def server_space(store: Store, client: Client, space: str, account: AccountState,
+def server_space(store: Store | None, client: Client, space: str, account: AccountState,
                  others: Callable[[str], AccountState | None] | None = None) -> SpaceState:
     """A space chain as the server has it, verified against `account` (and `others`)."""
     def lookup(name: str) -> AccountState | None:
@@ -206,13 +208,15 @@ def server_space(store: Store, client: Client, space: str, account: AccountState
     return SpaceChain.verify(entries, lookup, chain=f"space:{space}")
 
 
-def _fetch(store: Store, client: Client, chain: str) -> list[ChainEntry]:
+def _fetch(store: Store | None, client: Client, chain: str) -> list[ChainEntry]:
     """A chain's entries from the server, the ones this vault lacked kept as posted."""
     try:
         entries = [ChainEntry.from_json(raw) for raw in client.chain_entries(chain)]
     except ValueError as exc:
         raise BadBundle(_("The server sent a malformed chain entry: {error}").format(
             error=exc)) from None
+    if store is None:
+        return entries
     known = len(spaces.entries(store.conn, chain))
     if len(entries) > known:
         with store.write() as tx:

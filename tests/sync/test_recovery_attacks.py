@@ -77,7 +77,7 @@ def test_another_accounts_bundle_does_not_open(
     before = counts_of(data)
     r = recover_into(cli, monkeypatch, tmp_path / "n1", url, made.parent / "rk", made)
     refused(r, "encrypted message does not open")
-    assert counts_of(data) == before
+    assert counts_of(data) == before and not (tmp_path / "n1").exists()
     server_sql(data, "UPDATE recovery_bundles SET bundle = ? WHERE account_id = ?", rows[a], a)
     lookups = dict(server_sql(data, "SELECT account_id, lookup FROM recovery_bundles"))
     server_sql(data, "UPDATE recovery_bundles SET lookup = 'x' WHERE account_id = ?", a)
@@ -144,7 +144,7 @@ def test_a_bundle_not_resealed_after_a_rotation_is_stale(
     r = recover_into(cli, monkeypatch, tmp_path / "n1", url, made.parent / "rk", made)
     refused(r, "stale")
     assert "version 1" in r.err and "version 2" in r.err
-    assert counts_of(data) == before
+    assert counts_of(data) == before and not (tmp_path / "n1").exists()
     from msante.api import Vault
     from tests.helpers_vault import keys_of
     with logged_in(url, vault_a) as (client, dev), \
