@@ -182,16 +182,19 @@ class Client:
         return Health(server=_text(body, "server"), api=_text(body, "api"))
 
     def put_recovery(self, account: str, lookup: str, device: str, signer: bytes,
-                     bundle: bytes) -> bool:
-        """Store or replace the account's recovery bundle; True if it had none."""
+                     bundle: bytes, replaces: str | None = None) -> bool:
+        """Store or replace the account's recovery bundle under `lookup` (deleting the one
+        under `replaces`); True if that lookup had none."""
         response = self._authed("PUT", f"/accounts/{account}/recovery", json={
-            "lookup": lookup, "device": device, "signer": b64(signer), "bundle": b64(bundle)})
+            "lookup": lookup, "device": device, "signer": b64(signer), "bundle": b64(bundle),
+            "replaces": replaces})
         _text(_parse(self, response), "account")
         return response.status == 201
 
-    def get_recovery(self, account: str) -> RecoveryBundle:
-        """The account's recovery bundle (token of the account)."""
-        return _recovery(self._json_authed("GET", f"/accounts/{account}/recovery"))
+    def recovery_bundles(self, account: str) -> list[RecoveryBundle]:
+        """The account's recovery bundles, one per recovery key (token of the account)."""
+        body = self._json_authed("GET", f"/accounts/{account}/recovery")
+        return [_recovery(b) for b in _list(body, "bundles")]
 
     def find_recovery(self, lookup: str) -> RecoveryBundle:
         """A recovery bundle by its lookup (no token); ServerNotFound when there is none."""

@@ -42,6 +42,7 @@ def recover(store: Store, url: str, text: str, *, insecure: bool = False,
         server_id = client.health().server
         opened, account, states = _checked(client, key, url, server_id, store)
         dev = _join(store, client, server_id, opened, account, states, insecure)
+        _replace_on_reseal(store, key)
         client.login(dev.account, dev.device, dev.signing, server_id)
         recovery.protect(store, client, dev)
         devices.mark_ready(store, dev)
@@ -68,6 +69,14 @@ def check_key(url: str, text: str, *, insecure: bool = False,
     with connect(url, insecure) as client:
         opened, _account, _states = _checked(client, key, url, client.health().server, None)
     return opened.account
+
+
+def _replace_on_reseal(store: Store, key: RecoveryKey) -> None:
+    """The bundle of the key just used goes when this vault first seals its own: the lost
+    vault's recovery key stops recovering the account."""
+    with store.write() as tx:
+        tx.execute("UPDATE sync_recovery SET posted_lookup = ?", (key.lookup,))
+        store.log(tx, "sync.recovery.key", detail={"replaces_used_key": True})
 
 
 def _refuse_used(store: Store) -> None:

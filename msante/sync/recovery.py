@@ -88,6 +88,7 @@ class Row:
     device: str | None
     device_key_id: bytes | None
     device_sealed: bytes | None
+    posted_lookup: str | None
 
     def device_for(self, account: str) -> bool:
         """Whether this row's recovery device is the one of `account`, for this key."""
@@ -97,12 +98,12 @@ class Row:
 def load(conn: Connection) -> Row | None:
     """The vault's recovery row, or None (a vault made before migration 12, not yet told)."""
     row = conn.execute("SELECT open_key, lookup, account, device, device_key_id, "
-                       "device_sealed FROM sync_recovery").fetchone()
+                       "device_sealed, posted_lookup FROM sync_recovery").fetchone()
     if row is None:
         return None
     return Row(OpenKey.from_bytes(bytes(row[0])), str(row[1]), row[2], row[3],
                bytes(row[4]) if row[4] is not None else None,
-               bytes(row[5]) if row[5] is not None else None)
+               bytes(row[5]) if row[5] is not None else None, row[6])
 
 
 def learn(store: Store, text: str) -> None:
@@ -268,12 +269,15 @@ def reseal(store: Store, client: Client, dev: devices.Device) -> bool:
     sealed = sign_then_seal(dev.signing, row.open_key, Purpose.RECOVERY,
                             context(dev.account, dev.server_id, row.lookup),
                             bundle_body(store, dev, row, names))
+    replaces = row.posted_lookup if row.posted_lookup != row.lookup else None
     client.put_recovery(dev.account, row.lookup, row.device,
-                        dev.signing.verify_key().key_id(), sealed)
+                        dev.signing.verify_key().key_id(), sealed, replaces)
     versions = {space: max(spaces.load(store.conn, space)) for space in names}
     with store.write() as tx:
-        store.log(tx, "sync.recovery.sealed", detail={"account": dev.account,
-                                                      "key_versions": versions})
+        tx.execute("UPDATE sync_recovery SET posted_lookup = lookup")
+        store.log(tx, "sync.recovery.sealed", detail={
+            "account": dev.account, "key_versions": versions,
+            "replaced_older_key": replaces is not None})
     return True
 
 

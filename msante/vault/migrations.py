@@ -302,13 +302,15 @@ def m012_sync_recovery(conn: Connection, keys: Keys) -> None:
     public half of the HPKE key derived from the recovery key, and `lookup`, the id the server
     keeps the recovery bundle under; then, once `sync setup` made the account's recovery
     device: its account, server device id, key id, and its private keys SEALED to `open_key`
-    (`device_sealed`: this vault cannot open them). Never the recovery key, never a private
-    key in the clear. Not a record: it never leaves the vault.
+    (`device_sealed`: this vault cannot open them); `posted_lookup`, the lookup its bundle was
+    last stored under (deleted on the server when the key changes). Never the recovery key,
+    never a private key in the clear. Not a record: it never leaves the vault.
     """
     conn.execute(
         "CREATE TABLE sync_recovery (one INTEGER PRIMARY KEY CHECK (one = 1), "
         "open_key BLOB NOT NULL, lookup TEXT NOT NULL, account TEXT, device TEXT, "
-        "device_key_id BLOB, device_sealed BLOB, created_at TEXT NOT NULL)")
+        "device_key_id BLOB, device_sealed BLOB, posted_lookup TEXT, "
+        "created_at TEXT NOT NULL)")
 
 
 MIGRATIONS: list[tuple[str, Migration]] = [

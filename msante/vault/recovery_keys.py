@@ -50,10 +50,13 @@ def open_key(secret: bytes) -> bytes:
 
 def remember(tx: Connection, secret: bytes) -> None:
     """Keep the public key and lookup of a (new) recovery key, forgetting any recovery device
-    made for the previous one (inside a write transaction)."""
+    made for the previous one, but not where its bundle was stored (the next re-seal deletes
+    it there); inside a write transaction."""
+    row = tx.execute("SELECT posted_lookup FROM sync_recovery").fetchone()
     tx.execute("DELETE FROM sync_recovery")
-    tx.execute("INSERT INTO sync_recovery (one, open_key, lookup, created_at) "
-               "VALUES (1, ?, ?, ?)", (open_key(secret), lookup(secret), now()))
+    tx.execute("INSERT INTO sync_recovery (one, open_key, lookup, posted_lookup, created_at) "
+               "VALUES (1, ?, ?, ?, ?)",
+               (open_key(secret), lookup(secret), row[0] if row else None, now()))
 
 
 def has_table(conn: Connection) -> bool:

@@ -41,6 +41,7 @@ TITLES: dict[str, str] = {
     "link-not-joined": "No device has joined this rendezvous yet",
     "recovery-lookup-taken": "Recovery lookup already used by another account",
     "recovery-device": "Recovery device is not an active device of the account",
+    "recovery-limit": "Too many recovery bundles",
     "too-large": "Request too large",
     "rate-limited": "Too many requests",
     "quota": "Storage quota exceeded",

@@ -1,8 +1,8 @@
 """`/v1/accounts/{account}/recovery` and `/v1/recovery/{lookup}`: the recovery bundle.
 
-    PUT /v1/accounts/{account}/recovery   token of the account   store or replace it
-    GET /v1/accounts/{account}/recovery   token of the account   read it
-    GET /v1/recovery/{lookup}             no token               read it by its lookup
+    PUT /v1/accounts/{account}/recovery   token of the account   store or replace one
+    GET /v1/accounts/{account}/recovery   token of the account   the account's bundles
+    GET /v1/recovery/{lookup}             no token               one, by its lookup
 
 The route without a token is rate limited by client address; an unknown lookup, like another
 account's path, is the 404 of something that does not exist.
@@ -38,6 +38,8 @@ class RecoveryIn(Strict):
     device: Id = Field(description="the account's recovery device")
     signer: Hash = Field(description="key id of the device that signed the bundle")
     bundle: Sealed
+    replaces: str | None = Field(default=None, pattern=LOOKUP_PATTERN, description=(
+        "the lookup of this account's bundle to delete (an older recovery key's)"))
 
 
 class RecoveryOut(Strict):
@@ -50,6 +52,12 @@ class RecoveryOut(Strict):
     updated: int = Field(description="when it was last stored, Unix seconds")
 
 
+class RecoveryList(Strict):
+    """The account's recovery bundles, by lookup."""
+
+    bundles: list[RecoveryOut]
+
+
 def _out_of(found: Bundle) -> RecoveryOut:
     return RecoveryOut(account=found.account, device=found.device, signer=found.signer,
                        bundle=found.bundle, updated=found.updated)
@@ -57,21 +65,22 @@ def _out_of(found: Bundle) -> RecoveryOut:
 
 @router.put("/accounts/{account}/recovery", status_code=201,
             responses={200: {"description": "replaced the account's previous bundle"},
-                       409: {"description": "recovery-lookup-taken"},
+                       409: {"description": "recovery-lookup-taken, recovery-limit"},
                        422: {"description": "invalid, recovery-device"}})
 def put_recovery(account: Own, body: RecoveryIn, st: St, response: Response) -> RecoveryOut:
-    """Store or replace the caller's account's recovery bundle."""
+    """Store or replace one of the caller's account's recovery bundles."""
     if len(body.bundle) > st.settings.limits.max_recovery_bytes:
         raise TooLarge("The recovery bundle is too large.", st.settings.limits.max_recovery_bytes)
-    if not st.store.recovery.put(account, body.lookup, body.device, body.signer, body.bundle):
+    if not st.store.recovery.put(account, body.lookup, body.device, body.signer, body.bundle,
+                                 body.replaces):
         response.status_code = 200
-    return _out_of(st.store.recovery.get(account))
+    return _out_of(st.store.recovery.find(body.lookup))
 
 
 @router.get("/accounts/{account}/recovery")
-def get_recovery(account: Own, st: St) -> RecoveryOut:
-    """The caller's account's recovery bundle."""
-    return _out_of(st.store.recovery.get(account))
+def get_recovery(account: Own, st: St) -> RecoveryList:
+    """The caller's account's recovery bundles."""
+    return RecoveryList(bundles=[_out_of(b) for b in st.store.recovery.of_account(account)])
 
 
 @router.get("/recovery/{lookup}", dependencies=[Depends(by_address)])

@@ -216,10 +216,10 @@ link_rendezvous = Table(  # keyed by the account; the no-token routes find a row
 
 # ------------------------------------------------------------------ account recovery (0004)
 
-recovery_bundles = Table(  # one per account; `lookup` finds it without a token
+recovery_bundles = Table(  # one per recovery key of the account; `lookup` finds it
     "recovery_bundles", metadata,
     Column("account_id", String(ID), primary_key=True),
-    Column("lookup", String(ID), nullable=False),
+    Column("lookup", String(ID), primary_key=True),
     Column("device_id", String(ID), nullable=False),
     Column("signer", LargeBinary, nullable=False),
     Column("bundle", LargeBinary, nullable=False),

@@ -82,7 +82,9 @@ class Limits:
     """Largest reply message of a rendezvous (decoded; opaque to the server). Its request
     body may pass `max_body`: the body limit of that one route is widened to fit it."""
     max_recovery_bytes: int = 4 * MiB
-    """Largest recovery bundle of an account (decoded; opaque to the server)."""
+    """Largest recovery bundle (decoded; opaque to the server)."""
+    max_recovery_bundles: int = 20
+    """Recovery bundles one account may have (one per recovery key of its vaults)."""
 
 
 @dataclass(frozen=True)

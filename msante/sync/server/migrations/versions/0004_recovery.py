@@ -1,4 +1,4 @@
-"""0004: account recovery bundles (one per account, found by a lookup derived from the key).
+"""0004: account recovery bundles (one per recovery key of an account, found by its lookup).
 
 Revision ID: 0004
 Revises: 0003
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("bundle", sa.LargeBinary(), nullable=False),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.account_id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("account_id"),
+        sa.PrimaryKeyConstraint("account_id", "lookup"),
         sa.UniqueConstraint("lookup", name="uq_recovery_lookup")
     )
 
