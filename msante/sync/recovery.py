@@ -212,7 +212,7 @@ def server_space(store: Store | None, client: Client, space: str, account: Accou
 def _fetch(store: Store | None, client: Client, chain: str) -> list[ChainEntry]:
     """A chain's entries from the server, the ones this vault lacked kept as posted."""
     try:
-        entries = [ChainEntry.from_json(raw) for raw in client.chain_entries(chain)]
+        entries = [ChainEntry.from_json(r.entry) for r in client.chain_records(chain)]
     except ValueError as exc:
         raise BadBundle(_("The server sent a malformed chain entry: {error}").format(
             error=exc)) from None

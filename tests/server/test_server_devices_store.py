@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,21 @@ def test_spaces_are_listed_by_id_in_pages_with_the_role(any_server: Server) -> N
     assert first == [(mine[0], "owner"), (mine[1], "owner")] and more
     rest, more = srv.store.devices.spaces(who.account, mine[1], 2)
     assert rest == [(mine[2], "owner")] and not more
+
+
+def test_concurrent_adds_of_one_device_store_it_once(any_server: Server) -> None:
+    """Four retries of the same device at once: one new, three the same write, no error."""
+    srv = any_server
+    who = srv.account()
+    device = new_id()
+    results: list[bool] = []
+
+    def add() -> None:
+        results.append(srv.store.devices.add(who.account, device, b"key", b"bundle"))
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(results) == [False, False, False, True]

@@ -4,6 +4,7 @@ reply read once, the same 404 for unknown and expired."""
 from __future__ import annotations
 
 import secrets
+import threading
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,27 @@ def test_open_rendezvous_are_bounded_and_expired_ones_are_swept(tmp_path: Path,
                 t.link_rendezvous.c.rendezvous_id == first)).all()
         assert left == []
         assert links.open(who.account, rid())[0]
+
+
+def test_concurrent_joins_store_exactly_one(any_server: Server) -> None:
+    """Four new devices joining at once with different messages: one stored, three link-used."""
+    srv = any_server
+    who = srv.account()
+    links, r = srv.store.links, rid()
+    links.open(who.account, r)
+    outcomes: list[str] = []
+
+    def join(message: bytes) -> None:
+        try:
+            links.join(r, message)
+            outcomes.append("stored")
+        except Conflict as exc:
+            outcomes.append(exc.slug)
+
+    threads = [threading.Thread(target=join, args=(b"join %d" % i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(outcomes) == ["link-used"] * 3 + ["stored"]
+    assert links.joined(who.account, r).startswith(b"join ")

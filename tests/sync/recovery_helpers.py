@@ -50,7 +50,7 @@ def logged_in(url: str, home: Path) -> Iterator[tuple[Client, devices.Device]]:
 def account_state(client: Client, account: str) -> AccountState:
     """The account chain on the server, verified."""
     chain = f"account:{account}"
-    entries = [ChainEntry.from_json(raw) for raw in client.chain_entries(chain)]
+    entries = [ChainEntry.from_json(r.entry) for r in client.chain_records(chain)]
     return AccountChain.verify(entries, chain=chain)
 
 

@@ -22,9 +22,9 @@ def new_id() -> str:
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real server (SQLite) on a free port of 127.0.0.1, with pages of two spaces."""
+    """A real server (SQLite) on a free port of 127.0.0.1, with pages of two spaces or wraps."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("srv"),
-                        limits=Limits(max_spaces_page=2))
+                        limits=Limits(max_spaces_page=2, max_chain_page=2))
     with live_server(settings) as (base, _app):
         yield base
 
@@ -100,3 +100,19 @@ def test_a_link_exchange_through_the_client(url: str, dev: Device) -> None:
             new.get_reply(rendezvous)
         with pytest.raises(ServerNotFound):
             new.link_account(rendezvous)
+
+
+def test_wraps_round_trip_through_the_client(dev: Device) -> None:
+    """put_wrap: True then False (a retry), other bytes refused; wraps follows the pages,
+    oldest first."""
+    space, device = new_id(), secrets.token_urlsafe(32)
+    dev.client.create_space(space)
+    assert dev.client.put_wrap(space, 2, device, b"keys v2") is True
+    assert dev.client.put_wrap(space, 1, device, b"keys v1") is True
+    assert dev.client.put_wrap(space, 3, device, b"keys v3") is True
+    assert dev.client.put_wrap(space, 1, device, b"keys v1") is False
+    with pytest.raises(ServerBusy):
+        dev.client.put_wrap(space, 1, device, b"other keys")
+    assert dev.client.wraps(space, device) == [(1, b"keys v1"), (2, b"keys v2"),
+                                               (3, b"keys v3")]  # two pages
+    assert dev.client.wraps(space, secrets.token_urlsafe(32)) == []

@@ -10,6 +10,7 @@ challenges in the same transaction: its tokens stop at once and its logins are r
 from __future__ import annotations
 
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from msante.sync.server import schema as t
 from msante.sync.server.db import reading, writing
@@ -27,6 +28,13 @@ class DeviceStore:
 
     def add(self, account: str, device: str, signing_key: bytes, bundle: bytes) -> bool:
         """Register another device of `account`: True if new, False if the same again."""
+        try:
+            return self._add(account, device, signing_key, bundle)
+        except IntegrityError:  # the same device added at the same time (PostgreSQL)
+            return self._add(account, device, signing_key, bundle)
+
+    def _add(self, account: str, device: str, signing_key: bytes, bundle: bytes) -> bool:
+        """One attempt at `add`."""
         d = t.devices.c
         with writing(self.engine) as conn:
             old = conn.execute(select(d.signing_key, d.bundle, d.revoked_at).where(

@@ -1,4 +1,5 @@
-"""`/v1/accounts/{account}/devices` (add, revoke another device) and `GET /v1/spaces`.
+"""`/v1/accounts/{account}/devices` (add, revoke another device), `GET /v1/spaces` and the
+key wraps `/v1/spaces/{space}/wraps/…`.
 
 Only a token of the account touches its devices; any other account gets the 404 of an account
 that does not exist (nothing to enumerate).
@@ -19,13 +20,18 @@ from msante.sync.server.keymodels import (
     NewDevice,
     SpaceRole,
     Spaces,
+    WrapIn,
+    WrapOut,
+    Wraps,
+    WrapStored,
 )
 from msante.sync.server.models import ID_PATTERN
-from msante.sync.server.problems import NotFound, Problem
-from msante.sync.server.routes import ERRORS, DeviceId, St, Who
+from msante.sync.server.problems import NotFound, Problem, TooLarge
+from msante.sync.server.routes import ERRORS, DeviceId, Space, St, Who
 
 router = APIRouter(prefix=f"/{API_VERSION}", responses=ERRORS)
 AccountId = Annotated[str, Path(pattern=ID_PATTERN)]
+Version = Annotated[int, Path(ge=0, le=2**31 - 1, description="the space's key version")]
 
 
 def own_account(account: AccountId, who: Who) -> str:
@@ -66,3 +72,28 @@ def list_spaces(st: St, who: Who,
     rows, more = st.store.devices.spaces(who.account, after,
                                          min(limit, st.settings.limits.max_spaces_page))
     return Spaces(spaces=[SpaceRole(space=s, role=r) for s, r in rows], more=more)
+
+
+@router.put("/spaces/{space}/wraps/{version}/{device}", status_code=201,
+            responses={200: {"description": "the same bytes were already stored"},
+                       409: {"description": "wrap-differs"}})
+def put_wrap(space: Space, version: Version, device: DeviceId, body: WrapIn, st: St, who: Who,
+             response: Response) -> WrapStored:
+    """Store the space's scope keys of `version` sealed for `device` (its key id, base64url):
+    owners and managers only; immutable."""
+    limit = st.settings.limits.max_wrap_bytes
+    if len(body.sealed) > limit:
+        raise TooLarge("The wrap is too large.", limit)
+    if not st.store.wraps.put(who, space, version, device, body.sealed):
+        response.status_code = 200
+    return WrapStored(space=space, version=version, device=device)
+
+
+@router.get("/spaces/{space}/wraps/{device}")
+def get_wraps(space: Space, device: DeviceId, st: St,
+              since: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+              limit: Annotated[int, Query(ge=1, le=10_000)] = 500) -> Wraps:
+    """The wraps for `device` (its key id) in the space, oldest key version first (paged)."""
+    rows, more = st.store.wraps.list(space, device, since,
+                                     min(limit, st.settings.limits.max_chain_page))
+    return Wraps(wraps=[WrapOut(version=v, sealed=s) for v, s in rows], more=more)

@@ -27,6 +27,9 @@ Rendezvous = Annotated[str, Field(pattern=RENDEZVOUS_PATTERN,
                                               "of A-Z a-z 0-9 _ - (at least 128 bits)")]
 JoinBytes = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_join_bytes)), _out,
                       _schema(DEFAULTS.max_join_bytes, "the new device's message (opaque)")]
+Sealed = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_wrap_bytes)), _out,
+                   _schema(DEFAULTS.max_wrap_bytes, "scope keys sealed for one device "
+                                                    "(opaque)")]
 ReplyBytes = Annotated[bytes, BeforeValidator(_decoder(DEFAULTS.max_reply_bytes)), _out,
                        _schema(DEFAULTS.max_reply_bytes, "the existing device's reply "
                                                          "(opaque)")]
@@ -113,3 +116,31 @@ class LinkStored(Strict):
     """A message stored at a rendezvous (or already there, the same)."""
 
     rendezvous: str
+
+
+class WrapIn(Strict):
+    """A space's scope keys of one key version, sealed for one device."""
+
+    sealed: Sealed
+
+
+class WrapStored(Strict):
+    """A wrap stored (or already there, the same)."""
+
+    space: str
+    version: int
+    device: str
+
+
+class WrapOut(Strict):
+    """One key version's wrap for a device."""
+
+    version: int
+    sealed: Sealed
+
+
+class Wraps(Strict):
+    """A device's wraps in a space, oldest key version first."""
+
+    wraps: list[WrapOut]
+    more: bool = Field(description="more versions after the last one listed (ask with since)")

@@ -6,16 +6,17 @@ device, which has no token, reads which account it is for, leaves its join messa
 fetches the reply once, which deletes the rendezvous. An unknown and an expired rendezvous get
 the same 404; a live one with nothing yet to read gets 404 `link-pending`. Messages are
 sealed by the devices: the server stores them as sent and never reads them. Expired rows are
-deleted whenever a rendezvous is opened.
+deleted whenever a rendezvous is opened (and are invisible until then).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from msante.sync.server import schema as t
 from msante.sync.server.db import reading, writing
@@ -24,6 +25,7 @@ from msante.sync.server.settings import Limits
 from msante.sync.server.store import now
 
 L = t.link_rendezvous.c
+log = logging.getLogger("msante.server")
 
 
 @dataclass(frozen=True)
@@ -54,17 +56,17 @@ class LinkStore:
     def open(self, account: str, rendezvous: str) -> tuple[bool, Link]:
         """Open `rendezvous` for `account`: (True, it) if new, (False, it) if already its."""
         at = now()
+        self._sweep(at)
         try:
             with writing(self.engine) as conn:
-                conn.execute(delete(t.link_rendezvous).where(L.expires_at < at))
                 old = conn.execute(select(L.account_id, L.expires_at).where(
                     L.rendezvous_id == rendezvous)).first()
                 if old is not None:
-                    if old.account_id != account:
+                    if old.account_id != account or old.expires_at < at:
                         raise _taken()
                     return False, Link(account, int(old.expires_at))
                 count = conn.scalar(select(func.count()).select_from(t.link_rendezvous).where(
-                    L.account_id == account)) or 0
+                    L.account_id == account, L.expires_at >= at)) or 0
                 if count >= self.limits.max_links:
                     raise Conflict("This account has too many rendezvous open: wait for one "
                                    "to end.", "link-limit", limit=self.limits.max_links)
@@ -75,6 +77,15 @@ class LinkStore:
         except IntegrityError:
             raise _taken() from None
         return True, Link(account, expires)
+
+    def _sweep(self, at: int) -> None:
+        """Delete the expired rendezvous (anyone's), in a transaction of its own: two sweeps
+        at once may trip over each other on PostgreSQL, and a missed sweep is harmless."""
+        try:
+            with writing(self.engine) as conn:
+                conn.execute(delete(t.link_rendezvous).where(L.expires_at < at))
+        except SQLAlchemyError:
+            log.info("sweeping expired link rendezvous failed; the next opening retries")
 
     def find(self, rendezvous: str) -> Link:
         """The live rendezvous (404 otherwise)."""

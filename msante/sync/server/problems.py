@@ -39,6 +39,7 @@ TITLES: dict[str, str] = {
     "link-used": "Rendezvous message already sent",
     "link-pending": "No message at this rendezvous yet",
     "link-not-joined": "No device has joined this rendezvous yet",
+    "wrap-differs": "Key wrap already stored with other content",
     "recovery-lookup-taken": "Recovery lookup already used by another account",
     "recovery-device": "Recovery device is not an active device of the account",
     "recovery-limit": "Too many recovery bundles",

@@ -199,7 +199,7 @@ space_events = Table(
     UniqueConstraint("space_id", "hmac_index", name="uq_space_events_index"),
 )
 
-# ------------------------------------------------------------ linking a device (0003)
+# ------------------------------------------- linking a device, scope key wraps (0003)
 
 link_rendezvous = Table(  # keyed by the account; the no-token routes find a row by its id
     "link_rendezvous", metadata,
@@ -212,6 +212,18 @@ link_rendezvous = Table(  # keyed by the account; the no-token routes find a row
     ForeignKeyConstraint(["account_id"], ["accounts.account_id"], ondelete="CASCADE"),
     UniqueConstraint("rendezvous_id", name="uq_link_rendezvous_id"),
     Index("ix_link_rendezvous_expires", "expires_at"),
+)
+
+space_wraps = Table(  # a space's scope keys sealed for one device (key id), per key version
+    "space_wraps", metadata,
+    Column("space_id", String(ID), primary_key=True),
+    Column("device_key", String(ID), primary_key=True),
+    Column("key_version", Integer, primary_key=True, autoincrement=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("account_id", String(ID), nullable=False),
+    Column("device_id", String(ID), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(["space_id"], ["spaces.space_id"], ondelete="CASCADE"),
 )
 
 # ------------------------------------------------------------------ account recovery (0004)

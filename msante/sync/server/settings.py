@@ -81,6 +81,8 @@ class Limits:
     max_reply_bytes: int = 16 * MiB
     """Largest reply message of a rendezvous (decoded; opaque to the server). Its request
     body may pass `max_body`: the body limit of that one route is widened to fit it."""
+    max_wrap_bytes: int = 64 * 1024
+    """Largest key wrap (a space's scope keys sealed for one device; opaque)."""
     max_recovery_bytes: int = 4 * MiB
     """Largest recovery bundle (decoded; opaque to the server)."""
     max_recovery_bundles: int = 20

@@ -188,7 +188,7 @@ def counts(engine: Engine) -> dict[str, int]:
 
 
 class Store:
-    """The stores over one engine (accounts, spaces, items, chunks, heads, devices, links)."""
+    """The stores over one engine: accounts, spaces, items, chunks, heads, devices, links, wraps."""
 
     def __init__(self, engine: Engine, blobs: BlobStore, limits: Limits) -> None:
         from msante.sync.server.chunks import ChunkStore
@@ -197,6 +197,7 @@ class Store:
         from msante.sync.server.items import ItemStore
         from msante.sync.server.linkstore import LinkStore
         from msante.sync.server.recovery import RecoveryStore
+        from msante.sync.server.wraps import WrapStore
 
         self.engine = engine
         self.accounts = AccountStore(engine, limits)
@@ -207,6 +208,7 @@ class Store:
         self.devices = DeviceStore(engine, limits)
         self.recovery = RecoveryStore(engine, limits)
         self.links = LinkStore(engine, limits)
+        self.wraps = WrapStore(engine, limits)
 
     def ping(self) -> bool:
         """Whether the database answers."""

@@ -1,4 +1,4 @@
-"""0003: linking a device (rendezvous).
+"""0003: linking a device (rendezvous) and the spaces' scope keys wrapped for each device.
 
 Revision ID: 0003
 Revises: 0002
@@ -17,7 +17,7 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    """Create the rendezvous table."""
+    """Create the rendezvous and the wraps tables."""
     op.create_table("link_rendezvous",
         sa.Column("account_id", sa.String(length=64), nullable=False),
         sa.Column("rendezvous_id", sa.String(length=64), nullable=False),
@@ -30,9 +30,21 @@ def upgrade() -> None:
         sa.UniqueConstraint("rendezvous_id", name="uq_link_rendezvous_id")
     )
     op.create_index("ix_link_rendezvous_expires", "link_rendezvous", ["expires_at"])
+    op.create_table("space_wraps",
+        sa.Column("space_id", sa.String(length=64), nullable=False),
+        sa.Column("device_key", sa.String(length=64), nullable=False),
+        sa.Column("key_version", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("device_id", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["space_id"], ["spaces.space_id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("space_id", "device_key", "key_version")
+    )
 
 
 def downgrade() -> None:
-    """Drop it."""
+    """Drop them."""
+    op.drop_table("space_wraps")
     op.drop_index("ix_link_rendezvous_expires", table_name="link_rendezvous")
     op.drop_table("link_rendezvous")
