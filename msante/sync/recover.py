@@ -167,8 +167,7 @@ def _join(store: Store, client: Client, server_id: str, opened: Opened,
     after = AccountChain.verify([*account.entries, entry], chain=chain)
     dev = devices.adopt(store, client.url, server_id, opened.account, b64e(key_id),
                         opened.space, signing, seal, insecure=insecure)
-    writers = recovery.add_writers(store, client, sorted(states), after, opened.signing,
-                                   key_id)
+    writers = recovery.add_writers(states, after, opened.signing, key_id)
     with store.write() as tx:
         for made in (entry, *writers):
             spaces.keep(tx, made)

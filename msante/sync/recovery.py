@@ -135,29 +135,38 @@ def device_info(account: str) -> bytes:
 def ensure_device(store: Store, client: Client, dev: devices.Device) -> bool:
     """Make the account's recovery device unless this vault has one for it: True if made.
 
-    The device is added to the account chain and as a writer of every synced space (entries
-    signed by this device, kept before posting), and registered on the server; its private
-    keys are kept only sealed to the recovery key's public key. The client is logged in.
+    The device is added to the account chain and as a writer of every space the account owns
+    or manages (entries signed by this device, kept before posting), and registered on the
+    server; its private keys are kept only sealed to the recovery key's public key. Refused
+    (UsageError) while the account chain has entries this device did not expect. The client
+    is logged in.
     """
+    from msante.sync import linking
+
     row = load(store.conn)
     if row is None:
         raise UsageError(_("This vault does not know its recovery key's public key yet: give "
-                           "the recovery key once (--recovery-key-file)."))
+                           "the recovery key once (--read-recovery-key)."))
     if row.device_for(dev.account):
         return False
+    account, unexpected = linking.server_account(store, client, dev)
+    linking.require_expected(unexpected)
     signing, seal = SigningKey.generate(), SealKey.generate()
     key_id = signing.verify_key().key_id()
     chain = f"account:{dev.account}"
-    account = server_chain(store, client, chain)
     entry = AccountChain.add_device(account, dev.signing, device_bundle(
         chain, RECOVERY_NAME, signing, seal.public_key()))
     after = AccountChain.verify([*account.entries, entry], chain=chain)
-    writers = add_writers(store, client, account_spaces(store, client), after, dev.signing,
-                          key_id)
+    states = {space: linking.space_state(store, client, space, after)
+              for space in account_spaces(store, client)}
+    writers = add_writers(states, after, dev.signing, key_id)
     sealed = row.open_key.seal(canonical({"signing": signing.private_bytes(),
                                           "seal": seal.private_bytes()}),
                                device_info(dev.account))
     with store.write() as tx:
+        linking.keep_seen(tx, account.entries[len(spaces.entries(tx, chain)):])
+        for state in states.values():
+            linking.keep_seen(tx, state.entries[len(spaces.entries(tx, state.chain)):])
         for made in (entry, *writers):
             spaces.keep(tx, made)
         tx.execute("UPDATE sync_recovery SET account = ?, device = ?, device_key_id = ?, "
@@ -172,15 +181,11 @@ def ensure_device(store: Store, client: Client, dev: devices.Device) -> bool:
     return True
 
 
-def add_writers(store: Store, client: Client, names: list[str], account: AccountState,
-                signer: SigningKey, key_id: bytes) -> list[ChainEntry]:
+def add_writers(states: dict[str, SpaceState], account: AccountState, signer: SigningKey,
+                key_id: bytes) -> list[ChainEntry]:
     """An add-writer entry for device `key_id` of `account` in each of these spaces."""
-    made = []
-    for space in names:
-        state = server_space(store, client, space, account)
-        made.append(SpaceChain.append(state, signer, "add-writer", {
-            "account": account.account, "device": b64e(key_id)}))
-    return made
+    return [SpaceChain.append(state, signer, "add-writer", {
+        "account": account.account, "device": b64e(key_id)}) for state in states.values()]
 
 
 def account_spaces(store: Store, client: Client) -> list[str]:
@@ -190,7 +195,7 @@ def account_spaces(store: Store, client: Client) -> list[str]:
 
 
 def server_chain(store: Store | None, client: Client, chain: str) -> AccountState:
-    """The account chain as the server has it (after posting ours), verified and kept (with
+    """A recovering device's first view of the account chain, verified and kept whole (with
     no store: only verified)."""
     if store is not None:
         post(store, client)
@@ -198,15 +203,15 @@ def server_chain(store: Store | None, client: Client, chain: str) -> AccountStat
     return AccountChain.verify(entries, chain=chain)
 
 
-def server_space(store: Store | None, client: Client, space: str, account: AccountState,
-                 others: Callable[[str], AccountState | None] | None = None) -> SpaceState:
-    """A space chain as the server has it, verified against `account` (and `others`)."""
-    def lookup(name: str) -> AccountState | None:
-        if name == account.account:
-            return account
-        return others(name) if others is not None else None
+def server_space(store: Store | None, client: Client, space: str,
+                 account: AccountState) -> SpaceState:
+    """A recovering device's first view of a space chain, verified against `account` (and
+    the other members' account chains, fetched)."""
+    from msante.sync import linking
+
     entries = _fetch(store, client, f"space:{space}")
-    return SpaceChain.verify(entries, lookup, chain=f"space:{space}")
+    return SpaceChain.verify(entries, linking.lookup_accounts(client, account),
+                             chain=f"space:{space}")
 
 
 def _fetch(store: Store | None, client: Client, chain: str) -> list[ChainEntry]:
@@ -274,11 +279,30 @@ def reseal(store: Store, client: Client, dev: devices.Device) -> bool:
                         dev.signing.verify_key().key_id(), sealed, replaces)
     versions = {space: max(spaces.load(store.conn, space)) for space in names}
     with store.write() as tx:
-        tx.execute("UPDATE sync_recovery SET posted_lookup = lookup")
+        tx.execute("UPDATE sync_recovery SET posted_lookup = lookup, sealed_versions = ?",
+                   (json.dumps(_versions(store), sort_keys=True),))
         store.log(tx, "sync.recovery.sealed", detail={
             "account": dev.account, "key_versions": versions,
             "replaced_older_key": replaces is not None})
     return True
+
+
+def _versions(store: Store) -> dict[str, int]:
+    """The newest key version of every space this vault holds keys for."""
+    return {space: max(spaces.load(store.conn, space)) for space in spaces.synced(store.conn)}
+
+
+def reseal_if_changed(store: Store, client: Client, dev: devices.Device) -> bool:
+    """`reseal` when the keys held moved since the last seal (a rotation here or received,
+    a new space) or the recovery key changed; nothing to send otherwise (no round trip).
+    The sync engine and `devices revoke` call it; True when it sealed."""
+    row = store.conn.execute("SELECT sealed_versions, lookup = posted_lookup "
+                             "FROM sync_recovery").fetchone()
+    if row is None:
+        return False
+    if row[0] is not None and row[1] and json.loads(row[0]) == _versions(store):
+        return False
+    return reseal(store, client, dev)
 
 
 def protect(store: Store, client: Client, dev: devices.Device) -> bool:
@@ -349,7 +373,7 @@ def after_setup(store: Store, *, insecure: bool = False,
         with (connect or _client)(dev.server, insecure) as client:
             client.login(dev.account, dev.device, dev.signing, dev.server_id)
             protect(store, client, dev)
-    except SyncError as exc:
+    except (SyncError, UsageError) as exc:
         return _("Account recovery is not set up yet: {detail} Run 'msante sync setup "
                  "{server}' again to retry; if this recovery key already recovers another "
                  "account (one that --force left), draw a new one first with 'msante passwd "

@@ -47,7 +47,7 @@ def recover_into(cli, monkeypatch: pytest.MonkeyPatch, new_home: Path, url: str,
                  key_file: Path, pfile: Path):  # noqa: ANN201
     """`sync setup URL --recover` in a new MSANTE_HOME."""
     monkeypatch.setenv("MSANTE_HOME", str(new_home))
-    return cli("sync", "setup", url, "--recover", "--recovery-key-file", str(key_file),
+    return cli("sync", "setup", url, "--recover", "--read-recovery-key", str(key_file),
                "--json", pfile=pfile)
 
 
@@ -66,6 +66,10 @@ def test_a_lost_vault_comes_back_with_the_recovery_key(
     assert state["device"] != a_dev.device and len(state["recovery_key"]) == 44
     home_b = tmp_path / "home-b"
     assert scope_keys(home_b) == a_keys
+    assert state["first_sync"]["pulled"] > 0  # the first sync brought the records back
+    with opened(home_b) as vault:
+        names = sorted(p.name for p in vault.people.list())
+    assert names == ["Camille Martin", "Léo Martin"]
     with logged_in(url, home_b) as (client, dev_b):
         chain = account_state(client, dev_b.account)
         me = dev_b.signing.verify_key().key_id()
@@ -150,11 +154,11 @@ def test_an_older_vault_asks_for_its_recovery_key_once(
     assert cli("sync", "setup", url, pfile=made).code == ExitCode.LOCKED
     wrong = tmp_path / "wrong-rk"
     wrong.write_text(new_recovery_key()[0])
-    r = cli("sync", "setup", url, "--recovery-key-file", str(wrong), pfile=made)
+    r = cli("sync", "setup", url, "--read-recovery-key", str(wrong), pfile=made)
     assert r.code == ExitCode.WRONG_KEY
     with opened(home) as vault:
         assert recovery.load(vault.store.conn) is None
-    ok = cli("sync", "setup", url, "--recovery-key-file", str(made.parent / "rk"), pfile=made)
+    ok = cli("sync", "setup", url, "--read-recovery-key", str(made.parent / "rk"), pfile=made)
     assert ok.code == 0, ok.err
     with opened(home) as vault:
         row = recovery.load(vault.store.conn)
