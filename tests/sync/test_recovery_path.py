@@ -40,6 +40,8 @@ def vault_a(cli, made: Path, home: Path, server: tuple[str, Path]) -> Path:
         vault.people.add("Léo Martin", "2016-04-01", "male")
     r = cli("sync", "setup", server[0], "--json", pfile=made)
     assert r.code == 0, r.err
+    pushed = cli("sync", pfile=made)  # the records go to the server
+    assert pushed.code == 0, pushed.err
     return home
 
 
