@@ -82,6 +82,8 @@ ACTIONS: dict[str, str] = {
     "sync.chain.account": N_("Account chain started"),
     "sync.space.create": N_("Space published for sync"),
     "sync.chain.posted": N_("Chain entries sent to the sync server"),
+    "sync.checkpoint": N_("Sync server's log checked"),
+    "sync.checkpoint.skipped": N_("Sync server's log check already kept by another process"),
     "sync.chain.accept": N_("Account changes made elsewhere accepted"),
     "sync.device.link": N_("New device linked"),
     "sync.device.join": N_("Joined an account as a new device"),

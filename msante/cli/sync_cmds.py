@@ -38,6 +38,11 @@ def sync_now(ctx: typer.Context, json_: JsonOpt = False) -> None:
 
     with session.open_vault() as vault, _blob_progress() as progress:
         result = engine.run(vault.store, progress=progress)
+    for line in result.unexpected:
+        output.error(line)
+    if result.unexpected:
+        output.error(_("Check these entries with 'msante devices list'; if you made them, "
+                       "'msante devices list --accept'."))
     if json_:
         output.print_json(result.to_json())
         return

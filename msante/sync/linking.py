@@ -45,7 +45,7 @@ from msante.sync.chains import (
     diff,
 )
 from msante.sync.client import Client
-from msante.sync.crypto import BadSeal, BadSignature, canonical
+from msante.sync.crypto import BadSeal, BadSignature, OpenKey, canonical
 from msante.sync.link import Candidate, LinkCode, LinkExpired, LinkJoin, LinkOffer, rendezvous_id
 from msante.vault.store import Store
 
@@ -259,7 +259,7 @@ def complete(store: Store, client: Client, dev: devices.Device, offer: LinkOffer
     assert kept is not None
     client.add_device(dev.account, device_id, candidate.verify.to_bytes(),
                       canonical(candidate.bundle))
-    shared = [_share_space(store, client, dev, kept, space, candidate)
+    shared = [_share_space(store, client, dev, kept, space, candidate.key_id, candidate.seal)
               for space in spaces.synced(store.conn)]
     client.put_reply(offer.rendezvous, offer.reply(candidate, kept))
     return {"account": dev.account, "device": device_id, "name": candidate.name,
@@ -267,25 +267,35 @@ def complete(store: Store, client: Client, dev: devices.Device, offer: LinkOffer
 
 
 def _share_space(store: Store, client: Client, dev: devices.Device, mine: AccountState,
-                 space: str, candidate: Candidate) -> dict[str, Any]:
-    """Make the candidate a writer of `space` and wrap every key version for it."""
+                 space: str, key_id: bytes, seal: OpenKey) -> dict[str, Any]:
+    """Make a device a writer of `space` and wrap every key version for it."""
     state = space_state(store, client, space, mine)
     kept = len(spaces.entries(store.conn, state.chain))
-    if candidate.key_id not in state.writers:
+    if key_id not in state.writers:
         entry = SpaceChain.append(state, dev.signing, "add-writer", {
-            "account": dev.account, "device": b64e(candidate.key_id)},
-            setup.gossip(store, dev))
+            "account": dev.account, "device": b64e(key_id)}, setup.gossip(store, dev))
         with store.write() as tx:
             keep_seen(tx, state.entries[kept:])
             spaces.keep(tx, entry)
             store.log(tx, "sync.space.writer", person=space, detail={
-                "space": space, "device": b64e(candidate.key_id), "seq": entry.seq})
+                "space": space, "device": b64e(key_id), "seq": entry.seq})
         post_kept(store, client)
     versions = spaces.load(store.conn, space)
     for keys in versions.values():
-        client.put_wrap(space, keys.version, b64e(candidate.key_id),
-                        spaces.wrap(keys, dev.signing, candidate.seal, candidate.key_id))
+        client.put_wrap(space, keys.version, b64e(key_id),
+                        spaces.wrap(keys, dev.signing, seal, key_id))
     return {"space": space, "key_versions": sorted(versions)}
+
+
+def share_new_spaces(store: Store, client: Client, dev: devices.Device, mine: AccountState,
+                     new: Iterable[str]) -> None:
+    """Spaces this device just published reach the account's other devices: each becomes
+    a writer of them and gets their keys (the sync engine calls this after `publish`)."""
+    me = dev.signing.verify_key().key_id()
+    others = [d for d in mine.devices.values() if d.key_id != me]
+    for space in new:
+        for other in others:
+            _share_space(store, client, dev, mine, space, other.key_id, other.seal)
 
 
 # -- the new device -------------------------------------------------------------------------
@@ -392,6 +402,22 @@ def fetch_space(store: Store, client: Client, dev: devices.Device, mine: Account
             "space": space, "key_versions": sorted(got)})
     genesis = state.entries[0].body.get("owner")
     return {"space": space, "key_versions": sorted(got), "owner": genesis == mine.account}
+
+
+def join_new_spaces(store: Store, client: Client, dev: devices.Device,
+                    mine: AccountState) -> list[str]:
+    """Spaces of the account that another device published since this one last looked, and
+    wrapped keys for: verified, their keys opened and kept (the engine calls this on every
+    sync). A space with no wrap for this device yet is left for a later sync."""
+    known = set(spaces.synced(store.conn))
+    joined = []
+    for listed in client.spaces():
+        space = listed["space"]
+        if space in known or not client.wraps(space, dev.device):
+            continue
+        fetch_space(store, client, dev, mine, space)
+        joined.append(space)
+    return joined
 
 
 def owner_space(store: Store, got: list[dict[str, Any]]) -> str | None:

@@ -42,7 +42,7 @@ def test_sync_conflicts_and_status_from_the_command_line(
     r = run(cli, home, passphrase_file, monkeypatch, "sync", "--json")
     assert r.code == 0, r.err
     assert set(json.loads(r.out)) == {"pushed", "pulled", "applied", "conflicts", "blobs_up",
-                                      "blobs_down", "spaces"}
+                                      "blobs_down", "spaces", "unexpected"}
     r = run(cli, home_b, passphrase_file, monkeypatch, "sync")
     assert r.code == 0, r.err
     assert "change(s) from" in r.out

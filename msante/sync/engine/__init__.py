@@ -36,6 +36,7 @@ class SyncResult:
     blobs_down: int = 0
     spaces: int = 0
     by_device: dict[str, int] = field(default_factory=dict)
+    unexpected: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The documented keys."""
@@ -92,10 +93,15 @@ def run(store: Store, *, connect: Callable[[str, bool], Client] | None = None,
     dev = devices.load(store.conn)
     if dev is None or not dev.ready:
         raise UsageError(_("This vault is not set up for sync: msante sync setup SERVER_URL."))
+    from msante.sync import linking
+
     with (connect or setup.default_client)(dev.server, dev.insecure) as client:
         client.login(dev.account, dev.device, dev.signing, dev.server_id)
-        setup.publish(store, client, dev)
+        mine, unexpected = linking.server_account(store, client, dev)
+        linking.share_new_spaces(store, client, dev, mine, setup.publish(store, client, dev))
+        linking.join_new_spaces(store, client, dev, mine)
         result = sync(store, client, dev, progress)
+        result.unexpected = [linking.describe(entry, mine) for entry in unexpected]
         _reseal(store, client, dev)
         return result
 
