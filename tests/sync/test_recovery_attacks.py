@@ -160,3 +160,27 @@ def test_a_bundle_not_resealed_after_a_rotation_is_stale(
 def account_space(home: Path) -> str:
     from tests.sync.recovery_helpers import device_of
     return device_of(home).space
+
+
+def test_the_next_sync_reseals_after_a_rotation(
+        cli, made: Path, vault_a: Path, server: tuple[str, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rotation, then `msante sync`: the bundle holds version 2 and recovery works; a sync
+    with nothing new seals nothing (no round trip for the bundle)."""
+    url, data = server
+    rotate_without_resealing(vault_a, url)
+    assert cli("sync", pfile=made).code == 0
+    (stored,), = server_sql(data, "SELECT updated_at FROM recovery_bundles")
+    with opened(vault_a) as vault:
+        sealed = vault.store.conn.execute(
+            "SELECT count(*) FROM audit WHERE action = 'sync.recovery.sealed'").fetchone()[0]
+    assert cli("sync", pfile=made).code == 0
+    with opened(vault_a) as vault:
+        assert vault.store.conn.execute(
+            "SELECT count(*) FROM audit WHERE action = 'sync.recovery.sealed'"
+        ).fetchone()[0] == sealed
+    ok = recover_into(cli, monkeypatch, tmp_path / "n1", url, made.parent / "rk", made)
+    assert ok.code == 0, ok.err
+    with opened(tmp_path / "n1") as vault:
+        assert max(spaces.load(vault.store.conn, account_space(vault_a))) == 2
+    assert stored is not None
