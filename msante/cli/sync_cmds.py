@@ -178,14 +178,20 @@ def setup(
     link_file: Annotated[Path | None, typer.Option("--link-file", metavar=_("FILE"), help=_(
         "Read the link code from this file."))] = None,
     recovery_key_file: Annotated[Path | None, typer.Option(help=_(
-        "With --link, when the vault is made: write its recovery key to this new file (mode "
-        "0600) instead of showing it."))] = None,
+        "With --link or --recover, when the vault is made: write its recovery key to this new "
+        "file (mode 0600) instead of showing it."))] = None,
     kdf_memory: Annotated[int | None, typer.Option(help=_(
-        "With --link, when the vault is made: Argon2id memory in MiB (16 to 256; default "
-        "64)."))] = None,
+        "With --link or --recover, when the vault is made: Argon2id memory in MiB (16 to 256; "
+        "default 64)."))] = None,
     kdf_iterations: Annotated[int | None, typer.Option(help=_(
-        "With --link, when the vault is made: Argon2id iterations (2 to 10; default 3)."))]
-    = None,
+        "With --link or --recover, when the vault is made: Argon2id iterations (2 to 10; "
+        "default 3)."))] = None,
+    recover: Annotated[bool, typer.Option("--recover", help=_(
+        "Every device lost: bring your account back into a new vault with your recovery "
+        "key."))] = False,
+    read_recovery_key: Annotated[Path | None, typer.Option(metavar=_("FILE"), help=_(
+        "Read your recovery key from this file instead of asking: with --recover, or once "
+        "for a vault that does not know its recovery key's public key yet."))] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Make this device's keys, register your account on the server and log in once.
@@ -194,7 +200,8 @@ def setup(
     halves. Run it again after an interruption: it resumes with the same keys.
 
     With --link CODE (or --link-file), this device joins the account of the device that
-    shows the code ('msante devices link' there) instead of making a new account.
+    shows the code ('msante devices link' there) instead of making a new account. With
+    --recover, every device lost, your recovery key brings your account back.
 
     Example: msante sync setup https://sync.example.org
     """
@@ -207,17 +214,52 @@ def setup(
         _setup_link(url, insecure, force, link, link_file, recovery_key_file,
                     (kdf_memory, kdf_iterations), json_)
         return
+    if recover:
+        from msante.cli.recover_cmd import recover_account
+        from msante.cli.vault_cmds import _kdf
+
+        if force:
+            raise UsageError(_("--recover goes without --force."))
+        recover_account(url, insecure, read_recovery_key, recovery_key_file,
+                        _kdf(kdf_memory, kdf_iterations), json_)
+        return
     if recovery_key_file or kdf_memory or kdf_iterations:
         raise UsageError(_("--recovery-key-file, --kdf-memory and --kdf-iterations go with "
-                           "--link."))
+                           "--link or --recover."))
+    from msante.sync import recovery
+
     with session.open_vault() as vault:
-        state = sync_setup.setup(vault.store, url, insecure=insecure, force=force)
-        state |= engine.status(vault.store)
+        _learn_recovery_key(vault.store, read_recovery_key)
+        if force or not _only_recovery_missing(vault.store, url):
+            sync_setup.setup(vault.store, url, insecure=insecure, force=force)
+        problem = recovery.after_setup(vault.store, insecure=insecure)
+        state = sync_setup.status(vault.store) | engine.status(vault.store)
+    if problem is not None:
+        output.error(problem)
     if json_:
         output.print_json(state)
         return
     output.info(_("This device is set up for sync with {server}.").format(server=state["server"]))
     _print(state)
+
+
+def _only_recovery_missing(store: Any, url: str) -> bool:
+    """Set up with this server already, but the account's recovery not yet protected."""
+    from msante.sync import device, recovery
+
+    dev = device.load(store.conn)
+    return dev is not None and dev.ready and dev.server == url and not recovery.protected(store)
+
+
+def _learn_recovery_key(store: Any, file: Path | None) -> None:
+    """A vault older than the recovery bundle: the recovery key once, to derive its key."""
+    from msante.sync import recover, recovery
+
+    if file is None and not recover.recovery_key_needed(store):
+        return
+    recovery.learn(store, session.secret(file, _("Recovery key: "), _(
+        "This vault needs its recovery key once, to protect the account's recovery bundle: "
+        "use --read-recovery-key FILE (no terminal to ask).")))
 
 
 def _setup_link(url: str, insecure: bool, force: bool, link: str | None,

@@ -134,6 +134,17 @@ class PullPage:
     more: bool
 
 
+@dataclass(frozen=True)
+class RecoveryBundle:
+    """An account's recovery bundle as the server keeps it (opaque to the server)."""
+
+    account: str
+    device: str
+    signer: bytes
+    bundle: bytes
+    updated: int
+
+
 class Client:
     """One server's API; use as a context manager (the connection pool is closed after)."""
 
@@ -169,6 +180,25 @@ class Client:
         if body.get("status") != "ok":
             raise self._nonsense(_("its health check did not say ok"))
         return Health(server=_text(body, "server"), api=_text(body, "api"))
+
+    def put_recovery(self, account: str, lookup: str, device: str, signer: bytes,
+                     bundle: bytes, replaces: str | None = None) -> bool:
+        """Store or replace the account's recovery bundle under `lookup` (deleting the one
+        under `replaces`); True if that lookup had none."""
+        response = self._authed("PUT", f"/accounts/{account}/recovery", json={
+            "lookup": lookup, "device": device, "signer": b64(signer), "bundle": b64(bundle),
+            "replaces": replaces})
+        _text(_parse(self, response), "account")
+        return response.status == 201
+
+    def recovery_bundles(self, account: str) -> list[RecoveryBundle]:
+        """The account's recovery bundles, one per recovery key (token of the account)."""
+        body = self._json_authed("GET", f"/accounts/{account}/recovery")
+        return [_recovery(b) for b in _list(body, "bundles")]
+
+    def find_recovery(self, lookup: str) -> RecoveryBundle:
+        """A recovery bundle by its lookup (no token); ServerNotFound when there is none."""
+        return _recovery(self._json("GET", f"/recovery/{lookup}"))
 
     def register(self, account: str, device: str, signing_key: bytes, bundle: bytes) -> None:
         """Register `account` with its first device's public signing key and key bundle."""
@@ -380,6 +410,9 @@ class Client:
             response = self._send(method, path, auth=True, **kw)
         return response
 
+    def _json_authed(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        return _parse(self, self._authed(method, path, **kw))
+
     def _json(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         return _parse(self, self._send(method, path, **kw))
 
@@ -579,6 +612,12 @@ def _text(body: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
     return value
+
+
+def _recovery(body: Mapping[str, Any]) -> RecoveryBundle:
+    return RecoveryBundle(_text(body, "account"), _text(body, "device"),
+                          unb64(body.get("signer")), unb64(body.get("bundle")),
+                          _int(body, "updated"))
 
 
 def _list(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:

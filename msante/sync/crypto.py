@@ -44,11 +44,13 @@ __all__ = [
     "SigningKey",
     "VerifyKey",
     "canonical",
+    "check_signed",
     "open_signed",
     "pad",
     "sign_then_seal",
     "signed_message",
     "unpad",
+    "unseal",
 ]
 
 SIGNED_INFO_PREFIX = b"msante/v1/signed\0"
@@ -79,6 +81,15 @@ def sign_then_seal(sender: SigningKey, recipient: OpenKey, purpose: Purpose,
 def open_signed(recipient: SealKey, sender: VerifyKey, purpose: Purpose,
                 context: Mapping[str, object], sealed: bytes) -> bytes:
     """The body of a `sign_then_seal` message; BadSeal or BadSignature for anything else."""
+    signature, body = unseal(recipient, purpose, context, sealed)
+    check_signed(sender, recipient.public_key(), purpose, context, signature, body)
+    return body
+
+
+def unseal(recipient: SealKey, purpose: Purpose, context: Mapping[str, object],
+           sealed: bytes) -> tuple[bytes, bytes]:
+    """(signature, body) of a `sign_then_seal` message, the signature NOT checked yet: for a
+    reader who learns the sender from the body (then `check_signed` before trusting it)."""
     plaintext = recipient.open(sealed, _seal_info(purpose, context))
     try:
         inner = unpad(plaintext)
@@ -86,6 +97,10 @@ def open_signed(recipient: SealKey, sender: VerifyKey, purpose: Purpose,
         raise BadSeal() from None
     if len(inner) < SIGNATURE_LEN:
         raise BadSeal()
-    signature, body = inner[:SIGNATURE_LEN], inner[SIGNATURE_LEN:]
-    sender.verify(purpose, _inner_context(context, recipient.public_key(), body), signature)
-    return body
+    return inner[:SIGNATURE_LEN], inner[SIGNATURE_LEN:]
+
+
+def check_signed(sender: VerifyKey, recipient: OpenKey, purpose: Purpose,
+                 context: Mapping[str, object], signature: bytes, body: bytes) -> None:
+    """Check the signature `unseal` returned; BadSignature unless `sender` made it."""
+    sender.verify(purpose, _inner_context(context, recipient, body), signature)

@@ -92,6 +92,22 @@ def create(store: Store, server: str, server_id: str, *, insecure: bool = False,
     return found
 
 
+def adopt(store: Store, server: str, server_id: str, account: str, device: str, space: str,
+          signing: SigningKey, seal: SealKey, *, insecure: bool = False) -> Device:
+    """Keep keys made for a device joining an existing `account` (recovery), as `pending`;
+    the vault must have no sync identity yet."""
+    values = (server, server_id, int(insecure), account, device, space,
+              signing.private_bytes(), seal.private_bytes(), "pending", 0, None, now())
+    with store.write() as tx:
+        tx.execute(f"INSERT INTO sync_device (one, {_COLUMNS}) VALUES "
+                   f"(1, {', '.join('?' * len(values))})", values)
+        store.log(tx, "sync.device.create",
+                  detail=_audit_detail(server, account, device, signing))
+    found = load(store.conn)
+    assert found is not None
+    return found
+
+
 def mark_ready(store: Store, device: Device) -> Device:
     """Record that the server registered this device and its space (setup finished)."""
     with store.write() as tx:

@@ -82,11 +82,24 @@ def revoke(store: Store, client: Client, dev: devices.Device,
             client.put_wrap(keys.space, keys.version, b64e(other.key_id),
                             spaces.wrap(keys, dev.signing, other.seal, other.key_id))
     server_revoked = _revoke_on_server(client, dev, target)
+    _reseal(store, client, dev)
     return {"account": dev.account, "device": b64e(target.key_id), "name": target.name,
             "fingerprint": target.verify.fingerprint(), "removed_seq": removal.seq,
             "server_revoked": server_revoked,
             "spaces": [{"space": keys.space, "key_version": keys.version}
                        for _s, _e, keys in plans]}
+
+
+def _reseal(store: Store, client: Client, dev: devices.Device) -> None:
+    """The keys rotated: seal the account's recovery bundle again (a failure is retried by
+    the next sync, which re-seals whenever the keys moved)."""
+    from msante.errors import SyncError
+    from msante.sync import recovery
+
+    try:
+        recovery.reseal_if_changed(store, client, dev)
+    except (SyncError, UsageError):
+        pass
 
 
 def _plan(store: Store, client: Client, dev: devices.Device,

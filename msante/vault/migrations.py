@@ -358,6 +358,26 @@ def m011_sync_checkpoints(conn: Connection, keys: Keys) -> None:
     ))
 
 
+def m012_sync_recovery(conn: Connection, keys: Keys) -> None:
+    """What sync needs of the recovery key: its derived public key, its lookup, and the
+    account's recovery device as only the recovery key can open it.
+
+    One row at most (msante/vault/recovery_keys.py, msante/sync/recovery.py): `open_key`, the
+    public half of the HPKE key derived from the recovery key, and `lookup`, the id the server
+    keeps the recovery bundle under; then, once `sync setup` made the account's recovery
+    device: its account, server device id, key id, and its private keys SEALED to `open_key`
+    (`device_sealed`: this vault cannot open them); `posted_lookup`, the lookup its bundle was
+    last stored under (deleted on the server when the key changes); `sealed_versions`, the key
+    versions it held then (JSON), so a sync re-seals only when they moved. Never the recovery key,
+    never a private key in the clear. Not a record: it never leaves the vault.
+    """
+    conn.execute(
+        "CREATE TABLE sync_recovery (one INTEGER PRIMARY KEY CHECK (one = 1), "
+        "open_key BLOB NOT NULL, lookup TEXT NOT NULL, account TEXT, device TEXT, "
+        "device_key_id BLOB, device_sealed BLOB, posted_lookup TEXT, sealed_versions TEXT, "
+        "created_at TEXT NOT NULL)")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
@@ -370,4 +390,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("sync_spaces", m009_sync_spaces),
     ("sync_checkpoints", m011_sync_checkpoints),
     ("sync_engine", m010_sync_engine),
+    ("sync_recovery", m012_sync_recovery),
 ]

@@ -52,7 +52,7 @@ def rotate(store: Store, new_passphrase: str, params: crypto.KdfParams) -> str:
         _announce(store.base, store.conn, old, new, dataclasses.replace(
             header.load(store.base), kdf=kdf, wrapped_by_passphrase=wrapped,
             recovery_salt=salt, wrapped_by_recovery=by_recovery))
-        finish(store.conn, old, new, store.actor, header.load(store.base))
+        finish(store.conn, old, new, store.actor, header.load(store.base), secret)
         store.keys = new
         settle(store.base, new, store.conn)
     return recovery_text
@@ -70,8 +70,12 @@ def _announce(base: Path, conn: db.Connection, old: Keys, new: Keys,
     header.save(base, dataclasses.replace(head, chain=chain, extra=extra))
 
 
-def finish(conn: db.Connection, old: Keys, new: Keys, actor: str, head: header.Header) -> None:
-    """In one commit: rewrap the space keys, MAC the chain anew, log, rekey the database."""
+def finish(conn: db.Connection, old: Keys, new: Keys, actor: str, head: header.Header,
+           recovery: bytes | None = None) -> None:
+    """In one commit: rewrap the space keys, MAC the chain anew, log, rekey the database; keep
+    the sync public key of the new `recovery` secret (recovery_keys), or, when resuming
+    without it, forget the old one (the next `sync setup` asks for the new key)."""
+    from msante.vault import recovery_keys
     from msante.vault.store import record_header_keys
 
     with db.write(conn) as tx:
@@ -88,6 +92,10 @@ def finish(conn: db.Connection, old: Keys, new: Keys, actor: str, head: header.H
         audit.append(tx, new.audit, actor=actor, action=ACTION,
                      detail={"spaces": len(rows)})
         record_header_keys(tx, head)
+        if recovery is not None:
+            recovery_keys.remember(tx, recovery)
+        else:
+            recovery_keys.forget(tx)
         tx.execute(f"PRAGMA rekey = \"x'{new.db.hex()}'\"")
     db.checkpoint(conn)
 

@@ -24,7 +24,17 @@ from msante.errors import (
     WrongKeyError,
 )
 from msante.i18n import _
-from msante.vault import audit, crypto, db, fsutil, header, kdfcost, rotation, walcheck
+from msante.vault import (
+    audit,
+    crypto,
+    db,
+    fsutil,
+    header,
+    kdfcost,
+    recovery_keys,
+    rotation,
+    walcheck,
+)
 from msante.vault.blobs import BlobStore
 from msante.vault.fsutil import (
     cannot_write,
@@ -129,6 +139,9 @@ def create(base: Path, passphrase: str, params: crypto.KdfParams | None = None) 
                                            params or crypto.KdfParams.new())
         salt, wrapped_recovery = wrap_for_recovery(keys.vault_id, keys.vault_key, secret)
         store = Store._open_locked(base, keys, new=True)
+        if recovery_keys.has_table(store.conn):  # not in tests of older schemas
+            with db.write(store.conn) as tx:
+                recovery_keys.remember(tx, secret)
         # The header is written last: it is what makes the directory a vault.
         header.save(base, header.Header(keys.vault_id, db.now(), kdf, wrapped, salt,
                                         wrapped_recovery))

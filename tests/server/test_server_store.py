@@ -30,7 +30,7 @@ def test_migrations_build_exactly_the_schema_and_run_twice(any_server: Server) -
         conn.exec_driver_sql("DROP TABLE not_ours")
     assert diff == []
     current, head = schema_revisions(engine)
-    assert current == head == "0003"
+    assert current == head == "0004"
 
 
 def test_items_get_increasing_sequence_numbers_and_pull_resumes(any_server: Server) -> None:

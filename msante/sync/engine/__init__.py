@@ -102,7 +102,20 @@ def run(store: Store, *, connect: Callable[[str, bool], Client] | None = None,
         linking.join_new_spaces(store, client, dev, mine)
         result = sync(store, client, dev, progress)
         result.unexpected = [linking.describe(entry, mine) for entry in unexpected]
+        _reseal(store, client, dev)
         return result
+
+
+def _reseal(store: Store, client: Client, dev: Device) -> None:
+    """Keys moved (a rotation here or received, a new space): seal the account's recovery
+    bundle again. A failure leaves the sync done; the next one tries again."""
+    from msante.errors import SyncError, UsageError
+    from msante.sync import recovery
+
+    try:
+        recovery.reseal_if_changed(store, client, dev)
+    except (SyncError, UsageError):
+        pass
 
 
 def status(store: Store) -> dict[str, Any]:

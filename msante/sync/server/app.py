@@ -50,6 +50,7 @@ def create_app(settings: Settings, *, migrate_schema: bool = True) -> FastAPI:
     from msante.sync.server.linkroutes import router as link_router
     from msante.sync.server.logroutes import log_services
     from msante.sync.server.logroutes import router as log_router
+    from msante.sync.server.recoveryroutes import router as recovery_router
     from msante.sync.server.routes import router
 
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -66,6 +67,7 @@ def create_app(settings: Settings, *, migrate_schema: bool = True) -> FastAPI:
     app.include_router(router)
     app.include_router(log_router)
     app.include_router(device_router)
+    app.include_router(recovery_router)
     app.include_router(link_router)
     reply_body = (limits.max_reply_bytes * 4 + 2) // 3 + 1024  # base64url in a JSON object
     app.add_middleware(BodyLimit, limit=limits.max_body,

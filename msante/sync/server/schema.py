@@ -225,3 +225,17 @@ space_wraps = Table(  # a space's scope keys sealed for one device (key id), per
     Column("created_at", BigInteger, nullable=False),
     ForeignKeyConstraint(["space_id"], ["spaces.space_id"], ondelete="CASCADE"),
 )
+
+# ------------------------------------------------------------------ account recovery (0004)
+
+recovery_bundles = Table(  # one per recovery key of the account; `lookup` finds it
+    "recovery_bundles", metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column("lookup", String(ID), primary_key=True),
+    Column("device_id", String(ID), nullable=False),
+    Column("signer", LargeBinary, nullable=False),
+    Column("bundle", LargeBinary, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.account_id"], ondelete="CASCADE"),
+    UniqueConstraint("lookup", name="uq_recovery_lookup"),
+)

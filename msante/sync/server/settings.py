@@ -83,6 +83,10 @@ class Limits:
     body may pass `max_body`: the body limit of that one route is widened to fit it."""
     max_wrap_bytes: int = 64 * 1024
     """Largest key wrap (a space's scope keys sealed for one device; opaque)."""
+    max_recovery_bytes: int = 4 * MiB
+    """Largest recovery bundle (decoded; opaque to the server)."""
+    max_recovery_bundles: int = 20
+    """Recovery bundles one account may have (one per recovery key of its vaults)."""
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,7 @@ class Store:
         from msante.sync.server.heads import HeadStore
         from msante.sync.server.items import ItemStore
         from msante.sync.server.linkstore import LinkStore
+        from msante.sync.server.recovery import RecoveryStore
         from msante.sync.server.wraps import WrapStore
 
         self.engine = engine
@@ -205,6 +206,7 @@ class Store:
         self.chunks = ChunkStore(engine, blobs, limits)
         self.heads = HeadStore(engine)
         self.devices = DeviceStore(engine, limits)
+        self.recovery = RecoveryStore(engine, limits)
         self.links = LinkStore(engine, limits)
         self.wraps = WrapStore(engine, limits)
 
