@@ -23,6 +23,8 @@ the rows whose start does not settle their snippet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from msante.documents.model import COLUMNS, Document
 from msante.documents.query import parse
 from msante.documents.snippet import SCAN, Matcher, matcher, snippet, snippet_of_start
@@ -38,24 +40,31 @@ _DOC_COLUMNS = ", ".join(f"d.{c}" for c in _NAMES)
 _TITLE, _AUTHOR = _NAMES.index("title"), _NAMES.index("author")
 
 
-def _matching(conn: Connection, expr: str) -> list[int]:
-    """The rowids that match, newest first, no more than RANK_CAP + 1 of them."""
-    return [row[0] for row in conn.execute(
-        "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? "
-        f"ORDER BY rowid DESC LIMIT {RANK_CAP + 1}", (expr,)).fetchall()]
+def _matching(conn: Connection, expr: str) -> list[str]:
+    """The rowids that match, newest first, no more than RANK_CAP + 1 of them, as text.
+
+    They come as one comma-separated value (the listing's order: SQLite feeds an aggregate
+    the rows of a subquery with ORDER BY … LIMIT in that order) rather than as 101 rows: a
+    row costs the Python driver more than FTS5 costs to find it. Only the rowids used are
+    turned into numbers (see `_among`)."""
+    found = conn.execute(
+        "SELECT group_concat(rowid) FROM (SELECT rowid FROM documents_fts "
+        f"WHERE documents_fts MATCH ? ORDER BY rowid DESC LIMIT {RANK_CAP + 1})",
+        (expr,)).fetchone()[0]
+    return found.split(",") if found else []
 
 
-def _among(ns: list[int], person_id: str | None) -> tuple[str, list[object]]:
+def _among(ns: Sequence[int | str], person_id: str | None) -> tuple[str, list[object]]:
     """The WHERE clause (and its arguments) of the visible documents among rowids `ns`."""
     where = f"d.n IN ({','.join('?' * len(ns))}) AND {_VISIBLE}"
-    args: list[object] = list(ns)
+    args: list[object] = list(map(int, ns))
     if person_id:
         where += " AND d.person = ?"
         args.append(person_id)
     return where, args
 
 
-def _read(conn: Connection, ns: list[int], person_id: str | None, *,
+def _read(conn: Connection, ns: Sequence[int | str], person_id: str | None, *,
           limit: int | None = None, extra: str = "") -> list[tuple[object, ...]]:
     """The visible documents among rowids `ns`, newest first (at most `limit`): their columns,
     then `extra` columns, then the start of their text."""
@@ -73,7 +82,7 @@ def _score(pattern: Matcher | None, *values: object) -> int:
                if value and pattern and pattern.found(str(value)))
 
 
-def _ranked(conn: Connection, found: list[int], pattern: Matcher | None,
+def _ranked(conn: Connection, found: list[str], pattern: Matcher | None,
             person_id: str | None, limit: int) -> list[tuple[object, ...]]:
     """The rows of the best `limit` visible documents among a few matches."""
     if len(found) <= limit:  # all of them are shown: read them whole at once
