@@ -143,3 +143,15 @@ def test_long_texts_are_read_further_only_as_needed(vault, where: int | None) ->
     (_doc, found), = search(vault.store.conn, "ferritine")
     assert found == snippet(text[:SCAN], matcher(parse("ferritine")))
     assert ("**ferritine**" in found) is (where is not None)
+
+
+def test_a_query_searched_again_reuses_its_matcher_and_finds_the_same(vault) -> None:
+    """The parsed query and its compiled matcher are kept per text: a second search of the
+    same text (the screen re-runs it on each filter change) gives the same answer."""
+    owner = vault.people.owner().id
+    _add(vault, owner, title="Ferritine", text="ferritine basse")
+    _add(vault, owner, title="Autre", text="la ferritine remonte")
+    first = search(vault.store.conn, "ferritine")
+    assert search_mod._prepared("ferritine") is search_mod._prepared("ferritine")
+    assert search(vault.store.conn, "ferritine") == first
+    assert [d.title for d, _s in first] == ["Ferritine", "Autre"]

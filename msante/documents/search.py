@@ -24,6 +24,7 @@ the rows whose start does not settle their snippet.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from msante.documents.model import COLUMNS, Document
 from msante.documents.query import parse
@@ -113,17 +114,24 @@ def _recent(conn: Connection, expr: str, person_id: str | None,
     return rows
 
 
+@lru_cache(maxsize=64)
+def _prepared(text: str) -> tuple[str | None, Matcher | None]:
+    """The FTS5 expression and the matcher of a query (kept for the next searches of the same
+    text: the screen's search runs again on each change of filter, and parsing and compiling
+    cost a search about as much as reading its rows)."""
+    query = parse(text)
+    return query.fts(), matcher(query)
+
+
 def search(conn: Connection, text: str, *, person_id: str | None = None,
            limit: int = 20) -> list[tuple[Document, str]]:
     """(document, snippet) pairs for `text`; snippets mark matches with **…**."""
-    query = parse(text)
-    expr = query.fts()
+    expr, pattern = _prepared(text)
     if expr is None or limit <= 0:
         return []
     found = _matching(conn, expr)
     if not found:
         return []
-    pattern = matcher(query)
     if len(found) <= RANK_CAP:
         rows = _ranked(conn, found, pattern, person_id, limit)
     else:  # the newest visible: among the newest listed, unless too many of them are hidden
