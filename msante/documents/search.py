@@ -144,7 +144,7 @@ def search(conn: Connection, text: str, *, person_id: str | None = None,
             rows = _read(conn, found, person_id, limit=limit)
         if len(rows) < limit:
             rows = _recent(conn, expr, person_id, limit)
-    return list(zip([Document.from_row(row[:-1]) for row in rows],
+    return list(zip(Document.from_rows(rows),
                     _snippets(conn, rows, pattern), strict=True))
 
 
