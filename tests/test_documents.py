@@ -443,3 +443,19 @@ def test_a_document_built_from_a_row_is_the_named_tuple_its_fields_say() -> None
     assert doc == Document(**dict(zip(Document._fields, doc, strict=True)))
     assert (doc.wrapped_key, doc.date, doc.date_guessed, doc.tags, doc.hidden,
             doc.updated_at) == (b"key", dt.date(2020, 1, 2), True, ("a",), True, row[-1])
+
+
+def test_documents_built_from_rows_with_more_columns_are_those_of_the_rows_alone() -> None:
+    """Document.from_rows builds each row's Document in one loop, leaving out any column
+    after COLUMNS (a search reads the start of the text with them): the same as from_row."""
+    from msante.documents.model import COLUMNS, Document
+
+    count = len(COLUMNS.split(","))
+    row = (*(f"v{i}" for i in range(5)), b"k", *(f"v{i}" for i in range(6, 12)), None, 0,
+           "c", 1, None, '["encrypted"]', None, "[]", *(f"v{i}" for i in range(20, 23)), 0,
+           *(f"v{i}" for i in range(24, count)))
+    assert len(row) == count
+    docs = Document.from_rows([(*row, "the text"), (*row, None, 3)])
+    assert docs == [Document.from_row(row)] * 2
+    assert docs[0].flags == ("encrypted",) and docs[0].tags == () and docs[0].date is None
+    assert Document.from_rows([]) == []

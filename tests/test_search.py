@@ -143,3 +143,26 @@ def test_long_texts_are_read_further_only_as_needed(vault, where: int | None) ->
     (_doc, found), = search(vault.store.conn, "ferritine")
     assert found == snippet(text[:SCAN], matcher(parse("ferritine")))
     assert ("**ferritine**" in found) is (where is not None)
+
+
+def test_a_query_searched_again_reuses_its_matcher_and_finds_the_same(vault) -> None:
+    """The parsed query and its compiled matcher are kept per text: a second search of the
+    same text (the screen re-runs it on each filter change) gives the same answer."""
+    owner = vault.people.owner().id
+    _add(vault, owner, title="Ferritine", text="ferritine basse")
+    _add(vault, owner, title="Autre", text="la ferritine remonte")
+    first = search(vault.store.conn, "ferritine")
+    assert search_mod._prepared("ferritine") is search_mod._prepared("ferritine")
+    assert search(vault.store.conn, "ferritine") == first
+    assert [d.title for d, _s in first] == ["Ferritine", "Autre"]
+
+
+@pytest.mark.parametrize("text", [
+    "a" * FIRST_READ, "a" * (FIRST_READ + 1), "é" * (FIRST_READ // 2), "é" * (FIRST_READ // 2 + 1),
+    "é" * FIRST_READ, "é" * (FIRST_READ + 1), "x" * (FIRST_READ - 1) + "é", "𝄞" * 600, ""])
+def test_the_start_of_a_text_read_with_its_row_is_its_first_characters(vault, text: str) -> None:
+    """A text short in bytes is read whole, a longer one cut: either way its first FIRST_READ
+    characters, whatever the characters' sizes in UTF-8."""
+    n = _add(vault, vault.people.owner().id, title="T", text=text)
+    (row,) = search_mod._read(vault.store.conn, [n], None)
+    assert row[-1] == text[:FIRST_READ]

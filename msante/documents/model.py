@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from msante.documents import types
@@ -20,11 +21,6 @@ FLAG_TEXTS = {
 COLUMNS = ("n, id, revision, person, blob_id, wrapped_key, sha256, size, mime, filename, title, "
            "author, doc_date, date_guessed, type_code, type_guessed, pages, flags, reason, tags, "
            "note, pdf_created, pdf_modified, hidden, trashed_at, created_at, updated_at")
-
-
-def _strings(text: str) -> tuple[str, ...]:
-    """A JSON list of strings as a tuple (the common empty list without parsing)."""
-    return () if text == "[]" else tuple(json.loads(text))
 
 
 class Document(NamedTuple):
@@ -65,16 +61,24 @@ class Document(NamedTuple):
     @classmethod
     def from_row(cls, row: Any) -> Document:
         """Build from a row selected with COLUMNS."""
-        (n, id_, rev, person, blob_id, wrapped, sha, size, mime, filename, title, author, date,
-         dguess, code, tguess, pages, flags, reason, tags, note, pcreated, pmodified, hidden,
-         trashed, created, updated) = row
-        # tuple.__new__ rather than cls(…): a search builds a Document per row, and the named
-        # tuple's own __new__ binds 27 arguments by name first
-        return tuple.__new__(cls, (
+        return cls.from_rows([row])[0]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Any]) -> list[Document]:
+        """Build from rows selected with COLUMNS, each maybe followed by other columns (left
+        out). One loop rather than a call per row, and tuple.__new__ rather than cls(…): a
+        search builds 20 of them, and the named tuple's own __new__ binds 27 arguments by
+        name first."""
+        new, day, loads = tuple.__new__, dt.date.fromisoformat, json.loads
+        return [new(cls, (
             n, id_, rev, person, blob_id, bytes(wrapped), sha, size, mime, filename, title,
-            author, dt.date.fromisoformat(date) if date else None, bool(dguess), code,
-            bool(tguess), pages, _strings(flags), reason, _strings(tags), note, pcreated,
-            pmodified, bool(hidden), trashed, created, updated))
+            author, day(date) if date else None, bool(dguess), code, bool(tguess), pages,
+            () if flags == "[]" else tuple(loads(flags)), reason,
+            () if tags == "[]" else tuple(loads(tags)), note, pcreated, pmodified,
+            bool(hidden), trashed, created, updated))
+            for (n, id_, rev, person, blob_id, wrapped, sha, size, mime, filename, title, author,
+                 date, dguess, code, tguess, pages, flags, reason, tags, note, pcreated,
+                 pmodified, hidden, trashed, created, updated, *_more) in rows]
 
     @property
     def type_label(self) -> str:

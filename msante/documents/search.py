@@ -23,6 +23,9 @@ the rows whose start does not settle their snippet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
+
 from msante.documents.model import COLUMNS, Document
 from msante.documents.query import parse
 from msante.documents.snippet import SCAN, Matcher, matcher, snippet, snippet_of_start
@@ -35,32 +38,43 @@ WEIGHTS = {"title": 8, "tags_text": 4, "author": 2}
 _VISIBLE = "d.deleted = 0 AND d.trashed_at IS NULL"
 _NAMES = [c.strip() for c in COLUMNS.split(",")]
 _DOC_COLUMNS = ", ".join(f"d.{c}" for c in _NAMES)
+# the start of a text: the text itself when its bytes are few enough (their count is known
+# without reading them, and substr costs more than the short text it cuts, the common case)
+_START = (f"iif(length(CAST(d.text AS BLOB)) <= {FIRST_READ}, d.text, "
+          f"substr(d.text, 1, {FIRST_READ}))")
 _TITLE, _AUTHOR = _NAMES.index("title"), _NAMES.index("author")
 
 
-def _matching(conn: Connection, expr: str) -> list[int]:
-    """The rowids that match, newest first, no more than RANK_CAP + 1 of them."""
-    return [row[0] for row in conn.execute(
-        "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? "
-        f"ORDER BY rowid DESC LIMIT {RANK_CAP + 1}", (expr,)).fetchall()]
+def _matching(conn: Connection, expr: str) -> list[str]:
+    """The rowids that match, newest first, no more than RANK_CAP + 1 of them, as text.
+
+    They come as one comma-separated value (the listing's order: SQLite feeds an aggregate
+    the rows of a subquery with ORDER BY … LIMIT in that order) rather than as 101 rows: a
+    row costs the Python driver more than FTS5 costs to find it. Only the rowids used are
+    turned into numbers (see `_among`)."""
+    found = conn.execute(
+        "SELECT group_concat(rowid) FROM (SELECT rowid FROM documents_fts "
+        f"WHERE documents_fts MATCH ? ORDER BY rowid DESC LIMIT {RANK_CAP + 1})",
+        (expr,)).fetchone()[0]
+    return found.split(",") if found else []
 
 
-def _among(ns: list[int], person_id: str | None) -> tuple[str, list[object]]:
+def _among(ns: Sequence[int | str], person_id: str | None) -> tuple[str, list[object]]:
     """The WHERE clause (and its arguments) of the visible documents among rowids `ns`."""
     where = f"d.n IN ({','.join('?' * len(ns))}) AND {_VISIBLE}"
-    args: list[object] = list(ns)
+    args: list[object] = list(map(int, ns))
     if person_id:
         where += " AND d.person = ?"
         args.append(person_id)
     return where, args
 
 
-def _read(conn: Connection, ns: list[int], person_id: str | None, *,
+def _read(conn: Connection, ns: Sequence[int | str], person_id: str | None, *,
           limit: int | None = None, extra: str = "") -> list[tuple[object, ...]]:
     """The visible documents among rowids `ns`, newest first (at most `limit`): their columns,
     then `extra` columns, then the start of their text."""
     where, args = _among(ns, person_id)
-    sql = (f"SELECT {_DOC_COLUMNS}{extra}, substr(d.text, 1, {FIRST_READ}) FROM documents d "
+    sql = (f"SELECT {_DOC_COLUMNS}{extra}, {_START} FROM documents d "
            f"WHERE {where} ORDER BY d.n DESC")
     sql += f" LIMIT {int(limit)}" if limit is not None else ""
     rows: list[tuple[object, ...]] = conn.execute(sql, args).fetchall()
@@ -73,7 +87,7 @@ def _score(pattern: Matcher | None, *values: object) -> int:
                if value and pattern and pattern.found(str(value)))
 
 
-def _ranked(conn: Connection, found: list[int], pattern: Matcher | None,
+def _ranked(conn: Connection, found: list[str], pattern: Matcher | None,
             person_id: str | None, limit: int) -> list[tuple[object, ...]]:
     """The rows of the best `limit` visible documents among a few matches."""
     if len(found) <= limit:  # all of them are shown: read them whole at once
@@ -92,7 +106,7 @@ def _ranked(conn: Connection, found: list[int], pattern: Matcher | None,
 def _recent(conn: Connection, expr: str, person_id: str | None,
             limit: int) -> list[tuple[object, ...]]:
     """The rows of the `limit` most recently added visible documents among many matches."""
-    sql = (f"SELECT {_DOC_COLUMNS}, substr(d.text, 1, {FIRST_READ}) FROM documents_fts "
+    sql = (f"SELECT {_DOC_COLUMNS}, {_START} FROM documents_fts "
            f"JOIN documents d ON d.n = documents_fts.rowid "
            f"WHERE documents_fts MATCH ? AND {_VISIBLE}")
     args: list[object] = [expr]
@@ -104,17 +118,24 @@ def _recent(conn: Connection, expr: str, person_id: str | None,
     return rows
 
 
+@lru_cache(maxsize=64)
+def _prepared(text: str) -> tuple[str | None, Matcher | None]:
+    """The FTS5 expression and the matcher of a query (kept for the next searches of the same
+    text: the screen's search runs again on each change of filter, and parsing and compiling
+    cost a search about as much as reading its rows)."""
+    query = parse(text)
+    return query.fts(), matcher(query)
+
+
 def search(conn: Connection, text: str, *, person_id: str | None = None,
            limit: int = 20) -> list[tuple[Document, str]]:
     """(document, snippet) pairs for `text`; snippets mark matches with **…**."""
-    query = parse(text)
-    expr = query.fts()
+    expr, pattern = _prepared(text)
     if expr is None or limit <= 0:
         return []
     found = _matching(conn, expr)
     if not found:
         return []
-    pattern = matcher(query)
     if len(found) <= RANK_CAP:
         rows = _ranked(conn, found, pattern, person_id, limit)
     else:  # the newest visible: among the newest listed, unless too many of them are hidden
@@ -123,7 +144,7 @@ def search(conn: Connection, text: str, *, person_id: str | None = None,
             rows = _read(conn, found, person_id, limit=limit)
         if len(rows) < limit:
             rows = _recent(conn, expr, person_id, limit)
-    return list(zip([Document.from_row(row[:-1]) for row in rows],
+    return list(zip(Document.from_rows(rows),
                     _snippets(conn, rows, pattern), strict=True))
 
 

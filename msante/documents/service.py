@@ -78,7 +78,7 @@ class Documents:
         sql = SELECT + " WHERE " + " AND ".join(where) + " ORDER BY doc_date DESC, n DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [Document.from_row(r) for r in self.store.conn.execute(sql, args).fetchall()]
+        return Document.from_rows(self.store.conn.execute(sql, args).fetchall())
 
     def count(self, *, person: Person | None = None) -> int:
         """How many documents (out of the trash) `list` gives without a limit."""
