@@ -6,12 +6,14 @@ other commands start as fast as before.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from msante.cli import output, session
 from msante.cli.vault_cmds import JsonOpt
+from msante.errors import UsageError
 from msante.i18n import _
 
 app = typer.Typer(help=_("Sync this vault with your other devices through a server."),
@@ -27,6 +29,20 @@ def setup(
         "watch the traffic)."))] = False,
     force: Annotated[bool, typer.Option("--force", help=_(
         "Set up again with a new account, forgetting this vault's current one."))] = False,
+    link: Annotated[str | None, typer.Option("--link", metavar=_("CODE"), help=_(
+        "Join your account as a new device with the code 'msante devices link' shows on "
+        "another device (a new, empty vault is made if there is none)."))] = None,
+    link_file: Annotated[Path | None, typer.Option("--link-file", metavar=_("FILE"), help=_(
+        "Read the link code from this file."))] = None,
+    recovery_key_file: Annotated[Path | None, typer.Option(help=_(
+        "With --link, when the vault is made: write its recovery key to this new file (mode "
+        "0600) instead of showing it."))] = None,
+    kdf_memory: Annotated[int | None, typer.Option(help=_(
+        "With --link, when the vault is made: Argon2id memory in MiB (16 to 256; default "
+        "64)."))] = None,
+    kdf_iterations: Annotated[int | None, typer.Option(help=_(
+        "With --link, when the vault is made: Argon2id iterations (2 to 10; default 3)."))]
+    = None,
     json_: JsonOpt = False,
 ) -> None:
     """Make this device's keys, register your account on the server and log in once.
@@ -34,12 +50,22 @@ def setup(
     The device's private keys stay inside the vault; the server learns only the public
     halves. Run it again after an interruption: it resumes with the same keys.
 
+    With --link CODE (or --link-file), this device joins the account of the device that
+    shows the code ('msante devices link' there) instead of making a new account.
+
     Example: msante sync setup https://sync.example.org
     """
     from msante.sync import setup as sync_setup
     from msante.sync.client import check_url
 
     url = check_url(server_url, insecure=insecure)
+    if link is not None or link_file is not None:
+        _setup_link(url, insecure, force, link, link_file, recovery_key_file,
+                    (kdf_memory, kdf_iterations), json_)
+        return
+    if recovery_key_file or kdf_memory or kdf_iterations:
+        raise UsageError(_("--recovery-key-file, --kdf-memory and --kdf-iterations go with "
+                           "--link."))
     with session.open_vault() as vault:
         state = sync_setup.setup(vault.store, url, insecure=insecure, force=force)
     if json_:
@@ -47,6 +73,18 @@ def setup(
         return
     output.info(_("This device is set up for sync with {server}.").format(server=state["server"]))
     _print(state)
+
+
+def _setup_link(url: str, insecure: bool, force: bool, link: str | None,
+                link_file: Path | None, recovery_key_file: Path | None,
+                kdf: tuple[int | None, int | None], json_: bool) -> None:
+    """`sync setup --link`: the new device's side (msante/cli/devices_cmds.py)."""
+    from msante.cli.devices_cmds import link_setup
+    from msante.cli.vault_cmds import _kdf
+
+    if force or (link is not None and link_file is not None):
+        raise UsageError(_("--link and --link-file go alone: not together, nor with --force."))
+    link_setup(url, insecure, link, link_file, recovery_key_file, _kdf(*kdf), json_)
 
 
 @app.command("status")
