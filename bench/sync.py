@@ -160,21 +160,7 @@ def sync_argv(profile: Path | None = None) -> list[str]:
     prefix = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
     if has_sync_command():
         return [*prefix, "-m", "msante", "sync", "--json"]
-    return [*prefix, __file__, "--run-sync"]
-
-
-def run_sync() -> None:
-    """The stand-in for `msante sync --json` (until the engine's command is on its branch)."""
-    from msante.cli import session
-    from msante.sync import engine, linking
-    from msante.sync.client import Client
-
-    with session.open_vault() as vault:
-        dev = linking.ready_device(vault.store)
-        with Client(dev.server, insecure=dev.insecure) as client:
-            linking.login(client, dev)
-            result = engine.sync(vault.store, client, dev)
-    print(json.dumps(result.to_json()))
+    return [*prefix, str(Path(__file__).with_name("sync_standin.py"))]
 
 
 def last_json(text: str) -> dict[str, Any]:
@@ -223,6 +209,7 @@ def first_sync(a: Device, b: Device, srv: Server, made: dict[str, int], work: Pa
     push = run_child(sync_argv(work / "push.prof" if profile else None), a.env(),
                      work / "push.out")
     cpu1 = cpu_seconds(srv.pid)
+    pushed = srv.counters()
     pull = run_child(sync_argv(work / "pull.prof" if profile else None), b.env(),
                      work / "pull.out")
     cpu2 = cpu_seconds(srv.pid)
@@ -232,7 +219,9 @@ def first_sync(a: Device, b: Device, srv: Server, made: dict[str, int], work: Pa
     base = statistics.median(times)
     total = push.seconds + pull.seconds
     print(f"  moved: {moved['in'] / MiB:.1f} MiB up, {moved['out'] / MiB:.1f} MiB down, "
-          f"{moved['requests']} requests to msante's API")
+          f"{moved['requests']} requests to msante's API (push {pushed['requests']}, pull "
+          f"{moved['requests'] - pushed['requests']}); the push's own: "
+          f"{pushed['in'] / MiB:.1f} MiB up, {pushed['out'] / MiB:.1f} MiB down")
     for name, r, cpu in (("push (A)", push, cpu1 - cpu0), ("pull (B)", pull, cpu2 - cpu1)):
         print(f"  {name}: {r.seconds:.1f} s wall, client CPU {r.cpu:.1f} s, server CPU "
               f"{cpu:.1f} s, client peak RSS {r.rss_mib:.0f} MiB; {last_json(r.out)}")
@@ -278,19 +267,23 @@ def print_profile(path: Path, name: str, top: int = 25) -> None:
 
 # -- figure 2 -------------------------------------------------------------------------------
 
-def noop_sync(devices: dict[str, Device], runs: int, work: Path) -> list[bool]:
-    """Figure 2: `msante sync` with nothing to do vs `msante status`, interleaved, per device."""
+def noop_sync(devices: dict[str, Device], srv: Server, runs: int, work: Path) -> list[bool]:
+    """Figure 2: `msante sync` with nothing to do vs `msante status`, interleaved, per device;
+    also the requests and the server's CPU time per sync."""
     status = [sys.executable, "-m", "msante", "status"]
     times: dict[tuple[str, str], list[float]] = {}
-    rss: list[float] = []
+    cost: dict[str, list[tuple[int, float, float]]] = {}
     for n in range(runs):
         for name, dev in devices.items():
             pair = [("status", status), ("sync", sync_argv())]
             for what, argv in pair if n % 2 == 0 else reversed(pair):
+                srv.counters(reset=True)
+                cpu = cpu_seconds(srv.pid)
                 r = run_child(argv, dev.env(), work / f"noop-{name}-{what}.out")
                 times.setdefault((name, what), []).append(r.seconds)
                 if what == "sync":
-                    rss.append(r.rss_mib)
+                    cost.setdefault(name, []).append(
+                        (srv.counters()["requests"], cpu_seconds(srv.pid) - cpu, r.cpu))
                     moved = last_json(r.out)
                     if moved.get("pushed") or moved.get("pulled"):
                         raise RuntimeError(f"a sync with nothing to do moved items: {moved}")
@@ -298,8 +291,11 @@ def noop_sync(devices: dict[str, Device], runs: int, work: Path) -> list[bool]:
     for name in devices:
         sync, stat = (statistics.median(times[(name, w)]) for w in ("sync", "status"))
         each = ", ".join(f"{t * 1000:.0f}" for t in times[(name, "sync")])
+        requests, server_cpu, client_cpu = (statistics.median(c)
+                                            for c in zip(*cost[name], strict=True))
         print(f"  device {name}: sync {sync * 1000:.0f} ms, status {stat * 1000:.0f} ms "
-              f"(medians of {runs}); each sync: {each} ms")
+              f"(medians of {runs}); each sync: {each} ms; per sync {requests:.0f} requests, "
+              f"server CPU {server_cpu * 1000:.0f} ms, client CPU {client_cpu * 1000:.0f} ms")
         ok.append(line(f"sync with nothing to do / msante status, device {name}", sync / stat,
                        f"<= {NOOP_RATIO}", sync / stat <= NOOP_RATIO))
     return ok
@@ -322,13 +318,13 @@ def bench(args: argparse.Namespace, root: Path) -> bool:
         a.msante("sync", "setup", srv.url, "--json")
         link(a, b, srv.url)
         b.msante("unlock", "--timeout", "120m", passphrase=True)
-        runner = "msante sync --json" if has_sync_command() else "bench/sync.py --run-sync " \
+        runner = "msante sync --json" if has_sync_command() else "bench/sync_standin.py " \
             "(engine.sync through the agent: `msante sync` is not in this tree yet)"
         print(f"A set up, B linked; each sync runs as: {runner}")
         print("1. first sync of A's vault to the new device B")
         ok = first_sync(a, b, srv, made, root, args.profile)
         print("2. a sync with nothing to do")
-        ok += noop_sync({"A": a, "B": b}, NOOP_RUNS_QUICK if args.quick else NOOP_RUNS, root)
+        ok += noop_sync({"A": a, "B": b}, srv, NOOP_RUNS_QUICK if args.quick else NOOP_RUNS, root)
     return all(ok)
 
 
@@ -361,7 +357,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "nothing)")
     p.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--run-sync", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -370,9 +365,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.serve is not None:
         serve(args.serve, args.port)
-        return 0
-    if args.run_sync:
-        run_sync()
         return 0
     size = QUICK if args.quick else FULL
     print(f"{size.records:,} records and {size.documents:,} documents ({size.mib} MB) over "
