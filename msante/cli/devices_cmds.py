@@ -260,7 +260,8 @@ def link_setup(url: str, insecure: bool, code_text: str | None, code_file: Path 
 
 def _join(vault: Vault, client: Client, code: LinkCode, server_id: str, account: str,
           insecure: bool) -> dict[str, Any]:
-    """The new device's side of the link, with its fingerprint shown and a spinner."""
+    """The new device's side of the link, with its fingerprint shown and a spinner; then
+    the first sync, which brings the records."""
     from msante.sync import linking
 
     def show(fingerprint: str) -> None:
@@ -268,8 +269,24 @@ def _join(vault: Vault, client: Client, code: LinkCode, server_id: str, account:
             fingerprint=fingerprint))
         output.info(_("Check that the other device shows the same six words."))
 
-    return dict(_wait(_("Waiting for the other device…"), lambda: linking.join(
+    state = dict(_wait(_("Waiting for the other device…"), lambda: linking.join(
         vault.store, client, code, server_id, account, insecure=insecure, show=show)))
+    return state | _first_sync(vault)
+
+
+def _first_sync(vault: Vault) -> dict[str, Any]:
+    """`msante sync` once, right after the link; the device's space is then the owner's."""
+    from msante.errors import MsanteError
+    from msante.sync import engine, linking, setup
+
+    try:
+        result = engine.run(vault.store)
+    except MsanteError:
+        output.error(_("This device is linked, but the first sync did not finish: run "
+                       "'msante sync'."))
+        raise
+    linking.settle_owner_space(vault.store)
+    return setup.status(vault.store) | {"first_sync": result.to_json()}
 
 
 def _create_vault(recovery_key_file: Path | None, kdf: Any,
@@ -304,4 +321,5 @@ def _after_link(state: dict[str, Any], recovery: str | None, recovery_key_file: 
         return
     output.info(_("This device is linked to your account on {server}, with the keys of {n} "
                   "spaces.").format(server=state["server"], n=len(state["spaces"])))
-    output.info(_("Run 'msante sync' to bring your records here."))
+    output.info(_("First sync: {n} changes received.").format(
+        n=state["first_sync"]["pulled"]))

@@ -15,7 +15,6 @@ import pytest
 from msante.sync.link import LinkCode
 from msante.sync.server.settings import Settings
 from msante.sync.signing import word_list
-from tests.conftest import INIT
 from tests.server.server_helpers import live_server
 
 FAST = ["--kdf-memory", "16", "--kdf-iterations", "2"]
@@ -52,6 +51,8 @@ def test_link_one_process_to_another(cli, first: Path, home: Path, tmp_path: Pat
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The code goes from the first line of one to the file of the other; both end with the
     same devices; the new vault is made without anyone in it, its recovery key in a file."""
+    pushed = cli("sync", "--json", pfile=first)
+    assert pushed.code == 0, pushed.err
     proc, shown = start_link(home, first)
     assert len(shown["code"].split()) == 15 and shown["expires"]
     (tmp_path / "code").write_text(shown["code"] + "\n")
@@ -74,7 +75,12 @@ def test_link_one_process_to_another(cli, first: Path, home: Path, tmp_path: Pat
     here = cli("devices", "list", "--json", pfile=first).json()
     assert [r["fingerprint"] for r in there] == [r["fingerprint"] for r in here]
     assert [r["this_device"] for r in there] == [False, True]
-    assert cli("people", "list", "--json", pfile=first).code == 0
+    people = cli("people", "list", "--json", pfile=first).json()
+    assert cli("audit", "verify", pfile=first).code == 0
+    monkeypatch.setenv("MSANTE_HOME", str(tmp_path / "b"))
+    assert cli("people", "list", "--json", pfile=first).json() == people  # the first sync
+    owner = next(p for p in people if p["relation"] == "owner")
+    assert state["space"] == owner["id"] and state["first_sync"]["pulled"] > 0
     assert cli("audit", "verify", pfile=first).code == 0
 
 
@@ -109,3 +115,14 @@ def test_link_needs_a_terminal_or_yes(cli, first: Path) -> None:
     """No terminal to compare fingerprints on, no --yes: refused before any code is shown."""
     r = cli("devices", "link", pfile=first)
     assert r.code == 2 and "--yes" in r.err and r.out == ""
+
+
+def test_the_code_is_shown_as_words_text_and_a_qr(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --json: the 15 words, the 36 characters and a QR drawn in the terminal."""
+    from msante.cli.devices_cmds import _show_code
+
+    code = LinkCode.new()
+    _show_code(code, json_=False)
+    out = capsys.readouterr().out
+    assert code.words() in out and code.text() in out and "10 minutes" in out
+    assert sum("▀" in line or "▄" in line or "█" in line for line in out.splitlines()) > 10
