@@ -147,36 +147,31 @@ def run_child(argv: list[str], env: dict[str, str], out_file: Path) -> Run:
                out_file.read_text(errors="replace"))
 
 
-def has_sync_command() -> bool:
-    """Whether `msante sync` (with no subcommand) syncs in this tree."""
-    from msante.cli import sync_cmds
-
-    return sync_cmds.app.registered_callback is not None
-
-
 def sync_argv(profile: Path | None = None) -> list[str]:
-    """How to run one sync: `msante sync --json`, or this file's stand-in until the engine's
-    command exists (the same services: open the vault through the agent, log in, sync)."""
+    """`msante sync --json`, under cProfile if asked."""
     prefix = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
-    if has_sync_command():
-        return [*prefix, "-m", "msante", "sync", "--json"]
-    return [*prefix, str(Path(__file__).with_name("sync_standin.py"))]
+    return [*prefix, "-m", "msante", "sync", "--json"]
 
 
-def last_json(text: str) -> dict[str, Any]:
-    """The last line of an output, as JSON ({} if it is not)."""
+def result_of(run: Run) -> dict[str, Any]:
+    """What `msante sync --json` printed (RuntimeError if it is not a JSON object)."""
     try:
-        found = json.loads(text.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        return {}
-    return found if isinstance(found, dict) else {}
+        found = json.loads(run.out)
+    except json.JSONDecodeError:
+        found = None
+    if not isinstance(found, dict):
+        raise RuntimeError(f"msante sync --json printed no JSON object: {run.out[:300]!r}")
+    return found
 
 
 # -- figure 1 -------------------------------------------------------------------------------
 
-def baseline(url: str, up: int, down: int) -> float:
-    """Seconds to stream `up` bytes to the sink and `down` bytes from the source."""
+def baseline(srv: Server, up: int, down: int) -> tuple[float, float]:
+    """Seconds to stream `up` bytes to the sink and `down` bytes from the source, and the CPU
+    seconds it took (this process and the server's)."""
+    url = srv.url
     with httpx.Client(timeout=600) as http:
+        cpu = cpu_seconds(srv.pid) + time.process_time()
         start = time.perf_counter()
         got = http.put(f"{url}/bare/sink", content=pieces(up))
         got.raise_for_status()
@@ -189,7 +184,8 @@ def baseline(url: str, up: int, down: int) -> float:
                 received += len(part)
         if received != down:
             raise RuntimeError("the source did not send every byte")
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        return seconds, cpu_seconds(srv.pid) + time.process_time() - cpu
 
 
 def counts(dev: Device) -> list[dict[str, Any]]:
@@ -215,8 +211,10 @@ def first_sync(a: Device, b: Device, srv: Server, made: dict[str, int], work: Pa
     cpu2 = cpu_seconds(srv.pid)
     moved = srv.counters()
     server_mib = peak_rss_mib(srv.pid)
-    times = [baseline(srv.url, moved["in"], moved["out"]) for _ in range(BASELINE_RUNS)]
-    base = statistics.median(times)
+    runs = [baseline(srv, moved["in"], moved["out"]) for _ in range(BASELINE_RUNS)]
+    times = [t for t, _cpu in runs]
+    base, base_cpu = statistics.median(times), statistics.median(c for _t, c in runs)
+    sync_cpu = push.cpu + pull.cpu + cpu2 - cpu0
     total = push.seconds + pull.seconds
     print(f"  moved: {moved['in'] / MiB:.1f} MiB up, {moved['out'] / MiB:.1f} MiB down, "
           f"{moved['requests']} requests to msante's API (push {pushed['requests']}, pull "
@@ -224,10 +222,12 @@ def first_sync(a: Device, b: Device, srv: Server, made: dict[str, int], work: Pa
           f"{pushed['in'] / MiB:.1f} MiB up, {pushed['out'] / MiB:.1f} MiB down")
     for name, r, cpu in (("push (A)", push, cpu1 - cpu0), ("pull (B)", pull, cpu2 - cpu1)):
         print(f"  {name}: {r.seconds:.1f} s wall, client CPU {r.cpu:.1f} s, server CPU "
-              f"{cpu:.1f} s, client peak RSS {r.rss_mib:.0f} MiB; {last_json(r.out)}")
+              f"{cpu:.1f} s, client peak RSS {r.rss_mib:.0f} MiB; {result_of(r)}")
     print(f"  baseline (upload + download of the same bytes): "
           f"{', '.join(f'{t:.2f}' for t in times)} s; median {base:.2f} s "
           f"({(moved['in'] + moved['out']) / MiB / base:.0f} MiB/s)")
+    print(f"  CPU seconds (client + server), the figure the machine's other load moves least: "
+          f"sync {sync_cpu:.1f}, baseline {base_cpu:.2f}: {sync_cpu / base_cpu:.1f}x (no target)")
     ok = [_same_records(a, b, made)]
     if profile:
         print("  (under cProfile: the times below mean nothing)")
@@ -284,7 +284,7 @@ def noop_sync(devices: dict[str, Device], srv: Server, runs: int, work: Path) ->
                 if what == "sync":
                     cost.setdefault(name, []).append(
                         (srv.counters()["requests"], cpu_seconds(srv.pid) - cpu, r.cpu))
-                    moved = last_json(r.out)
+                    moved = result_of(r)
                     if moved.get("pushed") or moved.get("pulled"):
                         raise RuntimeError(f"a sync with nothing to do moved items: {moved}")
     ok = []
@@ -318,9 +318,7 @@ def bench(args: argparse.Namespace, root: Path) -> bool:
         a.msante("sync", "setup", srv.url, "--json")
         link(a, b, srv.url)
         b.msante("unlock", "--timeout", "120m", passphrase=True)
-        runner = "msante sync --json" if has_sync_command() else "bench/sync_standin.py " \
-            "(engine.sync through the agent: `msante sync` is not in this tree yet)"
-        print(f"A set up, B linked; each sync runs as: {runner}")
+        print("A set up, B linked (nothing to sync yet); each sync: msante sync --json")
         print("1. first sync of A's vault to the new device B")
         ok = first_sync(a, b, srv, made, root, args.profile)
         print("2. a sync with nothing to do")
