@@ -286,7 +286,8 @@ def _first_sync(vault: Vault) -> dict[str, Any]:
                        "'msante sync'."))
         raise
     linking.settle_owner_space(vault.store)
-    return setup.status(vault.store) | {"first_sync": result.to_json()}
+    return (setup.status(vault.store) | engine.status(vault.store)
+            | {"first_sync": result.to_json()})
 
 
 def _create_vault(recovery_key_file: Path | None, kdf: Any,

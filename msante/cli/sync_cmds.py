@@ -193,10 +193,9 @@ def setup(
 
     Example: msante sync setup https://sync.example.org
     """
+    from msante.sync import engine
     from msante.sync import setup as sync_setup
     from msante.sync.client import check_url
-
-    from msante.sync import engine
 
     url = check_url(server_url, insecure=insecure)
     if link is not None or link_file is not None:
@@ -243,6 +242,38 @@ def status(json_: JsonOpt = False) -> None:
         output.print_json(state)
     else:
         _print(state)
+
+
+@app.command("verify")
+def verify(json_: JsonOpt = False) -> None:
+    """Check that the server's log was not rewritten, and walk your chains through it.
+
+    Checks the log's signed checkpoint against the key pinned the first time and the last
+    checkpoint seen (a consistency proof), then proves every entry of this account's chain,
+    of your spaces' chains and of their event sequences in the log. Any inconsistency is
+    exit 6 with what the server did.
+
+    Example: msante sync verify --json
+    """
+    from msante.sync import verify as sync_verify
+
+    with session.open_vault() as vault:
+        report = sync_verify.verify_vault(vault.store)
+    if json_:
+        output.print_json(report)
+        return
+    log = report["log"]
+    output.info(_("The server's log is consistent: {size} entries, {proofs} proofs checked.")
+                .format(size=log["size"], proofs=report["proofs"]))
+    rows = [(_("Server"), report["server"]), (_("Log key"), log["key"]),
+            (_("Log size"), _("{size} (was {old})").format(
+                size=log["size"], old=log["previous_size"]) if log["previous_size"] is not None
+             else _("{size} (key pinned now)").format(size=log["size"]))]
+    rows += [(c["chain"], _("{entries} entries, {proven} proven now, {gossip} checkpoints "
+                            "compared").format(**c)) for c in report["chains"]]
+    rows += [(_("events of {space}").format(space=e["space"]),
+              _("{events} events, {proven} proven now").format(**e)) for e in report["events"]]
+    output.fields(rows)
 
 
 def _print(state: dict[str, Any]) -> None:

@@ -26,7 +26,6 @@ from typing import Any
 
 from msante.errors import BadServerAnswer, IntegrityError, ServerNotFound, UsageError
 from msante.i18n import _
-from msante.sync import client as client_module
 from msante.sync import device as devices
 from msante.sync import setup, spaces
 from msante.sync.chains import (
@@ -54,25 +53,11 @@ Tick = Callable[[], None]
 
 def fetch_chain(client: Client, chain: str) -> list[ChainEntry]:
     """Every entry the server holds for `chain`, parsed (not yet verified)."""
-    found: list[ChainEntry] = []
-    since = 0
-    while True:
-        body = client_module._parse(client, client._authed(
-            "GET", f"/chains/{chain}/entries", params={"since": since, "limit": 500}))
-        raw = body.get("entries")
-        if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
-            raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key="entries"))
-        try:
-            found += [ChainEntry.from_json(client_module.unb64(e.get("entry"))) for e in raw]
-        except ValueError:
-            raise BadServerAnswer(_("The server sent a chain entry of {chain} that is not "
-                                    "one.").format(chain=chain)) from None
-        nxt = body.get("next")
-        if body.get("more") is not True:
-            return found
-        if not isinstance(nxt, int) or isinstance(nxt, bool) or nxt <= since:
-            raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key="next"))
-        since = nxt
+    try:
+        return [ChainEntry.from_json(r.entry) for r in client.chain_records(chain)]
+    except ValueError:
+        raise BadServerAnswer(_("The server sent a chain entry of {chain} that is not "
+                                "one.").format(chain=chain)) from None
 
 
 def post_kept(store: Store, client: Client) -> list[ChainEntry]:
@@ -251,7 +236,7 @@ def wait_join(client: Client, offer: LinkOffer, poll: float = POLL,
 def complete(store: Store, client: Client, dev: devices.Device, offer: LinkOffer,
              candidate: Candidate) -> dict[str, Any]:
     """Add the confirmed candidate to the account and every synced space, and reply."""
-    entry = offer.add_device(candidate)
+    entry = offer.add_device(candidate, setup.gossip(store, dev))
     device_id = b64e(candidate.key_id)
     with store.write() as tx:
         spaces.keep(tx, entry)
@@ -277,7 +262,8 @@ def _share_space(store: Store, client: Client, dev: devices.Device, mine: Accoun
     kept = len(spaces.entries(store.conn, state.chain))
     if candidate.key_id not in state.writers:
         entry = SpaceChain.append(state, dev.signing, "add-writer", {
-            "account": dev.account, "device": b64e(candidate.key_id)})
+            "account": dev.account, "device": b64e(candidate.key_id)},
+            setup.gossip(store, dev))
         with store.write() as tx:
             keep_seen(tx, state.entries[kept:])
             spaces.keep(tx, entry)

@@ -16,7 +16,7 @@ from typing import Any
 from msante.errors import NotFoundError, UsageError
 from msante.i18n import _
 from msante.sync import device as devices
-from msante.sync import linking, spaces
+from msante.sync import linking, setup, spaces
 from msante.sync.chains import AccountChain, AccountState, DeviceKeys, SpaceChain, b64e
 from msante.sync.client import Client
 from msante.vault.store import Store
@@ -61,7 +61,8 @@ def revoke(store: Store, client: Client, dev: devices.Device,
     linking.require_expected(unexpected)
     if not state.is_active(target.key_id):
         raise NotFoundError(_("That device is no longer in the account."))
-    removal = AccountChain.remove_device(state, dev.signing, target.key_id)
+    removal = AccountChain.remove_device(state, dev.signing, target.key_id,
+                                         setup.gossip(store, dev))
     after = AccountChain.verify([*state.entries, removal], chain=state.chain)
     plans = [_plan(store, client, dev, (state, after), space, target)
              for space in spaces.synced(store.conn)]
@@ -100,9 +101,11 @@ def _plan(store: Store, client: Client, dev: devices.Device,
     rotation = keys.rotation().body()
     if target.key_id in before.writers:
         entry = SpaceChain.append(before, dev.signing, "remove-writer",
-                                  {"device": b64e(target.key_id), **rotation})
+                                  {"device": b64e(target.key_id), **rotation},
+                                  setup.gossip(store, dev))
     else:
-        entry = SpaceChain.append(before, dev.signing, "rotate", rotation)
+        entry = SpaceChain.append(before, dev.signing, "rotate", rotation,
+                                  setup.gossip(store, dev))
     SpaceChain.verify([*before.entries, entry], linking.lookup_accounts(client, after),
                       chain=before.chain)
     return before.entries[kept:], entry, keys

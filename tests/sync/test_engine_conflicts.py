@@ -127,3 +127,27 @@ def test_an_edit_on_b_reaching_a_that_deleted_keeps_the_edit(pair: Pair) -> None
     sync(b)
     assert b.agenda.get(visit).title == "Dentist (moved)"
     assert conflicts.count_open(a.store.conn) == 0
+
+
+def test_a_document_edited_on_both_keeps_its_file_whichever_is_kept(pair: Pair,
+                                                                    tmp_path: Path) -> None:
+    """Both rename one document: after resolving, both devices have the chosen title and the
+    file still opens on both (its key rewrapped for each new revision)."""
+    from tests.sync.engine_helpers import add_document
+
+    a, b = pair.a, pair.b
+    data = b"scan " * 500
+    doc = add_document(a, data, "Scan")
+    sync(a)
+    sync(b)
+    a.documents.edit(a.documents.get(doc), title="Scan (A)")
+    b.documents.edit(b.documents.get(doc), title="Scan (B)")
+    sync(a)
+    assert sync(b).conflicts == 1
+    resolve(b, conflicts.listing(b.store)[0]["id"], "mine")
+    sync(b)
+    sync(a)
+    for name, vault in (("a", a), ("b", b)):
+        got = vault.documents.get(doc)
+        assert got.title == "Scan (B)"
+        assert vault.documents.export(got, tmp_path / name).read_bytes() == data

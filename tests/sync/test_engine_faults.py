@@ -214,3 +214,48 @@ def test_sync_before_login_helpers(pair: Pair) -> None:
     """logged_in gives a working client (a smoke test of the helper)."""
     with logged_in(pair.a) as (client, dev):
         assert client.heads(dev.space) == []
+
+
+def test_a_fork_served_as_new_is_refused_naming_the_device_and_record(
+        pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A revision its own device could not honestly have written (based on a revision it
+    had already written past), slipped into a pull: exit 6, nothing applied."""
+    from msante.sync.engine import state
+    from msante.sync.items import Envelope
+
+    a, b = pair.a, pair.b
+    entry = a.profile.add(a.people.owner(), "allergies", {"substance": "pollen"})
+    sync(a)
+    sync(b)
+    first = state.local_head(state.lineage(a.store.conn, entry.person, "profile_entries",
+                                           entry.id))
+    assert first is not None
+    a.profile.edit(entry.id, {"substance": "birch"}, revision=a.profile.get(entry.id).revision)
+    sync(a)
+    sync(b)
+    dev_a = devices.load(a.store.conn)
+    assert dev_a is not None
+    keys = spaces.current(a.store.conn, entry.person)
+    assert keys is not None
+    cur = state.cursor(a.store.conn, entry.person)
+    routing = Routing(entry.person, "profile", entry.id, new_revision_id(), first.revision, 1,
+                      dev_a.signing.verify_key().key_id())
+    forged = write_item({"id": entry.id, "section": "allergies", "data": "{}"},
+                        "profile_entries", keys.key("profile"), routing, signer=dev_a.signing,
+                        seq=cur.seq, prev=cur.prev)
+    env: Envelope = forged.envelope
+    real = Client.pull_page
+
+    def lying(self: Client, space: str, since: str | None = None, limit: int = 500) -> Any:
+        page = real(self, space, since, limit)
+        if space == entry.person:
+            page.items.append({"envelope": env.to_json(), "ciphertext": forged.ciphertext})
+        return page
+
+    monkeypatch.setattr(Client, "pull_page", lying)
+    before = b.store.conn.execute("SELECT count(*) FROM changes").fetchone()[0]
+    with pytest.raises(IntegrityError) as caught:
+        sync(b)
+    assert entry.id in str(caught.value) and caught.value.exit_code == 6
+    assert b.store.conn.execute("SELECT count(*) FROM changes").fetchone()[0] == before
+    assert b.profile.get(entry.id).data["substance"] == "birch"

@@ -256,7 +256,7 @@ def _conflict(tx: Connection, store: Store, space: str, inc: Incoming, head: Kno
     from msante.sync.engine.push import snapshot
 
     rev = inc.rev
-    snap = snapshot(tx, store, space, rev.table, rev.record)
+    snap = snapshot(tx, store, space, rev.table, rev.record, file=False)
     mine = snap.fields if snap else {}
     mine_deleted = bool(local is None or local[1])
     if mine_deleted and not rev.deleted and local is not None:
