@@ -214,10 +214,11 @@ class Device:
         self.pfile.chmod(0o600)
 
     def env(self, passphrase: bool = False) -> dict[str, str]:
-        """Its environment: this tree's code, English; the passphrase file only if asked (a
-        timed command must go through the agent)."""
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("MSANTE_") and k not in ("LANGUAGE", "LC_ALL")}
+        """Its environment: this tree's code (its bytecode cached, as an installation has it),
+        English; the passphrase file only if asked (a timed command must go through the
+        agent)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MSANTE_")
+               and k not in ("LANGUAGE", "LC_ALL", "PYTHONDONTWRITEBYTECODE")}
         env |= {"MSANTE_HOME": str(self.home), "XDG_RUNTIME_DIR": str(self.root / "run"),
                 "LANG": "C.UTF-8",
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
