@@ -1,7 +1,7 @@
 """The sync's own figures: a first sync to a new device, and a sync with nothing to do, each as
 a ratio against a baseline measured in the same run (issue 12, "Load and performance").
 
-    python bench/sync.py [--quick] [--keep DIR] [--profile]
+    python bench/sync.py [--quick | --size R,D,MB] [--keep DIR] [--profile]
 
 A server runs in a subprocess on 127.0.0.1 (bench/sync_fixture.py: `create_app(settings)` over
 SQLite with the default limits, and two trivial routes in the same process). Device A's vault
@@ -363,7 +363,7 @@ def noop_sync(devices: dict[str, Device], srv: Server, runs: int, work: Path) ->
 
 def bench(args: argparse.Namespace, root: Path) -> bool:
     """Build, link, measure; whether every target is met."""
-    size = QUICK if args.quick else FULL
+    size = args.size or (QUICK if args.quick else FULL)
     compileall.compile_dir(ROOT / "msante", quiet=1)  # as installed: no module compiled per run
     a, b = Device(root / "a"), Device(root / "b")
     for dev in (a, b):
@@ -401,12 +401,26 @@ def unlocked(first: Device, new: Device) -> Iterator[None]:
                     print(f"  could not lock {dev.home}: {exc}")
 
 
+def _size(text: str) -> Size:
+    """`--size R,D,MB`: bounded, so that a typo cannot fill the disk."""
+    try:
+        records, documents, mib = (int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("three integers: records,documents,MB") from None
+    if not (0 <= records <= 100_000 and 0 <= documents <= 10_000 and 0 <= mib <= 5_000):
+        raise argparse.ArgumentTypeError("at most 100000 records, 10000 documents, 5000 MB")
+    return Size(records, documents, mib)
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     """The options (and the hidden ones of the launcher and the stand-in)."""
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
                    help=f"{QUICK.records:,} records, {QUICK.documents} documents, "
                         f"{QUICK.mib} MB")
+    p.add_argument("--size", metavar="R,D,MB", type=_size,
+                   help="another size: records, documents, megabytes of files (e.g. for "
+                        "--profile)")
     p.add_argument("--keep", type=Path, metavar="DIR",
                    help="keep the vaults and the server's data in DIR (new or empty)")
     p.add_argument("--profile", action="store_true",
@@ -423,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve is not None:
         serve(args.serve, args.port)
         return 0
-    size = QUICK if args.quick else FULL
+    size = args.size or (QUICK if args.quick else FULL)
     print(f"{size.records:,} records and {size.documents:,} documents ({size.mib} MB) over "
           f"a SQLite msante-server on {HOST}, {os.cpu_count()} cores; load average at the "
           f"start: {os.getloadavg()[0]:.1f}")
