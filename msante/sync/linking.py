@@ -24,7 +24,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from msante.errors import BadServerAnswer, IntegrityError, ServerNotFound, UsageError
+from msante.errors import (
+    BadServerAnswer,
+    ConflictError,
+    IntegrityError,
+    ServerNotFound,
+    UsageError,
+)
 from msante.i18n import _
 from msante.sync import device as devices
 from msante.sync import setup, spaces
@@ -236,6 +242,11 @@ def wait_join(client: Client, offer: LinkOffer, poll: float = POLL,
 def complete(store: Store, client: Client, dev: devices.Device, offer: LinkOffer,
              candidate: Candidate) -> dict[str, Any]:
     """Add the confirmed candidate to the account and every synced space, and reply."""
+    now, unexpected = server_account(store, client, dev)
+    require_expected(unexpected)
+    if now.head != offer.state.head:  # kept before posted: it must not be a fork
+        raise ConflictError(_("The account changed while this device waited for the new "
+                              "one: nothing was added. Run 'msante devices link' again."))
     entry = offer.add_device(candidate, setup.gossip(store, dev))
     device_id = b64e(candidate.key_id)
     with store.write() as tx:

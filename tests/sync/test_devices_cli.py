@@ -126,3 +126,35 @@ def test_the_code_is_shown_as_words_text_and_a_qr(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert code.words() in out and code.text() in out and "10 minutes" in out
     assert sum("▀" in line or "▄" in line or "█" in line for line in out.splitlines()) > 10
+
+
+def test_ctrl_c_while_waiting_cancels_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C during the wait: one line saying nothing was linked, exit 1, no traceback."""
+    import typer
+
+    from msante.cli.devices_cmds import _wait
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(typer.Exit) as caught:
+        _wait("waiting", interrupted)
+    assert caught.value.exit_code == 1
+    assert "no device was linked" in capsys.readouterr().err
+
+
+def test_a_device_with_another_name_is_not_added() -> None:
+    """--name: the device that answered must bear that name (exit 2 otherwise)."""
+    from msante.cli.devices_cmds import _check_candidate
+    from msante.errors import ConfirmationRequired
+    from msante.sync.crypto import SealKey, SigningKey
+    from msante.sync.link import LinkJoin, LinkOffer
+    from tests.sync.link_helpers import OLD_KEY, STATE
+
+    code = LinkCode.new()
+    offer = LinkOffer(code, STATE, OLD_KEY)
+    join = LinkJoin(code, STATE.account, "phone", SigningKey.generate(), SealKey.generate())
+    candidate = offer.open(join.request())
+    with pytest.raises(ConfirmationRequired, match="not “tablet”"):
+        _check_candidate(candidate, "tablet", yes=True)
+    _check_candidate(candidate, "phone", yes=True)

@@ -11,7 +11,7 @@ import pytest
 from msante.api import Vault
 from msante.errors import ServerNotFound
 from msante.sync import linking, spaces
-from msante.sync.chains import AccountChain
+from msante.sync.chains import AccountChain, device_bundle
 from msante.sync.crypto import SealKey, SigningKey
 from msante.sync.link import LinkCode, LinkError, LinkExpired, LinkJoin
 from msante.sync.server.settings import Settings
@@ -156,3 +156,29 @@ def test_someone_else_with_the_code_shows_another_fingerprint(first: Vault,
                           SealKey.generate())
         assert candidate.fingerprint() == thief.fingerprint() != honest.fingerprint()
     assert account_entries(first) == before
+
+
+def test_an_account_changed_while_waiting_adds_nothing(first: Vault, tmp_path: Path) -> None:
+    """Another entry reached the account between the code and the confirmation: the link
+    stops (exit 7) before keeping anything, so the kept chain never forks the server's."""
+    from msante.errors import ConflictError
+
+    dev = identity(first)
+    with logged_in(dev) as client:
+        offer = linking.open_offer(first.store, client, dev)
+        newcomer = LinkJoin(offer.code, dev.account, "phone", SigningKey.generate(),
+                            SealKey.generate())
+        client.put_join(offer.rendezvous, newcomer.request())
+        candidate = linking.wait_join(client, offer, poll=POLL)
+        tablet = device_bundle(offer.state.chain, "tablet", SigningKey.generate(),
+                               SealKey.generate().public_key())
+        meanwhile = AccountChain.add_device(offer.state, dev.signing, tablet)
+        with first.store.write() as tx:  # as another run of this device would
+            spaces.keep(tx, meanwhile)
+            first.store.log(tx, "sync.device.link", detail={})
+        linking.post_kept(first.store, client)
+        before = account_entries(first)
+        with pytest.raises(ConflictError):
+            linking.complete(first.store, client, dev, offer, candidate)
+        assert account_entries(first) == before
+        assert spaces.unposted(first.store.conn) == []

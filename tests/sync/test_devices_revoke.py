@@ -153,3 +153,17 @@ def test_revoking_the_first_device_rotates_every_key_but_the_server_keeps_its_lo
         assert all(s["key_version"] == 2 for s in result["spaces"])  # type: ignore[attr-defined]
     with Client(old.server) as client:
         client.login(old.account, old.device, old.signing, old.server_id)  # the known limit
+
+
+def test_syncing_goes_on_after_a_revocation(pair: tuple[Vault, Path, str]) -> None:
+    """After revoking the second device, the first syncs under the new keys (version 2)."""
+    from msante.sync import engine
+
+    first, second_home, fingerprint = pair
+    engine.run(first.store)
+    with Vault.open(second_home, keys_of(second_home)) as second:
+        assert engine.run(second.store).pulled > 0
+    revoke_second(first, fingerprint)
+    first.measures.add(first.people.owner(), "weight", 72.5)
+    result = engine.run(first.store)
+    assert result.pushed >= 1
