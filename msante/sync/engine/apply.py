@@ -183,8 +183,9 @@ def apply_one(tx: Connection, store: Store, space: str, inc: Incoming, out: Appl
             conflicts.close(tx, open_conflict.id, "remote")
         else:
             conflicts.update_incoming(tx, open_conflict, rev, routing.device, inc.writer.label())
-            _remember(tx, space, inc, CONFLICT, None)
-            return
+            if open_conflict.kept != "theirs":  # the row shows this device's version
+                _remember(tx, space, inc, CONFLICT, None)
+                return
     head = state.local_head(known)
     local = _local(tx, table, rev.record)
     unsent = local is not None and (head is None or head.local_revision != int(local[0]))
