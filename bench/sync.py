@@ -265,9 +265,9 @@ def first_sync(a: Device, b: Device, srv: Server, made: dict[str, int], work: Pa
     pull = sync_phase(b, srv, "pull", work, profile)
     moved = srv.counters()
     server_mib = peak_rss_mib(srv.pid)
-    runs = [baseline(srv, moved["in"], moved["out"]) for _ in range(BASELINE_RUNS)]
-    times = [t for t, _cpu in runs]
-    base, base_cpu = statistics.median(times), statistics.median(c for _t, c in runs)
+    measured = [baseline(srv, moved["in"], moved["out"]) for _ in range(BASELINE_RUNS)]
+    times = [t for t, _cpu in measured]
+    base, base_cpu = statistics.median(times), statistics.median(c for _t, c in measured)
     sync_cpu = push.cpu + pull.cpu + push.server_cpu + pull.server_cpu
     total = push.seconds + pull.seconds
     print(f"  moved: {moved['in'] / MiB:.1f} MiB up, {moved['out'] / MiB:.1f} MiB down, "

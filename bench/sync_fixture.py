@@ -248,7 +248,7 @@ def link(first: Device, new: Device, url: str) -> dict[str, Any]:
         assert proc.stdout is not None
         shown = proc.stdout.readline()
         if not shown:
-            raise RuntimeError(f"devices link printed no code: {proc.communicate(60)[1]}")
+            raise RuntimeError(f"devices link printed no code: {proc.communicate(timeout=60)[1]}")
         code = new.root / "code"
         code.write_text(json.loads(shown)["code"] + "\n")
         state = json.loads(new.msante(
