@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tui.py
 	$(BIN)/python bench/sync_crypto.py
 	$(BIN)/python bench/sync_server.py
+	$(BIN)/python bench/sync.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
