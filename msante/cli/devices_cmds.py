@@ -220,9 +220,10 @@ def revoke(
     output.info(_("Revoked “{name}”: {n} spaces have new keys.").format(
         name=result["name"], n=len(result["spaces"])))
     if not result["server_revoked"]:
-        output.error(_("The server knows that device under another id: it is out of the "
-                       "account and of every space, but the server still lets it log in "
-                       "(it can read only what was written before)."))
+        output.error(_("The server knows that device under another id (it was set up by an "
+                       "earlier msante): it is out of the account and of every space, but the "
+                       "server still lets it log in (it can read only what was written "
+                       "before)."))
 
 
 # -- sync setup --link: the new device ------------------------------------------------------

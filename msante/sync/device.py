@@ -12,6 +12,7 @@ This is the only module of `msante.sync` that touches the vault.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import dataclass
 
@@ -75,7 +76,9 @@ def create(store: Store, server: str, server_id: str, *, insecure: bool = False,
     """Generate this device's keys and ids for `server`, replacing any earlier identity;
     `space` is the owner's space (a random handle when the vault has no owner yet)."""
     signing, seal = SigningKey.generate(), SealKey.generate()
-    values = (server, server_id, int(insecure), new_id(), new_id(), space or new_id(),
+    # the server knows every device by its key id, so any other device can revoke it
+    device = base64.urlsafe_b64encode(signing.verify_key().key_id()).rstrip(b"=").decode()
+    values = (server, server_id, int(insecure), new_id(), device, space or new_id(),
               signing.private_bytes(), seal.private_bytes(), "pending", 0, None, now())
     detail = _audit_detail(server, str(values[3]), str(values[4]), signing)
     with store.write() as tx:

@@ -125,8 +125,8 @@ def _plan(store: Store, client: Client, dev: devices.Device,
 
 
 def _revoke_on_server(client: Client, dev: devices.Device, target: DeviceKeys) -> bool:
-    """Revoke the device's logins; False when the server knows it under another id (the
-    account's first device registered with a random one)."""
+    """Revoke the device's logins; False when the server knows it under another id (a device
+    set up by an earlier msante, under a random server id)."""
     try:
         client.remove_device(dev.account, b64e(target.key_id))
     except NotFoundError:

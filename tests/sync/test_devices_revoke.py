@@ -141,13 +141,14 @@ def test_the_revoke_command(cli, pair: tuple[Vault, Path, str], passphrase_file:
     assert again.code == 5 and "already revoked" in again.err
 
 
-def test_revoking_the_first_device_rotates_every_key_but_the_server_keeps_its_login(
+def test_revoking_the_first_device_rotates_every_key_and_ends_its_login(
         pair: tuple[Vault, Path, str]) -> None:
-    """The account's first device registered under a random server id the others never
-    learn: revoked from the second device, it leaves the account and every space (new keys),
-    but the server still lets it log in — `server_revoked` says so (a known limit)."""
+    """The account's first device is known to the server by its key id, like every device:
+    revoked from the second device, it leaves the account and every space (new keys), and the
+    server refuses its login from then on."""
     first, second_home, _fingerprint = pair
     old = identity(first)
+    assert old.device == b64e(old.signing.verify_key().key_id())
     with Vault.open(second_home, keys_of(second_home)) as second:
         dev = identity(second)
         with logged_in(dev) as client:
@@ -156,11 +157,11 @@ def test_revoking_the_first_device_rotates_every_key_but_the_server_keeps_its_lo
                                         dev.signing.verify_key().key_id())
             result = revoke.revoke(second.store, client, dev, target)
             after, _u = linking.server_account(second.store, client, dev)
-        assert result["server_revoked"] is False
+        assert result["server_revoked"] is True
         assert not after.is_active(old.signing.verify_key().key_id())
         assert all(s["key_version"] == 2 for s in result["spaces"])  # type: ignore[attr-defined]
-    with Client(old.server) as client:
-        client.login(old.account, old.device, old.signing, old.server_id)  # the known limit
+    with Client(old.server) as client, pytest.raises(LoginRefused):
+        client.login(old.account, old.device, old.signing, old.server_id)
 
 
 def test_syncing_goes_on_after_a_revocation(pair: tuple[Vault, Path, str]) -> None:
