@@ -343,6 +343,31 @@ class Client:
             return None
         return unb64(_parse(self, response).get("message"))
 
+    # heads (engine helper) -----------------------------------------------------------
+
+    def put_head(self, space: str, device: str, seq: int, item: bytes, head: bytes) -> bool:
+        """Put this device's signed chain head in `space`; False when it replaced an older one."""
+        response = self._authed("PUT", f"/spaces/{space}/heads/{device}", json={
+            "seq": seq, "item": b64(item), "head": b64(head)})
+        _parse(self, response)
+        return response.status == 201
+
+    def heads(self, space: str) -> list[bytes]:
+        """Every device's newest signed chain head in `space` (their bytes), every page."""
+        out: list[bytes] = []
+        after: str | None = None
+        for _page in range(10_000):
+            params: dict[str, str | int] = {"limit": 500} | ({"after": after} if after else {})
+            body = _parse(self, self._authed("GET", f"/spaces/{space}/heads", params=params))
+            heads = _list(body, "heads")
+            out += [unb64(head.get("head")) for head in heads]
+            if not body.get("more") or not heads:
+                return out
+            if _text(heads[-1], "device") == after:
+                raise self._nonsense(_("its list of chain heads did not move"))
+            after = _text(heads[-1], "device")
+        raise self._nonsense(_("its list of chain heads never ends"))
+
     # -- transport ----------------------------------------------------------------------
 
     def _authed(self, method: str, path: str, **kw: Any) -> Answer:

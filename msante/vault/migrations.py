@@ -294,6 +294,48 @@ def m009_sync_spaces(conn: Connection, keys: Keys) -> None:
         "entry BLOB NOT NULL, posted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (chain, seq))")
 
 
+def m010_sync_engine(conn: Connection, keys: Keys) -> None:
+    """The sync engine's own state (msante/sync/engine): what it pushed, pulled and kept.
+
+    `sync_revisions` (the lineage): one row per revision id of a synced record known here —
+    pushed from here (`pending` until the server answers, then `stored`, or `stale`), pulled
+    and applied (`pulled`, with the local integer revision it became, so it is never pushed
+    back), kept aside as a conflict's other side (`conflict`), or a local revision replaced
+    before the server took it (`superseded`). A pending item keeps its signed envelope and
+    ciphertext until the server has it, so a retry after a lost answer is the same bytes.
+    `sync_cursor`: per space, the pull's sync token, the change-log position pushed, and this
+    device's next item number and previous item hash there. `sync_logs`: per space and
+    writing device, where its item chain stands (`DeviceLog.state()`). `sync_conflicts`:
+    both versions of a record edited on two devices, until the person chooses.
+    The profile's history index stops being unique: two devices may each keep a snapshot of
+    the same revision of an entry. None of these is a record; they never leave the vault.
+    """
+    run_script(conn, (
+        "CREATE TABLE sync_revisions (space TEXT NOT NULL, tbl TEXT NOT NULL, "
+        "  record TEXT NOT NULL, revision TEXT NOT NULL, base TEXT, device BLOB NOT NULL, "
+        "  deleted INTEGER NOT NULL DEFAULT 0, local_revision INTEGER, status TEXT NOT NULL, "
+        "  seq INTEGER, envelope BLOB, ciphertext BLOB, blob TEXT, created_at TEXT NOT NULL, "
+        "  PRIMARY KEY (space, revision));"
+        "CREATE INDEX sync_revisions_record ON sync_revisions(space, tbl, record);"
+        "CREATE INDEX sync_revisions_status ON sync_revisions(space, status, seq);"
+        "CREATE TABLE sync_cursor (space TEXT PRIMARY KEY, token TEXT, "
+        "  pushed INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL DEFAULT 0, prev BLOB);"
+        "CREATE TABLE sync_logs (space TEXT NOT NULL, device BLOB NOT NULL, "
+        "  state TEXT NOT NULL, PRIMARY KEY (space, device));"
+        "CREATE TABLE sync_conflicts (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "  space TEXT NOT NULL, tbl TEXT NOT NULL, record TEXT NOT NULL, local_revision TEXT, "
+        "  local_fields TEXT, local_deleted INTEGER NOT NULL DEFAULT 0, "
+        "  incoming_revision TEXT NOT NULL, incoming_fields TEXT NOT NULL, "
+        "  incoming_deleted INTEGER NOT NULL DEFAULT 0, device BLOB NOT NULL, "
+        "  device_name TEXT NOT NULL, kept TEXT NOT NULL DEFAULT 'mine', at TEXT NOT NULL, "
+        "  resolved_at TEXT, resolution TEXT);"
+        "CREATE INDEX sync_conflicts_record ON sync_conflicts(space, record);"
+        "DROP INDEX profile_history_entry;"
+        "CREATE INDEX profile_history_entry ON profile_history(entry, entry_revision) "
+        "WHERE deleted = 0"
+    ))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
@@ -304,4 +346,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("record_rules", m007_record_rules),
     ("sync_device", m008_sync_device),
     ("sync_spaces", m009_sync_spaces),
+    ("sync_engine", m010_sync_engine),
 ]

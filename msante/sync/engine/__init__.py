@@ -1,0 +1,81 @@
+"""The sync engine: push this device's changes, pull the others', keep both on a conflict.
+
+    from msante.sync import engine
+    result = engine.sync(store, client, dev)        # client logged in as `dev`
+
+For each synced space: push (msante.sync.engine.push), pull and apply (pull, apply), push
+again what the pull left to send; conflicts wait in msante.sync.engine.conflicts. The state
+lives in the vault (migration 10, msante.sync.engine.state). docs/architecture.md, "The sync
+engine", describes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from msante.sync import spaces
+from msante.sync.client import Client
+from msante.sync.device import Device
+from msante.vault.db import now
+from msante.vault.store import Store
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class SyncResult:
+    """What one sync did (the `--json` keys of `msante sync`)."""
+
+    pushed: int = 0
+    pulled: int = 0
+    applied: int = 0
+    conflicts: int = 0
+    blobs_up: int = 0
+    blobs_down: int = 0
+    spaces: int = 0
+    by_device: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented keys."""
+        data = asdict(self)
+        data.pop("by_device")
+        return data
+
+
+def sync_space(store: Store, client: Client, dev: Device, space: str, result: SyncResult,
+               progress: Progress | None = None) -> None:
+    """Push, pull, push again: one space."""
+    from msante.sync.engine import pull, push
+
+    for _pass in range(2):
+        push.prepare(store, dev, space)
+        sent = push.send(store, client, dev, space, progress)
+        result.pushed += sent.stored
+        result.blobs_up += sent.blobs_up
+        if _pass == 1:
+            break
+        got = pull.pull(store, client, space, progress)
+        result.pulled += got.pulled
+        result.applied += got.applied
+        result.conflicts += got.conflicts
+        result.blobs_down += got.blobs_down
+        for name, n in got.by_device.items():
+            result.by_device[name] = result.by_device.get(name, 0) + n
+
+
+def sync(store: Store, client: Client, dev: Device,
+         progress: Progress | None = None) -> SyncResult:
+    """Sync every space this device holds keys for; the client must be logged in."""
+    from msante.sync.engine import state
+
+    result = SyncResult()
+    for space in spaces.synced(store.conn):
+        sync_space(store, client, dev, space, result, progress)
+        result.spaces += 1
+    with store.write() as tx:
+        pushed = min((state.cursor(tx, s).pushed for s in spaces.synced(tx)), default=0)
+        tx.execute("UPDATE sync_device SET last_sync = ?, pushed_seq = ?", (now(), pushed))
+        store.log(tx, "sync.run", detail=result.to_json() | {"from": result.by_device})
+    return result

@@ -1,0 +1,239 @@
+"""Pull: verify who may write, then accept each device's items in order and apply them.
+
+Per space: the space chain and its members' account chains, verified (`SpaceChain.verify`,
+`AccountChain.verify`): the writers and their keys; every device's signed chain head; then
+the pages after the stored sync token. Per page, each writing device's items go through its
+`DeviceLog` (an unbroken chain up to its newest head on the last page); an item from a device
+the chain does not let write is refused (IntegrityError, nothing applied). The items are opened
+with the scope key of their key version, the documents' blobs fetched, and everything —
+records, lineage, device logs, the token — is written in one transaction per page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from msante.errors import IntegrityError, ServerNotFound
+from msante.i18n import _
+from msante.sync import client as client_module
+from msante.sync import spaces
+from msante.sync.chains import AccountChain, AccountState, ChainEntry, SpaceChain, b64e
+from msante.sync.client import Client, PullPage, unb64
+from msante.sync.engine import apply, blobs, state
+from msante.sync.engine.apply import Applied, Incoming, Writer
+from msante.sync.items import ChainHead, DeviceLog, Envelope, Item, open_item
+from msante.vault.files import PendingBlobs
+from msante.vault.store import Store
+
+Progress = Callable[[str, int, int], None]
+
+
+def chain_entries(client: Client, chain: str) -> list[ChainEntry]:
+    """Every entry of a chain on the server (private until the `verify` helper's
+    `Client.chain_entries` is on main)."""
+    out: list[ChainEntry] = []
+    since = 0
+    for _page in range(100_000):
+        body = client_module._parse(client, client._authed(
+            "GET", f"/chains/{chain}/entries", params={"since": since, "limit": 500}))
+        entries = body.get("entries")
+        if not isinstance(entries, list):
+            raise IntegrityError(_("The server's chain {chain} is not a list of entries.")
+                                 .format(chain=chain))
+        out += [ChainEntry.from_json(unb64(e.get("entry"))) for e in entries
+                if isinstance(e, dict)]
+        if not body.get("more") or not entries:
+            return out
+        since = out[-1].seq + 1
+    return out
+
+
+def writers(client: Client, space: str) -> dict[bytes, Writer]:
+    """The devices the verified space chain lets write, with their keys and names."""
+    entries = chain_entries(client, f"space:{space}")
+    accounts = {str(v) for e in entries for k, v in e.body.items()
+                if k in ("owner", "account") and isinstance(v, str)}
+    states: dict[str, AccountState] = {}
+    for account in sorted(accounts):
+        try:
+            states[account] = AccountChain.verify(chain_entries(client, f"account:{account}"))
+        except ServerNotFound:
+            continue
+    chain = SpaceChain.verify(entries, states.get)
+    out: dict[bytes, Writer] = {}
+    for kid, account in chain.writers.items():
+        keys = states[account].keys_of(kid)
+        if keys is not None and kid not in chain.stale_writers:
+            out[kid] = Writer(keys.verify, keys.name, account)
+    for kid in chain.removed_writers:
+        found = next((s.keys_of(kid) for s in states.values() if s.keys_of(kid)), None)
+        if found is not None and kid not in out:
+            out[kid] = Writer(found.verify, found.name, "", below=chain.key_version)
+    return out
+
+
+@dataclass
+class Pulled:
+    """What a pull did."""
+
+    pulled: int = 0
+    applied: int = 0
+    conflicts: int = 0
+    blobs_down: int = 0
+    by_device: dict[str, int] = field(default_factory=dict)
+
+
+def heads(client: Client, space: str, allowed: dict[bytes, Writer]) -> dict[bytes, ChainHead]:
+    """Each writer's newest signed chain head (checked by its DeviceLog)."""
+    out = {}
+    for raw in client.heads(space):
+        head = ChainHead.from_json(raw)
+        if head.space != space:
+            raise IntegrityError(_("The server served a chain head of another space in space "
+                                   "{space}.").format(space=space))
+        if head.device in allowed:
+            out[head.device] = head
+    return out
+
+
+def pull(store: Store, client: Client, space: str, progress: Progress | None = None) -> Pulled:
+    """Pull and apply every page after the stored token."""
+    allowed = writers(client, space)
+    newest = heads(client, space, allowed)
+    out = Pulled()
+    for page in client.pull(space, state.cursor(store.conn, space).token):
+        _page(store, client, space, allowed, page, None if page.more else newest, out,
+              progress)
+    return out
+
+
+def _log(store: Store, space: str, kid: bytes, writer: Writer) -> DeviceLog:
+    kept = state.log_state(store.conn, space, kid)
+    if kept is None:
+        return DeviceLog(space, writer.key)
+    return DeviceLog.from_state(space, writer.key, kept)
+
+
+def _accept(store: Store, space: str, allowed: dict[bytes, Writer], items: list[Item],
+            newest: dict[bytes, ChainHead] | None) -> dict[bytes, DeviceLog]:
+    """Each device's items through its log; the logs that moved."""
+    by_device: dict[bytes, list[Item]] = {}
+    for item in items:
+        by_device.setdefault(item.envelope.routing.device, []).append(item)
+    logs: dict[bytes, DeviceLog] = {}
+    for kid, its in by_device.items():
+        writer = allowed.get(kid)
+        if writer is None:
+            raise IntegrityError(_(
+                "Device {device} is not allowed to write in space {space} (the space chain "
+                "does not list it): its items were refused and nothing was applied.").format(
+                device=b64e(kid), space=space))
+        if writer.below is not None and any(
+                i.envelope.routing.key_version >= writer.below for i in its):
+            raise IntegrityError(_(
+                "Device {device} was removed from space {space} but items it wrote after "
+                "were served: refused, nothing was applied.").format(
+                device=writer.label(), space=space))
+        log = _log(store, space, kid, writer)
+        log.sync(its, newest.get(kid) if newest is not None else None)
+        logs[kid] = log
+    for kid, head in (newest or {}).items():
+        if kid not in logs:
+            log = _log(store, space, kid, allowed[kid])
+            before = log.state()
+            log.sync([], head)
+            if log.state() != before:
+                logs[kid] = log
+    return logs
+
+
+def _open(store: Store, space: str, allowed: dict[bytes, Writer],
+          items: list[Item]) -> list[Incoming]:
+    keysets = spaces.load(store.conn, space)
+    out = []
+    for item in items:
+        routing = item.envelope.routing
+        keys = keysets.get(routing.key_version)
+        if keys is None:
+            raise IntegrityError(_(
+                "Space {space} has items under key version {version}, whose keys this device "
+                "does not have: nothing was applied.").format(
+                space=space, version=routing.key_version))
+        rev = open_item(item.ciphertext, keys.key(routing.scope), routing)
+        out.append(Incoming(item, rev, allowed[routing.device]))
+    return out
+
+
+def _fetch_blobs(store: Store, client: Client, space: str, incoming: list[Incoming],
+                 journal: PendingBlobs, progress: Progress | None) -> int:
+    """The documents' blobs the page needs, checked against their signed size and hash."""
+    fetched = 0
+    for inc in incoming:
+        file = inc.rev.fields.get("file")
+        blob = inc.rev.fields.get("blob_id")
+        if inc.rev.table != "documents" or inc.rev.deleted or not blob:
+            continue
+        if not isinstance(file, dict) or not isinstance(blob, str) \
+                or not isinstance(file.get("size"), int) or not isinstance(file.get("sha256"), str):
+            raise IntegrityError(_("A synced document {id} came without its file's size and "
+                                   "hash.").format(id=inc.rev.record))
+        try:
+            store.blobs.path(blob)
+        except Exception:
+            raise IntegrityError(_("A synced document {id} names a malformed file id.")
+                                 .format(id=inc.rev.record)) from None
+        fetched += blobs.download(store, client, space, blob, int(file["size"]),
+                                  str(file["sha256"]), journal, progress)
+    return fetched
+
+
+def _page(store: Store, client: Client, space: str, allowed: dict[bytes, Writer],
+          page: PullPage, newest: dict[bytes, ChainHead] | None, out: Pulled,
+          progress: Progress | None) -> None:
+    """Accept, open and apply one page, in one transaction."""
+    items = [Item(Envelope.from_json(_bytes(raw, "envelope")), _bytes(raw, "ciphertext"))
+             for raw in page.items]
+    logs = _accept(store, space, allowed, items, newest)
+    incoming = _open(store, space, allowed, items)
+    token = state.cursor(store.conn, space).token
+    if not incoming and not logs and page.next == token:
+        return
+    journal = PendingBlobs(store)
+    applied = Applied()
+    try:
+        out.blobs_down += _fetch_blobs(store, client, space, incoming, journal, progress)
+        journal.sync()
+        with store.write() as tx:
+            before = state.last_change(tx)
+            apply.apply_page(tx, store, space, incoming, applied)
+            for kid, log in logs.items():
+                state.save_log(tx, space, kid, log.state())
+            cur = state.cursor(tx, space)
+            cur.token = page.next
+            if cur.pushed >= before:
+                cur.pushed = state.last_change(tx)
+            state.save_cursor(tx, cur)
+            store.log(tx, "sync.pull", person=space, detail={
+                "space": space, "items": len(items), "applied": applied.applied,
+                "conflicts": applied.conflicts, "from": applied.by_device})
+        journal.clear()
+    except BaseException:
+        journal.discard(lambda blob: store.conn.execute(
+            "SELECT 1 FROM documents WHERE blob_id = ?", (blob,)).fetchone() is not None)
+        raise
+    for blob in applied.removed_blobs:
+        apply.remove_blob(store, blob)
+    out.pulled += len(items)
+    out.applied += applied.applied
+    out.conflicts += applied.conflicts
+    for name, n in applied.by_device.items():
+        out.by_device[name] = out.by_device.get(name, 0) + n
+
+
+def _bytes(raw: dict[str, Any], key: str) -> bytes:
+    value = raw.get(key)
+    if not isinstance(value, bytes):
+        raise IntegrityError(_("The server sent an item without its {what}.").format(what=key))
+    return value

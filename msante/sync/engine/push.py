@@ -1,0 +1,254 @@
+"""Push: record revisions from the change log become signed items, kept, then sent.
+
+`prepare` reads the change log after the space's pushed position, and for each record whose
+current local revision the lineage does not know yet (a revision that came from sync is known:
+never pushed back) seals and signs one item under the scope key of the space's current key
+version, based on the lineage's head of that record; the items are kept in the vault (the
+lineage, status `pending`) in the same transaction that moves the position. `send` uploads
+the documents' blobs, then pushes the pending items in batches: stored (201) or already stored
+(200, a retry after a lost answer: the same bytes) → `stored`; 409 `stale` → `stale`, left for
+the pull to turn into a conflict; 409 `device-chain` → re-chained (a new envelope, the same
+revision id and ciphertext, kept before it is sent again). Then the device's chain head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from msante.errors import BadServerAnswer, SyncError
+from msante.i18n import _
+from msante.sync import spaces
+from msante.sync.chains import b64e
+from msante.sync.client import Client, unb64
+from msante.sync.device import Device
+from msante.sync.engine import state
+from msante.sync.engine.state import PENDING, STALE, STORED, Cursor, Known, Pending
+from msante.sync.items import ChainHead, Envelope, Item, Routing, new_revision_id, write_item
+from msante.vault import descriptors, files
+from msante.vault.db import Connection
+from msante.vault.store import Store
+
+BATCH = 200
+"""Items per push (the server's limit)."""
+MAX_ROUNDS = 20
+
+Progress = Callable[[str, int, int], None]
+"""progress(what, done, total): blob bytes moved so far."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A record's current local row, serialised as an item carries it."""
+
+    table: str
+    record: str
+    revision: int
+    deleted: bool
+    fields: dict[str, Any]
+    blob: str | None = None
+
+
+def snapshot(conn: Connection, store: Store, space: str, table: str,
+             rid: str) -> Snapshot | None:
+    """The record's current row as an item's fields, or None when it is not this space's."""
+    desc = descriptors.of(table)
+    who = desc.person or "id"
+    columns = ["id", "revision", "deleted", who, *desc.refs, *desc.content]
+    row = conn.execute(f"SELECT {', '.join(dict.fromkeys(columns))} FROM {table} WHERE id = ?",
+                       (rid,)).fetchone()
+    if row is None:
+        return None
+    data = dict(zip(dict.fromkeys(columns), row, strict=True))
+    if data[who] != space:
+        return None
+    fields = desc.serialise(data)
+    blob = None
+    if table == "documents":
+        fields.pop("wrapped_key", None)
+        if not data["deleted"] and data["blob_id"] and data["wrapped_key"]:
+            blob = str(data["blob_id"])
+            ref = files.FileRef(space, rid, int(data["revision"]), blob, bytes(data["wrapped_key"]))
+            size, digest = blob_digest(store, blob)
+            fields["file"] = {"key": b64e(files.data_key(store, ref)), "size": size,
+                              "sha256": digest}
+    return Snapshot(table, rid, int(data["revision"]), bool(data["deleted"]), fields, blob)
+
+
+def blob_digest(store: Store, blob: str) -> tuple[int, str]:
+    """The stored blob's ciphertext size and SHA-256 (hex)."""
+    digest, size = hashlib.sha256(), 0
+    with store.blobs.path(blob).open("rb") as src:
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def seal(tx: Connection, dev: Device, keys: spaces.ScopeKeys, cur: Cursor, snap: Snapshot,
+         base: str | None) -> Item:
+    """Seal and sign one revision as this device's next item; keep it as pending."""
+    kid = dev.signing.verify_key().key_id()
+    scope = spaces.TABLE_SCOPES[snap.table]
+    routing = Routing(cur.space, scope, snap.record, new_revision_id(), base, keys.version, kid)
+    item = write_item(snap.fields, snap.table, keys.key(scope), routing, signer=dev.signing,
+                      seq=cur.seq, prev=cur.prev, deleted=snap.deleted)
+    state.add(tx, cur.space, snap.table, snap.record,
+              Known(routing.revision, base, kid, snap.deleted, snap.revision, PENDING),
+              item=item, blob=snap.blob)
+    cur.seq, cur.prev = cur.seq + 1, item.hash()
+    return item
+
+
+def _changed(conn: Connection, store: Store, space: str, after: int) -> list[Snapshot]:
+    """The records changed after `after` whose current revision is new to the lineage."""
+    from msante.sync.engine.conflicts import has_open
+
+    rows = conn.execute("SELECT tbl, record_id FROM changes WHERE seq > ? GROUP BY tbl, "
+                        "record_id ORDER BY MAX(seq)", (after,)).fetchall()
+    out = []
+    for table, rid in rows:
+        if table not in spaces.TABLE_SCOPES:
+            continue
+        snap = snapshot(conn, store, space, table, rid)
+        if snap is None or has_open(conn, space, rid):
+            continue
+        known = state.lineage(conn, space, table, rid)
+        if not any(k.local_revision == snap.revision for k in known):
+            out.append(snap)
+    return out
+
+
+def prepare(store: Store, dev: Device, space: str) -> int:
+    """Seal the space's new local revisions as pending items; how many (no write if none)."""
+    if not _changed(store.conn, store, space, state.cursor(store.conn, space).pushed):
+        return 0
+    keys = spaces.current(store.conn, space)
+    if keys is None:
+        return 0
+    with store.write() as tx:
+        cur = state.cursor(tx, space)
+        top = state.last_change(tx)
+        snaps = _changed(tx, store, space, cur.pushed)
+        for snap in snaps:
+            head = state.local_head(state.lineage(tx, space, snap.table, snap.record))
+            seal(tx, dev, keys, cur, snap, head.revision if head else None)
+        cur.pushed = top
+        state.save_cursor(tx, cur)
+        store.log(tx, "sync.push.prepare", person=space,
+                  detail={"space": space, "items": len(snaps), "key_version": keys.version})
+    return len(snaps)
+
+
+@dataclass
+class Sent:
+    """What a push did."""
+
+    stored: int = 0
+    stale: list[str] = field(default_factory=list)
+    blobs_up: int = 0
+
+
+def _wire(item: Item, device: str) -> dict[str, Any]:
+    env = item.envelope
+    r = env.routing
+    return {"record": r.record, "revision": r.revision, "base": r.base,
+            "key_version": r.key_version, "device": device, "device_seq": env.seq,
+            "prev_hash": env.prev, "ciphertext_sha256": env.ciphertext_sha256,
+            "envelope": env.to_json(), "ciphertext": item.ciphertext}
+
+
+def rechain(dev: Device, todo: list[Pending], seq: int, prev: bytes) -> list[Pending]:
+    """The same items signed again as the device's items from `seq` on."""
+    out = []
+    for p in todo:
+        env = Envelope(p.item.envelope.routing, seq, prev, p.item.envelope.ciphertext_sha256)
+        item = Item(env.sign(dev.signing), p.item.ciphertext)
+        out.append(Pending(p.table, p.record, item, p.blob))
+        seq, prev = seq + 1, item.hash()
+    return out
+
+
+def _kind(result: dict[str, Any]) -> str:
+    return str(result.get("type") or "").rsplit(":", 1)[-1]
+
+
+def send(store: Store, client: Client, dev: Device, space: str,
+         progress: Progress | None = None) -> Sent:
+    """Push the space's pending items (their blobs first); then put the chain head."""
+    from msante.sync.engine import blobs
+
+    sent = Sent()
+    todo = state.pending(store.conn, space)
+    if not todo:
+        return sent
+    for blob in dict.fromkeys(p.blob for p in todo if p.blob):
+        sent.blobs_up += blobs.upload(store, client, space, blob, progress)
+    tip = (todo[0].item.envelope.seq, todo[0].item.envelope.prev)
+    for _round in range(MAX_ROUNDS):
+        batch, rest = todo[:BATCH], todo[BATCH:]
+        results = client.push(space, [_wire(p.item, dev.device) for p in batch])
+        stored, stale, again = [], [], []
+        for p, result in zip(batch, results, strict=True):
+            status, kind = result.get("status"), _kind(result)
+            if status in (200, 201) and result.get("revision") == p.item.envelope.routing.revision:
+                stored.append(p)
+                tip = (p.item.envelope.seq + 1, p.item.hash())
+            elif status == 409 and kind == "stale":
+                stale.append(p)
+            elif status == 409 and kind == "device-chain":
+                again.append(p)
+                tip = _server_tip(result, tip)
+            else:
+                raise SyncError(_("The server refused a sync item ({status} {kind}): "
+                                  "{detail}").format(status=status, kind=kind,
+                                                     detail=result.get("detail") or ""))
+        todo = again + rest
+        if stale or again:
+            todo = rechain(dev, todo, *tip)
+        _record(store, space, stored, stale, todo, tip)
+        sent.stored += len(stored)
+        sent.stale += [p.record for p in stale]
+        if not todo:
+            break
+        if not stored and not stale and not rest:
+            continue
+    else:
+        raise BadServerAnswer(_("The server kept refusing this device's items as out of "
+                                "order: try again later."))
+    if tip[0] > 0:
+        head = ChainHead(space, dev.signing.verify_key().key_id(), tip[0] - 1, tip[1])
+        client.put_head(space, dev.device, head.seq, head.item,
+                        head.sign(dev.signing).to_json())
+    return sent
+
+
+def _server_tip(result: dict[str, Any], tip: tuple[int, bytes]) -> tuple[int, bytes]:
+    """Where the server says this device's chain continues (else where we thought)."""
+    seq, prev = result.get("next_seq"), result.get("prev_hash")
+    if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 and prev is not None:
+        raw = unb64(prev)
+        if len(raw) == 32:
+            return seq, raw
+    return tip
+
+
+def _record(store: Store, space: str, stored: list[Pending], stale: list[Pending],
+            todo: list[Pending], tip: tuple[int, bytes]) -> None:
+    """Keep what the server answered, and the re-chained items before they are sent."""
+    with store.write() as tx:
+        for p in stored:
+            state.set_status(tx, space, p.item.envelope.routing.revision, STORED)
+        for p in stale:
+            state.set_status(tx, space, p.item.envelope.routing.revision, STALE)
+        for p in todo:
+            state.replace_item(tx, space, p.item)
+        cur = state.cursor(tx, space)
+        cur.seq, cur.prev = tip
+        if todo:
+            cur.seq, cur.prev = todo[-1].item.envelope.seq + 1, todo[-1].item.hash()
+        state.save_cursor(tx, cur)
+        store.log(tx, "sync.push", person=space, detail={
+            "space": space, "stored": len(stored), "stale": len(stale), "again": len(todo)})
