@@ -336,6 +336,19 @@ def m010_sync_engine(conn: Connection, keys: Keys) -> None:
     ))
 
 
+def m013_sync_runs(conn: Connection, keys: Keys) -> None:
+    """How the last sync of this vault went, whoever ran it (msante/sync/lastrun.py).
+
+    One row at most: when, run by what (`tui`, `background`, `cli`, `script`) and the error's
+    message when it failed (NULL when it went well; never a secret: the message a person
+    would have been shown). Not a record and not audited: it is not the person's data, and a
+    sync that changed something is audited by the engine itself (`sync.run`).
+    """
+    conn.execute(
+        "CREATE TABLE sync_runs (one INTEGER PRIMARY KEY CHECK (one = 1), at TEXT NOT NULL, "
+        "by TEXT NOT NULL, error TEXT)")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
     ("identities", m002_identities),
@@ -347,4 +360,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("sync_device", m008_sync_device),
     ("sync_spaces", m009_sync_spaces),
     ("sync_engine", m010_sync_engine),
+    ("sync_runs", m013_sync_runs),  # reserved number 13 (issue 12): the merge may renumber it
 ]
