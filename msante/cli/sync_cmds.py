@@ -1,4 +1,5 @@
-"""`msante sync`: set this device up with a sync server, and show the sync state.
+"""`msante sync`: sync now; set this device up with a sync server; show the sync state and
+the conflicts waiting for the person.
 
 The sync modules (and httpx) are imported only when one of these commands runs, so that the
 other commands start as fast as before.
@@ -6,16 +7,153 @@ other commands start as fast as before.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
 from msante.cli import output, session
 from msante.cli.vault_cmds import JsonOpt
-from msante.i18n import _
+from msante.i18n import N_, _
 
-app = typer.Typer(help=_("Sync this vault with your other devices through a server."),
-                  no_args_is_help=True)
+app = typer.Typer(help=_("Sync this vault with your other devices through a server."))
+conflicts_app = typer.Typer()
+app.add_typer(conflicts_app, name="conflicts")
+
+
+@app.callback(invoke_without_command=True)
+def sync_now(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """Send this device's changes and fetch the other devices', for every person.
+
+    A record changed on two devices keeps both versions: see 'msante sync conflicts'.
+
+    Example: msante sync --json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from msante.sync import engine
+
+    with session.open_vault() as vault, _blob_progress() as progress:
+        result = engine.run(vault.store, progress=progress)
+    if json_:
+        output.print_json(result.to_json())
+        return
+    output.fields([
+        (_("Sent"), str(result.pushed)),
+        (_("Received"), str(result.pulled)),
+        (_("Applied"), str(result.applied)),
+        (_("Files sent"), str(result.blobs_up)),
+        (_("Files received"), str(result.blobs_down)),
+    ])
+    for device, count in sorted(result.by_device.items()):
+        output.echo(_("{n} change(s) from {device}").format(n=count, device=device))
+    if result.conflicts:
+        output.error(_("{n} record(s) were changed on two devices: see 'msante sync "
+                       "conflicts'.").format(n=result.conflicts))
+
+
+@contextmanager
+def _blob_progress() -> Iterator[Callable[[str, int, int], None] | None]:
+    """A bar per file transferred, on a terminal (stderr); nothing in pipes."""
+    import sys
+
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from msante.cli import safe_console
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=safe_console.make(stderr=True),
+                  transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(blob: str, done: int, total: int) -> None:
+            if blob not in tasks:
+                tasks[blob] = bar.add_task(_("File {id}").format(id=blob[:8]), total=total)
+            bar.update(tasks[blob], completed=done)
+
+        yield advance
+
+
+@conflicts_app.callback(invoke_without_command=True)
+def conflicts_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """Records changed on two devices: both versions are kept until you choose.
+
+    Without a subcommand: list them, with what differs and the other device's version.
+
+    Example: msante sync conflicts --json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from msante.sync.engine import conflicts
+
+    with session.open_vault() as vault:
+        listed = conflicts.listing(vault.store)
+    if json_:
+        output.print_json(listed)
+        return
+    if not listed:
+        output.echo(_("No conflict: every record is the same on every device."))
+        return
+    output.table([_("ID"), _("Type"), _("Person"), _("What differs"), _("Other device")],
+                 [[str(c["id"]), _type_label(c["type"]), c["person"] or "",
+                   ", ".join(c["differs"]) or "—", _side(c["theirs"], c["mine"])]
+                  for c in listed])
+    output.echo(_("Choose with: msante sync conflicts resolve ID --keep mine|theirs"))
+
+
+TYPES = {"people": N_("Person"), "profile_entries": N_("Profile entry"),
+         "profile_history": N_("Profile history"), "documents": N_("Document"),
+         "measurements": N_("Measurement"), "agenda_items": N_("Appointment"),
+         "prevention_done": N_("Prevention act")}
+
+
+def _type_label(table: str) -> str:
+    return _(TYPES[table]) if table in TYPES else table
+
+
+def _side(theirs: dict[str, Any], mine: dict[str, Any]) -> str:
+    """The other device's version in words: which device, when, deleted on which side."""
+    text = f"{theirs['device']}, {(theirs['at'] or '')[:16]}"
+    if theirs["deleted"]:
+        return text + " — " + _("deleted there")
+    if mine["deleted"]:
+        return text + " — " + _("deleted here")
+    return text
+
+
+@conflicts_app.command("resolve")
+def conflicts_resolve(
+    conflict_id: Annotated[int, typer.Argument(metavar="ID", help=_(
+        "The conflict's number (msante sync conflicts)."))],
+    keep: Annotated[str, typer.Option("--keep", help=_(
+        "Which version to keep: mine (this device's) or theirs (the other device's)."))],
+    json_: JsonOpt = False,
+) -> None:
+    """Keep one version of a record changed on two devices; the others follow at their sync.
+
+    Example: msante sync conflicts resolve 3 --keep theirs
+    """
+    from msante.errors import UsageError
+    from msante.sync import device as devices
+    from msante.sync.engine import conflicts
+
+    if keep not in ("mine", "theirs"):
+        raise UsageError(_("--keep is mine or theirs."))
+    with session.open_vault() as vault:
+        dev = devices.load(vault.store.conn)
+        if dev is None:
+            raise UsageError(_("This vault is not set up for sync: msante sync setup "
+                               "SERVER_URL."))
+        done = conflicts.resolve(vault.store, dev, conflict_id, keep)
+    if json_:
+        output.print_json(done)
+    else:
+        output.info(_("Conflict {id} resolved: the version kept goes to your other devices "
+                      "at the next sync.").format(id=conflict_id))
 
 
 @app.command("setup")
@@ -36,12 +174,14 @@ def setup(
 
     Example: msante sync setup https://sync.example.org
     """
+    from msante.sync import engine
     from msante.sync import setup as sync_setup
     from msante.sync.client import check_url
 
     url = check_url(server_url, insecure=insecure)
     with session.open_vault() as vault:
         state = sync_setup.setup(vault.store, url, insecure=insecure, force=force)
+        state |= engine.status(vault.store)
     if json_:
         output.print_json(state)
         return
@@ -55,10 +195,11 @@ def status(json_: JsonOpt = False) -> None:
 
     Example: msante sync status --json
     """
+    from msante.sync import engine
     from msante.sync import setup as sync_setup
 
     with session.open_vault() as vault:
-        state = sync_setup.status(vault.store)
+        state = sync_setup.status(vault.store) | engine.status(vault.store)
     if json_:
         output.print_json(state)
     else:
@@ -81,4 +222,7 @@ def _print(state: dict[str, Any]) -> None:
         (_("Fingerprint"), state["fingerprint"]),
         (_("Last sync"), state["last_sync"] or _("never")),
         (_("Changes not yet sent"), str(state["pending_changes"])),
+        *([(_("Conflicts"), str(state["conflicts"]))] if "conflicts" in state else []),
+        *[(_("Key version of {space}").format(space=s["space"][:8]), str(s["key_version"]))
+          for s in state.get("spaces", [])],
     ])

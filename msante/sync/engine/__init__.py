@@ -79,3 +79,30 @@ def sync(store: Store, client: Client, dev: Device,
         tx.execute("UPDATE sync_device SET last_sync = ?, pushed_seq = ?", (now(), pushed))
         store.log(tx, "sync.run", detail=result.to_json() | {"from": result.by_device})
     return result
+
+
+def run(store: Store, *, connect: Callable[[str, bool], Client] | None = None,
+        progress: Progress | None = None) -> SyncResult:
+    """`msante sync`: log in, publish the spaces added since, sync every space."""
+    from msante.errors import UsageError
+    from msante.i18n import _
+    from msante.sync import device as devices
+    from msante.sync import setup
+
+    dev = devices.load(store.conn)
+    if dev is None or not dev.ready:
+        raise UsageError(_("This vault is not set up for sync: msante sync setup SERVER_URL."))
+    with (connect or setup.default_client)(dev.server, dev.insecure) as client:
+        client.login(dev.account, dev.device, dev.signing, dev.server_id)
+        setup.publish(store, client, dev)
+        return sync(store, client, dev, progress)
+
+
+def status(store: Store) -> dict[str, Any]:
+    """What `sync status` adds: open conflicts, and each synced space's key version."""
+    from msante.sync.engine import conflicts
+
+    return {"conflicts": conflicts.count_open(store.conn),
+            "spaces": [{"space": space, "key_version": keys.version}
+                       for space in spaces.synced(store.conn)
+                       if (keys := spaces.current(store.conn, space)) is not None]}

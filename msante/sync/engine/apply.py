@@ -81,7 +81,14 @@ def write_fields(tx: Connection, store: Store, space: str, desc: Descriptor, rid
     longer references, to remove after the commit."""
     table = desc.table
     local = _local(tx, table, rid)
-    cols = desc.deserialise(fields)
+    try:
+        cols = desc.deserialise(fields)
+    except ValueError:
+        cols = {"": None}
+    if any(not isinstance(v, str | int | float | bytes | None) or c not in desc.content + desc.refs
+           for c, v in cols.items()):
+        raise IntegrityError(_("A synced record {id} holds values no record of its type "
+                               "has.").format(id=rid))
     if desc.person not in (None, "id"):
         cols[str(desc.person)] = space
     revision = 1 if local is None else int(local[0]) + 1
@@ -110,7 +117,11 @@ def _document_key(tx: Connection, store: Store, space: str, rid: str, cols: dict
     if blob:
         file = fields.get("file")
         if isinstance(file, Mapping):
-            key = b64d(file.get("key"), "file key", 32)
+            try:
+                key = b64d(file.get("key"), "file key", 32)
+            except ValueError:
+                raise IntegrityError(_("A synced document {id} came without its file key.")
+                                     .format(id=rid)) from None
         elif local is not None and local[2] == blob and local[3]:
             key = files.data_key(store, files.FileRef(space, rid, int(local[0]), blob,
                                                       bytes(local[3])))

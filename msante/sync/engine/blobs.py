@@ -90,10 +90,13 @@ def download(store: Store, client: Client, space: str, blob: str, size: int, sha
         if digest_of(target) != (size, sha256):
             raise _refuse(blob, _("differently than the copy already here"))
         return False
-    chunks = _chunks(client, space, blob)
-    if sorted(chunks) != list(range(len(chunks))) or not chunks:
+    try:
+        chunks = _chunks(client, space, blob)
+        sizes = [int(str(chunks[i].get("size"))) for i in range(len(chunks))]
+    except (KeyError, ValueError):
+        raise _refuse(blob, _("with chunks missing")) from None
+    if not chunks:
         raise _refuse(blob, _("with chunks missing"))
-    sizes = [int(str(chunks[i].get("size"))) for i in range(len(chunks))]
     if sum(sizes) != size:
         raise _refuse(blob, _("truncated or with extra bytes"))
     partial = _partial(store, blob)

@@ -42,8 +42,12 @@ def chain_entries(client: Client, chain: str) -> list[ChainEntry]:
         if not isinstance(entries, list):
             raise IntegrityError(_("The server's chain {chain} is not a list of entries.")
                                  .format(chain=chain))
-        out += [ChainEntry.from_json(unb64(e.get("entry"))) for e in entries
-                if isinstance(e, dict)]
+        try:
+            out += [ChainEntry.from_json(unb64(e.get("entry"))) for e in entries
+                    if isinstance(e, dict)]
+        except ValueError as exc:
+            raise IntegrityError(_("The server's chain {chain} holds an entry that is not "
+                                   "one: {error}").format(chain=chain, error=exc)) from None
         if not body.get("more") or not entries:
             return out
         since = out[-1].seq + 1
@@ -64,7 +68,7 @@ def writers(client: Client, space: str) -> dict[bytes, Writer]:
     chain = SpaceChain.verify(entries, states.get)
     out: dict[bytes, Writer] = {}
     for kid, account in chain.writers.items():
-        keys = states[account].keys_of(kid)
+        keys = states[account].keys_of(kid) if account in states else None
         if keys is not None and kid not in chain.stale_writers:
             out[kid] = Writer(keys.verify, keys.name, account)
     for kid in chain.removed_writers:
