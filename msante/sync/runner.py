@@ -36,13 +36,11 @@ def ready_device(store: Store) -> devices.Device:
 
 def run(store: Store, *, by: str, progress: engine.Progress | None = None,
         connect: setup.ClientFactory = setup.default_client) -> SyncResult:
-    """Log in, publish, sync every space; remember how it went (and raise its error)."""
-    dev = ready_device(store)
+    """Log in, publish, sync every space (`engine.run`); remember how it went (and raise
+    its error). A vault not set up raises before anything is remembered."""
+    ready_device(store)
     try:
-        with connect(dev.server, dev.insecure) as client:
-            client.login(dev.account, dev.device, dev.signing, dev.server_id)
-            setup.publish(store, client, dev)
-            result = engine.sync(store, client, dev, progress)
+        result = engine.run(store, connect=connect, progress=progress)
     except Exception as exc:
         lastrun.record(store, by, lastrun.error_text(exc))
         raise
