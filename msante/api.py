@@ -140,6 +140,13 @@ class Vault:
 
         return runner.run(self.store, by=by, progress=progress).to_json()
 
+    def sync_apart(self, progress: Callable[[str, int, int], None] | None = None, *,
+                   by: str = "tui") -> dict[str, Any]:
+        """`sync_now` on a vault opened afresh, so that a worker thread can run it (the
+        SQLite connection of this one belongs to the thread that opened it)."""
+        with Vault.open(self.path, self.store.keys) as own:
+            return own.sync_now(progress, by=by)
+
     def sync_conflicts(self) -> list[dict[str, Any]]:
         """The open sync conflicts, both versions of each."""
         from msante.sync import runner

@@ -1,4 +1,5 @@
-"""Home: the person switcher, what needs attention, the latest documents and measurements."""
+"""Home: the person switcher, what needs attention, the latest documents and measurements,
+and where sync stands (or how to set it up)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.widgets import Header, Static, Tab, Tabs
 from msante.i18n import _, current, ngettext
 from msante.tui import dates
 from msante.tui.footer import MsanteFooter
+from msante.tui.screens import sync_view
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.nav import NavBar
 from msante.tui.widgets import MUTED, FittedLines, Plain, safe
@@ -50,6 +52,7 @@ class HomeScreen(MainScreen):
     HomeScreen .panel {
         border: round $primary-darken-1; padding: 0 1; height: 1fr; overflow: hidden hidden;
     }
+    HomeScreen #sync { height: auto; max-height: 5; }
     """
 
     def compose(self) -> ComposeResult:
@@ -59,12 +62,14 @@ class HomeScreen(MainScreen):
         with Grid(id="grid"):
             for name in ("attention", "agenda", "documents", "measures"):
                 yield FittedLines(id=name, classes="panel")
+        yield Plain(id="sync", classes="panel")
         yield Plain(id="status")
         yield MsanteFooter()
 
     def on_mount(self) -> None:
         titles = {"attention": _("Needs attention"), "agenda": _("Next appointments"),
-                  "documents": _("Latest documents"), "measures": _("Latest measurements")}
+                  "documents": _("Latest documents"), "measures": _("Latest measurements"),
+                  "sync": _("Sync")}
         for name, title in titles.items():
             self.query_one(f"#{name}").border_title = title
         super().on_mount()
@@ -77,7 +82,14 @@ class HomeScreen(MainScreen):
                                      ("measures", self._measures())):
             self.query_one(f"#{name}", FittedLines).show(items, total)
         self.query_one("#status", Static).update(self._status())
+        self.msante.refresh_sync()
+        self.show_sync()
 
+    def show_sync(self) -> None:
+        """Show where sync stands (the app's last reading)."""
+        state = self.msante.sync_state
+        if state is not None:
+            self.query_one("#sync", Plain).update(sync_view.panel(state, self.msante.syncing))
     def _tabs(self) -> list[Tab]:
         return [Tab(safe(Content(p.name)), id=tab_id(p.id)) for p in self.vault.people.list()]
 
