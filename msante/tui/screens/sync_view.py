@@ -5,14 +5,18 @@ Pure functions over `Vault.sync_status()` and `Vault.sync_conflicts()` (plain da
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
+from rich.cells import cell_len
 from textual.content import Content
 
 from msante.i18n import N_, _, ngettext
+from msante.tui import dates
+from msante.tui.cells import shorten
 from msante.tui.screens.activity_view import local_time, plain
-from msante.tui.widgets import MUTED
+from msante.tui.widgets import MUTED, labelled
 
 BAD, WARN = "bold $error", "bold $warning"
 TYPES = {"people": N_("Person"), "profile_entries": N_("Profile entry"),
@@ -45,11 +49,24 @@ def short(state: dict[str, Any] | None, running: bool) -> str:
         return _("sync failed")
     if not state["last_sync"]:
         return _("never synced")
-    return _("synced {when}").format(when=local_time(state["last_sync"])[-5:])
+    return _("synced {when}").format(when=_when_short(state["last_sync"]))
 
 
-def panel(state: dict[str, Any], running: str | None) -> Content:
-    """Home's sync panel: how to set it up, or where it stands and what to do."""
+def _when_short(iso: str) -> str:
+    """A past time as the header shows it: the time today, else the day."""
+    try:
+        when = dt.datetime.fromisoformat(iso).astimezone()
+    except ValueError:
+        return ""
+    if when.date() == dt.datetime.now().astimezone().date():
+        return when.strftime("%H:%M")
+    return dates.day(when.date())
+
+
+def panel(state: dict[str, Any], running: str | None, width: int = 0) -> Content:
+    """Home's sync panel: how to set it up, or where it stands and what to do; the last
+    error on one line of `width` cells (cut after a word: the notification and `msante sync
+    status` have it whole)."""
     if not state["configured"]:
         return Content.assemble(
             (_("Not set up: your record stays on this device."), MUTED), "\n",
@@ -58,7 +75,9 @@ def panel(state: dict[str, Any], running: str | None) -> Content:
     lines = [_first_line(state), _second_line(state, running)]
     last = state["last_attempt"]
     if last and not last["ok"] and not running:
-        lines.append(Content.assemble((_("Last attempt failed: "), BAD), last["error"] or ""))
+        label = _("Last attempt failed: ")
+        error = shorten(last["error"] or "", width - cell_len(label)) if width else last["error"]
+        lines.append(Content.assemble((label, BAD), error or ""))
     return Content("\n").join(lines)
 
 
@@ -134,7 +153,7 @@ def side(title: str, version: dict[str, Any], fields: list[str]) -> Content:
     lines = [head]
     for name in fields:
         for label, value in _field_lines(name, version["fields"].get(name)):
-            lines.append(Content.assemble((f"{label}: ", MUTED), value))
+            lines.append(labelled(label, value))
     return Content("\n").join(lines)
 
 
