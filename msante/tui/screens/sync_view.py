@@ -71,7 +71,7 @@ def panel(state: dict[str, Any], running: str | None, width: int = 0) -> Content
         return Content.assemble(
             (_("Not set up: your record stays on this device."), MUTED), "\n",
             _("To sync it with your other devices (end-to-end encrypted): "),
-            ("msante sync setup SERVER_URL", "bold"))
+            ("msante sync setup " + _("SERVER_URL"), "bold"))
     lines = [_first_line(state), _second_line(state, running)]
     last = state["last_attempt"]
     if last and not last["ok"] and not running:
