@@ -38,6 +38,7 @@ REGISTRY: dict[str, str] = {
     "backup": "msante.cli.backup_cmds",
     "audit": "msante.cli.audit_cmds",
     "sync": "msante.cli.sync_cmds",
+    "devices": "msante.cli.devices_cmds",
 }
 
 
@@ -52,6 +53,7 @@ GROUP_EXAMPLES: dict[str, str] = {
     "backup": N_("Example: msante backup create --out ~/msante.msb"),
     "audit": N_("Example: msante audit verify"),
     "sync": N_("Example: msante sync setup https://sync.example.org"),
+    "devices": N_("Example: msante devices link"),
 }
 
 # Root options that need no command: the app is built without any for them.

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from msante.cli import output, session
 from msante.cli.vault_cmds import JsonOpt
+from msante.errors import UsageError
 from msante.i18n import N_, _
 
 app = typer.Typer(help=_("Sync this vault with your other devices through a server."))
@@ -165,12 +167,29 @@ def setup(
         "watch the traffic)."))] = False,
     force: Annotated[bool, typer.Option("--force", help=_(
         "Set up again with a new account, forgetting this vault's current one."))] = False,
+    link: Annotated[str | None, typer.Option("--link", metavar=_("CODE"), help=_(
+        "Join your account as a new device with the code 'msante devices link' shows on "
+        "another device (a new, empty vault is made if there is none)."))] = None,
+    link_file: Annotated[Path | None, typer.Option("--link-file", metavar=_("FILE"), help=_(
+        "Read the link code from this file."))] = None,
+    recovery_key_file: Annotated[Path | None, typer.Option(help=_(
+        "With --link, when the vault is made: write its recovery key to this new file (mode "
+        "0600) instead of showing it."))] = None,
+    kdf_memory: Annotated[int | None, typer.Option(help=_(
+        "With --link, when the vault is made: Argon2id memory in MiB (16 to 256; default "
+        "64)."))] = None,
+    kdf_iterations: Annotated[int | None, typer.Option(help=_(
+        "With --link, when the vault is made: Argon2id iterations (2 to 10; default 3)."))]
+    = None,
     json_: JsonOpt = False,
 ) -> None:
     """Make this device's keys, register your account on the server and log in once.
 
     The device's private keys stay inside the vault; the server learns only the public
     halves. Run it again after an interruption: it resumes with the same keys.
+
+    With --link CODE (or --link-file), this device joins the account of the device that
+    shows the code ('msante devices link' there) instead of making a new account.
 
     Example: msante sync setup https://sync.example.org
     """
@@ -179,6 +198,13 @@ def setup(
     from msante.sync.client import check_url
 
     url = check_url(server_url, insecure=insecure)
+    if link is not None or link_file is not None:
+        _setup_link(url, insecure, force, link, link_file, recovery_key_file,
+                    (kdf_memory, kdf_iterations), json_)
+        return
+    if recovery_key_file or kdf_memory or kdf_iterations:
+        raise UsageError(_("--recovery-key-file, --kdf-memory and --kdf-iterations go with "
+                           "--link."))
     with session.open_vault() as vault:
         state = sync_setup.setup(vault.store, url, insecure=insecure, force=force)
         state |= engine.status(vault.store)
@@ -187,6 +213,18 @@ def setup(
         return
     output.info(_("This device is set up for sync with {server}.").format(server=state["server"]))
     _print(state)
+
+
+def _setup_link(url: str, insecure: bool, force: bool, link: str | None,
+                link_file: Path | None, recovery_key_file: Path | None,
+                kdf: tuple[int | None, int | None], json_: bool) -> None:
+    """`sync setup --link`: the new device's side (msante/cli/devices_cmds.py)."""
+    from msante.cli.devices_cmds import link_setup
+    from msante.cli.vault_cmds import _kdf
+
+    if force or (link is not None and link_file is not None):
+        raise UsageError(_("--link and --link-file go alone: not together, nor with --force."))
+    link_setup(url, insecure, link, link_file, recovery_key_file, _kdf(*kdf), json_)
 
 
 @app.command("status")
@@ -204,6 +242,38 @@ def status(json_: JsonOpt = False) -> None:
         output.print_json(state)
     else:
         _print(state)
+
+
+@app.command("verify")
+def verify(json_: JsonOpt = False) -> None:
+    """Check that the server's log was not rewritten, and walk your chains through it.
+
+    Checks the log's signed checkpoint against the key pinned the first time and the last
+    checkpoint seen (a consistency proof), then proves every entry of this account's chain,
+    of your spaces' chains and of their event sequences in the log. Any inconsistency is
+    exit 6 with what the server did.
+
+    Example: msante sync verify --json
+    """
+    from msante.sync import verify as sync_verify
+
+    with session.open_vault() as vault:
+        report = sync_verify.verify_vault(vault.store)
+    if json_:
+        output.print_json(report)
+        return
+    log = report["log"]
+    output.info(_("The server's log is consistent: {size} entries, {proofs} proofs checked.")
+                .format(size=log["size"], proofs=report["proofs"]))
+    rows = [(_("Server"), report["server"]), (_("Log key"), log["key"]),
+            (_("Log size"), _("{size} (was {old})").format(
+                size=log["size"], old=log["previous_size"]) if log["previous_size"] is not None
+             else _("{size} (key pinned now)").format(size=log["size"]))]
+    rows += [(c["chain"], _("{entries} entries, {proven} proven now, {gossip} checkpoints "
+                            "compared").format(**c)) for c in report["chains"]]
+    rows += [(_("events of {space}").format(space=e["space"]),
+              _("{events} events, {proven} proven now").format(**e)) for e in report["events"]]
+    output.fields(rows)
 
 
 def _print(state: dict[str, Any]) -> None:

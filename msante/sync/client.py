@@ -25,7 +25,7 @@ import ipaddress
 import json
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -420,6 +420,83 @@ class Client:
                                  "msante API ({why}): check the address.").format(
                                      url=self.url, why=why))
 
+    # the log (verify helper) -------------------------------------------------------------
+
+    def log_key(self) -> LogKeyInfo:
+        """The log's origin and note verifier key (no token needed: anyone may pin it)."""
+        body = self._json("GET", "/log/key")
+        return LogKeyInfo(origin=_text(body, "origin"), key=_text(body, "key"))
+
+    def log_checkpoint(self) -> str:
+        """The log's current checkpoint, a signed note (checked by msante.sync.logcheck)."""
+        return _text(self._json("GET", "/log/checkpoint"), "note")
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """The audit path of leaf `index` in the tree of `size` leaves."""
+        body = _parse(self, self._authed("GET", "/log/proof/inclusion",
+                                         params={"index": index, "size": size}))
+        if (_int(body, "index"), _int(body, "size")) != (index, size):
+            raise self._nonsense(_("it sent a proof for another leaf"))
+        return _hashes(body, "proof")
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        """The proof that the tree of `old` leaves is a prefix of the tree of `new` leaves."""
+        body = _parse(self, self._authed("GET", "/log/proof/consistency",
+                                         params={"old": old, "new": new}))
+        if (_int(body, "old"), _int(body, "new")) != (old, new):
+            raise self._nonsense(_("it sent a proof between other sizes"))
+        return _hashes(body, "proof")
+
+    def log_entries(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        """The leaves [start, end) with their indexes (one bounded page)."""
+        body = _parse(self, self._authed("GET", "/log/entries",
+                                         params={"start": start, "end": end}))
+        return [(_int(e, "index"), unb64(e.get("data"))) for e in _list(body, "entries")]
+
+    def chain_page(self, chain: str, since: int = 0, limit: int = 500) -> LogPage:
+        """One page of a chain's entries from seq `since`, each with its leaf index."""
+        body = _parse(self, self._authed("GET", f"/chains/{chain}/entries",
+                                         params={"since": since, "limit": limit}))
+        records = [ChainRecord(seq=_int(e, "seq"), prev=unb64(e.get("prev")),
+                               hash=unb64(e.get("hash")), entry=unb64(e.get("entry")),
+                               leaf_index=_int(e, "leaf_index"))
+                   for e in _list(body, "entries")]
+        return LogPage(records, _int(body, "next"), body.get("more") is True)
+
+    def event_page(self, space: str, since: int = 0, limit: int = 500) -> LogPage:
+        """One page of a space's event commitments from seq `since`."""
+        body = _parse(self, self._authed("GET", f"/spaces/{space}/events",
+                                         params={"since": since, "limit": limit}))
+        records = [EventRecord(seq=_int(e, "seq"), index=unb64(e.get("index")),
+                               commitment=unb64(e.get("commitment")),
+                               leaf_index=_int(e, "leaf_index"))
+                   for e in _list(body, "events")]
+        return LogPage(records, _int(body, "next"), body.get("more") is True)
+
+    def chain_records(self, chain: str) -> list[ChainRecord]:
+        """Every entry of a chain, following the pages (a `next` that does not move is an
+        answer that is not the API)."""
+        return [r for r in self._all_pages(lambda since: self.chain_page(chain, since))
+                if isinstance(r, ChainRecord)]
+
+    def event_records(self, space: str) -> list[EventRecord]:
+        """Every event commitment of a space, following the pages."""
+        return [r for r in self._all_pages(lambda since: self.event_page(space, since))
+                if isinstance(r, EventRecord)]
+
+    def _all_pages(self, page: Callable[[int], LogPage]) -> list[ChainRecord | EventRecord]:
+        """The records of every page from seq 0."""
+        found: list[ChainRecord | EventRecord] = []
+        since = 0
+        while True:
+            got = page(since)
+            found += got.records
+            if not got.more:
+                return found
+            if got.next <= since or not got.records:
+                raise self._nonsense(_("its page token did not move"))
+            since = got.next
+
 
 def _media_type(headers: httpx.Headers) -> str:
     return str(headers.get("Content-Type", "")).split(";")[0].strip().lower()
@@ -504,13 +581,6 @@ def _text(body: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def _int(body: Mapping[str, Any], key: str) -> int:
-    value = body.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
-    return value
-
-
 def _list(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     value = body.get(key)
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -528,3 +598,60 @@ def _decode(item: Mapping[str, Any]) -> dict[str, Any]:
     """An item from the wire: the binary fields as bytes."""
     return {k: unb64(v) if k in BINARY_FIELDS and v is not None else v
             for k, v in item.items()}
+
+
+# the log (verify helper): answers of the log endpoints and their readers -------------------
+
+
+@dataclass(frozen=True)
+class LogKeyInfo:
+    """What `GET /v1/log/key` said: the log's origin and note verifier key."""
+
+    origin: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ChainRecord:
+    """A chain entry as the server keeps it: its seq, links, signed bytes and log leaf."""
+
+    seq: int
+    prev: bytes
+    hash: bytes
+    entry: bytes
+    leaf_index: int
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A space event commitment as the server keeps it, with its log leaf."""
+
+    seq: int
+    index: bytes
+    commitment: bytes
+    leaf_index: int
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """A page of chain entries or events and the seq to ask for next."""
+
+    records: list[ChainRecord] | list[EventRecord]
+    next: int
+    more: bool
+
+
+def _int(body: Mapping[str, Any], key: str) -> int:
+    """A non-negative integer field; BadServerAnswer otherwise."""
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
+    return value
+
+
+def _hashes(body: Mapping[str, Any], key: str) -> list[bytes]:
+    """A list of base64url hashes (a proof); BadServerAnswer otherwise."""
+    value = body.get(key)
+    if not isinstance(value, list) or len(value) > 128:
+        raise BadServerAnswer(_("The server's answer lacks '{key}'.").format(key=key))
+    return [unb64(v) for v in value]

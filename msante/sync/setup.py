@@ -82,9 +82,10 @@ def publish(store: Store, client: Client, dev: devices.Device) -> list[str]:
     its space chain and scope keys; the spaces published now. Idempotent: entries kept in
     the vault before posting are posted again as they are (a retry for the server)."""
     chain = f"account:{dev.account}"
+    note = gossip(store, dev)
     if not spaces.entries(store.conn, chain):
         genesis = AccountChain.genesis(dev.account, dev.signing, dev.seal.public_key(),
-                                       device_name())
+                                       device_name(), note)
         with store.write() as tx:
             spaces.keep(tx, genesis)
             store.log(tx, "sync.chain.account", detail={
@@ -93,7 +94,7 @@ def publish(store: Store, client: Client, dev: devices.Device) -> list[str]:
            if spaces.current(store.conn, space) is None]
     for space in new:
         keys = spaces.ScopeKeys.new(space, 1)
-        entry = SpaceChain.genesis(space, dev.account, dev.signing, keys.rotation())
+        entry = SpaceChain.genesis(space, dev.account, dev.signing, keys.rotation(), note)
         with store.write() as tx:
             spaces.save(tx, keys)
             spaces.keep(tx, entry)
@@ -112,6 +113,15 @@ def publish(store: Store, client: Client, dev: devices.Device) -> list[str]:
             store.log(tx, "sync.chain.posted", detail={
                 "entries": [f"{e.chain}#{e.seq}" for e in posted]})
     return new
+
+
+def gossip(store: Store, dev: devices.Device) -> str | None:
+    """The log checkpoint this device last checked (signed into its chain entries so that
+    whoever reads them can compare it with theirs), or None before the first check."""
+    from msante.sync import logstate
+
+    kept = logstate.load(store.conn, dev.server_id)
+    return kept.note if kept is not None else None
 
 
 def _unposted_in(store: Store, chain: str) -> bool:

@@ -348,6 +348,27 @@ def m013_sync_runs(conn: Connection, keys: Keys) -> None:
         "CREATE TABLE sync_runs (one INTEGER PRIMARY KEY CHECK (one = 1), at TEXT NOT NULL, "
         "by TEXT NOT NULL, error TEXT)")
 
+def m011_sync_checkpoints(conn: Connection, keys: Keys) -> None:
+    """What this device checked of each server's transparency log (msante/sync/logstate.py).
+
+    `sync_checkpoints`: per server id, the log's note key pinned on first use, the last
+    checkpoint seen (its signed note, size and root) and when; it only moves forward; how far
+    the log's leaves were read (`scanned`) and the right border of the tree there (`border`:
+    the hashes of its complete subtrees, concatenated), from which the next scan goes on.
+    `sync_log_heads`: per server id and sequence (a chain id, or `events:<space>`), how many
+    entries the last walk proved in the log and a digest of them, so that a later walk sees a
+    shortened or rewritten history. Device-local facts, not records: never synced.
+    """
+    run_script(conn, (
+        "CREATE TABLE sync_checkpoints (server_id TEXT PRIMARY KEY, log_key TEXT NOT NULL, "
+        "origin TEXT NOT NULL, note TEXT NOT NULL, size INTEGER NOT NULL, "
+        "root BLOB NOT NULL, scanned INTEGER NOT NULL DEFAULT 0, "
+        "border BLOB NOT NULL DEFAULT x'', checked_at TEXT NOT NULL);"
+        "CREATE TABLE sync_log_heads (server_id TEXT NOT NULL, stream TEXT NOT NULL, "
+        "count INTEGER NOT NULL, digest BLOB NOT NULL, checked_at TEXT NOT NULL, "
+        "PRIMARY KEY (server_id, stream))"
+    ))
+
 
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", m001_initial),
@@ -359,6 +380,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("record_rules", m007_record_rules),
     ("sync_device", m008_sync_device),
     ("sync_spaces", m009_sync_spaces),
+    ("sync_checkpoints", m011_sync_checkpoints),
     ("sync_engine", m010_sync_engine),
     ("sync_runs", m013_sync_runs),  # reserved number 13 (issue 12): the merge may renumber it
 ]

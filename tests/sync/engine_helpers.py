@@ -1,17 +1,16 @@
 """Two devices of one person for the engine tests: device A (a vault set up for sync) and
 device B (a second vault, its own home and keys, no owner: the owner arrives by sync).
 
-Until the `link` helper's `devices link` and the `srv` helper's `POST
-/v1/accounts/{account}/devices` are on main, B is made here: A appends `add-device` to the
-account chain and `add-writer` to each space chain, wraps the scope keys for B (the real
-`spaces.wrap`/`unwrap` path), and B's device is written into the server's store directly —
-TEST SCAFFOLDING, marked below.
+Until the `link` helper's `devices link` is on main, B is made here: A registers B's device
+on the server (`Client.add_device`), appends `add-device` to the account chain and
+`add-writer` to each space chain, and puts each space's scope keys wrapped for B on the server
+(`spaces.wrap`, `Client.put_wrap`); B fetches its wraps (`Client.wraps`) and opens them
+(`spaces.unwrap`): the real path.
 """
 
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from msante.sync import device as devices
 from msante.sync import engine, setup, spaces
 from msante.sync.chains import AccountChain, ChainEntry, SpaceChain, b64e, device_bundle
 from msante.sync.client import Client
+from msante.sync.crypto import SigningKey
 from msante.vault import crypto, files, header, records
 from msante.vault.store import create, record_header_keys
 from tests.conftest import FAST_KDF, PASSPHRASE
@@ -66,18 +66,12 @@ def empty_vault(home: Path) -> Vault:
     return vault
 
 
-def register_on_server(app: Any, account: str, device: str, key: bytes) -> None:
-    """TEST SCAFFOLDING: register another device of the account in the server's store
-    (the srv helper's POST /v1/accounts/{account}/devices replaces this)."""
-    from sqlalchemy import insert
-
-    from msante.sync.server import schema as t
-    from msante.sync.server.db import writing
-
-    with writing(app.state.msante.store.engine) as conn:
-        conn.execute(insert(t.devices).values(account_id=account, device_id=device,
-                                              signing_key=key, bundle=b"linked",
-                                              created_at=int(time.time())))
+def add_device(vault: Vault, key: SigningKey) -> str:
+    """Register another device of the vault's account on the server (its id: the key id)."""
+    with logged_in(vault) as (client, dev):
+        client.add_device(dev.account, b64e(key.verify_key().key_id()),
+                          key.verify_key().to_bytes(), b"bundle")
+        return dev.account
 
 
 def second_device(a: Vault, home: Path, app: Any, name: str = "phone") -> Vault:
@@ -91,7 +85,7 @@ def second_device(a: Vault, home: Path, app: Any, name: str = "phone") -> Vault:
         tx.execute("UPDATE sync_device SET account = ?, device = ?, state = 'ready'",
                    (dev_a.account, b64e(kid)))
         b.store.log(tx, "sync.device.ready", detail={"account": dev_a.account})
-    register_on_server(app, dev_a.account, b64e(kid), dev_b.signing.verify_key().to_bytes())
+    add_device(a, dev_b.signing)
     chain = f"account:{dev_a.account}"
     with logged_in(a) as (client, _dev):
         account = AccountChain.verify(spaces.entries(a.store.conn, chain))
@@ -105,9 +99,12 @@ def second_device(a: Vault, home: Path, app: Any, name: str = "phone") -> Vault:
                 "account": dev_a.account, "device": b64e(kid)}))
             keys = spaces.current(a.store.conn, space)
             assert keys is not None
-            sealed = spaces.wrap(keys, dev_a.signing, dev_b.seal.public_key(), kid)
+            client.put_wrap(space, keys.version, b64e(kid), spaces.wrap(
+                keys, dev_a.signing, dev_b.seal.public_key(), kid))
+            with logged_in(b) as (b_client, _b_dev):
+                [(version, sealed)] = b_client.wraps(space, b64e(kid))
             opened = spaces.unwrap(sealed, dev_b.seal, kid, dev_a.signing.verify_key(), space,
-                                   keys.version)
+                                   version)
             with b.store.write() as tx:
                 spaces.save(tx, opened)
                 for entry in spaces.entries(a.store.conn, f"space:{space}"):

@@ -46,6 +46,9 @@ def test_a_profile_entry_made_on_a_reaches_b(pair: Pair) -> None:
     assert sync(b).pushed == 0
     back = sync(a)
     assert back.applied == 0 and back.pushed == 0
+    for vault in (a, b):
+        status = setup.status(vault.store)
+        assert status["pending_changes"] == 0 and status["last_sync"] is not None
 
 
 def test_measurement_agenda_and_document_with_its_file_reach_b(pair: Pair,

@@ -80,3 +80,21 @@ def test_sync_on_a_vault_not_set_up(cli, made: Path) -> None:
     """A usage error on one line, no traceback."""
     r = cli("sync", pfile=made)
     assert r.code == 2 and "sync setup" in r.err and "Traceback" not in r.err
+
+
+def test_doc_export_on_b_gives_the_bytes_imported_on_a(
+        cli, pair: Pair, home: Path, passphrase_file: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document and its file made on A, synced: `doc export` on B writes the same bytes."""
+    from tests.sync.engine_helpers import add_document
+
+    data = bytes(range(256)) * 64
+    doc = add_document(pair.a, data, "Report")
+    assert run(cli, home, passphrase_file, monkeypatch, "sync").code == 0
+    home_b = pair.b.store.base
+    r = run(cli, home_b, passphrase_file, monkeypatch, "sync", "--json")
+    assert r.code == 0 and json.loads(r.out)["blobs_down"] == 1
+    out = tmp_path / "exported.bin"
+    r = run(cli, home_b, passphrase_file, monkeypatch, "doc", "export", doc, "-o", str(out))
+    assert r.code == 0, r.err
+    assert out.read_bytes() == data

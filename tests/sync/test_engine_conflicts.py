@@ -127,3 +127,85 @@ def test_an_edit_on_b_reaching_a_that_deleted_keeps_the_edit(pair: Pair) -> None
     sync(b)
     assert b.agenda.get(visit).title == "Dentist (moved)"
     assert conflicts.count_open(a.store.conn) == 0
+
+
+def test_a_document_edited_on_both_keeps_its_file_whichever_is_kept(pair: Pair,
+                                                                    tmp_path: Path) -> None:
+    """Both rename one document: after resolving, both devices have the chosen title and the
+    file still opens on both (its key rewrapped for each new revision)."""
+    from tests.sync.engine_helpers import add_document
+
+    a, b = pair.a, pair.b
+    data = b"scan " * 500
+    doc = add_document(a, data, "Scan")
+    sync(a)
+    sync(b)
+    a.documents.edit(a.documents.get(doc), title="Scan (A)")
+    b.documents.edit(b.documents.get(doc), title="Scan (B)")
+    sync(a)
+    assert sync(b).conflicts == 1
+    resolve(b, conflicts.listing(b.store)[0]["id"], "mine")
+    sync(b)
+    sync(a)
+    for name, vault in (("a", a), ("b", b)):
+        got = vault.documents.get(doc)
+        assert got.title == "Scan (B)"
+        assert vault.documents.export(got, tmp_path / name).read_bytes() == data
+
+
+def test_an_edit_made_while_syncing_is_never_overwritten(pair: Pair,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """B edits a record after its push and before its pull brings A's edit of it: B's edit is
+    kept and the other one set aside, not applied over it."""
+    from msante.sync.engine import pull
+
+    a, b = pair.a, pair.b
+    entry = a.profile.add(a.people.owner(), "allergies", {"substance": "pollen"})
+    sync(a)
+    sync(b)
+    a.profile.edit(entry.id, {"substance": "birch"}, revision=a.profile.get(entry.id).revision)
+    sync(a)
+    real = pull.pull
+
+    def edit_first(store: Any, *args: Any, **kw: Any) -> Any:
+        if store is b.store:
+            b.profile.edit(entry.id, {"substance": "grass"},
+                           revision=b.profile.get(entry.id).revision)
+        return real(store, *args, **kw)
+
+    monkeypatch.setattr(pull, "pull", edit_first)
+    assert sync(b).conflicts == 1
+    monkeypatch.setattr(pull, "pull", real)
+    assert b.profile.get(entry.id).data["substance"] == "grass"
+    assert sync(b).pushed == 0  # waits for the person's choice
+    resolve(b, conflicts.listing(b.store)[0]["id"], "mine")
+    sync(b)
+    sync(a)
+    assert a.profile.get(entry.id).data["substance"] == "grass"
+
+
+def test_the_kept_edit_follows_the_other_device_until_the_choice(pair: Pair) -> None:
+    """A deleted, B's edit won the row and the conflict waits; B edits again: A's row follows
+    it; A then keeps its deletion, and B gets the deletion."""
+    a, b = pair.a, pair.b
+    visit = _visit(a)
+    sync(a)
+    sync(b)
+    b.agenda.edit(visit, {"title": "Dentist (moved)"}, revision=b.agenda.get(visit).revision)
+    a.agenda.remove(visit)
+    sync(b)
+    assert sync(a).conflicts == 1
+    b.agenda.edit(visit, {"title": "Dentist (moved again)"},
+                  revision=b.agenda.get(visit).revision)
+    sync(b)
+    assert sync(a).conflicts == 0
+    assert a.agenda.get(visit).title == "Dentist (moved again)"
+    [open_one] = conflicts.listing(a.store)
+    assert "Dentist (moved again)" in str(open_one["theirs"]["fields"])
+    resolve(a, open_one["id"], "mine")
+    sync(a)
+    sync(b)
+    for vault in (a, b):
+        row = vault.store.conn.execute("SELECT deleted FROM agenda_items WHERE id = ?",
+                                       (visit,)).fetchone()
+        assert row[0] == 1

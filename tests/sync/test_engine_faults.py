@@ -20,9 +20,9 @@ from msante.sync.server.settings import Settings
 from tests.server.server_helpers import live_server
 from tests.sync.engine_helpers import (
     Pair,
+    add_device,
     add_document,
     logged_in,
-    register_on_server,
     second_device,
     sync,
 )
@@ -122,7 +122,7 @@ def test_an_item_from_a_device_that_is_not_a_writer_is_refused(pair: Pair) -> No
     assert dev_a is not None
     intruder = SigningKey.generate()
     kid = intruder.verify_key().key_id()
-    register_on_server(pair.app, dev_a.account, b64e(kid), intruder.verify_key().to_bytes())
+    add_device(a, intruder)  # a device of the account on the server, in no chain
     space = a.people.owner().id
     keys = spaces.current(a.store.conn, space)
     assert keys is not None
@@ -205,6 +205,10 @@ def test_blob_transfers_resume_after_a_cut(pair: Pair, monkeypatch: pytest.Monke
     monkeypatch.setattr(Client, "get_chunk", cut_get)
     with pytest.raises(ServerUnreachable):
         sync(b)
+    [partial] = (b.store.blobs.root / ".sync").iterdir()
+    assert partial.stat().st_size == 3 * 4096
+    with partial.open("ab") as cut:  # the cut came in the middle of chunk 3
+        cut.write(b"half a chunk")
     sync(b)
     assert fetched.count(0) == 1 and fetched.count(2) == 1 and fetched.count(3) == 1
     assert b.documents.export(b.documents.get(doc), tmp_path / "x").read_bytes() == data

@@ -183,8 +183,9 @@ def apply_one(tx: Connection, store: Store, space: str, inc: Incoming, out: Appl
             conflicts.close(tx, open_conflict.id, "remote")
         else:
             conflicts.update_incoming(tx, open_conflict, rev, routing.device, inc.writer.label())
-            _remember(tx, space, inc, CONFLICT, None)
-            return
+            if open_conflict.kept != "theirs":  # the row shows this device's version
+                _remember(tx, space, inc, CONFLICT, None)
+                return
     head = state.local_head(known)
     local = _local(tx, table, rev.record)
     unsent = local is not None and (head is None or head.local_revision != int(local[0]))
@@ -256,7 +257,7 @@ def _conflict(tx: Connection, store: Store, space: str, inc: Incoming, head: Kno
     from msante.sync.engine.push import snapshot
 
     rev = inc.rev
-    snap = snapshot(tx, store, space, rev.table, rev.record)
+    snap = snapshot(tx, store, space, rev.table, rev.record, file=False)
     mine = snap.fields if snap else {}
     mine_deleted = bool(local is None or local[1])
     if mine_deleted and not rev.deleted and local is not None:

@@ -132,7 +132,7 @@ def listing(store: Store, *, include_resolved: bool = False) -> list[dict[str, A
     out = []
     names = dict(store.conn.execute("SELECT id, name FROM people").fetchall())
     for c in (_conflict(r) for r in rows.fetchall()):
-        snap = snapshot(store.conn, store, c.space, c.table, c.record)
+        snap = snapshot(store.conn, store, c.space, c.table, c.record, file=False)
         current = snap.fields if snap else {}
         mine = current if c.kept == "mine" else c.local_fields
         theirs = c.incoming_fields if c.kept == "mine" else current
@@ -170,7 +170,7 @@ def resolve(store: Store, dev: Device, conflict_id: int, keep: str) -> dict[str,
     if keys is None:
         raise NotFoundError(_("No sync keys for space {space}.").format(space=c.space))
     with store.write() as tx:
-        snap = push.snapshot(tx, store, c.space, c.table, c.record)
+        snap = push.snapshot(tx, store, c.space, c.table, c.record, file=False)
         here = (snap.fields, snap.deleted) if snap else ({}, True)
         if keep == "mine":
             fields, deleted = here if c.kept == "mine" else (c.local_fields, c.local_deleted)

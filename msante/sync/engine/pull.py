@@ -17,10 +17,9 @@ from typing import Any
 
 from msante.errors import IntegrityError, ServerNotFound
 from msante.i18n import _
-from msante.sync import client as client_module
 from msante.sync import spaces
 from msante.sync.chains import AccountChain, AccountState, ChainEntry, SpaceChain, b64e
-from msante.sync.client import Client, PullPage, unb64
+from msante.sync.client import Client, PullPage
 from msante.sync.engine import apply, blobs, state
 from msante.sync.engine.apply import Applied, Incoming, Writer
 from msante.sync.items import ChainHead, DeviceLog, Envelope, Item, open_item
@@ -31,27 +30,12 @@ Progress = Callable[[str, int, int], None]
 
 
 def chain_entries(client: Client, chain: str) -> list[ChainEntry]:
-    """Every entry of a chain on the server (private until the `verify` helper's
-    `Client.chain_entries` is on main)."""
-    out: list[ChainEntry] = []
-    since = 0
-    for _page in range(100_000):
-        body = client_module._parse(client, client._authed(
-            "GET", f"/chains/{chain}/entries", params={"since": since, "limit": 500}))
-        entries = body.get("entries")
-        if not isinstance(entries, list):
-            raise IntegrityError(_("The server's chain {chain} is not a list of entries.")
-                                 .format(chain=chain))
-        try:
-            out += [ChainEntry.from_json(unb64(e.get("entry"))) for e in entries
-                    if isinstance(e, dict)]
-        except ValueError as exc:
-            raise IntegrityError(_("The server's chain {chain} holds an entry that is not "
-                                   "one: {error}").format(chain=chain, error=exc)) from None
-        if not body.get("more") or not entries:
-            return out
-        since = out[-1].seq + 1
-    return out
+    """Every entry of a chain on the server (`Client.chain_records`), parsed."""
+    try:
+        return [ChainEntry.from_json(record.entry) for record in client.chain_records(chain)]
+    except ValueError as exc:
+        raise IntegrityError(_("The server's chain {chain} holds an entry that is not "
+                               "one: {error}").format(chain=chain, error=exc)) from None
 
 
 def writers(client: Client, space: str) -> dict[bytes, Writer]:

@@ -51,9 +51,15 @@ class Snapshot:
     blob: str | None = None
 
 
-def snapshot(conn: Connection, store: Store, space: str, table: str,
-             rid: str) -> Snapshot | None:
-    """The record's current row as an item's fields, or None when it is not this space's."""
+MAX_TEXT = 1_500_000
+"""Bytes of a document's extracted text an item carries at most (an item is at most 2 MiB on
+the server; the text is what search reads, the file itself travels whole as a blob)."""
+
+
+def snapshot(conn: Connection, store: Store, space: str, table: str, rid: str, *,
+             file: bool = True) -> Snapshot | None:
+    """The record's current row as an item's fields, or None when it is not this space's
+    (`file`: with a document's file key, size and hash, which reads the whole blob)."""
     desc = descriptors.of(table)
     who = desc.person or "id"
     columns = ["id", "revision", "deleted", who, *desc.refs, *desc.content]
@@ -68,7 +74,10 @@ def snapshot(conn: Connection, store: Store, space: str, table: str,
     blob = None
     if table == "documents":
         fields.pop("wrapped_key", None)
-        if not data["deleted"] and data["blob_id"] and data["wrapped_key"]:
+        text = fields.get("text")
+        if isinstance(text, str) and len(text.encode()) > MAX_TEXT:
+            fields["text"] = text.encode()[:MAX_TEXT].decode(errors="ignore")
+        if file and not data["deleted"] and data["blob_id"] and data["wrapped_key"]:
             blob = str(data["blob_id"])
             ref = files.FileRef(space, rid, int(data["revision"]), blob, bytes(data["wrapped_key"]))
             size, digest = blob_digest(store, blob)
@@ -102,7 +111,8 @@ def seal(tx: Connection, dev: Device, keys: spaces.ScopeKeys, cur: Cursor, snap:
     return item
 
 
-def _changed(conn: Connection, store: Store, space: str, after: int) -> list[Snapshot]:
+def _changed(conn: Connection, store: Store, space: str, after: int, *,
+             file: bool = True) -> list[Snapshot]:
     """The records changed after `after` whose current revision is new to the lineage."""
     from msante.sync.engine.conflicts import has_open
 
@@ -112,7 +122,7 @@ def _changed(conn: Connection, store: Store, space: str, after: int) -> list[Sna
     for table, rid in rows:
         if table not in spaces.TABLE_SCOPES:
             continue
-        snap = snapshot(conn, store, space, table, rid)
+        snap = snapshot(conn, store, space, table, rid, file=file)
         if snap is None or has_open(conn, space, rid):
             continue
         known = state.lineage(conn, space, table, rid)
@@ -123,7 +133,8 @@ def _changed(conn: Connection, store: Store, space: str, after: int) -> list[Sna
 
 def prepare(store: Store, dev: Device, space: str) -> int:
     """Seal the space's new local revisions as pending items; how many (no write if none)."""
-    if not _changed(store.conn, store, space, state.cursor(store.conn, space).pushed):
+    if not _changed(store.conn, store, space, state.cursor(store.conn, space).pushed,
+                    file=False):
         return 0
     keys = spaces.current(store.conn, space)
     if keys is None:
