@@ -342,10 +342,11 @@ def m013_sync_runs(conn: Connection, keys: Keys) -> None:
     One row at most: when, run by what (`tui`, `background`, `cli`, `script`) and the error's
     message when it failed (NULL when it went well; never a secret: the message a person
     would have been shown). Not a record and not audited: it is not the person's data, and a
-    sync that changed something is audited by the engine itself (`sync.run`).
+    sync that changed something is audited by the engine itself (`sync.run`). `IF NOT EXISTS`:
+    a vault made by a development build before this migration was renumbered opens too.
     """
     conn.execute(
-        "CREATE TABLE sync_runs (one INTEGER PRIMARY KEY CHECK (one = 1), at TEXT NOT NULL, "
+        "CREATE TABLE IF NOT EXISTS sync_runs (one INTEGER PRIMARY KEY CHECK (one = 1), at TEXT NOT NULL, "
         "by TEXT NOT NULL, error TEXT)")
 
 def m011_sync_checkpoints(conn: Connection, keys: Keys) -> None:
