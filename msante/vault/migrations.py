@@ -346,8 +346,8 @@ def m013_sync_runs(conn: Connection, keys: Keys) -> None:
     a vault made by a development build before this migration was renumbered opens too.
     """
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS sync_runs (one INTEGER PRIMARY KEY CHECK (one = 1), at TEXT NOT NULL, "
-        "by TEXT NOT NULL, error TEXT)")
+        "CREATE TABLE IF NOT EXISTS sync_runs (one INTEGER PRIMARY KEY CHECK (one = 1), "
+        "at TEXT NOT NULL, by TEXT NOT NULL, error TEXT)")
 
 def m011_sync_checkpoints(conn: Connection, keys: Keys) -> None:
     """What this device checked of each server's transparency log (msante/sync/logstate.py).
