@@ -88,6 +88,7 @@ def background(base: Path, agent_status: dict[str, Any] | None) -> dict[str, Any
     every = (agent_status or {}).get("sync_every")
     if not every:
         return {"on": False, "every": None, "last_run": None, "error": None}
+    every = int(every) if float(every).is_integer() else every
     state = read_background(base) or {}
     mine = state.get("agent") == agent_status.get("pid") if agent_status else False
     return {"on": True, "every": every, "last_run": state.get("last_run") if mine else None,
