@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,6 +121,43 @@ class Vault:
         from msante.activity import Activity
 
         return Activity(self.store)
+
+    # -- sync (msante.sync imported on first use: `status` and most commands never need it) --
+
+    def sync_status(self) -> dict[str, Any]:
+        """Sync set up or not, server, last sync, changes to send, open conflicts, the last
+        attempt (with its error) and the agent's background sync (docs/cli.md)."""
+        from msante.sync import lastrun, runner
+        from msante.vault import agent
+
+        return runner.status(self.store) | {
+            "background": lastrun.background(self.path, agent.status(self.path))}
+
+    def sync_now(self, progress: Callable[[str, int, int], None] | None = None, *,
+                 by: str = "tui") -> dict[str, Any]:
+        """Sync with the server now; what it did (`msante sync --json`'s keys)."""
+        from msante.sync import runner
+
+        return runner.run(self.store, by=by, progress=progress).to_json()
+
+    def sync_apart(self, progress: Callable[[str, int, int], None] | None = None, *,
+                   by: str = "tui") -> dict[str, Any]:
+        """`sync_now` on a vault opened afresh, so that a worker thread can run it (the
+        SQLite connection of this one belongs to the thread that opened it)."""
+        with Vault.open(self.path, self.store.keys) as own:
+            return own.sync_now(progress, by=by)
+
+    def sync_conflicts(self) -> list[dict[str, Any]]:
+        """The open sync conflicts, both versions of each."""
+        from msante.sync import runner
+
+        return runner.conflicts(self.store)
+
+    def resolve_conflict(self, conflict_id: int, keep: str) -> dict[str, Any]:
+        """Keep `mine` or `theirs` for one conflict."""
+        from msante.sync import runner
+
+        return runner.resolve(self.store, conflict_id, keep)
 
     @property
     def path(self) -> Path:

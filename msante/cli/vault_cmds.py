@@ -201,17 +201,45 @@ def recover(
 def unlock(
     timeout: Annotated[str, typer.Option(help=_("Lock again after this idle time "
                                                 "(e.g. 15m, 1h)."))] = "15m",
+    sync: Annotated[str | None, typer.Option("--sync", metavar=_("INTERVAL"), help=_(
+        "Also sync with the server at this interval while unlocked (1 minute to 1 day, "
+        "e.g. 5m); this does not keep the vault unlocked."))] = None,
 ) -> None:
     """Unlock the vault for the next commands (an agent keeps the key in memory).
 
-    Example: msante unlock --timeout 30m
+    Example: msante unlock --timeout 30m --sync 5m
     """
     from msante.vault import agent
 
     seconds = agent.parse_duration(timeout)
+    every = _sync_interval(sync) if sync is not None else 0
     keys = session.keys(agent_ok=False)
-    agent.start_agent(session.home(), keys.vault_id, keys.vault_key, seconds)
+    if every:
+        _require_sync_setup(keys)
+    agent.start_agent(session.home(), keys.vault_id, keys.vault_key, seconds, sync_every=every)
     output.info(_("Vault unlocked; it locks itself after {t} without use.").format(t=timeout))
+    if every:
+        output.info(_("Background sync every {t} while it stays unlocked.").format(t=sync))
+
+
+def _sync_interval(text: str) -> int:
+    """The --sync interval in seconds (1 minute to 1 day)."""
+    from msante import durations
+
+    return durations.seconds(text, _("sync interval"), low=durations.MINUTE,
+                             high=durations.DAY)
+
+
+def _require_sync_setup(keys: Any) -> None:
+    """Refuse --sync on a vault that has no sync identity (saying how to set one up)."""
+    from msante.api import Vault
+    from msante.sync import device
+    from msante.sync.runner import not_set_up
+
+    with Vault.open(session.home(), keys) as vault:
+        dev = device.load(vault.store.conn)
+    if dev is None or not dev.ready:
+        raise not_set_up()
 
 
 def lock() -> None:
@@ -252,10 +280,13 @@ def _unlocked_status(base: Path) -> dict[str, Any]:
     keys = keys_from_agent(base, touch=False, warn=warnings.append)
     if keys is None:
         return {"locked": True} | ({"warning": warnings[0]} if warnings else {})
+    from msante.sync.lastrun import background
+
     info = agent.status(base) or {}
     with Vault.open(base, keys) as vault:
         return {"locked": False, "idle_remaining": info.get("idle_remaining"),
-                "schema_version": vault.schema_version(), "people": vault.counts()}
+                "schema_version": vault.schema_version(), "people": vault.counts(),
+                "background_sync": background(base, info or None)}
 
 
 def _print_status(data: dict[str, Any]) -> None:
@@ -276,6 +307,29 @@ def _print_status(data: dict[str, Any]) -> None:
     output.table([_("Person"), _("Relation"), _("Documents"), _("Activity entries")], [
         [p["name"], _(RELATION_LABELS[p["relation"]]), str(p["documents"]), str(p["activity"])]
         for p in data["people"]])
+    _print_background(data["background_sync"])
+
+
+def _when(iso: str) -> str:
+    """A stored UTC time as local `YYYY-MM-DD HH:MM`."""
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _print_background(state: dict[str, Any]) -> None:
+    """The background sync line, when the agent runs one."""
+    if not state["on"]:
+        return
+    every = max(1, round(state["every"] / 60))
+    if state["last_run"] is None:
+        last = _("not run yet")
+    elif state["error"]:
+        last = _("last run {at}: failed: {error}").format(at=_when(state["last_run"]),
+                                                          error=state["error"])
+    else:
+        last = _("last run {at}").format(at=_when(state["last_run"]))
+    output.echo(_("Background sync: every {m} min, {last}").format(m=every, last=last))
 
 
 def close(

@@ -25,9 +25,11 @@ from msante.people import Person
 from msante.tui.commands import MsanteCommands
 from msante.tui.keys import offered
 from msante.tui.paths import start_folder
+from msante.tui.screens import sync_view
 from msante.tui.screens.activity import ActivityScreen
 from msante.tui.screens.agenda import AgendaScreen
 from msante.tui.screens.base import MainScreen
+from msante.tui.screens.conflicts import ConflictsScreen
 from msante.tui.screens.documents import DocumentsScreen
 from msante.tui.screens.exports import (
     Export,
@@ -52,7 +54,9 @@ from msante.vault.preferences import LAST_IMPORT_FOLDER
 AGENT_POLL_S = 3.0
 DARK, LIGHT = "textual-dark", "textual-light"
 NEEDS_VAULT = ("go", "next_person", "lock", "summary_pdf", "emergency_card", "export_calendar",
-               "backup")
+               "backup", "sync_now", "sync_conflicts")
+SYNC_POLL_S = 30.0
+"""How often the header and Home read the sync state again (a background sync, the CLI)."""
 MAIN_SCREENS: tuple[type[MainScreen], ...] = (
     HomeScreen, DocumentsScreen, ProfileScreen, MeasuresScreen, AgendaScreen, ActivityScreen,
     PeopleScreen)
@@ -82,6 +86,8 @@ class MsanteApp(App[None]):
         Binding("E", "emergency_card", _("Emergency card and QR code"), show=False),
         Binding("C", "export_calendar", _("Export the calendar (.ics)"), show=False),
         Binding("B", "backup", _("Back up the vault"), show=False),
+        Binding("Y", "sync_now", _("Sync now"), show=False),
+        Binding("K", "sync_conflicts", _("Sync conflicts"), show=False),
     ]
 
     person: var[Person | None] = var(None)
@@ -95,9 +101,14 @@ class MsanteApp(App[None]):
         self.session = Session(vault, via) if vault is not None else None
         self.agent_poll_s = agent_poll_s
         self._agent_timer: Timer | None = None
+        self._sync_timer: Timer | None = None
         self._active = False
         self._locking = False
         self._main: dict[str, MainScreen] = {}  # this session's main screens
+        self.sync_state: dict[str, Any] | None = None
+        """The last `Vault.sync_status()` read (None while locked, or unreadable)."""
+        self.syncing: str | None = None
+        """While "Sync now" runs: what it is doing (Home's panel shows it)."""
         self.last_folder: Path | None = None
         """The folder of the last file imported or written (where the next picker starts)."""
         self.theme = DARK
@@ -160,9 +171,11 @@ class MsanteApp(App[None]):
         self._main = {name: screen() for name, screen in main_screens().items()}
         for name, main_screen in self._main.items():
             self.install_screen(main_screen, name)
+        self.refresh_sync()
         self.push_screen("home")
         if session.via == "agent":
             self._agent_timer = self.set_interval(self.agent_poll_s, self._check_agent)
+        self._sync_timer = self.set_interval(SYNC_POLL_S, self.refresh_sync)
 
     @work(thread=True, exclusive=True, group="agent")
     def _check_agent(self) -> None:
@@ -191,9 +204,11 @@ class MsanteApp(App[None]):
             self._locking = False
 
     async def _lock(self, session: Session, message: str) -> None:
-        if self._agent_timer is not None:
-            self._agent_timer.stop()
-            self._agent_timer = None
+        for timer in (self._agent_timer, self._sync_timer):
+            if timer is not None:
+                timer.stop()
+        self._agent_timer = self._sync_timer = None
+        self.sync_state = None
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         for name in self._main:
@@ -292,6 +307,86 @@ class MsanteApp(App[None]):
             self.notify(exc.message, severity="error")
             return
         self.push_screen(screen)
+
+    # -- sync (the screens' parts: tui/screens/sync_view.py, conflicts.py) ------------------
+
+    def refresh_sync(self) -> None:
+        """Read the sync state again; show it in every header and in Home's panel."""
+        if self.session is None:
+            return
+        try:
+            self.sync_state = self.vault.sync_status()
+        except MsanteError:
+            self.sync_state = None
+        self._show_sync()
+
+    def _show_sync(self) -> None:
+        screens = [*self._main.values(), *(s for s in self.screen_stack
+                                           if isinstance(s, ConflictsScreen))]
+        for screen in screens:
+            if screen.loaded:
+                screen.name_the_person()
+        home = self._main.get("home")
+        if isinstance(home, HomeScreen) and home.loaded:
+            home.show_sync()
+
+    def with_sync_state(self, text: str) -> str:
+        """A header's text with the sync's few words after it, when this vault syncs."""
+        words = sync_view.short(self.sync_state, self.syncing is not None)
+        return _("{screen} · {sync}").format(screen=text, sync=words) if words else text
+
+    def action_sync_now(self) -> None:
+        """Sync with the server now, in a worker; say what it did."""
+        if self.syncing is not None:
+            self.notify(_("A sync is already running."))
+            return
+        if not (self.sync_state or {}).get("configured"):
+            self.notify(_("This vault is not set up for sync: msante sync setup SERVER_URL."),
+                        severity="warning")
+            return
+        self.syncing = _("Syncing…")
+        self._show_sync()
+        self._sync_worker()
+
+    @work(thread=True, exclusive=True, group="sync")
+    def _sync_worker(self) -> None:
+        """The sync itself, on a vault opened in this thread (`Vault.sync_apart`)."""
+        def progress(blob: str, done: int, total: int) -> None:
+            self.call_from_thread(self._sync_progress, sync_view.progress_text(blob, done, total))
+
+        vault = self.vault
+        try:
+            result = vault.sync_apart(progress)
+        except MsanteError as exc:
+            self.call_from_thread(self._synced, None, exc.message)
+        except Exception as exc:  # never a traceback in the TUI: the runner kept the kind
+            self.call_from_thread(self._synced, None, _("unexpected error ({kind})").format(
+                kind=type(exc).__name__))
+        else:
+            self.call_from_thread(self._synced, result, None)
+
+    def _sync_progress(self, text: str) -> None:
+        if self.syncing is not None:
+            self.syncing = text
+            self._show_sync()
+
+    def _synced(self, result: dict[str, Any] | None, error: str | None) -> None:
+        self.syncing = None
+        if self.session is None:
+            return  # locked meanwhile
+        if result is not None:
+            self.notify(sync_view.result_text(result))
+        else:
+            self.notify(_("Sync failed: {error}").format(error=error), severity="error",
+                        timeout=10)
+        if isinstance(self.screen, MainScreen) and self.screen.loaded:
+            self.screen.reload()  # what the sync brought
+        self.refresh_sync()
+
+    def action_sync_conflicts(self) -> None:
+        """Show the sync conflicts (records changed on two devices)."""
+        if not isinstance(self.screen, ConflictsScreen):
+            self.push_screen(ConflictsScreen())
 
     def action_toggle_theme(self) -> None:
         """Switch between the light and the dark theme."""

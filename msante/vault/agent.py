@@ -41,8 +41,12 @@ SECRET_WORDS = ("PASS", "KEY", "SECRET", "TOKEN")
 _XUCRED_SIZE = 76  # macOS struct xucred: version, uid, ngroups, 16 groups
 
 
-def start_agent(base: Path, vault_id: str, key: bytes, timeout_s: float) -> int:
-    """Start the agent holding `key` for the vault at `base`, replacing any; return its pid."""
+def start_agent(base: Path, vault_id: str, key: bytes, timeout_s: float, *,
+                sync_every: float = 0) -> int:
+    """Start the agent holding `key` for the vault at `base`, replacing any; return its pid.
+
+    With `sync_every` (seconds), the agent starts a child process that syncs the vault at
+    that interval (msante.sync.background) and stops it when it exits."""
     import subprocess
 
     base = base.resolve()
@@ -51,7 +55,7 @@ def start_agent(base: Path, vault_id: str, key: bytes, timeout_s: float) -> int:
     payload = encode_message(
         {"home": str(base), "socket": str(sock), "vault_id": vault_id,
          "key": binascii.b2a_base64(key, newline=False).decode(),
-         "timeout": float(timeout_s), "lang": current()}
+         "timeout": float(timeout_s), "lang": current(), "sync_every": float(sync_every)}
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "msante.vault.agent_server"], start_new_session=True,

@@ -18,6 +18,7 @@ import os
 import resource
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -39,6 +40,9 @@ from msante.vault.agent import (
 )
 from msante.vault.hardening import protect_process
 
+BACKGROUND = "msante.sync.background"
+"""The background sync child's module, run by name: the vault layer imports no sync code."""
+CHILD_STOP_S = 3.0
 CONNECTION_TIMEOUT_S = 5.0
 WAKE_S = 2.0
 PR_GET_DUMPABLE = 3
@@ -66,6 +70,10 @@ class Agent:
     last_used: float = field(default_factory=time.monotonic)
     refused: int = 0
     stopping: bool = False
+    sync_every: float = 0.0
+    """Seconds between background syncs (0: none), run by the child, never in the agent."""
+    child: subprocess.Popen[bytes] | None = None
+    child_started: float | None = None
 
     def idle_remaining(self) -> float:
         """Seconds left before the idle timeout locks the agent."""
@@ -133,6 +141,8 @@ class Agent:
             vault_id=self.vault_id, pid=os.getpid(), timeout=self.timeout,
             idle_remaining=round(self.idle_remaining(), 1), started=self.started,
             dumpable=_dumpable(), refused=self.refused,
+            sync_every=self.sync_every or None,
+            sync_pid=self.child.pid if self.child and self.child.poll() is None else None,
         )
 
     def op_lock(self) -> dict[str, Any]:
@@ -199,13 +209,14 @@ def _start(line: bytes) -> tuple[Agent, socket.socket]:
     if not isinstance(config, dict):
         raise ValueError("bad start request")
     i18n.setup(str(config.get("lang", "")))
-    timeout = float(config["timeout"])
-    if not timeout > 0:
+    timeout, every = float(config["timeout"]), float(config.get("sync_every") or 0)
+    if not timeout > 0 or not every >= 0:
         raise ValueError("bad timeout")
     agent = Agent(
         vault_id=str(config["vault_id"]),
         key=bytearray(binascii.a2b_base64(config["key"], strict_mode=True)),
         timeout=timeout, home=Path(config["home"]), socket_path=Path(config["socket"]),
+        sync_every=every,
     )
     del config
     _lock_key_memory(agent.key)
@@ -245,12 +256,72 @@ def _run(agent: Agent, listener: socket.socket) -> int:
         agent.wipe()
         listener.close()
         agent.release_socket()
+        stop_child(agent)
     return 0
+
+
+def tend_child(agent: Agent) -> None:
+    """Keep the background sync child running: start it, or again an interval after it
+    ended on its own (a crash never reaches the agent)."""
+    if not agent.sync_every or (agent.child is not None and agent.child.poll() is None):
+        return
+    if agent.child is not None:  # ended (poll() reaped it)
+        _close_pipe(agent.child)
+        agent.child = None
+    started = agent.child_started
+    if started is None or time.monotonic() - started >= agent.sync_every:
+        agent.child, agent.child_started = start_child(agent), time.monotonic()
+
+
+def start_child(agent: Agent) -> subprocess.Popen[bytes] | None:
+    """The child process that syncs in the background (None if it cannot start).
+
+    A process of its own, not a thread here: the agent stays a small server that holds the
+    key and nothing else (no network, no vault, no parser of server answers in the process
+    that holds the key all along), and the child asks for the key without counting as use."""
+    config = encode_message({"home": str(agent.home), "every": agent.sync_every,
+                             "lang": i18n.current(), "agent": os.getpid()})
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", BACKGROUND], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                close_fds=True, cwd="/")
+    except OSError:
+        return None
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(config)
+        proc.stdin.flush()  # the pipe stays open: its end tells the child the agent is gone
+    except OSError:
+        pass
+    return proc
+
+
+def stop_child(agent: Agent) -> None:
+    """End the child (at once, even in the middle of a sync) and wait for it."""
+    proc, agent.child = agent.child, None
+    if proc is None:
+        return
+    _close_pipe(proc)
+    proc.terminate()
+    try:
+        proc.wait(CHILD_STOP_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _close_pipe(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    except OSError:
+        pass
 
 
 def _serve(agent: Agent, listener: socket.socket) -> None:
     """Accept connections one at a time, waking at least every WAKE_S to check the exit rules."""
     while agent.exit_reason() is None:
+        tend_child(agent)
         listener.settimeout(max(0.01, min(WAKE_S, agent.idle_remaining())))
         try:
             conn, _addr = listener.accept()

@@ -336,6 +336,19 @@ def m010_sync_engine(conn: Connection, keys: Keys) -> None:
     ))
 
 
+def m013_sync_runs(conn: Connection, keys: Keys) -> None:
+    """How the last sync of this vault went, whoever ran it (msante/sync/lastrun.py).
+
+    One row at most: when, run by what (`tui`, `background`, `cli`, `script`) and the error's
+    message when it failed (NULL when it went well; never a secret: the message a person
+    would have been shown). Not a record and not audited: it is not the person's data, and a
+    sync that changed something is audited by the engine itself (`sync.run`). `IF NOT EXISTS`:
+    a vault made by a development build before this migration was renumbered opens too.
+    """
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS sync_runs (one INTEGER PRIMARY KEY CHECK (one = 1), "
+        "at TEXT NOT NULL, by TEXT NOT NULL, error TEXT)")
+
 def m011_sync_checkpoints(conn: Connection, keys: Keys) -> None:
     """What this device checked of each server's transparency log (msante/sync/logstate.py).
 
@@ -391,4 +404,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("sync_checkpoints", m011_sync_checkpoints),
     ("sync_engine", m010_sync_engine),
     ("sync_recovery", m012_sync_recovery),
+    ("sync_runs", m013_sync_runs),
 ]

@@ -171,3 +171,96 @@ def test_a_panel_too_small_for_its_items_shows_whole_ones_and_how_many_more(
     assert fit_lines(items, 7, 40, 10).plain.endswith("+ 4 more" if lang == "en" else said[:2]
                                                        + "4 de plus")
     assert fit_lines(items, 3, 40, 3).plain.count("\n") == 2  # all fit: no count line
+
+
+# -- sync: Home's panel of a vault that syncs, and the Conflicts screen -------------------------
+# The data is the API's (Vault.sync_status, Vault.sync_conflicts) fixed here: a real conflict
+# carries random device names and the time it happened (tests/tui/test_tui_sync.py drives the
+# real ones through a live server).
+
+SYNC_STATUS = {
+    "configured": True, "server": "https://sync.example.org",
+    "last_sync": "2025-06-16T07:45:00+00:00", "pending_changes": 3, "conflicts": 2,
+    "last_attempt": {"at": "2025-06-16T07:50:00+00:00", "by": "background", "ok": False,
+                     "error": "The server at https://sync.example.org could not be reached."},
+    "background": {"on": True, "every": 300, "last_run": "2025-06-16T07:50:00+00:00",
+                   "error": None},
+}
+
+
+def _version(fields: dict[str, Any], device: str, at: str, deleted: bool = False) -> Any:
+    return {"deleted": deleted, "fields": fields, "device": device, "at": at}
+
+
+CONFLICTS = [
+    {"id": 1, "type": "profile_entries", "record": fixed_id(1), "person": "Camille Martin",
+     "space": fixed_id(2), "differs": ["data"], "resolved": None,
+     "mine": _version({"data": '{"substance": "pollen de graminées", "note": "juin"}'},
+                      "this device", "2025-06-15T18:00:00+00:00"),
+     "theirs": _version({"data": '{"substance": "bouleau", "note": "avril et mai"}'},
+                        "Téléphone de Camille (pentagon curtsy revisit)",
+                        "2025-06-16T07:30:00+00:00")},
+    {"id": 2, "type": "agenda_items", "record": fixed_id(3), "person": "Léo Martin",
+     "space": fixed_id(4), "differs": ["location", "title"], "resolved": None,
+     "mine": _version({"title": "Pédiatre", "location": "Cabinet du Parc"}, "this device",
+                      "2025-06-14T09:00:00+00:00"),
+     "theirs": _version({}, "Tablette", "2025-06-15T10:00:00+00:00", deleted=True)},
+]
+
+
+@pytest.fixture
+def syncing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vault answers as one set up for sync, with two conflicts."""
+    monkeypatch.setattr("msante.api.Vault.sync_status", lambda self: SYNC_STATUS)
+    monkeypatch.setattr("msante.api.Vault.sync_conflicts", lambda self: CONFLICTS)
+    monkeypatch.setenv("TZ", "Europe/Paris")
+
+
+def _conflicts(pilot: Pilot[None]) -> Any:
+    async def show() -> None:
+        await until(pilot, lambda: _loaded(pilot))
+        await pilot.press("K")
+        await until(pilot, lambda: _loaded(pilot)
+                    and getattr(pilot.app.screen, "NAME", "") == "conflicts")
+        await pilot.pause(0.3)
+    return show()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_home_of_a_vault_that_syncs(snap_compare: Any, app_module: ModuleType, record: Any,
+                                    syncing: None, size: str) -> None:
+    app = app_module.MsanteApp(record.path, record, clock=frozen_clock())
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=_shown("1"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_conflicts_screen(snap_compare: Any, app_module: ModuleType, record: Any,
+                          syncing: None, size: str) -> None:
+    app = app_module.MsanteApp(record.path, record, clock=frozen_clock())
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=_conflicts)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@sync
+async def test_sync_texts_are_whole(app_module: ModuleType, record: Any, syncing: None,
+                                    size: str) -> None:
+    """Home's sync panel shows every line whole; the conflicts table cuts no cell inside a
+    word; the header's sync words fit beside the screen's name."""
+    app = app_module.MsanteApp(record.path, record, clock=frozen_clock())
+    async with app.run_test(size=SIZES[size]) as pilot:
+        await _shown("1")(pilot)
+        panel = app.screen.query_one("#sync")
+        width, height = panel.content_size
+        text = panel.render()
+        assert len(text.wrap(width)) <= height, text.plain
+        assert "2" in app.screen.sub_title
+        await _conflicts(pilot)
+        table = app.screen.query_one("DataTable")
+        widths = [c.width for c in table.ordered_columns]
+        for row in range(table.row_count):
+            for cell, width in zip(table.get_row_at(row), widths, strict=True):
+                assert cell_len(str(cell)) <= width, (str(cell), width)
+                if str(cell).endswith("…"):
+                    assert not str(cell)[-2:-1].isspace(), str(cell)
+        title = f"msante — {app.screen.sub_title}"
+        assert cell_len(title) <= SIZES[size][0] - 10, title

@@ -83,8 +83,8 @@ class MainScreen(Screen[None]):
 
     def name_the_person(self) -> None:
         """Say in the header whose record the screen shows: `msante — Documents · Léo`."""
-        self.sub_title = _("{screen} · {name}").format(screen=self.label(),
-                                                       name=one_line(self.person.name))
+        self.sub_title = self.msante.with_sync_state(_("{screen} · {name}").format(
+            screen=self.label(), name=one_line(self.person.name)))
 
     def person_changed(self) -> None:
         """The app shows another person (the app calls this on its screens of this session;

@@ -1,8 +1,10 @@
-"""Home: the person switcher, what needs attention, the latest documents and measurements."""
+"""Home: the person switcher, what needs attention, the latest documents and measurements,
+and where sync stands (or how to set it up)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,6 +15,7 @@ from textual.widgets import Header, Static, Tab, Tabs
 from msante.i18n import _, current, ngettext
 from msante.tui import dates
 from msante.tui.footer import MsanteFooter
+from msante.tui.screens import sync_view
 from msante.tui.screens.base import MainScreen
 from msante.tui.screens.nav import NavBar
 from msante.tui.widgets import MUTED, FittedLines, Plain, safe
@@ -38,6 +41,26 @@ def day(value: dt.date | None) -> str:
     return dates.day(value)
 
 
+class SyncPanel(Static):
+    """Where sync stands, drawn again at each size (the last error fits one line)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, **kwargs)
+        self._state: dict[str, Any] | None = None
+        self._doing: str | None = None
+
+    def show(self, state: dict[str, Any], running: str | None) -> None:
+        """Show this sync state (and what a running sync is doing)."""
+        self._state, self._doing = state, running
+        self.refresh(layout=True)
+
+    def render(self) -> Content:
+        """The panel's text for its width now."""
+        if self._state is None:
+            return Content("")
+        return safe(sync_view.panel(self._state, self._doing, self.content_size.width))
+
+
 class HomeScreen(MainScreen):
     """The record at a glance for the selected person."""
 
@@ -50,6 +73,7 @@ class HomeScreen(MainScreen):
     HomeScreen .panel {
         border: round $primary-darken-1; padding: 0 1; height: 1fr; overflow: hidden hidden;
     }
+    HomeScreen #sync { height: auto; max-height: 6; }
     """
 
     def compose(self) -> ComposeResult:
@@ -59,12 +83,14 @@ class HomeScreen(MainScreen):
         with Grid(id="grid"):
             for name in ("attention", "agenda", "documents", "measures"):
                 yield FittedLines(id=name, classes="panel")
+        yield SyncPanel(id="sync", classes="panel")
         yield Plain(id="status")
         yield MsanteFooter()
 
     def on_mount(self) -> None:
         titles = {"attention": _("Needs attention"), "agenda": _("Next appointments"),
-                  "documents": _("Latest documents"), "measures": _("Latest measurements")}
+                  "documents": _("Latest documents"), "measures": _("Latest measurements"),
+                  "sync": _("Sync")}
         for name, title in titles.items():
             self.query_one(f"#{name}").border_title = title
         super().on_mount()
@@ -77,7 +103,14 @@ class HomeScreen(MainScreen):
                                      ("measures", self._measures())):
             self.query_one(f"#{name}", FittedLines).show(items, total)
         self.query_one("#status", Static).update(self._status())
+        self.msante.refresh_sync()
+        self.show_sync()
 
+    def show_sync(self) -> None:
+        """Show where sync stands (the app's last reading)."""
+        state = self.msante.sync_state
+        if state is not None:
+            self.query_one(SyncPanel).show(state, self.msante.syncing)
     def _tabs(self) -> list[Tab]:
         return [Tab(safe(Content(p.name)), id=tab_id(p.id)) for p in self.vault.people.list()]
 
