@@ -34,10 +34,10 @@ def sync_now(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from msante.sync import engine
+    from msante.sync import runner
 
     with session.open_vault() as vault, _blob_progress() as progress:
-        result = engine.run(vault.store, progress=progress)
+        result = runner.run(vault.store, by="cli", progress=progress)
     for line in result.unexpected:
         output.error(line)
     if result.unexpected:
@@ -280,15 +280,19 @@ def status(json_: JsonOpt = False) -> None:
 
     Example: msante sync status --json
     """
-    from msante.sync import engine
+    from msante.sync import engine, lastrun
     from msante.sync import setup as sync_setup
+    from msante.vault import agent
 
     with session.open_vault() as vault:
-        state = sync_setup.status(vault.store) | engine.status(vault.store)
+        state = sync_setup.status(vault.store) | engine.status(vault.store) | {
+            "last_attempt": lastrun.last(vault.store),
+            "background": lastrun.background(vault.path, agent.status(vault.path))}
     if json_:
         output.print_json(state)
     else:
         _print(state)
+        _print_attempt(state)
 
 
 @app.command("verify")
@@ -321,6 +325,16 @@ def verify(json_: JsonOpt = False) -> None:
     rows += [(_("events of {space}").format(space=e["space"]),
               _("{events} events, {proven} proven now").format(**e)) for e in report["events"]]
     output.fields(rows)
+
+
+def _print_attempt(state: dict[str, Any]) -> None:
+    """The last attempt's error, and background sync, when there is something to say."""
+    from msante.cli.vault_cmds import print_background
+
+    last = state.get("last_attempt")
+    if last and last.get("error"):
+        output.error(_("The last sync failed: {error}").format(error=last["error"]))
+    print_background(state["background"])
 
 
 def _print(state: dict[str, Any]) -> None:

@@ -307,7 +307,7 @@ def _print_status(data: dict[str, Any]) -> None:
     output.table([_("Person"), _("Relation"), _("Documents"), _("Activity entries")], [
         [p["name"], _(RELATION_LABELS[p["relation"]]), str(p["documents"]), str(p["activity"])]
         for p in data["people"]])
-    _print_background(data["background_sync"])
+    print_background(data["background_sync"])
 
 
 def _when(iso: str) -> str:
@@ -317,7 +317,7 @@ def _when(iso: str) -> str:
     return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _print_background(state: dict[str, Any]) -> None:
+def print_background(state: dict[str, Any]) -> None:
     """The background sync line, when the agent runs one."""
     if not state["on"]:
         return
