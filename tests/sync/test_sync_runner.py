@@ -94,7 +94,7 @@ def test_conflicts_are_listed_and_resolved_through_the_vault(pair: Pair) -> None
     b = pair.b
     assert b.sync_status()["conflicts"] == 1
     (one,) = b.sync_conflicts()
-    assert one["record"] == record and "data" in one["differs"]
+    assert one["record"] == record and one["differs"] == ["substance"]
     assert "grass" in one["mine"]["fields"]["data"]
     assert "birch" in one["theirs"]["fields"]["data"]
     b.resolve_conflict(one["id"], "theirs")
