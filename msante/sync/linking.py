@@ -66,18 +66,7 @@ def fetch_chain(client: Client, chain: str) -> list[ChainEntry]:
                                 "one.").format(chain=chain)) from None
 
 
-def post_kept(store: Store, client: Client) -> list[ChainEntry]:
-    """Post every entry kept but not yet confirmed (the same bytes: a retry for the server)."""
-    waiting = spaces.unposted(store.conn)
-    for entry in waiting:
-        client.append_chain(entry.chain, entry.seq, entry.prev, entry.hash(), entry.to_json())
-    if waiting:
-        with store.write() as tx:
-            for entry in waiting:
-                spaces.mark_posted(tx, entry)
-            store.log(tx, "sync.chain.posted", detail={
-                "entries": [f"{e.chain}#{e.seq}" for e in waiting]})
-    return waiting
+post_kept = setup.post_kept  # the one implementation (setup.py); linking's callers use it
 
 
 def keep_seen(tx: Any, entries: Iterable[ChainEntry]) -> None:

@@ -236,15 +236,9 @@ def _fetch(store: Store | None, client: Client, chain: str) -> list[ChainEntry]:
 
 def post(store: Store, client: Client) -> None:
     """Post the chain entries kept but not yet confirmed, in order."""
-    posted = spaces.unposted(store.conn)
-    for entry in posted:
-        client.append_chain(entry.chain, entry.seq, entry.prev, entry.hash(), entry.to_json())
-    if posted:
-        with store.write() as tx:
-            for entry in posted:
-                spaces.mark_posted(tx, entry)
-            store.log(tx, "sync.chain.posted", detail={
-                "entries": [f"{e.chain}#{e.seq}" for e in posted]})
+    from msante.sync import setup
+
+    setup.post_kept(store, client)
 
 
 # -- the bundle ----------------------------------------------------------------------------

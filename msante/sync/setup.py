@@ -19,7 +19,7 @@ from msante.errors import AlreadyExistsError, ServerBusy
 from msante.i18n import _
 from msante.sync import device as devices
 from msante.sync import spaces
-from msante.sync.chains import AccountChain, SpaceChain
+from msante.sync.chains import AccountChain, ChainEntry, SpaceChain
 from msante.sync.client import Client
 from msante.sync.crypto import Purpose, canonical
 from msante.vault.store import Store
@@ -103,16 +103,23 @@ def publish(store: Store, client: Client, dev: devices.Device) -> list[str]:
     for space in spaces.synced(store.conn):
         if space in new or _unposted_in(store, f"space:{space}"):
             client.create_space(space)
-    posted = spaces.unposted(store.conn)
-    for entry in posted:
+    post_kept(store, client)
+    return new
+
+
+def post_kept(store: Store, client: Client) -> list[ChainEntry]:
+    """Post every chain entry kept but not yet confirmed, in order (the same bytes: a retry
+    for the server), then mark them posted in one audited transaction."""
+    waiting = spaces.unposted(store.conn)
+    for entry in waiting:
         client.append_chain(entry.chain, entry.seq, entry.prev, entry.hash(), entry.to_json())
-    if posted:
+    if waiting:
         with store.write() as tx:
-            for entry in posted:
+            for entry in waiting:
                 spaces.mark_posted(tx, entry)
             store.log(tx, "sync.chain.posted", detail={
-                "entries": [f"{e.chain}#{e.seq}" for e in posted]})
-    return new
+                "entries": [f"{e.chain}#{e.seq}" for e in waiting]})
+    return waiting
 
 
 def gossip(store: Store, dev: devices.Device) -> str | None:
