@@ -7,7 +7,7 @@ Kinds and bodies (keys and key ids as unpadded base64url; rotation = "key_versio
     add-member     {"account", "role", "scopes", "expires"}
     remove-member  {"account", rotation...}
     add-writer     {"account", "device"}
-    remove-writer  {"device", rotation...}
+    remove-writer  {"device", "last", rotation...}   ("last" may be left out: older entries)
     rotate         {rotation...}
 
 Every entry after the genesis is signed by a writer: a device of an owner or manager that
@@ -19,6 +19,10 @@ month of membership) or null. Writers are devices of owner or manager members an
 their account chain; removing a member or a writer rotates the keys (key
 version + 1, new inbox and signing keys). A device that its account chain has since removed
 may have signed only entries the space chain later follows with that writer's removal.
+
+A `remove-writer`'s "last" is the removed device's last item the remover accepted in this
+space — `{"seq", "item"}` (its number and hash) or null for none — so every client refuses
+any item of that device past it (`SpaceState.removed_last`).
 """
 
 from __future__ import annotations
@@ -80,6 +84,9 @@ class SpaceState:
     removed_writers: Mapping[bytes, int]
     stale_writers: frozenset[bytes]
     entries: tuple[ChainEntry, ...] = field(repr=False)
+    removed_last: Mapping[bytes, tuple[int, bytes] | None] = field(
+        default_factory=lambda: MappingProxyType({}))
+    """Per removed writer whose removal names it: its last item (seq, hash), or None."""
 
     @property
     def space(self) -> str:
@@ -118,6 +125,7 @@ class _Builder:
         self.members: dict[str, Member] = {}
         self.writers: dict[bytes, str] = {}
         self.removed_writers: dict[bytes, int] = {}
+        self.removed_last: dict[bytes, tuple[int, bytes] | None] = {}
         self.retired_signers: dict[bytes, int] = {}
         self.entries: list[ChainEntry] = []
         self.keys = Rotation(0, None, None)  # type: ignore[arg-type]
@@ -141,7 +149,7 @@ class _Builder:
                           MappingProxyType(dict(self.writers)), self.keys.key_version,
                           self.keys.inbox, self.keys.signing,
                           MappingProxyType(dict(self.removed_writers)), stale,
-                          tuple(self.entries))
+                          tuple(self.entries), MappingProxyType(dict(self.removed_last)))
 
     def signer_member(self, entry: ChainEntry) -> Member:
         """The member whose writer device signed `entry`; ChainError otherwise."""
@@ -316,15 +324,30 @@ def _add_writer(b: _Builder, entry: ChainEntry) -> None:
 
 def _remove_writer(b: _Builder, entry: ChainEntry, signer: Member) -> None:
     """A writer device stops writing; the keys rotate."""
-    exact_fields(entry, {"device"} | ROTATION)
+    exact_fields(entry, {"device"} | ROTATION | ({"last"} & set(entry.body)))
     device = key_field(entry, "device", 32)
     if device not in b.writers:
         fail("malformed", b.chain, entry.seq, _("this device is not a writer"))
+    if "last" in entry.body:
+        b.removed_last[device] = _last_item(entry)
     if b.members[b.writers[device]].role == "owner" and signer.role != "owner":
         fail("not-allowed", b.chain, entry.seq, _("a manager cannot remove an owner's device"))
     b.rotate(entry)
     b.drop_writer(entry, device)
     b.keep_an_owner_writer(entry)
+
+
+def _last_item(entry: ChainEntry) -> tuple[int, bytes] | None:
+    """A remove-writer's "last": the removed device's last item (seq, hash), or None."""
+    last = entry.body["last"]
+    if last is None:
+        return None
+    seq = last.get("seq") if isinstance(last, Mapping) else None
+    if not isinstance(last, Mapping) or set(last) != {"seq", "item"} \
+            or not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        fail("malformed", entry.chain, entry.seq,
+             _("last is null or an item's seq and hash"))
+    return seq, key_field(entry, "item", 32, body=last)
 
 
 def _apply(b: _Builder, entry: ChainEntry) -> None:
