@@ -5,7 +5,7 @@ Kinds and bodies (keys and key ids as unpadded base64url; rotation = "key_versio
 
     genesis        {"owner", "key_version": 1, "inbox", "signing"}   by a device of the owner
     add-member     {"account", "role", "scopes", "expires"}
-    remove-member  {"account", rotation...}
+    remove-member  {"account", "last", rotation...}  ("last": {device: last item}; optional)
     add-writer     {"account", "device"}
     remove-writer  {"device", "last", rotation...}   ("last" may be left out: older entries)
     rotate         {rotation...}
@@ -22,7 +22,8 @@ may have signed only entries the space chain later follows with that writer's re
 
 A `remove-writer`'s "last" is the removed device's last item the remover accepted in this
 space — `{"seq", "item"}` (its number and hash) or null for none — so every client refuses
-any item of that device past it (`SpaceState.removed_last`).
+any item of that device past it (`SpaceState.removed_last`); a `remove-member`'s "last" maps
+each of the member's writer devices (base64url key id) to the same.
 """
 
 from __future__ import annotations
@@ -283,7 +284,7 @@ def _membership(entry: ChainEntry) -> tuple[str, frozenset[str], str | None]:
 
 def _remove_member(b: _Builder, entry: ChainEntry, signer: Member) -> None:
     """A member leaves, with its writer devices; the keys rotate."""
-    exact_fields(entry, {"account"} | ROTATION)
+    exact_fields(entry, {"account"} | ROTATION | ({"last"} & set(entry.body)))
     account = _account_field(entry)
     member = b.members.get(account)
     if member is None:
@@ -294,7 +295,10 @@ def _remove_member(b: _Builder, entry: ChainEntry, signer: Member) -> None:
     if member.role == "owner" and sum(m.role == "owner" for m in b.members.values()) == 1:
         fail("malformed", b.chain, entry.seq, _("the last owner cannot be removed"))
     b.rotate(entry)
-    for key_id in [k for k, a in b.writers.items() if a == account]:
+    gone = [k for k, a in b.writers.items() if a == account]
+    if "last" in entry.body:
+        b.removed_last.update(_last_items(entry, gone))
+    for key_id in gone:
         b.drop_writer(entry, key_id)
     del b.members[account]
     b.keep_an_owner_writer(entry)
@@ -329,7 +333,7 @@ def _remove_writer(b: _Builder, entry: ChainEntry, signer: Member) -> None:
     if device not in b.writers:
         fail("malformed", b.chain, entry.seq, _("this device is not a writer"))
     if "last" in entry.body:
-        b.removed_last[device] = _last_item(entry)
+        b.removed_last[device] = _last_item(entry, entry.body["last"])
     if b.members[b.writers[device]].role == "owner" and signer.role != "owner":
         fail("not-allowed", b.chain, entry.seq, _("a manager cannot remove an owner's device"))
     b.rotate(entry)
@@ -337,9 +341,18 @@ def _remove_writer(b: _Builder, entry: ChainEntry, signer: Member) -> None:
     b.keep_an_owner_writer(entry)
 
 
-def _last_item(entry: ChainEntry) -> tuple[int, bytes] | None:
-    """A remove-writer's "last": the removed device's last item (seq, hash), or None."""
+def _last_items(entry: ChainEntry, gone: list[bytes]) -> dict[bytes, tuple[int, bytes] | None]:
+    """A remove-member's "last": per writer device of the member (base64url key id), its
+    last item, as a remove-writer's; exactly the member's writers."""
     last = entry.body["last"]
+    if not isinstance(last, Mapping) or set(last) != {b64e(k) for k in gone}:
+        fail("malformed", entry.chain, entry.seq,
+             _("last names each writer device of the member"))
+    return {k: _last_item(entry, last[b64e(k)]) for k in gone}
+
+
+def _last_item(entry: ChainEntry, last: object) -> tuple[int, bytes] | None:
+    """A removed device's last item (seq, hash) as an entry names it, or None for none."""
     if last is None:
         return None
     seq = last.get("seq") if isinstance(last, Mapping) else None

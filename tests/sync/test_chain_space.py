@@ -399,3 +399,21 @@ def test_a_malformed_last_item_is_a_chain_error(last: object) -> None:
     sp.append(A1, "remove-writer", {"device": b64e(kid(B1)), **sp.next_rotation(),
                                     "last": last})
     refused(sp, "malformed")
+
+
+def test_a_remove_member_names_each_writer_s_last_item() -> None:
+    """remove-member's "last" maps each writer device of the member to its last item."""
+    sp = world()
+    sp.append(A1, "remove-member", {"account": "bob", **sp.next_rotation(),
+                                    "last": {b64e(kid(B1)): None}})
+    assert sp.state.removed_last == {kid(B1): None}
+
+
+@pytest.mark.parametrize("last", [None, {}, {"x": None}, [], {"B1": {"seq": 1}}])
+def test_a_remove_member_s_malformed_last_is_a_chain_error(last: object) -> None:
+    """remove-member's "last" must name exactly the member's writers, each well formed."""
+    sp = world()
+    if last == {"B1": {"seq": 1}}:
+        last = {b64e(kid(B1)): {"seq": 1}}
+    sp.append(A1, "remove-member", {"account": "bob", **sp.next_rotation(), "last": last})
+    refused(sp, "malformed")
