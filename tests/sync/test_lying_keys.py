@@ -312,12 +312,6 @@ def revoke_b(pair: Pair) -> None:
         revoke.revoke(pair.a.store, client, dev_a, target)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "not caught: a removed device's item under the key version it held is accepted "
-    "whenever it is served — the engine lets a removed writer's items through below the "
-    "new key version (Writer.below) but nothing pins how far its chain went when it was "
-    "removed (the remove-writer entry names no last item, and the device logs kept by the "
-    "revoking device are not used as that bound)"))
 def test_an_item_written_with_a_removed_device_s_key(pair: Pair) -> None:
     """B is revoked; it then writes a measurement under the keys it still holds, and the
     server (colluding, or stolen B's tool) serves that item to A."""
@@ -354,10 +348,6 @@ def rotate(pair: Pair) -> int:
     return keys.version
 
 
-@pytest.mark.xfail(strict=True, raises=IntegrityError, reason=(
-    "the engine never fetches the wraps of a new key version (only linking does, once): "
-    "after an honest rotation the other devices stop with 'keys this device does not have' "
-    "(exit 6) instead of opening their wrap (spaces.unwrap) and going on"))
 def test_an_honest_rotation_reaches_the_other_device(pair: Pair) -> None:
     """The control for the next test: A rotates honestly and writes under version 2; B's
     sync fetches its wrap of version 2 and applies A's item."""
@@ -371,12 +361,6 @@ def test_an_honest_rotation_reaches_the_other_device(pair: Pair) -> None:
     agree(pair)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "not caught: with the rotation withheld (the space chain served without its last "
-    "entry, the new wrap hidden) B keeps writing under the old key version and A accepts "
-    "it — the sync walks no log (verify_all's scan would find the hidden entry), B does not "
-    "compare the served chain with the log's leaves, and A takes a current writer's item "
-    "under a version older than the chain's without asking when it was written"))
 def test_a_withheld_key_rotation(pair: Pair) -> None:
     """A rotates the keys; the server hides the rotation from B, which writes under the old
     version: B's sync or A's must say so."""
@@ -396,12 +380,6 @@ def test_a_withheld_key_rotation(pair: Pair) -> None:
     refused(pair.a, pair.liar_a)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "not caught: the pull verifies the chains the server serves on their own "
-    "(AccountChain.verify with no expected first key, SpaceChain.verify) and never compares "
-    "them with the entries this device keeps (sync_chains) nor checks that it is itself in "
-    "them, so whoever holds an old scope key (a removed device, with the server) can serve "
-    "a whole new history and have its items applied"))
 def test_substituted_chains_with_an_old_scope_key(pair: Pair) -> None:
     """As above, but the item is sealed under the space's real key of version 1 — what a
     removed device still holds — so only the chains can give it away."""
