@@ -132,6 +132,10 @@ def tour(root: Path, laptop: dict[str, str]) -> None:
         run(laptop, "laptop", "sync")
         link(laptop, phone, root, url)
         run(phone, "phone", "people", "list")
+        # the phone made its own recovery device at its first sync: the laptop did not, so it
+        # warns until the person accepts it (any account-chain entry another device makes)
+        run(laptop, "laptop", "devices", "list")
+        run(laptop, "laptop", "devices", "list", "--accept")
         run(laptop, "laptop", "profile", "add", "allergies", "substance=Arachide",
             "reaction=urticaire", "severity=moderate")
         run(laptop, "laptop", "sync")
@@ -148,7 +152,6 @@ def tour(root: Path, laptop: dict[str, str]) -> None:
         run(phone, "phone", "sync")
         run(laptop, "laptop", "sync")
         run(laptop, "laptop", "profile", "show", "--section", "treatments")
-        run(laptop, "laptop", "devices", "list")
         run(laptop, "laptop", "sync", "verify")
         run(phone, "phone", "sync", "verify")
         run(phone, "phone", "audit", "list", "--limit", "8")
