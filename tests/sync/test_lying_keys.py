@@ -354,10 +354,6 @@ def rotate(pair: Pair) -> int:
     return keys.version
 
 
-@pytest.mark.xfail(strict=True, raises=IntegrityError, reason=(
-    "the engine never fetches the wraps of a new key version (only linking does, once): "
-    "after an honest rotation the other devices stop with 'keys this device does not have' "
-    "(exit 6) instead of opening their wrap (spaces.unwrap) and going on"))
 def test_an_honest_rotation_reaches_the_other_device(pair: Pair) -> None:
     """The control for the next test: A rotates honestly and writes under version 2; B's
     sync fetches its wrap of version 2 and applies A's item."""
@@ -396,12 +392,6 @@ def test_a_withheld_key_rotation(pair: Pair) -> None:
     refused(pair.a, pair.liar_a)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "not caught: the pull verifies the chains the server serves on their own "
-    "(AccountChain.verify with no expected first key, SpaceChain.verify) and never compares "
-    "them with the entries this device keeps (sync_chains) nor checks that it is itself in "
-    "them, so whoever holds an old scope key (a removed device, with the server) can serve "
-    "a whole new history and have its items applied"))
 def test_substituted_chains_with_an_old_scope_key(pair: Pair) -> None:
     """As above, but the item is sealed under the space's real key of version 1 — what a
     removed device still holds — so only the chains can give it away."""

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from msante.sync import spaces
+from msante.sync.chains import AccountState
 from msante.sync.client import Client
 from msante.sync.device import Device
 from msante.vault.db import now
@@ -46,10 +47,11 @@ class SyncResult:
 
 
 def sync_space(store: Store, client: Client, dev: Device, space: str, result: SyncResult,
-               progress: Progress | None = None) -> None:
-    """Push, pull, push again: one space."""
+               progress: Progress | None = None, *, mine: AccountState | None = None) -> None:
+    """Verify the space's chains (and fetch new keys), then push, pull, push again."""
     from msante.sync.engine import pull, push
 
+    allowed = pull.writers(store, client, dev, space, mine or account(store, client, dev))
     for _pass in range(2):
         push.prepare(store, dev, space)
         sent = push.send(store, client, dev, space, progress)
@@ -57,7 +59,7 @@ def sync_space(store: Store, client: Client, dev: Device, space: str, result: Sy
         result.blobs_up += sent.blobs_up
         if _pass == 1:
             break
-        got = pull.pull(store, client, space, progress)
+        got = pull.pull(store, client, space, allowed, progress)
         result.pulled += got.pulled
         result.applied += got.applied
         result.conflicts += got.conflicts
@@ -66,14 +68,36 @@ def sync_space(store: Store, client: Client, dev: Device, space: str, result: Sy
             result.by_device[name] = result.by_device.get(name, 0) + n
 
 
+def account(store: Store, client: Client, dev: Device) -> AccountState:
+    """The server's account chain, verified and extending the kept one
+    (`linking.server_account`), listing this device (`active`)."""
+    from msante.sync import linking
+
+    return active(linking.server_account(store, client, dev)[0], dev)
+
+
+def active(mine: AccountState, dev: Device) -> AccountState:
+    """`mine` when it lists this device; IntegrityError (exit 6) otherwise."""
+    from msante.errors import IntegrityError
+    from msante.i18n import _
+
+    if not mine.is_active(dev.signing.verify_key().key_id()):
+        raise IntegrityError(_(
+            "This device is not in the account chain the server shows for account {account}: "
+            "the server shows another history than the one this device wrote.").format(
+                account=dev.account))
+    return mine
+
+
 def sync(store: Store, client: Client, dev: Device,
-         progress: Progress | None = None) -> SyncResult:
+         progress: Progress | None = None, *, mine: AccountState | None = None) -> SyncResult:
     """Sync every space this device holds keys for; the client must be logged in."""
     from msante.sync.engine import state
 
+    mine = active(mine, dev) if mine is not None else account(store, client, dev)
     result = SyncResult()
     for space in spaces.synced(store.conn):
-        sync_space(store, client, dev, space, result, progress)
+        sync_space(store, client, dev, space, result, progress, mine=mine)
         result.spaces += 1
     with store.write() as tx:
         pushed = min((state.cursor(tx, s).pushed for s in spaces.synced(tx)), default=0)
@@ -100,7 +124,7 @@ def run(store: Store, *, connect: Callable[[str, bool], Client] | None = None,
         mine, unexpected = linking.server_account(store, client, dev)
         linking.share_new_spaces(store, client, dev, mine, setup.publish(store, client, dev))
         linking.join_new_spaces(store, client, dev, mine)
-        result = sync(store, client, dev, progress)
+        result = sync(store, client, dev, progress, mine=mine)
         result.unexpected = [linking.describe(entry, mine) for entry in unexpected]
         _reseal(store, client, dev)
         return result

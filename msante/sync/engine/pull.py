@@ -18,8 +18,9 @@ from typing import Any
 from msante.errors import IntegrityError, ServerNotFound
 from msante.i18n import _
 from msante.sync import spaces
-from msante.sync.chains import AccountChain, AccountState, ChainEntry, SpaceChain, b64e
+from msante.sync.chains import AccountState, SpaceState, b64e
 from msante.sync.client import Client, PullPage
+from msante.sync.device import Device
 from msante.sync.engine import apply, blobs, state
 from msante.sync.engine.apply import Applied, Incoming, Writer
 from msante.sync.items import ChainHead, DeviceLog, Envelope, Item, open_item
@@ -29,37 +30,74 @@ from msante.vault.store import Store
 Progress = Callable[[str, int, int], None]
 
 
-def chain_entries(client: Client, chain: str) -> list[ChainEntry]:
-    """Every entry of a chain on the server (`Client.chain_records`), parsed."""
-    try:
-        return [ChainEntry.from_json(record.entry) for record in client.chain_records(chain)]
-    except ValueError as exc:
-        raise IntegrityError(_("The server's chain {chain} holds an entry that is not "
-                               "one: {error}").format(chain=chain, error=exc)) from None
+def writers(store: Store, client: Client, dev: Device, space: str,
+            mine: AccountState) -> dict[bytes, Writer]:
+    """The devices the verified space chain lets write, with their keys and names.
 
+    The chain must extend the one this vault kept (`linking.space_state`: else rollback /
+    rewritten, exit 6), name `mine` (the account chain pinned to its kept genesis) and list
+    this device as a writer; key versions it names that this device lacks are fetched from
+    its wraps; the new entries are kept, so the next sync pins them too.
+    """
+    from msante.sync import linking
 
-def writers(client: Client, space: str) -> dict[bytes, Writer]:
-    """The devices the verified space chain lets write, with their keys and names."""
-    entries = chain_entries(client, f"space:{space}")
-    accounts = {str(v) for e in entries for k, v in e.body.items()
-                if k in ("owner", "account") and isinstance(v, str)}
+    chain = linking.space_state(store, client, space, mine)
+    me = dev.signing.verify_key().key_id()
+    if not chain.may_write(me):
+        raise IntegrityError(_(
+            "The space chain the server shows for space {space} does not list this device as "
+            "a writer: the server shows another history than the one this device "
+            "joined.").format(space=space))
+    _keys(store, client, dev, mine, chain)
+    _keep(store, chain)
+    lookup = linking.lookup_accounts(client, mine)
     states: dict[str, AccountState] = {}
-    for account in sorted(accounts):
+    for account in sorted({*chain.writers.values(), *chain.members}):
         try:
-            states[account] = AccountChain.verify(chain_entries(client, f"account:{account}"))
+            found = lookup(account)
         except ServerNotFound:
             continue
-    chain = SpaceChain.verify(entries, states.get)
+        if found is not None:
+            states[account] = found
     out: dict[bytes, Writer] = {}
     for kid, account in chain.writers.items():
         keys = states[account].keys_of(kid) if account in states else None
         if keys is not None and kid not in chain.stale_writers:
             out[kid] = Writer(keys.verify, keys.name, account)
     for kid in chain.removed_writers:
-        found = next((s.keys_of(kid) for s in states.values() if s.keys_of(kid)), None)
-        if found is not None and kid not in out:
-            out[kid] = Writer(found.verify, found.name, "", below=chain.key_version)
+        found_keys = next((s.keys_of(kid) for s in states.values() if s.keys_of(kid)), None)
+        if found_keys is not None and kid not in out:
+            out[kid] = Writer(found_keys.verify, found_keys.name, "", below=chain.key_version)
     return out
+
+
+def _keys(store: Store, client: Client, dev: Device, mine: AccountState,
+          chain: SpaceState) -> None:
+    """This device holds the chain's current key version: fetched from its wraps when the
+    chain rotated (an honest rotation, e.g. a revocation on another device); keys newer than
+    the chain mean the server hides entries."""
+    from msante.sync import linking
+
+    held = spaces.load(store.conn, chain.space)
+    if held and max(held) > chain.key_version:
+        raise IntegrityError(_(
+            "This device holds keys of version {held} for space {space}, but the server's "
+            "space chain stops at version {version}: it hides entries.").format(
+                held=max(held), space=chain.space, version=chain.key_version))
+    if chain.key_version not in held:
+        linking.fetch_space(store, client, dev, mine, chain.space)
+
+
+def _keep(store: Store, chain: SpaceState) -> None:
+    """Keep the space chain's entries this vault did not have (verified, extending it)."""
+    from msante.sync import linking
+
+    new = chain.entries[len(spaces.entries(store.conn, chain.chain)):]
+    if new:
+        with store.write() as tx:
+            linking.keep_seen(tx, new)
+            store.log(tx, "sync.chain.space", person=chain.space, detail={
+                "space": chain.space, "seq": len(chain.entries) - 1})
 
 
 @dataclass
@@ -86,9 +124,9 @@ def heads(client: Client, space: str, allowed: dict[bytes, Writer]) -> dict[byte
     return out
 
 
-def pull(store: Store, client: Client, space: str, progress: Progress | None = None) -> Pulled:
-    """Pull and apply every page after the stored token."""
-    allowed = writers(client, space)
+def pull(store: Store, client: Client, space: str, allowed: dict[bytes, Writer],
+         progress: Progress | None = None) -> Pulled:
+    """Pull and apply every page after the stored token (`allowed`: from `writers`)."""
     newest = heads(client, space, allowed)
     out = Pulled()
     for page in client.pull(space, state.cursor(store.conn, space).token):
