@@ -1,0 +1,119 @@
+"""The push at scale: more batches than a fixed bound, streamed, nothing rewritten for nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from msante.sync import setup, spaces
+from msante.sync.client import Client
+from msante.sync.engine import push, state
+from msante.sync.server.settings import Settings
+from tests.server.server_helpers import live_server
+from tests.sync.engine_helpers import Pair, logged_in, second_device, sync
+
+
+@pytest.fixture
+def pair(vault: Any, tmp_path: Path) -> Iterator[Pair]:
+    """Device A (the `vault` fixture, set up) and device B (a second vault, no owner)."""
+    with live_server(Settings(data_dir=tmp_path / "srv")) as (url, app):
+        setup.setup(vault.store, url)
+        b = second_device(vault, tmp_path / "b", app)
+        try:
+            yield Pair(vault, b, app)
+        finally:
+            b.close()
+
+
+def test_a_push_of_many_batches_finishes_in_one_run(
+        pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """45 items in batches of 2 (more rounds than the old bound of 20 batches) are all sent
+    in one push, read from the vault a batch at a time, and none is rewritten."""
+    a, b = pair.a, pair.b
+    owner = a.people.owner()
+    for n in range(45):
+        a.measures.add(owner, "weight", f"{70 + n / 10:.1f}")
+    [space] = spaces.synced(a.store.conn)
+    read: list[int] = []
+    rewritten: list[str] = []
+    real_pending, real_replace = state.pending, state.replace_item
+
+    def counted(conn: Any, space: str, limit: int = -1) -> list[state.Pending]:
+        got = real_pending(conn, space, limit)
+        read.append(len(got))
+        return got
+
+    def replace(tx: Any, space: str, item: Any) -> None:
+        rewritten.append(item.envelope.routing.revision)
+        real_replace(tx, space, item)
+
+    monkeypatch.setattr(state, "pending", counted)
+    monkeypatch.setattr(state, "replace_item", replace)
+    calls: list[int] = []
+    real_push = Client.push
+
+    def pushed(self: Client, space: str, items: list[Any]) -> list[dict[str, Any]]:
+        calls.append(len(items))
+        return real_push(self, space, items)
+
+    monkeypatch.setattr(Client, "push", pushed)
+    assert push.prepare(a.store, _dev(a), space) >= 45
+    with logged_in(a) as (client, dev):
+        sent = push.send(a.store, client, dev, space, batch=2)
+    assert sent.stored >= 45 and not sent.stale
+    assert len(calls) > 20 and max(calls) == 2
+    assert max(read) <= 2 and not rewritten
+    assert state.pending(a.store.conn, space) == []
+    monkeypatch.undo()
+    got = sync(b)
+    assert got.conflicts == 0
+    assert len(b.measures.list(b.people.owner())) == 45
+
+
+def test_only_the_items_after_a_refusal_are_rewritten(
+        pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stale item in the first batch: the items after it are signed again once each, the
+    ones before it never; everything but the stale one is stored."""
+    a, b = pair.a, pair.b
+    owner = a.people.owner()
+    entry = a.profile.add(owner, "allergies", {"substance": "pollen"})
+    sync(a)
+    sync(b)
+    b.profile.edit(entry.id, {"substance": "dust"}, revision=b.profile.get(entry.id).revision)
+    sync(b)
+    a.measures.add(owner, "weight", "70.0")
+    a.profile.edit(entry.id, {"substance": "cats"}, revision=a.profile.get(entry.id).revision)
+    for n in range(5):
+        a.measures.add(owner, "weight", f"{71 + n}.0")
+    [space] = spaces.synced(a.store.conn)
+    rewritten: list[str] = []
+    real_replace = state.replace_item
+
+    def replace(tx: Any, space: str, item: Any) -> None:
+        rewritten.append(item.envelope.routing.revision)
+        real_replace(tx, space, item)
+
+    monkeypatch.setattr(state, "replace_item", replace)
+    count = push.prepare(a.store, _dev(a), space)
+    order = [p.item.envelope.routing.revision for p in state.pending(a.store.conn, space)]
+    with logged_in(a) as (client, dev):
+        sent = push.send(a.store, client, dev, space, batch=3)
+    assert sent.stored == count - 1 and sent.stale == [entry.id]
+    [stale] = [r for r in order
+               if getattr(state.find(a.store.conn, space, r), "status", "") == state.STALE]
+    assert len(rewritten) == len(set(rewritten))
+    assert set(rewritten) == set(order[order.index(stale) + 1:]) != set()
+    monkeypatch.undo()
+    sync(b)
+    assert len(b.measures.list(b.people.owner())) == 6
+
+
+def _dev(vault: Any) -> Any:
+    from msante.sync import device as devices
+
+    dev = devices.load(vault.store.conn)
+    assert dev is not None
+    return dev
