@@ -117,3 +117,43 @@ def _dev(vault: Any) -> Any:
     dev = devices.load(vault.store.conn)
     assert dev is not None
     return dev
+
+
+@pytest.fixture
+def family(vault: Any, tmp_path: Path) -> Iterator[Pair]:
+    """Device A holding two people (two spaces), and device B."""
+    vault.people.add("Léo Martin", "2019-04-27", "male", "child")
+    with live_server(Settings(data_dir=tmp_path / "srv")) as (url, app):
+        setup.setup(vault.store, url)
+        b = second_device(vault, tmp_path / "b", app)
+        try:
+            yield Pair(vault, b, app)
+        finally:
+            b.close()
+
+
+def test_a_sync_with_nothing_to_do_reads_no_record(
+        family: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two spaces, 30 records: once both devices are in step, a sync reads none of them
+    (each space's pushed position moves past what the other space's pull applied, and past
+    what a prepare found nothing new in)."""
+    a, b = family.a, family.b
+    for person in a.people.list():
+        for n in range(15):
+            a.measures.add(person, "weight", f"{20 + n}.0")
+    sync(a)
+    sync(b)
+    read: list[str] = []
+    real = push.snapshot
+
+    def counted(conn: Any, store: Any, space: str, table: str, rid: str,
+                **kw: Any) -> push.Snapshot | None:
+        read.append(rid)
+        return real(conn, store, space, table, rid, **kw)
+
+    monkeypatch.setattr(push, "snapshot", counted)
+    for vault in (b, a, b, a):
+        read.clear()
+        result = sync(vault)
+        assert (result.pushed, result.applied) == (0, 0)
+        assert read == []

@@ -238,9 +238,8 @@ def _page(store: Store, client: Client, space: str, allowed: dict[bytes, Writer]
                 state.save_log(tx, space, kid, log.state())
             cur = state.cursor(tx, space)
             cur.token = page.next
-            if cur.pushed >= before:
-                cur.pushed = state.last_change(tx)
             state.save_cursor(tx, cur)
+            state.advance_pushed(tx, before, state.last_change(tx))
             store.log(tx, "sync.pull", person=space, detail={
                 "space": space, "items": len(items), "applied": applied.applied,
                 "conflicts": applied.conflicts, "from": applied.by_device})

@@ -134,12 +134,21 @@ def _changed(conn: Connection, store: Store, space: str, after: int, *,
 
 
 def prepare(store: Store, dev: Device, space: str) -> int:
-    """Seal the space's new local revisions as pending items; how many (no write if none)."""
-    if not _changed(store.conn, store, space, state.cursor(store.conn, space).pushed,
-                    file=False):
-        return 0
+    """Seal the space's new local revisions as pending items; how many. With none, the
+    pushed position still moves past what was read (no write when it is already there)."""
+    top = state.last_change(store.conn)
+    pushed = state.cursor(store.conn, space).pushed
     keys = spaces.current(store.conn, space)
-    if keys is None:
+    if pushed >= top or keys is None:
+        return 0
+    if not _changed(store.conn, store, space, pushed, file=False):
+        with store.write() as tx:
+            cur = state.cursor(tx, space)
+            if cur.pushed == pushed:
+                cur.pushed = top
+                state.save_cursor(tx, cur)
+            store.log(tx, "sync.push.prepare", person=space,
+                      detail={"space": space, "items": 0, "key_version": keys.version})
         return 0
     with store.write() as tx:
         cur = state.cursor(tx, space)

@@ -180,6 +180,14 @@ def save_cursor(tx: Connection, cur: Cursor) -> None:
                (cur.space, cur.token, cur.pushed, cur.seq, cur.prev))
 
 
+def advance_pushed(tx: Connection, before: int, after: int) -> None:
+    """Every space whose pushed position was at `before` or past it moves to `after`: the
+    change-log rows between (the ones a pull applied, in one transaction) hold nothing any
+    space has to push."""
+    tx.execute("UPDATE sync_cursor SET pushed = ? WHERE pushed >= ? AND pushed < ?",
+               (after, before, after))
+
+
 def last_change(conn: Connection) -> int:
     """The change log's last position."""
     return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0])
