@@ -2,11 +2,13 @@
 
 In order: the account chain's `remove-device`; for every synced space new keys (version + 1:
 scope keys, inbox and space signing key) and the space chain's `remove-writer` naming them
-(`rotate` when the device was no writer there) — all kept, with the new keys, in ONE audited
-transaction before anything is posted; then the entries posted (the same bytes again on a
-retry); the new version wrapped for every remaining device of the account; and the device
-revoked on the server (its tokens stop, its logins are refused). What the revoked device
-already holds stays readable to it: there is no forward secrecy (docs/security.md).
+(`rotate` when the device was no writer there), naming the device's last item this device
+accepted there (`last_item`: no client takes its items past it) — all kept, with the new
+keys, in ONE audited transaction before anything is posted; then the entries posted (the
+same bytes again on a retry); the new version wrapped for every remaining device of the
+account; and the device revoked on the server (its tokens stop, its logins are refused).
+What the revoked device already holds stays readable to it: there is no forward secrecy
+(docs/security.md).
 """
 
 from __future__ import annotations
@@ -114,7 +116,8 @@ def _plan(store: Store, client: Client, dev: devices.Device,
     rotation = keys.rotation().body()
     if target.key_id in before.writers:
         entry = SpaceChain.append(before, dev.signing, "remove-writer",
-                                  {"device": b64e(target.key_id), **rotation},
+                                  {"device": b64e(target.key_id),
+                                   "last": last_item(store, space, target.key_id), **rotation},
                                   setup.gossip(store, dev))
     else:
         entry = SpaceChain.append(before, dev.signing, "rotate", rotation,
@@ -122,6 +125,17 @@ def _plan(store: Store, client: Client, dev: devices.Device,
     SpaceChain.verify([*before.entries, entry], linking.lookup_accounts(client, after),
                       chain=before.chain)
     return before.entries[kept:], entry, keys
+
+
+def last_item(store: Store, space: str, key_id: bytes) -> dict[str, Any] | None:
+    """The removed device's last item this device accepted in `space` (from its DeviceLog
+    state, `sync_logs`): every client refuses the device's items past it. None: none."""
+    from msante.sync.engine import state
+
+    kept = state.log_state(store.conn, space, key_id)
+    if kept is None or kept["seq"] < 0:
+        return None
+    return {"seq": kept["seq"], "item": b64e(kept["last"])}
 
 
 def _revoke_on_server(client: Client, dev: devices.Device, target: DeviceKeys) -> bool:

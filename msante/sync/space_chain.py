@@ -5,9 +5,9 @@ Kinds and bodies (keys and key ids as unpadded base64url; rotation = "key_versio
 
     genesis        {"owner", "key_version": 1, "inbox", "signing"}   by a device of the owner
     add-member     {"account", "role", "scopes", "expires"}
-    remove-member  {"account", rotation...}
+    remove-member  {"account", "last", rotation...}  ("last": {device: last item}; optional)
     add-writer     {"account", "device"}
-    remove-writer  {"device", rotation...}
+    remove-writer  {"device", "last", rotation...}   ("last" may be left out: older entries)
     rotate         {rotation...}
 
 Every entry after the genesis is signed by a writer: a device of an owner or manager that
@@ -19,6 +19,11 @@ month of membership) or null. Writers are devices of owner or manager members an
 their account chain; removing a member or a writer rotates the keys (key
 version + 1, new inbox and signing keys). A device that its account chain has since removed
 may have signed only entries the space chain later follows with that writer's removal.
+
+A `remove-writer`'s "last" is the removed device's last item the remover accepted in this
+space — `{"seq", "item"}` (its number and hash) or null for none — so every client refuses
+any item of that device past it (`SpaceState.removed_last`); a `remove-member`'s "last" maps
+each of the member's writer devices (base64url key id) to the same.
 """
 
 from __future__ import annotations
@@ -80,6 +85,9 @@ class SpaceState:
     removed_writers: Mapping[bytes, int]
     stale_writers: frozenset[bytes]
     entries: tuple[ChainEntry, ...] = field(repr=False)
+    removed_last: Mapping[bytes, tuple[int, bytes] | None] = field(
+        default_factory=lambda: MappingProxyType({}))
+    """Per removed writer whose removal names it: its last item (seq, hash), or None."""
 
     @property
     def space(self) -> str:
@@ -118,6 +126,7 @@ class _Builder:
         self.members: dict[str, Member] = {}
         self.writers: dict[bytes, str] = {}
         self.removed_writers: dict[bytes, int] = {}
+        self.removed_last: dict[bytes, tuple[int, bytes] | None] = {}
         self.retired_signers: dict[bytes, int] = {}
         self.entries: list[ChainEntry] = []
         self.keys = Rotation(0, None, None)  # type: ignore[arg-type]
@@ -141,7 +150,7 @@ class _Builder:
                           MappingProxyType(dict(self.writers)), self.keys.key_version,
                           self.keys.inbox, self.keys.signing,
                           MappingProxyType(dict(self.removed_writers)), stale,
-                          tuple(self.entries))
+                          tuple(self.entries), MappingProxyType(dict(self.removed_last)))
 
     def signer_member(self, entry: ChainEntry) -> Member:
         """The member whose writer device signed `entry`; ChainError otherwise."""
@@ -275,7 +284,7 @@ def _membership(entry: ChainEntry) -> tuple[str, frozenset[str], str | None]:
 
 def _remove_member(b: _Builder, entry: ChainEntry, signer: Member) -> None:
     """A member leaves, with its writer devices; the keys rotate."""
-    exact_fields(entry, {"account"} | ROTATION)
+    exact_fields(entry, {"account"} | ROTATION | ({"last"} & set(entry.body)))
     account = _account_field(entry)
     member = b.members.get(account)
     if member is None:
@@ -286,7 +295,10 @@ def _remove_member(b: _Builder, entry: ChainEntry, signer: Member) -> None:
     if member.role == "owner" and sum(m.role == "owner" for m in b.members.values()) == 1:
         fail("malformed", b.chain, entry.seq, _("the last owner cannot be removed"))
     b.rotate(entry)
-    for key_id in [k for k, a in b.writers.items() if a == account]:
+    gone = [k for k, a in b.writers.items() if a == account]
+    if "last" in entry.body:
+        b.removed_last.update(_last_items(entry, gone))
+    for key_id in gone:
         b.drop_writer(entry, key_id)
     del b.members[account]
     b.keep_an_owner_writer(entry)
@@ -316,15 +328,39 @@ def _add_writer(b: _Builder, entry: ChainEntry) -> None:
 
 def _remove_writer(b: _Builder, entry: ChainEntry, signer: Member) -> None:
     """A writer device stops writing; the keys rotate."""
-    exact_fields(entry, {"device"} | ROTATION)
+    exact_fields(entry, {"device"} | ROTATION | ({"last"} & set(entry.body)))
     device = key_field(entry, "device", 32)
     if device not in b.writers:
         fail("malformed", b.chain, entry.seq, _("this device is not a writer"))
+    if "last" in entry.body:
+        b.removed_last[device] = _last_item(entry, entry.body["last"])
     if b.members[b.writers[device]].role == "owner" and signer.role != "owner":
         fail("not-allowed", b.chain, entry.seq, _("a manager cannot remove an owner's device"))
     b.rotate(entry)
     b.drop_writer(entry, device)
     b.keep_an_owner_writer(entry)
+
+
+def _last_items(entry: ChainEntry, gone: list[bytes]) -> dict[bytes, tuple[int, bytes] | None]:
+    """A remove-member's "last": per writer device of the member (base64url key id), its
+    last item, as a remove-writer's; exactly the member's writers."""
+    last = entry.body["last"]
+    if not isinstance(last, Mapping) or set(last) != {b64e(k) for k in gone}:
+        fail("malformed", entry.chain, entry.seq,
+             _("last names each writer device of the member"))
+    return {k: _last_item(entry, last[b64e(k)]) for k in gone}
+
+
+def _last_item(entry: ChainEntry, last: object) -> tuple[int, bytes] | None:
+    """A removed device's last item (seq, hash) as an entry names it, or None for none."""
+    if last is None:
+        return None
+    seq = last.get("seq") if isinstance(last, Mapping) else None
+    if not isinstance(last, Mapping) or set(last) != {"seq", "item"} \
+            or not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        fail("malformed", entry.chain, entry.seq,
+             _("last is null or an item's seq and hash"))
+    return seq, key_field(entry, "item", 32, body=last)
 
 
 def _apply(b: _Builder, entry: ChainEntry) -> None:

@@ -374,3 +374,46 @@ def test_a_manager_grants_within_what_it_has() -> None:
     sp.accounts["dave"] = account("dave", SIGNERS[7])
     sp.add_member(B1, "dave", "manage", ("documents", "profile"), "2027-06")
     assert sp.state.members["dave"].expires == "2027-06"
+
+
+def test_a_remove_writer_names_the_device_s_last_item() -> None:
+    """remove-writer's "last": the removed device's last item (seq, hash) or null; kept in
+    the state per removed device (an entry without it, older, bounds nothing)."""
+    sp = world()
+    sp.append(A1, "remove-writer", {"device": b64e(kid(B1)), **sp.next_rotation(),
+                                    "last": {"seq": 4, "item": b64e(bytes(range(32)))}})
+    sp.append(A1, "remove-writer", {"device": b64e(kid(A2)), **sp.next_rotation(),
+                                    "last": None})
+    state = sp.state
+    assert state.removed_last == {kid(B1): (4, bytes(range(32))), kid(A2): None}
+
+
+@pytest.mark.parametrize("last", [{"seq": -1, "item": b64e(bytes(32))},
+                                  {"seq": True, "item": b64e(bytes(32))},
+                                  {"seq": 1, "item": b64e(bytes(31))},
+                                  {"seq": 1}, {"seq": 1, "item": b64e(bytes(32)), "x": 1},
+                                  5, "last", []])
+def test_a_malformed_last_item_is_a_chain_error(last: object) -> None:
+    """A remove-writer whose "last" is not null nor {"seq", "item"}: ChainError 'malformed'."""
+    sp = world()
+    sp.append(A1, "remove-writer", {"device": b64e(kid(B1)), **sp.next_rotation(),
+                                    "last": last})
+    refused(sp, "malformed")
+
+
+def test_a_remove_member_names_each_writer_s_last_item() -> None:
+    """remove-member's "last" maps each writer device of the member to its last item."""
+    sp = world()
+    sp.append(A1, "remove-member", {"account": "bob", **sp.next_rotation(),
+                                    "last": {b64e(kid(B1)): None}})
+    assert sp.state.removed_last == {kid(B1): None}
+
+
+@pytest.mark.parametrize("last", [None, {}, {"x": None}, [], {"B1": {"seq": 1}}])
+def test_a_remove_member_s_malformed_last_is_a_chain_error(last: object) -> None:
+    """remove-member's "last" must name exactly the member's writers, each well formed."""
+    sp = world()
+    if last == {"B1": {"seq": 1}}:
+        last = {b64e(kid(B1)): {"seq": 1}}
+    sp.append(A1, "remove-member", {"account": "bob", **sp.next_rotation(), "last": last})
+    refused(sp, "malformed")

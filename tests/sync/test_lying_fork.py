@@ -184,10 +184,6 @@ def test_two_devices_shown_two_histories(pair: Pair, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "not caught by `msante sync`: the engine never runs verify.verify_all, so the log's "
-    "consistency and the checkpoints carried by chain entries are only checked by `msante "
-    "sync verify` (the issue asks for the check on every sync)"))
 def test_the_sync_itself_stops_on_two_histories(pair: Pair, tmp_path: Path) -> None:
     """The same split view: B's plain `msante sync` must stop too."""
     c = split(pair, tmp_path)

@@ -312,12 +312,6 @@ def revoke_b(pair: Pair) -> None:
         revoke.revoke(pair.a.store, client, dev_a, target)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "not caught: a removed device's item under the key version it held is accepted "
-    "whenever it is served — the engine lets a removed writer's items through below the "
-    "new key version (Writer.below) but nothing pins how far its chain went when it was "
-    "removed (the remove-writer entry names no last item, and the device logs kept by the "
-    "revoking device are not used as that bound)"))
 def test_an_item_written_with_a_removed_device_s_key(pair: Pair) -> None:
     """B is revoked; it then writes a measurement under the keys it still holds, and the
     server (colluding, or stolen B's tool) serves that item to A."""
@@ -367,12 +361,6 @@ def test_an_honest_rotation_reaches_the_other_device(pair: Pair) -> None:
     agree(pair)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "not caught: with the rotation withheld (the space chain served without its last "
-    "entry, the new wrap hidden) B keeps writing under the old key version and A accepts "
-    "it — the sync walks no log (verify_all's scan would find the hidden entry), B does not "
-    "compare the served chain with the log's leaves, and A takes a current writer's item "
-    "under a version older than the chain's without asking when it was written"))
 def test_a_withheld_key_rotation(pair: Pair) -> None:
     """A rotates the keys; the server hides the rotation from B, which writes under the old
     version: B's sync or A's must say so."""

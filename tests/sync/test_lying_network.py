@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from msante.errors import ExitCode, ServerUnreachable, SyncError
+from msante.errors import ExitCode, IntegrityError, ServerUnreachable, SyncError
 from msante.sync.engine import blobs
 from msante.sync.server.settings import Limits
 from tests.sync.engine_helpers import add_document
@@ -190,10 +190,6 @@ def _forge_stale(record: str) -> tuple[Any, Any]:
     return before, after
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "not caught: a push answered 409 stale that no pulled revision explains leaves the "
-    "edit `stale` for good — push.send never sends it again and the pull finds no newer "
-    "revision to make a conflict of, so the edit never reaches the other devices"))
 def test_a_forged_stale_answer_does_not_strand_an_edit(pair: Pair) -> None:
     """The server claims B's edit is stale (a newer revision that does not exist): once it
     stops lying, B's edit must still reach A (or B must say the server lied)."""
@@ -212,3 +208,44 @@ def test_a_forged_stale_answer_does_not_strand_an_edit(pair: Pair) -> None:
     sync(pair.b)
     sync(pair.a)
     assert pair.a.profile.get(entry.id).data["substance"] == "mites"
+
+
+def _forge_chain_refusal(claim: int) -> Any:
+    """A `before` that keeps the items from the server and answers each 409 device-chain,
+    claiming the device's chain continues at `claim` (a number it already used)."""
+    def before(request: httpx.Request) -> httpx.Response:
+        count = len(json.loads(request.content)["items"])
+        return httpx.Response(200, json={"results": [{
+            "revision": "x", "status": 409, "type": "urn:msante:problem:device-chain",
+            "detail": "Not the device's next item.", "next_seq": claim,
+            "prev_hash": "A" * 43} for _i in range(count)]})
+    return before
+
+
+def test_a_forged_device_chain_refusal_does_not_make_a_device_sign_twice(pair: Pair) -> None:
+    """The server refuses B's push as out of order and claims B's chain continues at a
+    number B already used: re-chaining there would sign two items at one number. B keeps
+    its own tip and stops (exit 6); the pending item is unchanged; the next honest sync
+    sends it."""
+    from msante.sync.engine import state
+
+    owner = pair.a.people.owner()
+    entry = pair.a.profile.add(owner, "allergies", {"substance": "pollen"})
+    sync(pair.a)
+    sync(pair.b)
+    pair.b.profile.edit(entry.id, {"substance": "mites"}, revision=entry.revision)
+    sync(pair.b)
+    pair.b.profile.edit(entry.id, {"substance": "dust"},
+                        revision=pair.b.profile.get(entry.id).revision)
+    pair.liar_b.on("POST", ITEMS, before=_forge_chain_refusal(0))
+    with pytest.raises(IntegrityError) as caught:
+        sync(pair.b, pair.liar_b)
+    assert caught.value.exit_code == ExitCode.INTEGRITY
+    assert "two items at one number" in caught.value.message
+    kept = state.pending(pair.b.store.conn, pair.space)
+    assert kept and all(p.item.envelope.seq > 0 for p in kept)  # never re-signed at 0
+    pair.liar_b.honest()
+    sync(pair.b)
+    assert state.pending(pair.b.store.conn, pair.space) == []
+    agree(pair)
+    assert pair.a.profile.get(entry.id).data["substance"] == "dust"

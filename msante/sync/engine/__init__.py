@@ -13,14 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from msante.errors import IntegrityError
+from msante.i18n import _
 from msante.sync import spaces
 from msante.sync.chains import AccountState
 from msante.sync.client import Client
 from msante.sync.device import Device
 from msante.vault.db import now
 from msante.vault.store import Store
+
+if TYPE_CHECKING:
+    from msante.sync.engine.apply import Writer
 
 Progress = Callable[[str, int, int], None]
 
@@ -48,24 +53,51 @@ class SyncResult:
 
 def sync_space(store: Store, client: Client, dev: Device, space: str, result: SyncResult,
                progress: Progress | None = None, *, mine: AccountState | None = None) -> None:
-    """Verify the space's chains (and fetch new keys), then push, pull, push again."""
+    """Verify the space's chains (and fetch new keys), then push, pull, push again — with
+    the stale edits no pulled revision explains sent once more (a second unexplained 409:
+    the server lies, exit 6)."""
     from msante.sync.engine import pull, push
 
     allowed = pull.writers(store, client, dev, space, mine or account(store, client, dev))
-    for _pass in range(2):
-        push.prepare(store, dev, space)
-        sent = push.send(store, client, dev, space, progress)
-        result.pushed += sent.stored
-        result.blobs_up += sent.blobs_up
-        if _pass == 1:
-            break
-        got = pull.pull(store, client, space, allowed, progress)
-        result.pulled += got.pulled
-        result.applied += got.applied
-        result.conflicts += got.conflicts
-        result.blobs_down += got.blobs_down
-        for name, n in got.by_device.items():
-            result.by_device[name] = result.by_device.get(name, 0) + n
+    _push(store, client, dev, space, result, progress)
+    _pull(store, client, space, allowed, result, progress)
+    again = push.requeue(store, dev, space)
+    stale = _push(store, client, dev, space, result, progress)
+    lying = set(again) & set(stale)
+    if lying:
+        _pull(store, client, space, allowed, result, progress)
+        lying &= {p.record for p in push.unexplained(store.conn, space)}
+    if lying:
+        raise IntegrityError(_(
+            "The server refused the edit of record {record} in space {space} twice as stale, "
+            "with no newer revision of it to pull: it lies about the record.").format(
+                record=", ".join(sorted(lying)), space=space))
+
+
+def _push(store: Store, client: Client, dev: Device, space: str, result: SyncResult,
+          progress: Progress | None) -> list[str]:
+    """Seal the new changes and send what is pending; the records answered stale."""
+    from msante.sync.engine import push
+
+    push.prepare(store, dev, space)
+    sent = push.send(store, client, dev, space, progress)
+    result.pushed += sent.stored
+    result.blobs_up += sent.blobs_up
+    return sent.stale
+
+
+def _pull(store: Store, client: Client, space: str, allowed: dict[bytes, Writer],
+          result: SyncResult, progress: Progress | None) -> None:
+    """Pull and apply; count it."""
+    from msante.sync.engine import pull
+
+    got = pull.pull(store, client, space, allowed, progress)
+    result.pulled += got.pulled
+    result.applied += got.applied
+    result.conflicts += got.conflicts
+    result.blobs_down += got.blobs_down
+    for name, n in got.by_device.items():
+        result.by_device[name] = result.by_device.get(name, 0) + n
 
 
 def account(store: Store, client: Client, dev: Device) -> AccountState:
@@ -78,9 +110,6 @@ def account(store: Store, client: Client, dev: Device) -> AccountState:
 
 def active(mine: AccountState, dev: Device) -> AccountState:
     """`mine` when it lists this device; IntegrityError (exit 6) otherwise."""
-    from msante.errors import IntegrityError
-    from msante.i18n import _
-
     if not mine.is_active(dev.signing.verify_key().key_id()):
         raise IntegrityError(_(
             "This device is not in the account chain the server shows for account {account}: "
@@ -91,9 +120,12 @@ def active(mine: AccountState, dev: Device) -> AccountState:
 
 def sync(store: Store, client: Client, dev: Device,
          progress: Progress | None = None, *, mine: AccountState | None = None) -> SyncResult:
-    """Sync every space this device holds keys for; the client must be logged in."""
+    """Check the server's log (`verify.verify_all`), then sync every space this device holds
+    keys for; the client must be logged in."""
+    from msante.sync import verify
     from msante.sync.engine import state
 
+    verify.verify_all(store, client, dev)
     mine = active(mine, dev) if mine is not None else account(store, client, dev)
     result = SyncResult()
     for space in spaces.synced(store.conn):

@@ -33,12 +33,16 @@ from msante.vault.store import Store
 
 @dataclass(frozen=True)
 class Writer:
-    """A device the space chain lets write (`below`: only under older key versions)."""
+    """A device the space chain lets write (`below`: only under older key versions, `last`:
+    only up to that item)."""
 
     key: VerifyKey
     name: str
     account: str
     below: int | None = None
+    last: tuple[int, bytes] | None = None
+    """For a removed writer whose removal names its last item: (seq, hash); (-1, b"") when
+    it had none: no item of it past that is taken."""
 
     def label(self) -> str:
         """How the history names it: its name and fingerprint."""

@@ -67,7 +67,10 @@ def writers(store: Store, client: Client, dev: Device, space: str,
     for kid in chain.removed_writers:
         found_keys = next((s.keys_of(kid) for s in states.values() if s.keys_of(kid)), None)
         if found_keys is not None and kid not in out:
-            out[kid] = Writer(found_keys.verify, found_keys.name, "", below=chain.key_version)
+            bound = None if kid not in chain.removed_last \
+                else chain.removed_last[kid] or (-1, b"")
+            out[kid] = Writer(found_keys.verify, found_keys.name, "", below=chain.key_version,
+                              last=bound)
     return out
 
 
@@ -162,6 +165,7 @@ def _accept(store: Store, space: str, allowed: dict[bytes, Writer], items: list[
                 "Device {device} was removed from space {space} but items it wrote after "
                 "were served: refused, nothing was applied.").format(
                 device=writer.label(), space=space))
+        _bounded(space, writer, its)
         log = _log(store, space, kid, writer)
         log.sync(its, newest.get(kid) if newest is not None else None)
         logs[kid] = log
@@ -173,6 +177,19 @@ def _accept(store: Store, space: str, allowed: dict[bytes, Writer], items: list[
             if log.state() != before:
                 logs[kid] = log
     return logs
+
+
+def _bounded(space: str, writer: Writer, items: list[Item]) -> None:
+    """A removed writer's items stop at the last one its removal names."""
+    if writer.last is None:
+        return
+    seq, digest = writer.last
+    for item in items:
+        if item.envelope.seq > seq or item.envelope.seq == seq and item.hash() != digest:
+            raise IntegrityError(_(
+                "Device {device} was removed from space {space} after its item {last}, but "
+                "the server served its item {seq}: refused, nothing was applied.").format(
+                    device=writer.label(), space=space, last=seq, seq=item.envelope.seq))
 
 
 def _open(store: Store, space: str, allowed: dict[bytes, Writer],

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from msante.errors import BadServerAnswer, SyncError
+from msante.errors import BadServerAnswer, IntegrityError, SyncError
 from msante.i18n import _
 from msante.sync import spaces
 from msante.sync.chains import b64e
@@ -244,7 +244,7 @@ def _round(client: Client, dev: Device, space: str, todo: list[Pending],
         elif status == 409 and kind == "stale":
             stale.append(p)
         elif status == 409 and kind == "device-chain":
-            tip = _server_tip(result, tip)
+            tip = _server_tip(result, tip, space)
         else:
             raise SyncError(_("The server refused a sync item ({status} {kind}): "
                               "{detail}").format(status=status, kind=kind,
@@ -271,14 +271,64 @@ def _rechain_rest(store: Store, dev: Device, space: str, tip: tuple[int, bytes],
             "space": space, "stored": 0, "stale": 0, "again": len(ids)})
 
 
-def _server_tip(result: dict[str, Any], tip: tuple[int, bytes]) -> tuple[int, bytes]:
-    """Where the server says this device's chain continues (else where we thought)."""
+def _server_tip(result: dict[str, Any], tip: tuple[int, bytes], space: str) -> tuple[int, bytes]:
+    """Where this device's chain continues: its own tip (the item after the last one the
+    server acknowledged). A server claiming another one (`next_seq`, `prev_hash`) would
+    have the device sign two items at one number: IntegrityError (exit 6)."""
     seq, prev = result.get("next_seq"), result.get("prev_hash")
-    if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 and prev is not None:
-        raw = unb64(prev)
-        if len(raw) == 32:
-            return seq, raw
+    if seq is None and prev is None:
+        return tip
+    try:
+        claim = (seq, unb64(prev))
+    except BadServerAnswer:
+        claim = None
+    if claim != tip:
+        raise IntegrityError(_(
+            "The server says this device's items in space {space} continue at number {seq}, "
+            "but by this device's own record they continue at {mine}: it would have the "
+            "device sign two items at one number. Refused.").format(
+                space=space, seq=seq, mine=tip[0]))
     return tip
+
+
+def unexplained(conn: Connection, space: str) -> list[Pending]:
+    """Stale items no revision known here explains: every other revision of their record is
+    one of their ancestors (the server answered 409 with nothing newer to pull)."""
+    from msante.sync.engine.conflicts import has_open
+
+    rows = conn.execute("SELECT tbl, record, envelope, ciphertext, blob FROM sync_revisions "
+                        "WHERE space = ? AND status = ? ORDER BY seq", (space, STALE))
+    out = []
+    for table, record, envelope, ciphertext, blob in rows.fetchall():
+        item = Item(Envelope.from_json(bytes(envelope)), bytes(ciphertext))
+        known = {k.revision: k for k in state.lineage(conn, space, str(table), str(record))}
+        ancestors, base = set(), item.envelope.routing.base
+        while base is not None and base in known and base not in ancestors:
+            ancestors.add(base)
+            base = known[base].base
+        others = set(known) - ancestors - {item.envelope.routing.revision}
+        if not others and not has_open(conn, space, str(record)):
+            out.append(Pending(str(table), str(record), item, blob))
+    return out
+
+
+def requeue(store: Store, dev: Device, space: str) -> list[str]:
+    """Send again the stale items no pulled revision explains (re-chained after this
+    device's own tip, the same revision and ciphertext); their records."""
+    todo = unexplained(store.conn, space)
+    if not todo:
+        return []
+    with store.write() as tx:
+        cur = state.cursor(tx, space)
+        again = rechain(dev, todo, cur.seq, cur.prev)
+        for p in again:
+            state.replace_item(tx, space, p.item)
+            state.set_status(tx, space, p.item.envelope.routing.revision, PENDING)
+        cur.seq, cur.prev = again[-1].item.envelope.seq + 1, again[-1].item.hash()
+        state.save_cursor(tx, cur)
+        store.log(tx, "sync.push.requeue", person=space, detail={
+            "space": space, "records": [p.record for p in again]})
+    return [p.record for p in again]
 
 
 def _record(store: Store, space: str, stored: list[Pending], stale: list[Pending],
