@@ -157,3 +157,41 @@ def test_a_sync_with_nothing_to_do_reads_no_record(
         result = sync(vault)
         assert (result.pushed, result.applied) == (0, 0)
         assert read == []
+
+
+def test_the_pushing_device_does_not_open_its_own_items_again(
+        pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A's pull after its push skips its own items (unopened, unverified); B opens each, and
+    B's items still reach A through B's device log."""
+    from msante.sync.engine import pull
+    from msante.sync.items import DeviceLog
+
+    a, b = pair.a, pair.b
+    owner = a.people.owner()
+    for n in range(10):
+        a.measures.add(owner, "weight", f"{70 + n}.0")
+    opened: list[Any] = []
+    logged: list[int] = []
+    real_open, real_sync = pull.open_item, DeviceLog.sync
+
+    def counted(ciphertext: bytes, key: Any, routing: Any) -> Any:
+        opened.append(routing.device)
+        return real_open(ciphertext, key, routing)
+
+    def log_sync(self: DeviceLog, items: Any, head: Any = None) -> None:
+        logged.append(len(items))
+        real_sync(self, items, head)
+
+    monkeypatch.setattr(pull, "open_item", counted)
+    monkeypatch.setattr(DeviceLog, "sync", log_sync)
+    first = sync(a)
+    assert first.pushed >= 10 and opened == [] and sum(logged) == 0
+    got = sync(b)
+    assert got.applied >= 10 and len(opened) == got.pulled and sum(logged) == got.pulled
+    opened.clear()
+    b.measures.add(b.people.owner(), "weight", "90.0")
+    sync(b)
+    assert opened == []
+    back = sync(a)
+    assert back.applied == 1 and len(opened) == 1
+    assert len(a.measures.list(owner)) == 11
