@@ -195,3 +195,25 @@ def test_the_pushing_device_does_not_open_its_own_items_again(
     back = sync(a)
     assert back.applied == 1 and len(opened) == 1
     assert len(a.measures.list(owner)) == 11
+
+
+def test_a_document_travels_in_one_request_a_chunk(
+        pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No listing of the server's chunks unless a transfer was cut: one PUT and one GET a
+    chunk (the item names the blob's size and hash)."""
+    from msante.sync.engine import blobs
+    from tests.sync.engine_helpers import add_document
+
+    monkeypatch.setattr(blobs, "CHUNK", 4096)
+    a, b = pair.a, pair.b
+    add_document(a, bytes(range(256)) * 80)  # 20,480 bytes of plaintext: 6 chunks sealed
+    listed: list[str] = []
+    real_info = Client.blob_info
+
+    def info(self: Client, space: str, blob: str) -> list[dict[str, Any]]:
+        listed.append(blob)
+        return real_info(self, space, blob)
+
+    monkeypatch.setattr(Client, "blob_info", info)
+    assert sync(a).blobs_up == 1 and sync(b).blobs_down == 1
+    assert listed == []
