@@ -217,3 +217,27 @@ def test_a_document_travels_in_one_request_a_chunk(
     monkeypatch.setattr(Client, "blob_info", info)
     assert sync(a).blobs_up == 1 and sync(b).blobs_down == 1
     assert listed == []
+
+
+def test_an_envelope_is_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its hash, its JSON and its routing's associated data are each computed once however
+    often they are asked for (RFC 8785 in pure Python is a large part of a push)."""
+    from msante.sync.crypto import SigningKey
+    from msante.sync.items import ZERO_HASH, Envelope, Routing, envelope
+
+    key = SigningKey.generate()
+    routing = Routing("space", "profile", "record", "rev", None, 1, key.verify_key().key_id())
+    env = Envelope(routing, 0, ZERO_HASH, bytes(32)).sign(key)
+    calls: list[int] = []
+    real = envelope.canonical
+
+    def counted(obj: object) -> bytes:
+        calls.append(1)
+        return real(obj)
+
+    monkeypatch.setattr(envelope, "canonical", counted)
+    for _ in range(3):
+        assert env.hash() == env.hash()
+        assert Envelope.from_json(env.to_json()) == env
+        assert routing.associated_data() == routing.associated_data()
+    assert len(calls) == 3
