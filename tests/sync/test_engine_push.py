@@ -241,3 +241,21 @@ def test_an_envelope_is_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
         assert Envelope.from_json(env.to_json()) == env
         assert routing.associated_data() == routing.associated_data()
     assert len(calls) == 3
+
+
+def test_a_client_for_plain_http_loads_no_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the CA bundle is a large part of a sync with nothing to do: only https:// does."""
+    import ssl
+
+    loaded: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: Any, **kw: Any) -> None:
+        loaded.append(args or kw)
+        real(self, *args, **kw)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    with Client("http://127.0.0.1:8443"):
+        assert loaded == []
+    with Client("https://sync.example.org"):
+        assert loaded
