@@ -119,7 +119,8 @@ class Phase:
         for r in self.runs:
             if r.code == 0:
                 for key, value in result_of(r).items():
-                    total[key] = total.get(key, 0) + int(value)
+                    if isinstance(value, int):  # not the `unexpected` list
+                        total[key] = total.get(key, 0) + value
         return total
 
 

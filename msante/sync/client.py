@@ -152,8 +152,10 @@ class Client:
                  transport: httpx.BaseTransport | None = None,
                  timeout: httpx.Timeout = TIMEOUT) -> None:
         self.url = check_url(url, insecure=insecure)
+        # http:// (loopback, or --insecure) never speaks TLS: no CA bundle to load.
         self._http = httpx.Client(base_url=self.url + API, timeout=timeout,
                                   follow_redirects=False, transport=transport,
+                                  verify=self.url.startswith("https://"),
                                   headers={"Accept": "application/json"})
         self._token: str | None = None
         self._login: tuple[str, str, SigningKey, str] | None = None

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from msante.errors import IntegrityError, ServerUnreachable
+from msante.errors import IntegrityError, ServerNotFound, ServerUnreachable
 from msante.sync import device as devices
 from msante.sync import setup, spaces
 from msante.sync.chains import b64e
@@ -159,10 +159,15 @@ def test_a_tampered_blob_is_refused_and_never_stored(
         real_get = Client.get_chunk
         monkeypatch.setattr(Client, "get_chunk", lambda self, space, blob, index: real_get(
             self, space, blob, {0: 1, 1: 0}.get(index, index)))
-    else:
-        real_info = Client.blob_info
-        monkeypatch.setattr(Client, "blob_info",
-                            lambda self, space, blob: real_info(self, space, blob)[:-1])
+    else:  # the last chunk missing
+        real_get = Client.get_chunk
+
+        def missing(self: Client, space: str, blob: str, index: int) -> bytes:
+            if index == 4:
+                raise ServerNotFound("no such chunk")
+            return real_get(self, space, blob, index)
+
+        monkeypatch.setattr(Client, "get_chunk", missing)
     with pytest.raises(IntegrityError):
         sync(b)
     assert b.store.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 0

@@ -43,10 +43,15 @@ def same_file_on_both(pair: Pair) -> None:
 
 
 def test_a_blob_s_last_chunk_left_out(pair: Pair) -> None:
-    """The server lists the blob without its last chunk."""
+    """The server lists the blob without its last chunk, and answers 404 for it (the
+    download asks for chunks by index until the signed size is reached)."""
     pair.liar_b.on("GET", INFO, after=lambda body, request: {
         **body, "chunks": body["chunks"][:-1]})
-    refused(pair, pair.liar_b, "truncated")
+    pair.liar_b.on("GET", r"/chunks/5$", before=lambda request: httpx.Response(
+        404, json={"type": "urn:msante:problem:not-found", "title": "Not found",
+                   "status": 404, "detail": "No such chunk."},
+        headers={"content-type": "application/problem+json"}))
+    refused(pair, pair.liar_b, "missing")
     same_file_on_both(pair)
 
 

@@ -60,12 +60,13 @@ def sync_space(store: Store, client: Client, dev: Device, space: str, result: Sy
 
     allowed = pull.writers(store, client, dev, space, mine or account(store, client, dev))
     _push(store, client, dev, space, result, progress)
-    _pull(store, client, space, allowed, result, progress)
+    me = dev.signing.verify_key().key_id()
+    _pull(store, client, space, allowed, result, progress, me)
     again = push.requeue(store, dev, space)
     stale = _push(store, client, dev, space, result, progress)
     lying = set(again) & set(stale)
     if lying:
-        _pull(store, client, space, allowed, result, progress)
+        _pull(store, client, space, allowed, result, progress, me)
         lying &= {p.record for p in push.unexplained(store.conn, space)}
     if lying:
         raise IntegrityError(_(
@@ -87,11 +88,11 @@ def _push(store: Store, client: Client, dev: Device, space: str, result: SyncRes
 
 
 def _pull(store: Store, client: Client, space: str, allowed: dict[bytes, Writer],
-          result: SyncResult, progress: Progress | None) -> None:
-    """Pull and apply; count it."""
+          result: SyncResult, progress: Progress | None, me: bytes) -> None:
+    """Pull and apply (this device's own items skipped); count it."""
     from msante.sync.engine import pull
 
-    got = pull.pull(store, client, space, allowed, progress)
+    got = pull.pull(store, client, space, allowed, progress, me=me)
     result.pulled += got.pulled
     result.applied += got.applied
     result.conflicts += got.conflicts

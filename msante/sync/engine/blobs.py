@@ -38,10 +38,17 @@ def _chunks(client: Client, space: str, blob: str) -> dict[int, dict[str, object
 
 def upload(store: Store, client: Client, space: str, blob: str,
            progress: Progress | None = None) -> int:
-    """Send a blob's missing chunks; 1 if any was sent, 0 if the server had them all."""
+    """Send a blob's missing chunks; 1 if any was sent, 0 if the server had them all.
+
+    A first attempt sends every chunk without asking (one request a chunk); a marker file
+    beside the blob store says an attempt was cut, and only then are the server's chunks
+    listed (`blob_info`) so that the ones it has are skipped.
+    """
     path = store.blobs.path(blob)
     size = path.stat().st_size
-    have = _chunks(client, space, blob)
+    marker = _partial(store, blob).with_suffix(".up")
+    have = _chunks(client, space, blob) if marker.exists() else {}
+    marker.touch(mode=0o600)
     sent = done = 0
     with path.open("rb") as src:
         index = 0
@@ -55,7 +62,23 @@ def upload(store: Store, client: Client, space: str, blob: str,
             if progress is not None:
                 progress(blob, done, size)
             index += 1
+    marker.unlink(missing_ok=True)
     return 1 if sent else 0
+
+
+def _resume(client: Client, space: str, blob: str, have: int) -> tuple[int, int]:
+    """Where a cut download resumes: the index and offset of the first chunk not wholly in
+    the partial file (the server's chunk sizes, listed only then)."""
+    try:
+        chunks = _chunks(client, space, blob)
+        sizes = [int(str(chunks[i].get("size"))) for i in range(len(chunks))]
+    except (KeyError, ValueError):
+        raise _refuse(blob, _("with chunks missing")) from None
+    index = offset = 0
+    while index < len(sizes) and offset + sizes[index] <= have:
+        offset += sizes[index]
+        index += 1
+    return index, offset
 
 
 def _partial(store: Store, blob: str) -> Path:
@@ -90,31 +113,23 @@ def download(store: Store, client: Client, space: str, blob: str, size: int, sha
         if digest_of(target) != (size, sha256):
             raise _refuse(blob, _("differently than the copy already here"))
         return False
-    try:
-        chunks = _chunks(client, space, blob)
-        sizes = [int(str(chunks[i].get("size"))) for i in range(len(chunks))]
-    except (KeyError, ValueError):
-        raise _refuse(blob, _("with chunks missing")) from None
-    if not chunks:
-        raise _refuse(blob, _("with chunks missing"))
-    if sum(sizes) != size:
-        raise _refuse(blob, _("truncated or with extra bytes"))
     partial = _partial(store, blob)
     have = partial.stat().st_size if partial.exists() else 0
-    start = offset = 0
-    while start < len(sizes) and offset + sizes[start] <= have:
-        offset += sizes[start]
-        start += 1
+    index, offset = _resume(client, space, blob, have) if have else (0, 0)
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(fd, "r+b") as out:
         out.truncate(offset)
         out.seek(offset)
-        for index in range(start, len(sizes)):
-            data = client.get_chunk(space, blob, index)
-            if len(data) != sizes[index]:
+        while offset < size:
+            try:
+                data = client.get_chunk(space, blob, index)
+            except ServerNotFound:
+                raise _refuse(blob, _("with chunks missing")) from None
+            if len(data) != min(CHUNK, size - offset):
                 raise _refuse(blob, _("with a chunk of the wrong size"))
             out.write(data)
             offset += len(data)
+            index += 1
             if progress is not None:
                 progress(blob, offset, size)
         out.flush()

@@ -128,14 +128,42 @@ def heads(client: Client, space: str, allowed: dict[bytes, Writer]) -> dict[byte
 
 
 def pull(store: Store, client: Client, space: str, allowed: dict[bytes, Writer],
-         progress: Progress | None = None) -> Pulled:
-    """Pull and apply every page after the stored token (`allowed`: from `writers`)."""
+         progress: Progress | None = None, *, me: bytes | None = None) -> Pulled:
+    """Pull and apply every page after the stored token (`allowed`: from `writers`; `me`:
+    this device's key id, whose own items are skipped, see `_own`)."""
     newest = heads(client, space, allowed)
+    if me is not None and me in allowed:
+        newest.pop(me, None)
+    else:
+        me = None
     out = Pulled()
     for page in client.pull(space, state.cursor(store.conn, space).token):
         _page(store, client, space, allowed, page, None if page.more else newest, out,
-              progress)
+              progress, me)
     return out
+
+
+def _own(store: Store, space: str, allowed: dict[bytes, Writer], items: list[Item],
+         me: bytes | None) -> tuple[list[Item], list[Item]]:
+    """The page's items that go through their device's log, and the ones to open and apply.
+
+    This device's own items never go through a log: the ones whose revision the lineage
+    knows (pushed from here) are skipped unopened — the server's answers to the push said
+    what it stored, and the other devices' logs check this device's chain; one it does not
+    know (written before a restore of this vault) has its own signature checked, then is
+    applied like any other.
+    """
+    if me is None:
+        return items, items
+    logged, opened = [], []
+    for item in items:
+        if item.envelope.routing.device != me:
+            logged.append(item)
+            opened.append(item)
+        elif state.find(store.conn, space, item.envelope.routing.revision) is None:
+            item.check(allowed[me].key)
+            opened.append(item)
+    return logged, opened
 
 
 def _log(store: Store, space: str, kid: bytes, writer: Writer) -> DeviceLog:
@@ -234,12 +262,13 @@ def _fetch_blobs(store: Store, client: Client, space: str, incoming: list[Incomi
 
 def _page(store: Store, client: Client, space: str, allowed: dict[bytes, Writer],
           page: PullPage, newest: dict[bytes, ChainHead] | None, out: Pulled,
-          progress: Progress | None) -> None:
+          progress: Progress | None, me: bytes | None = None) -> None:
     """Accept, open and apply one page, in one transaction."""
     items = [Item(Envelope.from_json(_bytes(raw, "envelope")), _bytes(raw, "ciphertext"))
              for raw in page.items]
-    logs = _accept(store, space, allowed, items, newest)
-    incoming = _open(store, space, allowed, items)
+    logged, opened = _own(store, space, allowed, items, me)
+    logs = _accept(store, space, allowed, logged, newest)
+    incoming = _open(store, space, allowed, opened)
     token = state.cursor(store.conn, space).token
     if not incoming and not logs and page.next == token:
         return
@@ -255,9 +284,8 @@ def _page(store: Store, client: Client, space: str, allowed: dict[bytes, Writer]
                 state.save_log(tx, space, kid, log.state())
             cur = state.cursor(tx, space)
             cur.token = page.next
-            if cur.pushed >= before:
-                cur.pushed = state.last_change(tx)
             state.save_cursor(tx, cur)
+            state.advance_pushed(tx, before, state.last_change(tx))
             store.log(tx, "sync.pull", person=space, detail={
                 "space": space, "items": len(items), "applied": applied.applied,
                 "conflicts": applied.conflicts, "from": applied.by_device})

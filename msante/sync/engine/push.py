@@ -33,7 +33,9 @@ from msante.vault.store import Store
 
 BATCH = 200
 """Items per push (the server's limit)."""
-MAX_ROUNDS = 20
+MAX_REFUSED = 20
+"""Rounds in a row in which the server takes none of the items (each refused as out of
+order) before a push gives up: the rounds are bounded by refusals, never by batches."""
 
 Progress = Callable[[str, int, int], None]
 """progress(what, done, total): blob bytes moved so far."""
@@ -132,12 +134,21 @@ def _changed(conn: Connection, store: Store, space: str, after: int, *,
 
 
 def prepare(store: Store, dev: Device, space: str) -> int:
-    """Seal the space's new local revisions as pending items; how many (no write if none)."""
-    if not _changed(store.conn, store, space, state.cursor(store.conn, space).pushed,
-                    file=False):
-        return 0
+    """Seal the space's new local revisions as pending items; how many. With none, the
+    pushed position still moves past what was read (no write when it is already there)."""
+    top = state.last_change(store.conn)
+    pushed = state.cursor(store.conn, space).pushed
     keys = spaces.current(store.conn, space)
-    if keys is None:
+    if pushed >= top or keys is None:
+        return 0
+    if not _changed(store.conn, store, space, pushed, file=False):
+        with store.write() as tx:
+            cur = state.cursor(tx, space)
+            if cur.pushed == pushed:
+                cur.pushed = top
+                state.save_cursor(tx, cur)
+            store.log(tx, "sync.push.prepare", person=space,
+                      detail={"space": space, "items": 0, "key_version": keys.version})
         return 0
     with store.write() as tx:
         cur = state.cursor(tx, space)
@@ -187,53 +198,77 @@ def _kind(result: dict[str, Any]) -> str:
 
 
 def send(store: Store, client: Client, dev: Device, space: str,
-         progress: Progress | None = None) -> Sent:
-    """Push the space's pending items (their blobs first); then put the chain head."""
+         progress: Progress | None = None, *, batch: int = BATCH) -> Sent:
+    """Push the space's pending items (their blobs first), `batch` at a time, read from the
+    vault one batch at a time; then put the chain head."""
     from msante.sync.engine import blobs
 
     sent = Sent()
-    todo = state.pending(store.conn, space)
-    if not todo:
-        return sent
-    for blob in dict.fromkeys(p.blob for p in todo if p.blob):
+    for blob in state.pending_blobs(store.conn, space):
         sent.blobs_up += blobs.upload(store, client, space, blob, progress)
-    tip = (todo[0].item.envelope.seq, todo[0].item.envelope.prev)
-    for _round in range(MAX_ROUNDS):
-        batch, rest = todo[:BATCH], todo[BATCH:]
-        results = client.push(space, [_wire(p.item, dev.device) for p in batch])
-        stored, stale, again = [], [], []
-        for p, result in zip(batch, results, strict=True):
-            status, kind = result.get("status"), _kind(result)
-            if status in (200, 201) and result.get("revision") == p.item.envelope.routing.revision:
-                stored.append(p)
-                tip = (p.item.envelope.seq + 1, p.item.hash())
-            elif status == 409 and kind == "stale":
-                stale.append(p)
-            elif status == 409 and kind == "device-chain":
-                again.append(p)
-                tip = _server_tip(result, tip, space)
-            else:
-                raise SyncError(_("The server refused a sync item ({status} {kind}): "
-                                  "{detail}").format(status=status, kind=kind,
-                                                     detail=result.get("detail") or ""))
-        todo = again + rest
-        if stale or again:
-            todo = rechain(dev, todo, *tip)
-        _record(store, space, stored, stale, todo, tip)
+    tip: tuple[int, bytes] | None = None
+    idle = 0
+    while todo := state.pending(store.conn, space, batch):
+        first = todo[0].item.envelope
+        if tip is None:
+            tip = (first.seq, first.prev)
+        elif (first.seq, first.prev) != tip:
+            _rechain_rest(store, dev, space, tip, batch)
+            continue
+        stored, stale, tip = _round(client, dev, space, todo, tip)
+        _record(store, space, stored, stale, tip)
         sent.stored += len(stored)
         sent.stale += [p.record for p in stale]
-        if not todo:
-            break
-        if not stored and not stale and not rest:
-            continue
-    else:
-        raise BadServerAnswer(_("The server kept refusing this device's items as out of "
-                                "order: try again later."))
-    if tip[0] > 0:
+        idle = 0 if stored or stale else idle + 1
+        if idle > MAX_REFUSED:
+            raise BadServerAnswer(_("The server kept refusing this device's items as out of "
+                                    "order: try again later."))
+    if tip is not None and tip[0] > 0:
         head = ChainHead(space, dev.signing.verify_key().key_id(), tip[0] - 1, tip[1])
         client.put_head(space, dev.device, head.seq, head.item,
                         head.sign(dev.signing).to_json())
     return sent
+
+
+def _round(client: Client, dev: Device, space: str, todo: list[Pending],
+           tip: tuple[int, bytes]) -> tuple[list[Pending], list[Pending], tuple[int, bytes]]:
+    """Push one batch: what the server stored, what it refused as stale, and where this
+    device's chain now continues."""
+    results = client.push(space, [_wire(p.item, dev.device) for p in todo])
+    stored, stale = [], []
+    for p, result in zip(todo, results, strict=True):
+        status, kind = result.get("status"), _kind(result)
+        if status in (200, 201) and result.get("revision") == p.item.envelope.routing.revision:
+            stored.append(p)
+            tip = (p.item.envelope.seq + 1, p.item.hash())
+        elif status == 409 and kind == "stale":
+            stale.append(p)
+        elif status == 409 and kind == "device-chain":
+            tip = _server_tip(result, tip, space)
+        else:
+            raise SyncError(_("The server refused a sync item ({status} {kind}): "
+                              "{detail}").format(status=status, kind=kind,
+                                                 detail=result.get("detail") or ""))
+    return stored, stale, tip
+
+
+def _rechain_rest(store: Store, dev: Device, space: str, tip: tuple[int, bytes],
+                  batch: int) -> None:
+    """Every item still to send signed again from `tip` on, kept before it is sent (after a
+    refusal: the only time pending items are rewritten)."""
+    with store.write() as tx:
+        ids = state.pending_ids(tx, space)
+        seq, prev = tip
+        for start in range(0, len(ids), batch):
+            for p in rechain(dev, state.pending_items(tx, space, ids[start:start + batch]),
+                             seq, prev):
+                state.replace_item(tx, space, p.item)
+                seq, prev = p.item.envelope.seq + 1, p.item.hash()
+        cur = state.cursor(tx, space)
+        cur.seq, cur.prev = seq, prev
+        state.save_cursor(tx, cur)
+        store.log(tx, "sync.push", person=space, detail={
+            "space": space, "stored": 0, "stale": 0, "again": len(ids)})
 
 
 def _server_tip(result: dict[str, Any], tip: tuple[int, bytes], space: str) -> tuple[int, bytes]:
@@ -297,19 +332,16 @@ def requeue(store: Store, dev: Device, space: str) -> list[str]:
 
 
 def _record(store: Store, space: str, stored: list[Pending], stale: list[Pending],
-            todo: list[Pending], tip: tuple[int, bytes]) -> None:
-    """Keep what the server answered, and the re-chained items before they are sent."""
+            tip: tuple[int, bytes]) -> None:
+    """Keep what the server answered (and, when nothing is left to send, the chain's tip)."""
     with store.write() as tx:
         for p in stored:
             state.set_status(tx, space, p.item.envelope.routing.revision, STORED)
         for p in stale:
             state.set_status(tx, space, p.item.envelope.routing.revision, STALE)
-        for p in todo:
-            state.replace_item(tx, space, p.item)
-        cur = state.cursor(tx, space)
-        cur.seq, cur.prev = tip
-        if todo:
-            cur.seq, cur.prev = todo[-1].item.envelope.seq + 1, todo[-1].item.hash()
-        state.save_cursor(tx, cur)
+        if not state.pending(tx, space, 1):
+            cur = state.cursor(tx, space)
+            cur.seq, cur.prev = tip
+            state.save_cursor(tx, cur)
         store.log(tx, "sync.push", person=space, detail={
-            "space": space, "stored": len(stored), "stale": len(stale), "again": len(todo)})
+            "space": space, "stored": len(stored), "stale": len(stale)})

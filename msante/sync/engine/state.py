@@ -108,12 +108,40 @@ class Pending:
     blob: str | None
 
 
-def pending(conn: Connection, space: str) -> list[Pending]:
-    """The items to send, in their device order."""
+def _pending(row: Any) -> Pending:
+    return Pending(str(row[0]), str(row[1]),
+                   Item(Envelope.from_json(bytes(row[2])), bytes(row[3])), row[4])
+
+
+def pending(conn: Connection, space: str, limit: int = -1) -> list[Pending]:
+    """The items to send, in their device order (the first `limit` of them; -1: all)."""
     rows = conn.execute("SELECT tbl, record, envelope, ciphertext, blob FROM sync_revisions "
-                        "WHERE space = ? AND status = ? ORDER BY seq", (space, PENDING))
-    return [Pending(str(r[0]), str(r[1]), Item(Envelope.from_json(bytes(r[2])), bytes(r[3])),
-                    r[4]) for r in rows.fetchall()]
+                        "WHERE space = ? AND status = ? ORDER BY seq LIMIT ?",
+                        (space, PENDING, limit))
+    return [_pending(r) for r in rows.fetchall()]
+
+
+def pending_ids(conn: Connection, space: str) -> list[str]:
+    """The revision ids of the items to send, in their device order."""
+    rows = conn.execute("SELECT revision FROM sync_revisions WHERE space = ? AND status = ? "
+                        "ORDER BY seq", (space, PENDING))
+    return [str(r[0]) for r in rows.fetchall()]
+
+
+def pending_items(conn: Connection, space: str, revisions: list[str]) -> list[Pending]:
+    """These pending items, in their device order."""
+    marks = ", ".join("?" * len(revisions))
+    rows = conn.execute("SELECT tbl, record, envelope, ciphertext, blob FROM sync_revisions "
+                        f"WHERE space = ? AND status = ? AND revision IN ({marks}) ORDER BY seq",
+                        (space, PENDING, *revisions))
+    return [_pending(r) for r in rows.fetchall()]
+
+
+def pending_blobs(conn: Connection, space: str) -> list[str]:
+    """The blobs of the items to send, in their device order."""
+    rows = conn.execute("SELECT blob FROM sync_revisions WHERE space = ? AND status = ? "
+                        "AND blob IS NOT NULL GROUP BY blob ORDER BY MIN(seq)", (space, PENDING))
+    return [str(r[0]) for r in rows.fetchall()]
 
 
 def replace_item(tx: Connection, space: str, item: Item) -> None:
@@ -150,6 +178,14 @@ def save_cursor(tx: Connection, cur: Cursor) -> None:
                "ON CONFLICT(space) DO UPDATE SET token = excluded.token, "
                "pushed = excluded.pushed, seq = excluded.seq, prev = excluded.prev",
                (cur.space, cur.token, cur.pushed, cur.seq, cur.prev))
+
+
+def advance_pushed(tx: Connection, before: int, after: int) -> None:
+    """Every space whose pushed position was at `before` or past it moves to `after`: the
+    change-log rows between (the ones a pull applied, in one transaction) hold nothing any
+    space has to push."""
+    tx.execute("UPDATE sync_cursor SET pushed = ? WHERE pushed >= ? AND pushed < ?",
+               (after, before, after))
 
 
 def last_change(conn: Connection) -> int:

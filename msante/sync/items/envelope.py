@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from msante.sync.crypto import BadSignature, Purpose, SigningKey, VerifyKey, canonical
@@ -148,6 +149,11 @@ class Routing:
 
     def associated_data(self) -> bytes:
         """The AEAD associated data: a label, then the canonical JSON of `fields()`."""
+        return self._associated_data
+
+    @cached_property
+    def _associated_data(self) -> bytes:
+        """Encoded once per routing (the object is frozen)."""
         return AD_LABEL + canonical(self.fields())
 
     @classmethod
@@ -189,6 +195,11 @@ class Envelope:
 
     def hash(self) -> bytes:
         """The item's hash (what the next item's `prev` and a chain head name)."""
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> bytes:
+        """Encoded and hashed once per envelope (the object is frozen)."""
         return hashlib.sha256(HASH_LABEL + canonical(self.context())).digest()
 
     def sign(self, key: SigningKey) -> Envelope:
@@ -208,6 +219,11 @@ class Envelope:
 
     def to_json(self) -> bytes:
         """The envelope as canonical JSON, signature included."""
+        return self._json
+
+    @cached_property
+    def _json(self) -> bytes:
+        """Encoded once per envelope (the object is frozen)."""
         return canonical(self.context() | {"signature": self.signature, "v": FORMAT})
 
     @classmethod
