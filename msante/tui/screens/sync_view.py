@@ -152,9 +152,25 @@ def side(title: str, version: dict[str, Any], fields: list[str]) -> Content:
         return Content("\n").join([head, Content.styled(_("deleted"), BAD)])
     lines = [head]
     for name in fields:
-        for label, value in _field_lines(name, version["fields"].get(name)):
-            lines.append(labelled(label, value))
+        if name in version["fields"]:
+            for label, value in _field_lines(name, version["fields"][name]):
+                lines.append(labelled(label, value))
+        else:  # a key inside a field holding an object (a profile entry's data)
+            lines.append(labelled(plain(name), value_text(_inner(version["fields"], name))))
     return Content("\n").join(lines)
+
+
+def _inner(fields: dict[str, Any], name: str) -> Any:
+    """The value of `name` inside the first field that holds a JSON object with it."""
+    for value in fields.values():
+        if isinstance(value, str) and value[:1] == "{":
+            try:
+                value = json.loads(value)
+            except ValueError:
+                continue
+        if isinstance(value, dict) and name in value:
+            return value[name]
+    return None
 
 
 def _field_lines(name: str, value: Any) -> list[tuple[str, str]]:
