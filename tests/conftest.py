@@ -57,14 +57,33 @@ def home(private_env: Path) -> Path:
     return private_env
 
 
-@pytest.fixture
-def vault(home: Path) -> Iterator[object]:
-    """A fresh vault (owner Camille Martin) with the cheapest allowed KDF, closed afterwards."""
+@pytest.fixture(scope="session")
+def vault_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """Speed only: the `vault` fixture's vault, made once per process (worker), and its keys."""
     from msante.api import Vault
     from msante.vault import crypto
 
-    v, _recovery = Vault.create(home, PASSPHRASE, name="Camille Martin", born="1985-06-02",
+    base = tmp_path_factory.mktemp("vault-template") / "home"
+    v, _recovery = Vault.create(base, PASSPHRASE, name="Camille Martin", born="1985-06-02",
                                 sex="female", params=crypto.KdfParams.new(**FAST_KDF))
+    keys = v.store.keys
+    v.close()
+    return base, keys
+
+
+@pytest.fixture
+def vault(home: Path, vault_template: tuple[Path, Any]) -> Iterator[object]:
+    """A fresh vault (owner Camille Martin) with the cheapest allowed KDF, closed afterwards.
+
+    A copy of a vault made once per process, opened with its keys: what Vault.create made
+    (same passphrase, KDF, owner, audit chain), without its migrations and KDF each time."""
+    import shutil
+
+    from msante.api import Vault
+
+    template, keys = vault_template
+    shutil.copytree(template, home)
+    v = Vault.open(home, keys)
     yield v
     v.close()
 

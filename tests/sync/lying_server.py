@@ -35,6 +35,7 @@ from msante.sync import engine, setup, spaces
 from msante.sync.client import Client
 from msante.sync.server.app import create_app
 from msante.sync.server.settings import Limits, Settings
+from tests.server.server_helpers import prepared
 
 Before = Callable[[httpx.Request], "httpx.Request | httpx.Response | None"]
 After = Callable[[dict[str, Any], httpx.Request], "dict[str, Any] | httpx.Response"]
@@ -143,7 +144,7 @@ class Live:
 
     def start(self) -> None:
         """Start serving (on the same port as before, if it ran before)."""
-        self.app = create_app(self.settings)
+        self.app = create_app(prepared(self.settings))
         server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
                                                log_level="warning", lifespan="off"))
         thread = threading.Thread(target=server.run, daemon=True)

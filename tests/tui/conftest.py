@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.tui.helpers import DOCS, add_document
+
+
+@pytest.fixture
+def vault(home: Path) -> Iterator[Any]:
+    """A vault made by Vault.create in this test, not the copy tests/conftest.py makes: the
+    TUI tests show the vault's own audit entries, made under the clock they freeze."""
+    from msante.api import Vault
+    from msante.vault import crypto
+
+    v, _recovery = Vault.create(home, PASSPHRASE, name="Camille Martin", born="1985-06-02",
+                                sex="female", params=crypto.KdfParams.new(**FAST_KDF))
+    yield v
+    v.close()
 
 
 @pytest.fixture
