@@ -517,7 +517,8 @@ def test_no_option_takes_a_passphrase_value() -> None:
 
     walk(typer.main.get_command(root), "msante")
     assert secretish == {"--new-passphrase-file", "--recovery-key-file", "--code-file",
-                         "--password-file", "--rotate-keys"}  # the last one is a flag
+                         "--password-file", "--recovery-key-from-file",
+                         "--rotate-keys"}  # the last one is a flag
     helped = run_cli("--help")
     assert helped.returncode == 0 and "--passphrase-stdin" in helped.stdout
     refused = run_cli("audit", "verify", "--passphrase", PASSPHRASE)

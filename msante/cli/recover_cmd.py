@@ -23,7 +23,7 @@ def recover_account(url: str, insecure: bool, key_file: Path | None,
     from msante.vault.store import vault_exists
 
     text = session.secret(key_file, _("Recovery key: "), _(
-        "No terminal to ask for the recovery key: use --read-recovery-key FILE."))
+        "No terminal to ask for the recovery key: use --recovery-key-from-file FILE."))
     if recovery_key_file is not None:
         from msante.vault.fsutil import check_new_file
 

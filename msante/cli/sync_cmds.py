@@ -189,7 +189,8 @@ def setup(
     recover: Annotated[bool, typer.Option("--recover", help=_(
         "Every device lost: bring your account back into a new vault with your recovery "
         "key."))] = False,
-    read_recovery_key: Annotated[Path | None, typer.Option(metavar=_("FILE"), help=_(
+    read_recovery_key: Annotated[Path | None, typer.Option(
+        "--recovery-key-from-file", metavar=_("FILE"), help=_(
         "Read your recovery key from this file instead of asking: with --recover, or once "
         "for a vault that does not know its recovery key's public key yet."))] = None,
     json_: JsonOpt = False,
@@ -259,7 +260,7 @@ def _learn_recovery_key(store: Any, file: Path | None) -> None:
         return
     recovery.learn(store, session.secret(file, _("Recovery key: "), _(
         "This vault needs its recovery key once, to protect the account's recovery bundle: "
-        "use --read-recovery-key FILE (no terminal to ask).")))
+        "use --recovery-key-from-file FILE (no terminal to ask).")))
 
 
 def _setup_link(url: str, insecure: bool, force: bool, link: str | None,

@@ -146,7 +146,7 @@ def ensure_device(store: Store, client: Client, dev: devices.Device) -> bool:
     row = load(store.conn)
     if row is None:
         raise UsageError(_("This vault does not know its recovery key's public key yet: give "
-                           "the recovery key once (--read-recovery-key)."))
+                           "the recovery key once (--recovery-key-from-file)."))
     if row.device_for(dev.account):
         return False
     account, unexpected = linking.server_account(store, client, dev)

@@ -49,7 +49,7 @@ def recover_into(cli, monkeypatch: pytest.MonkeyPatch, new_home: Path, url: str,
                  key_file: Path, pfile: Path):  # noqa: ANN201
     """`sync setup URL --recover` in a new MSANTE_HOME."""
     monkeypatch.setenv("MSANTE_HOME", str(new_home))
-    return cli("sync", "setup", url, "--recover", "--read-recovery-key", str(key_file),
+    return cli("sync", "setup", url, "--recover", "--recovery-key-from-file", str(key_file),
                "--json", pfile=pfile)
 
 
@@ -156,11 +156,11 @@ def test_an_older_vault_asks_for_its_recovery_key_once(
     assert cli("sync", "setup", url, pfile=made).code == ExitCode.LOCKED
     wrong = tmp_path / "wrong-rk"
     wrong.write_text(new_recovery_key()[0])
-    r = cli("sync", "setup", url, "--read-recovery-key", str(wrong), pfile=made)
+    r = cli("sync", "setup", url, "--recovery-key-from-file", str(wrong), pfile=made)
     assert r.code == ExitCode.WRONG_KEY
     with opened(home) as vault:
         assert recovery.load(vault.store.conn) is None
-    ok = cli("sync", "setup", url, "--read-recovery-key", str(made.parent / "rk"), pfile=made)
+    ok = cli("sync", "setup", url, "--recovery-key-from-file", str(made.parent / "rk"), pfile=made)
     assert ok.code == 0, ok.err
     with opened(home) as vault:
         row = recovery.load(vault.store.conn)
