@@ -83,6 +83,8 @@ ACTIONS: dict[str, str] = {
     "sync.space.create": N_("Space published for sync"),
     "sync.chain.posted": N_("Chain entries sent to the sync server"),
     "sync.checkpoint": N_("Sync server's log checked"),
+    "sync.chain.space": N_("Space chain entries received"),
+    "sync.push.requeue": N_("Changes sent again after an unexplained refusal"),
     "sync.checkpoint.skipped": N_("Sync server's log check already kept by another process"),
     "sync.chain.accept": N_("Account changes made elsewhere accepted"),
     "sync.device.link": N_("New device linked"),
