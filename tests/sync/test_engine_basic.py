@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from msante.sync import setup
-from msante.sync.server.settings import Settings
-from tests.server.server_helpers import live_server
-from tests.sync.engine_helpers import Pair, add_document, second_device, sync
-
-
-@pytest.fixture
-def pair(vault: Any, tmp_path: Path) -> Iterator[Pair]:
-    """Device A (the `vault` fixture, set up) and device B (a second vault, no owner)."""
-    with live_server(Settings(data_dir=tmp_path / "srv")) as (url, app):
-        setup.setup(vault.store, url)
-        b = second_device(vault, tmp_path / "b", app)
-        try:
-            yield Pair(vault, b, app)
-        finally:
-            b.close()
+from tests.sync.engine_helpers import Pair, add_document, sync
 
 
 def test_a_profile_entry_made_on_a_reaches_b(pair: Pair) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,21 +11,7 @@ import pytest
 from msante.sync import device as devices
 from msante.sync import setup
 from msante.sync.engine import conflicts
-from msante.sync.server.settings import Settings
-from tests.server.server_helpers import live_server
-from tests.sync.engine_helpers import Pair, second_device, sync
-
-
-@pytest.fixture
-def pair(vault: Any, tmp_path: Path) -> Iterator[Pair]:
-    """Device A and device B, in step."""
-    with live_server(Settings(data_dir=tmp_path / "srv")) as (url, app):
-        setup.setup(vault.store, url)
-        b = second_device(vault, tmp_path / "b", app)
-        try:
-            yield Pair(vault, b, app)
-        finally:
-            b.close()
+from tests.sync.engine_helpers import Pair, sync
 
 
 def resolve(vault: Any, conflict_id: int, keep: str) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,34 +9,19 @@ import pytest
 
 from msante.errors import IntegrityError, ServerNotFound, ServerUnreachable
 from msante.sync import device as devices
-from msante.sync import setup, spaces
+from msante.sync import spaces
 from msante.sync.chains import b64e
 from msante.sync.client import Client
 from msante.sync.crypto import SigningKey
 from msante.sync.engine import blobs
 from msante.sync.items import ZERO_HASH, Routing, new_revision_id, write_item
-from msante.sync.server.settings import Settings
-from tests.server.server_helpers import live_server
 from tests.sync.engine_helpers import (
     Pair,
     add_device,
     add_document,
     logged_in,
-    second_device,
     sync,
 )
-
-
-@pytest.fixture
-def pair(vault: Any, tmp_path: Path) -> Iterator[Pair]:
-    """Device A and device B."""
-    with live_server(Settings(data_dir=tmp_path / "srv")) as (url, app):
-        setup.setup(vault.store, url)
-        b = second_device(vault, tmp_path / "b", app)
-        try:
-            yield Pair(vault, b, app)
-        finally:
-            b.close()
 
 
 def server_items(app: Any) -> int:

@@ -16,18 +16,6 @@ from tests.server.server_helpers import live_server
 from tests.sync.engine_helpers import Pair, logged_in, second_device, sync
 
 
-@pytest.fixture
-def pair(vault: Any, tmp_path: Path) -> Iterator[Pair]:
-    """Device A (the `vault` fixture, set up) and device B (a second vault, no owner)."""
-    with live_server(Settings(data_dir=tmp_path / "srv")) as (url, app):
-        setup.setup(vault.store, url)
-        b = second_device(vault, tmp_path / "b", app)
-        try:
-            yield Pair(vault, b, app)
-        finally:
-            b.close()
-
-
 def test_a_push_of_many_batches_finishes_in_one_run(
         pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
     """45 items in batches of 2 (more rounds than the old bound of 20 batches) are all sent
